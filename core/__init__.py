@@ -1,0 +1,1 @@
+"""Core library of the PDO drug-response dashboard: data, preprocessing, models, evaluation, prediction."""

@@ -1,0 +1,1 @@
+"""Data layer: one loader per public dataset, each returning a :class:`Cohort`."""

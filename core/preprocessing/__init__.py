@@ -1,0 +1,1 @@
+"""Expression preprocessing shared by training and prediction: per-sample standardisation and ComBat."""

@@ -1,0 +1,1 @@
+"""Command-line scripts that train, benchmark and export models."""

@@ -1,0 +1,90 @@
+"""Table-1-style summary of every dataset, the gene panels and their coverage.
+
+Run: ``python -m training_scripts.data_report``. The Prasse et al. 2022 Table 1 pair counts are printed
+beside ours, with a check mark where they agree.
+"""
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+from core.data.cohort import Cohort
+from core.data.registry import DATASETS, PRETRAINING_DATASET, TARGET_DATASET, load_cohort
+from core.preprocessing.panels import PANEL_NAMES, build_panel, listed_genes
+
+# Pair counts of Prasse et al. 2022, Table 1 (colorectal organoids: not in the paper, count of the data).
+PAPER_PAIRS = {"ccle": 10_924, "beat_aml": 18_062, "lung_pdx": 120, "pancreas": 1_093, "colorectal": 1_577}
+PAPER_GDSC = "paper: GDSC1 ln IC50, 958 cell lines x 282 drugs = 250,625 pairs"
+
+
+def summarise(cohort: Cohort) -> dict[str, object]:
+    responses = cohort.responses
+    with_expression = (
+        responses["sample"].isin(list(cohort.expression.index)).groupby(responses["sample"]).first().sum()
+        if cohort.has_expression else 0
+    )
+    expected = PAPER_PAIRS.get(cohort.name)
+    return {
+        "dataset": cohort.name,
+        "metric": cohort.metric,
+        "samples": responses["sample"].nunique(),
+        "drugs": responses["drug"].nunique(),
+        "pairs": len(responses),
+        "paper pairs": "" if expected is None else f"{expected:,} {'ok' if expected == len(responses) else 'DIFFERS'}",
+        "samples w/ expression": int(with_expression),
+        "drugs w/ SMILES": sum(s is not None for s in cohort.drug_smiles.values()),
+        "usable pairs": len(cohort.usable_pairs()),
+    }
+
+
+def panel_coverage(cohorts: dict[str, Cohort]) -> pd.DataFrame:
+    """Share of each panel's listed genes that each dataset with expression measured."""
+    rows = []
+    for panel in PANEL_NAMES:
+        listed, _ = listed_genes(panel)
+        for name, cohort in cohorts.items():
+            measured = set(cohort.expression.columns) if cohort.has_expression else set()
+            rows.append({
+                "panel": panel, "dataset": name, "listed genes": len(listed),
+                "measured": len(measured & set(listed)) if measured else "no expression",
+            })
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", nargs="*", default=list(DATASETS), help="dataset names (default: all)")
+    args = parser.parse_args(argv)
+    cohorts = {name: load_cohort(name) for name in args.datasets}
+
+    pd.set_option("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 120)
+    print("== Datasets (pairs = response rows; usable = sample has expression and drug has a structure)")
+    print(pd.DataFrame([summarise(c) for c in cohorts.values()]).to_string(index=False))
+    print(f"\nGDSC for pre-training: {PRETRAINING_DATASET} ({PAPER_GDSC}).")
+
+    print("\n== Expression and drugs without structure")
+    for cohort in cohorts.values():
+        expression = f"{cohort.expression.shape[0]} x {cohort.expression.shape[1]} genes" if cohort.has_expression \
+            else f"none: {cohort.expression_note}"
+        print(f"- {cohort.name}: expression {expression}")
+        if cohort.unmatched_drugs:
+            print(f"  no usable SMILES ({len(cohort.unmatched_drugs)}): {', '.join(cohort.unmatched_drugs)}")
+
+    print("\n== Panel coverage per dataset")
+    print(panel_coverage(cohorts).to_string(index=False))
+    if PRETRAINING_DATASET in cohorts and TARGET_DATASET in cohorts:
+        domains = {n: cohorts[n].expression.columns for n in (PRETRAINING_DATASET, TARGET_DATASET)}
+        print(f"\n== Final panels ({PRETRAINING_DATASET} x {TARGET_DATASET})")
+        for panel in PANEL_NAMES:
+            report = build_panel(panel, domains)
+            print(
+                f"- {panel}: {len(report.genes)} genes of {report.listed} listed; missing in "
+                + ", ".join(f"{d}: {len(m)}" for d, m in report.missing_by_domain.items())
+                + f"; renamed to current HGNC: {len(report.mapping.renamed)}"
+                + f"; ambiguous: {report.mapping.ambiguous or 'none'}; unknown: {report.mapping.unknown or 'none'}"
+            )
+
+
+if __name__ == "__main__":
+    main()
