@@ -10,32 +10,11 @@ import argparse
 import pandas as pd
 
 from core.data.cohort import Cohort
+from core.data.summary import summarise
 from core.data.registry import DATASETS, PRETRAINING_DATASET, TARGET_DATASET, load_cohort
 from core.preprocessing.panels import PANEL_NAMES, build_panel, listed_genes
 
-# Pair counts of Prasse et al. 2022, Table 1 (colorectal organoids: not in the paper, count of the data).
-PAPER_PAIRS = {"ccle": 10_924, "beat_aml": 18_062, "lung_pdx": 120, "pancreas": 1_093, "colorectal": 1_577}
 PAPER_GDSC = "paper: GDSC1 ln IC50, 958 cell lines x 282 drugs = 250,625 pairs"
-
-
-def summarise(cohort: Cohort) -> dict[str, object]:
-    responses = cohort.responses
-    with_expression = (
-        responses["sample"].isin(list(cohort.expression.index)).groupby(responses["sample"]).first().sum()
-        if cohort.has_expression else 0
-    )
-    expected = PAPER_PAIRS.get(cohort.name)
-    return {
-        "dataset": cohort.name,
-        "metric": cohort.metric,
-        "samples": responses["sample"].nunique(),
-        "drugs": responses["drug"].nunique(),
-        "pairs": len(responses),
-        "paper pairs": "" if expected is None else f"{expected:,} {'ok' if expected == len(responses) else 'DIFFERS'}",
-        "samples w/ expression": int(with_expression),
-        "drugs w/ SMILES": sum(s is not None for s in cohort.drug_smiles.values()),
-        "usable pairs": len(cohort.usable_pairs()),
-    }
 
 
 def panel_coverage(cohorts: dict[str, Cohort]) -> pd.DataFrame:
