@@ -1,0 +1,1 @@
+"""Cross-validation folds, naive baselines, metrics and paired statistics, each defined once."""

@@ -1,0 +1,172 @@
+"""The one place the project's accuracy metrics are defined.
+
+Every metric takes a long prediction table with columns ``sample, drug, y_true, y_pred``; the normalised
+within-drug score also needs ``baseline``, the naive per-drug training mean of that pair's fold (the
+prediction of ``naive_drug_mean``). Pearson r is undefined for fewer than 3 points or a constant vector; such
+groups are skipped (NaN, left out of the mean) unless a function says otherwise, so a metric is NaN only
+when no group qualifies.
+"""
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+Method = Literal["pearson", "spearman"]
+
+MIN_GROUP = 3  # fewest points a per-sample or per-drug Pearson r is computed on
+_RELATIVE_TOLERANCE = 1e-12  # a vector whose range is below this (relative) counts as constant
+
+
+def _is_constant(values: np.ndarray) -> bool:
+    """True when ``values`` carry no ordering; floating noise around one value counts as constant."""
+    return bool(np.ptp(values) <= _RELATIVE_TOLERANCE * max(1.0, float(np.abs(values).max())))
+
+
+def _correlation(x: np.ndarray, y: np.ndarray, method: Method) -> float:
+    """Pearson r of x and y, or of their ranks (Spearman); assumes neither is constant."""
+    if method == "spearman":
+        x, y = rankdata(x), rankdata(y)
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def _per_group_correlation(
+    df: pd.DataFrame, by: str, x: pd.Series, y: pd.Series, method: Method, min_n: int,
+    constant_prediction_is_zero: bool,
+) -> pd.DataFrame:
+    """Correlation of ``x`` (observed) and ``y`` (predicted) within each group of ``df[by]``.
+
+    Groups with fewer than ``min_n`` rows or a constant observed vector get NaN. A constant predicted
+    vector gets 0 when ``constant_prediction_is_zero`` (a prediction that orders nothing adds no ordering),
+    else NaN.
+    """
+    if method not in ("pearson", "spearman"):
+        raise ValueError(f"method must be 'pearson' or 'spearman', not {method!r}")
+    x_values, y_values = x.to_numpy(dtype=float), y.to_numpy(dtype=float)
+    rows = []
+    for key, index in df.groupby(by, sort=True).indices.items():
+        observed, predicted = x_values[index], y_values[index]
+        r = np.nan
+        if len(index) >= min_n and not _is_constant(observed):
+            if not _is_constant(predicted):
+                r = _correlation(observed, predicted, method)
+            elif constant_prediction_is_zero:
+                r = 0.0
+        rows.append({by: key, "n": len(index), "r": r})
+    return pd.DataFrame(rows, columns=[by, "n", "r"])
+
+
+def _mean_or_nan(values: pd.Series) -> float:
+    """Mean of the non-missing values; NaN (no warning) when there are none."""
+    values = values.dropna()
+    return float(values.mean()) if len(values) else float("nan")
+
+
+def paper_precision_oncology(df: pd.DataFrame) -> float:
+    """The paper's precision-oncology score: per sample, Pearson r across drugs; mean over samples.
+
+    Samples with fewer than 3 drugs, or with constant observed or predicted values, are skipped. This score
+    is dominated by how potent each drug is on average (the per-drug mean alone scores about 0.92 on the
+    pancreatic folds), so read it next to the naive baselines.
+    """
+    per_sample = _per_group_correlation(df, "sample", df["y_true"], df["y_pred"], "pearson", MIN_GROUP, False)
+    return _mean_or_nan(per_sample["r"])
+
+
+def paper_drug_development(df: pd.DataFrame) -> float:
+    """The paper's drug-development score: per drug, Pearson r across samples; mean over drugs.
+
+    Drugs with fewer than 3 samples, or with constant observed or predicted values, are skipped.
+    """
+    per_drug = _per_group_correlation(df, "drug", df["y_true"], df["y_pred"], "pearson", MIN_GROUP, False)
+    return _mean_or_nan(per_drug["r"])
+
+
+def within_drug_per_drug(
+    df: pd.DataFrame, method: Method = "pearson", min_samples: int = 5, normalised: bool = True
+) -> pd.DataFrame:
+    """Per drug (columns ``drug, n, r``): correlation across the samples of ``df``, folds pooled.
+
+    This is the ordering of patients a per-drug z-score relies on. With ``normalised`` the correlation is
+    taken between ``y_true - baseline`` and ``y_pred - baseline``: pooling folds otherwise rewards or
+    punishes the fold-to-fold wobble of the training mean (the naive per-drug mean scores about -0.45 raw on
+    the paper's pancreatic folds). A constant (residual) prediction scores 0, not NaN, so the naive
+    baseline itself scores exactly 0 and a model's score is the ordering it adds. ``r`` is NaN for drugs
+    with fewer than ``min_samples`` samples or constant observed values.
+    """
+    observed, predicted = df["y_true"], df["y_pred"]
+    if normalised:
+        if "baseline" not in df.columns:
+            raise KeyError("the normalised within-drug score needs a 'baseline' column (naive_drug_mean)")
+        observed, predicted = observed - df["baseline"], predicted - df["baseline"]
+    return _per_group_correlation(df, "drug", observed, predicted, method, max(min_samples, MIN_GROUP), True)
+
+
+def within_drug(
+    df: pd.DataFrame, method: Method = "pearson", min_samples: int = 5, normalised: bool = True
+) -> float:
+    """Mean over drugs with >= ``min_samples`` samples of :func:`within_drug_per_drug`."""
+    return _mean_or_nan(within_drug_per_drug(df, method, min_samples, normalised)["r"])
+
+
+class TopKAgreement(NamedTuple):
+    """Mean overlap of the predicted and observed top-k drugs, and what random ranking would give."""
+
+    overlap: float
+    random: float
+
+
+def _per_drug_z(df: pd.DataFrame, column: str) -> pd.Series:
+    """z-score of ``column`` within each drug across the samples of ``df``; 0 for a constant drug."""
+    grouped = df.groupby("drug")[column]
+    spread = grouped.transform("std", ddof=0)
+    z = (df[column] - grouped.transform("mean")) / spread
+    return z.where(spread > 0, 0.0)
+
+
+def top_k_agreement(df: pd.DataFrame, k: int = 5) -> TopKAgreement:
+    """Per sample, how many of the k drugs with the lowest predicted z-score are among the k lowest observed.
+
+    z-scores are per drug across the samples of ``df`` (lower = more sensitive), as the dashboard ranks
+    drugs. Ties (e.g. a drug predicted identically for every sample, z = 0) are broken by table order.
+    Samples with k or fewer drugs are skipped, since any ranking would then agree fully. The random
+    expectation of the overlap is k*k/n_drugs per sample (hypergeometric mean), averaged over the same
+    samples. Predictions pooled over folds carry each fold's shift of the training mean into the z-scores
+    (the naive per-drug mean falls below random on the pancreatic folds), so compare with the naive
+    baselines too, not only with the random expectation.
+    """
+    table = df.assign(z_true=_per_drug_z(df, "y_true"), z_pred=_per_drug_z(df, "y_pred"))
+    n_drugs = table.groupby("sample")["drug"].transform("size")
+    table = table[n_drugs > k]
+    if table.empty:
+        return TopKAgreement(float("nan"), float("nan"))
+    top_true, top_pred = (
+        table.sort_values(column, kind="stable").groupby("sample").head(k)[["sample", "drug"]]
+        for column in ("z_true", "z_pred")
+    )
+    drugs_per_sample = table.groupby("sample").size()
+    overlap = top_true.merge(top_pred).groupby("sample").size().reindex(drugs_per_sample.index, fill_value=0)
+    return TopKAgreement(float(overlap.mean()), float((k * k / drugs_per_sample).mean()))
+
+
+def mse(df: pd.DataFrame) -> float:
+    """Mean squared error on whatever scale the table is in (callers pass the scaled target)."""
+    return float(np.mean((df["y_true"].to_numpy() - df["y_pred"].to_numpy()) ** 2))
+
+
+def score_all(df: pd.DataFrame, k: int = 5) -> dict[str, float]:
+    """Every metric above, keyed by name; the normalised within-drug scores are NaN without ``baseline``."""
+    has_baseline = "baseline" in df.columns
+    top_k = top_k_agreement(df, k)
+    return {
+        "paper_precision_oncology": paper_precision_oncology(df),
+        "paper_drug_development": paper_drug_development(df),
+        "within_drug_pearson": within_drug(df, "pearson") if has_baseline else float("nan"),
+        "within_drug_spearman": within_drug(df, "spearman") if has_baseline else float("nan"),
+        "within_drug_pearson_raw": within_drug(df, "pearson", normalised=False),
+        f"top{k}_overlap": top_k.overlap,
+        f"top{k}_random": top_k.random,
+        "mse": mse(df),
+    }
