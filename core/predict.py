@@ -1,0 +1,71 @@
+"""Profile(s) + bundle -> predicted response per drug, z-score against the reference cohort, rank.
+
+Sign convention: the response is an AUC or IC50 where **lower means more sensitive**, so a **negative
+z-score means the organoid is predicted to respond better than the average reference organoid**, and
+rank 1 is the drug with the most negative z-score. The z-score of drug d is
+``(prediction - mean_d) / sd_d`` with mean and SD over the reference cohort's cross-validated
+predictions (each reference organoid predicted by a fold model that never saw it).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.artifacts import ModelBundle
+from core.training.batches import PairTable
+from core.training.fit import predict
+
+
+def member_predictions(bundle: ModelBundle, expression: pd.DataFrame) -> np.ndarray:
+    """Predictions on the original response scale, shape (members, samples, drugs).
+
+    Panel genes missing from ``expression`` are set to the reference mean (see
+    :meth:`ExpressionPreprocessor.transform`); the upload QC reports which.
+    """
+    n_samples, n_drugs = len(expression), len(bundle.drugs)
+    sample_index = np.repeat(np.arange(n_samples), n_drugs)
+    drug_index = np.tile(np.arange(n_drugs), n_samples)
+    stacked = []
+    for member in bundle.members:
+        trained = member.trained
+        genes = trained.expression.transform(expression, trained.domain, allow_missing=True)
+        table = PairTable(genes, member.drug_inputs, trained.drugs.input_name, sample_index, drug_index)
+        scaled = predict(trained.model, table)
+        stacked.append(trained.target.inverse_transform(scaled).reshape(n_samples, n_drugs))
+    return np.stack(stacked)
+
+
+def reference_statistics(bundle: ModelBundle) -> pd.DataFrame:
+    """Per drug: mean and SD of the reference cohort's cross-validated predictions."""
+    stats = bundle.reference_predictions.groupby("drug")["y_pred"].agg(reference_mean="mean", reference_sd="std")
+    return stats.reindex(bundle.drugs["drug"])
+
+
+def rank_drugs(bundle: ModelBundle, expression: pd.DataFrame) -> pd.DataFrame:
+    """Long table, one row per sample and drug, ranked within each sample (1 = most sensitive).
+
+    Columns: sample, drug, predicted (mean over members), uncertainty (SD over members, same unit),
+    z_score, z_uncertainty (uncertainty / reference SD), rank.
+    """
+    predictions = member_predictions(bundle, expression)
+    stats = reference_statistics(bundle)
+    mean, spread = predictions.mean(axis=0), predictions.std(axis=0)
+    reference_mean = stats["reference_mean"].to_numpy()
+    reference_sd = stats["reference_sd"].to_numpy()
+    table = pd.DataFrame({
+        "sample": np.repeat(expression.index.to_numpy(), len(bundle.drugs)),
+        "drug": np.tile(bundle.drugs["drug"].to_numpy(), len(expression)),
+        "predicted": mean.reshape(-1),
+        "uncertainty": spread.reshape(-1),
+        "z_score": ((mean - reference_mean) / reference_sd).reshape(-1),
+        "z_uncertainty": (spread / reference_sd).reshape(-1),
+    })
+    table["rank"] = table.groupby("sample")["z_score"].rank(method="first").astype(int)
+    return table.sort_values(["sample", "rank"], ignore_index=True)
+
+
+def reference_z_scores(bundle: ModelBundle) -> pd.DataFrame:
+    """z-scores of the reference organoids' own cross-validated predictions (centred per drug by construction)."""
+    reference = bundle.reference_predictions.merge(reference_statistics(bundle), left_on="drug", right_index=True)
+    reference["z_score"] = (reference["y_pred"] - reference["reference_mean"]) / reference["reference_sd"]
+    return reference

@@ -1,0 +1,122 @@
+"""Build the bundles of a target cohort: zero-shot, fine-tuned and from-scratch, each cross-validated.
+
+Each bundle's members are the fold models of a cell cold-start cross-validation over the cohort's
+organoids; their out-of-fold predictions are the reference cohort for z-scores and the benchmark.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import platform
+from importlib.metadata import PackageNotFoundError, version
+
+import pandas as pd
+
+from core.artifacts import BundleMember, ModelBundle, round_to_storage_precision
+from core.data.cohort import Cohort
+from core.evaluation.cohort_scores import cross_validated_scores
+from core.models.config import ModelConfig
+from core.training.crossval import cross_validate, sample_folds
+from core.training.fit import TrainingSettings
+from core.training.pipeline import TrainedModel
+from core.training.protocols import finetune, train_from_scratch, zero_shot
+
+BUNDLE_KINDS = ("zeroshot", "finetuned", "scratch")
+# Distribution names; TensorFlow is "tensorflow-cpu" here and "tensorflow" on GPU machines.
+PACKAGES = (("tensorflow-cpu", "tensorflow"), ("keras",), ("numpy",), ("pandas",), ("scikit-learn",), ("rdkit",),
+            ("mordredcommunity",), ("pycombat",))
+
+
+def bundle_name(cohort: str, model_name: str, kind: str) -> str:
+    return f"{cohort}_{model_name}_{kind}"
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for names in PACKAGES:
+        for name in names:
+            try:
+                versions[names[-1]] = version(name)
+                break
+            except PackageNotFoundError:
+                continue
+    return versions
+
+
+def build_bundle(
+    kind: str,
+    model_name: str,
+    genes: list[str],
+    gdsc: Cohort,
+    cohort: Cohort,
+    settings: TrainingSettings,
+    n_folds: int,
+    config: ModelConfig | None = None,
+    pretrained: TrainedModel | None = None,
+    pretraining_manifest: dict | None = None,
+) -> ModelBundle:
+    """Cross-validate one kind of model on ``cohort`` and package the fold models as a bundle.
+
+    ``pretrained`` (and its manifest, for provenance) is needed for the zero-shot and fine-tuned kinds.
+    """
+    if kind not in BUNDLE_KINDS:
+        raise ValueError(f"kind must be one of {BUNDLE_KINDS}")
+    if kind != "scratch" and pretrained is None:
+        raise ValueError(f"A {kind} bundle starts from a pre-trained model")
+    samples = sorted(set(cohort.usable_pairs()["sample"]))
+    folds = sample_folds(samples, n_folds, settings.seed)
+    drugs = sorted(d for d, smiles in cohort.drug_smiles.items() if smiles)
+
+    rounding_changes: list[float] = []
+
+    def fit_fold(fold: int, train_pairs: pd.DataFrame) -> TrainedModel:
+        print(f"[{bundle_name(cohort.name, model_name, kind)}] fold {fold + 1}/{n_folds}: {len(train_pairs)} training pairs", flush=True)
+        if kind == "zeroshot":
+            return zero_shot(pretrained, gdsc, cohort.expression.loc[train_pairs["sample"].unique()])
+        if kind == "finetuned":
+            model = finetune(pretrained, gdsc, cohort, train_pairs, settings)
+        else:
+            model = train_from_scratch(model_name, genes, gdsc, cohort, train_pairs, settings, config)
+        rounding_changes.append(_round_weights(model, cohort, train_pairs))
+        return model
+
+    models, oof = cross_validate(cohort, folds, fit_fold, drugs)
+    smiles = [cohort.drug_smiles[d] for d in drugs]
+    members = [BundleMember(model, model.drugs.transform(smiles)) for model in models]
+    benchmark = cross_validated_scores(oof, f"{model_name}_{kind}")
+    manifest = {
+        "model_name": model_name,
+        "training": kind,
+        "target_cohort": cohort.name,
+        "response_metric": cohort.metric,
+        "lower_is_sensitive": cohort.lower_is_sensitive,
+        "n_genes": len(genes),
+        "n_drugs": len(drugs),
+        "n_reference_samples": len(samples),
+        "cross_validation": {"split": "cell cold-start (folds grouped by organoid)", "n_folds": n_folds,
+                             "folds": folds.to_dict()},
+        "data_files": {**gdsc.data_files, **cohort.data_files},
+        "settings": {"training": settings.to_dict(), "model_config": None if config is None else config.to_dict()},
+        "pretraining": pretraining_manifest if kind != "scratch" else None,
+        "fold_training": [
+            None if m.fit_result is None or kind == "zeroshot"
+            else {"epochs_run": m.fit_result.epochs_run, "best_epoch": m.fit_result.best_epoch,
+                  "best_val_loss": m.fit_result.best_val_loss}
+            for m in models
+        ],
+        "float16_max_abs_change_on_training_pairs": max(rounding_changes, default=0.0),
+        "metrics": benchmark.set_index("model").to_dict(orient="index"),
+        "versions": package_versions(),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    drug_table = pd.DataFrame({
+        "drug": drugs, "smiles": smiles, "gdsc_name": [cohort.drug_gdsc_names.get(d) for d in drugs],
+    })
+    return ModelBundle(bundle_name(cohort.name, model_name, kind), manifest, drug_table, members, oof, benchmark)
+
+
+def _round_weights(model: TrainedModel, cohort: Cohort, pairs: pd.DataFrame) -> float:
+    """Round to the bundle's float16 storage; return the largest change of a prediction (response units)."""
+    before = model.predict_pairs(cohort.expression, pairs, cohort.drug_smiles)
+    round_to_storage_precision(model.model)
+    after = model.predict_pairs(cohort.expression, pairs, cohort.drug_smiles)
+    return float(abs(after - before).max())

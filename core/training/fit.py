@@ -1,0 +1,131 @@
+"""The fit loop shared by pre-training, fine-tuning and training from scratch.
+
+Adam on mean squared error of the min-max scaled response, early stopping with patience 5 on a random
+10% validation split of the training pairs, best weights restored (Prasse et al.).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import keras
+import numpy as np
+
+from core.training.batches import PairBatches, PairTable
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """Optimiser and stopping settings; the fine-tuning run reuses the pre-training ones."""
+
+    learning_rate: float = 1e-3
+    batch_size: int = 512
+    max_epochs: int = 100
+    patience: int = 5
+    validation_fraction: float = 0.1
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    epoch: int
+    max_epochs: int
+    loss: float
+    val_loss: float
+    seconds: float
+    seconds_left_at_most: float
+
+
+@dataclass(frozen=True)
+class FitResult:
+    epochs_run: int
+    best_epoch: int
+    best_val_loss: float
+    history: dict[str, list[float]]
+    seconds: float
+
+
+class _ProgressReporter(keras.callbacks.Callback):
+    """Reports every epoch (loss, validation loss, time, upper bound on time left) to ``report``."""
+
+    def __init__(self, max_epochs: int, report: Callable[[EpochReport], None]) -> None:
+        super().__init__()
+        self.max_epochs, self.report = max_epochs, report
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        seconds = time.perf_counter() - self._start
+        logs = logs or {}
+        self.report(EpochReport(
+            epoch + 1, self.max_epochs, float(logs.get("loss", np.nan)), float(logs.get("val_loss", np.nan)),
+            seconds, seconds * (self.max_epochs - epoch - 1),
+        ))
+
+
+def print_progress(report: EpochReport) -> None:
+    """Console progress for the training scripts."""
+    print(
+        f"  epoch {report.epoch:3d}/{report.max_epochs}  loss {report.loss:.5f}  val {report.val_loss:.5f}  "
+        f"{report.seconds:5.1f}s  (at most {report.seconds_left_at_most / 60:.1f} min left; early stopping may end sooner)",
+        flush=True,
+    )
+
+
+def split_validation(n_pairs: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random train / validation rows (the paper's 10% split over pairs)."""
+    order = np.random.default_rng(seed).permutation(n_pairs)
+    n_validation = max(1, int(round(n_pairs * fraction)))
+    return order[n_validation:], order[:n_validation]
+
+
+def fit(
+    model: keras.Model,
+    table: PairTable,
+    settings: TrainingSettings,
+    progress: Callable[[EpochReport], None] | None = print_progress,
+) -> FitResult:
+    """Compile ``model`` and train it on ``table`` until the validation loss stops improving."""
+    train_rows, validation_rows = split_validation(len(table), settings.validation_fraction, settings.seed)
+    model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss="mse")
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.EarlyStopping(patience=settings.patience, restore_best_weights=True),
+    ]
+    if progress is not None:
+        callbacks.append(_ProgressReporter(settings.max_epochs, progress))
+    start = time.perf_counter()
+    history = model.fit(
+        PairBatches(table.subset(train_rows), settings.batch_size, shuffle=True, seed=settings.seed),
+        validation_data=PairBatches(table.subset(validation_rows), settings.batch_size),
+        epochs=settings.max_epochs,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    validation = history.history["val_loss"]
+    return FitResult(
+        epochs_run=len(validation),
+        best_epoch=int(np.argmin(validation)) + 1,
+        best_val_loss=float(np.min(validation)),
+        history={k: [float(v) for v in values] for k, values in history.history.items()},
+        seconds=time.perf_counter() - start,
+    )
+
+
+def predict(model: keras.Model, table: PairTable, batch_size: int = 4096) -> np.ndarray:
+    """Scaled predictions for every pair of ``table``, as a flat float32 array.
+
+    Calls the model directly per batch instead of ``model.predict``, which would trace a new graph for
+    every fold model and every call (slow, and noisy warnings) for tables this small.
+    """
+    batches = PairBatches(table, batch_size)
+    outputs = [keras.ops.convert_to_numpy(model(_inputs(batches[i]), training=False)) for i in range(len(batches))]
+    return np.concatenate(outputs).reshape(-1).astype(np.float32)
+
+
+def _inputs(batch):
+    return batch[0] if isinstance(batch, tuple) else batch

@@ -1,0 +1,50 @@
+"""Save and load a GDSC-pre-trained model as a one-member bundle (the start of zero-shot and fine-tuning)."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from core.artifacts import BundleMember, ModelBundle, load_bundle, save_bundle
+from core.data.cohort import Cohort
+from core.training.fit import TrainingSettings
+from core.training.pipeline import TrainedModel
+
+
+def save_pretrained(trained: TrainedModel, gdsc: Cohort, settings: TrainingSettings, extra: dict, folder: Path) -> None:
+    """Write the pre-trained model with its GDSC drug inputs; ``extra`` holds budget and timing facts."""
+    drugs = sorted({d for d in gdsc.usable_pairs()["drug"].unique()})
+    smiles = [gdsc.drug_smiles[d] for d in drugs]
+    result = trained.fit_result
+    manifest = {
+        "model_name": trained.model_name,
+        "training": "pretrained",
+        "target_cohort": gdsc.name,
+        "response_metric": gdsc.metric,
+        "lower_is_sensitive": True,
+        "data_files": gdsc.data_files,
+        "settings": {"training": settings.to_dict(), **extra},
+        "fit": None if result is None else {
+            "epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
+            "best_val_loss": result.best_val_loss, "seconds": round(result.seconds, 1),
+            "val_loss_curve": result.history.get("val_loss"),
+        },
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    bundle = ModelBundle(
+        name=f"pretrained_{trained.model_name}",
+        manifest=manifest,
+        drugs=pd.DataFrame({"drug": drugs, "smiles": smiles, "gdsc_name": drugs}),
+        members=[BundleMember(trained, trained.drugs.transform(smiles))],
+        reference_predictions=pd.DataFrame(columns=["sample", "drug", "y_pred", "y_true", "fold"]),
+    )
+    save_bundle(bundle, folder)
+
+
+def load_pretrained(folder: Path) -> tuple[TrainedModel, dict]:
+    """The pre-trained model and its manifest (recorded in every bundle built from it)."""
+    bundle = load_bundle(folder)
+    if bundle.manifest.get("training") != "pretrained":
+        raise ValueError(f"{folder} holds a {bundle.manifest.get('training')} bundle, not a pre-trained model")
+    return bundle.members[0].trained, {k: v for k, v in bundle.manifest.items() if k not in ("files", "members")}

@@ -1,0 +1,110 @@
+"""The three ways Prasse et al. obtain a model for a target cohort.
+
+- :func:`pretrain`: train on GDSC cell lines (the zero-shot model, and the start of fine-tuning).
+- :func:`finetune`: copy the pre-trained network, replace its output layer, train on the target.
+- :func:`train_from_scratch`: the same architecture trained on the target alone.
+
+Every model of a target cohort sees expression harmonised the same way: per-sample z-scores over the
+panel, ComBat fitted on GDSC + the target's *training* samples, target moved onto GDSC.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from core.data.cohort import Cohort
+from core.models import build_model
+from core.models.config import ModelConfig
+from core.models.transfer import replace_output_layer
+from core.training.drug_encoding import new_encoder
+from core.training.expression import REFERENCE_BATCH, TARGET_BATCH, ExpressionPreprocessor
+from core.training.fit import EpochReport, TrainingSettings, fit, print_progress
+from core.training.pipeline import TrainedModel, build_pair_table
+from core.training.target import MinMaxTargetScaler
+
+Progress = Callable[[EpochReport], None] | None
+
+
+def training_pairs(cohort: Cohort, max_pairs: int | None = None, seed: int = 0) -> pd.DataFrame:
+    """The cohort's usable pairs, optionally a random subset (to budget pre-training on a CPU)."""
+    pairs = cohort.usable_pairs()[["sample", "drug", "value"]].reset_index(drop=True)
+    if max_pairs is not None and max_pairs < len(pairs):
+        pairs = pairs.sample(n=max_pairs, random_state=seed).reset_index(drop=True)
+    return pairs
+
+
+def pretrain(
+    model_name: str,
+    gdsc: Cohort,
+    genes: list[str],
+    settings: TrainingSettings,
+    config: ModelConfig | None = None,
+    max_pairs: int | None = None,
+    progress: Progress = print_progress,
+) -> TrainedModel:
+    """Train ``model_name`` on GDSC pairs (panel ``genes``)."""
+    pairs = training_pairs(gdsc, max_pairs, settings.seed)
+    expression = ExpressionPreprocessor(genes).fit(gdsc.expression, None)
+    encoder = new_encoder(model_name).fit(sorted({gdsc.drug_smiles[d] for d in pairs["drug"].unique()}))
+    scaler = MinMaxTargetScaler().fit(pairs["value"].to_numpy())
+    table = build_pair_table(expression, encoder, scaler, gdsc.expression, pairs, gdsc.drug_smiles, REFERENCE_BATCH)
+    model = build_model(model_name, config, n_genes=len(genes), **encoder.model_dimensions())
+    result = fit(model, table, settings, progress)
+    return TrainedModel(model_name, model, expression, encoder, scaler, result, REFERENCE_BATCH)
+
+
+def harmonised_for_target(genes: list[str], gdsc: Cohort, target_expression: pd.DataFrame) -> ExpressionPreprocessor:
+    """Expression preprocessing fitted on GDSC + the target's training samples (no responses used)."""
+    return ExpressionPreprocessor(genes).fit(gdsc.expression, target_expression)
+
+
+def zero_shot(pretrained: TrainedModel, gdsc: Cohort, target_expression: pd.DataFrame) -> TrainedModel:
+    """The pre-trained model applied to the target as it is, with the target harmonised onto GDSC."""
+    return TrainedModel(
+        pretrained.model_name, pretrained.model, harmonised_for_target(pretrained.expression.genes, gdsc, target_expression),
+        pretrained.drugs, pretrained.target, pretrained.fit_result, TARGET_BATCH,
+    )
+
+
+def finetune(
+    pretrained: TrainedModel,
+    gdsc: Cohort,
+    target: Cohort,
+    train_pairs: pd.DataFrame,
+    settings: TrainingSettings,
+    progress: Progress = print_progress,
+) -> TrainedModel:
+    """Replace the output layer of ``pretrained`` and train every layer on ``train_pairs`` of ``target``."""
+    train_samples = train_pairs["sample"].unique()
+    expression = harmonised_for_target(pretrained.expression.genes, gdsc, target.expression.loc[train_samples])
+    scaler = MinMaxTargetScaler().fit(train_pairs["value"].to_numpy())
+    table = build_pair_table(expression, pretrained.drugs, scaler, target.expression, train_pairs,
+                             target.drug_smiles, TARGET_BATCH)
+    model = replace_output_layer(pretrained.model, seed=settings.seed)
+    result = fit(model, table, settings, progress)
+    return TrainedModel(pretrained.model_name, model, expression, pretrained.drugs, scaler, result, TARGET_BATCH)
+
+
+def train_from_scratch(
+    model_name: str,
+    genes: list[str],
+    gdsc: Cohort,
+    target: Cohort,
+    train_pairs: pd.DataFrame,
+    settings: TrainingSettings,
+    config: ModelConfig | None = None,
+    progress: Progress = print_progress,
+) -> TrainedModel:
+    """A freshly initialised ``model_name`` trained on ``train_pairs`` of ``target`` only.
+
+    GDSC is used for one thing: as the ComBat reference, so all models of a cohort share one input space.
+    """
+    train_samples = train_pairs["sample"].unique()
+    expression = harmonised_for_target(genes, gdsc, target.expression.loc[train_samples])
+    encoder = new_encoder(model_name).fit(sorted({target.drug_smiles[d] for d in train_pairs["drug"].unique()}))
+    scaler = MinMaxTargetScaler().fit(train_pairs["value"].to_numpy())
+    table = build_pair_table(expression, encoder, scaler, target.expression, train_pairs, target.drug_smiles, TARGET_BATCH)
+    model = build_model(model_name, config, n_genes=len(genes), **encoder.model_dimensions())
+    result = fit(model, table, settings, progress)
+    return TrainedModel(model_name, model, expression, encoder, scaler, result, TARGET_BATCH)

@@ -1,0 +1,130 @@
+"""Training protocols, bundles and prediction on a real-data subset with tiny model configurations.
+
+The subset keeps 8 drugs screened in both GDSC1 and the colorectal organoids, so descriptors for only
+a few molecules are computed (Mordred is the slow part) and each test trains in seconds.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from core.artifacts import BundleError, load_bundle, save_bundle
+from core.data.cohort import Cohort
+from core.models import OUTPUT_LAYER_NAME
+from core.models.config import ConvNNConfig, PaccMannConfig, TDNNConfig
+from core.predict import rank_drugs, reference_z_scores
+from core.preprocessing.panels import load_panel
+from core.training.bundles import build_bundle
+from core.training.fit import TrainingSettings
+from core.training.protocols import finetune, pretrain, train_from_scratch, training_pairs
+
+TINY = {
+    "tdnn": TDNNConfig(gene_units=(32, 16, 8), drug_units=(32, 16, 8), head_units=(8, 8, 4)),
+    "convnn": ConvNNConfig(embedding_dim=8, conv_filters=(8, 8, 8), dense_units=(16, 8, 4)),
+    "paccmann": PaccMannConfig(conv_filters=(8, 8, 8), attention_size=8, gene_encoding_units=16, dense_units=(16, 8, 4, 4)),
+}
+QUICK = TrainingSettings(batch_size=64, max_epochs=3, patience=2)
+
+
+def _restrict(cohort: Cohort, drugs: set[str]) -> Cohort:
+    return dataclasses.replace(cohort, responses=cohort.responses[cohort.responses["drug"].isin(drugs)].reset_index(drop=True),
+                               drug_smiles={d: s for d, s in cohort.drug_smiles.items() if d in drugs})
+
+
+@pytest.fixture(scope="module")
+def small(gdsc1, colorectal) -> tuple[Cohort, Cohort]:
+    shared = sorted(d for d, g in colorectal.drug_gdsc_names.items() if g in gdsc1.drug_smiles and colorectal.drug_smiles.get(d))[:8]
+    gdsc_names = {colorectal.drug_gdsc_names[d] for d in shared}
+    return _restrict(gdsc1, gdsc_names), _restrict(colorectal, set(shared))
+
+
+@pytest.fixture(scope="module")
+def pretrained_tdnn(small):
+    gdsc, _ = small
+    return pretrain("tdnn", gdsc, load_panel("tdnn"), QUICK, TINY["tdnn"], max_pairs=2000, progress=None)
+
+
+@pytest.mark.parametrize("model_name", ["tdnn", "convnn", "paccmann"])
+def test_each_architecture_pretrains_finetunes_and_trains_from_scratch(small, model_name: str) -> None:
+    gdsc, crc = small
+    genes = load_panel("paccmann" if model_name == "paccmann" else "tdnn")
+    pre = pretrain(model_name, gdsc, genes, QUICK, TINY[model_name], max_pairs=1500, progress=None)
+    assert 1 <= pre.fit_result.epochs_run <= QUICK.max_epochs and np.isfinite(pre.fit_result.best_val_loss)
+    pairs = training_pairs(crc)
+    for trained in (finetune(pre, gdsc, crc, pairs, QUICK, progress=None),
+                    train_from_scratch(model_name, genes, gdsc, crc, pairs, QUICK, TINY[model_name], progress=None)):
+        predictions = trained.predict_pairs(crc.expression, pairs, crc.drug_smiles)
+        assert predictions.shape == (len(pairs),) and np.isfinite(predictions).all()
+        # The target scaler is the organoids' own (fitted on the training AUCs), not GDSC's.
+        assert (trained.target.minimum, trained.target.maximum) == (pairs["value"].min(), pairs["value"].max())
+        assert predictions.std() > 0
+
+
+def test_finetuning_starts_from_the_pretrained_weights(small, pretrained_tdnn) -> None:
+    gdsc, crc = small
+    frozen = dataclasses.replace(QUICK, learning_rate=0.0, max_epochs=1)
+    tuned = finetune(pretrained_tdnn, gdsc, crc, training_pairs(crc), frozen, progress=None)
+    for layer in tuned.model.layers:
+        if layer.weights and layer.name != OUTPUT_LAYER_NAME:
+            for before, after in zip(pretrained_tdnn.model.get_layer(layer.name).get_weights(), layer.get_weights()):
+                np.testing.assert_array_equal(before, after)
+    output_before = pretrained_tdnn.model.get_layer(OUTPUT_LAYER_NAME).get_weights()[0]
+    assert not np.allclose(output_before, tuned.model.get_layer(OUTPUT_LAYER_NAME).get_weights()[0])
+
+
+@pytest.fixture(scope="module")
+def saved_bundle(small, pretrained_tdnn, tmp_path_factory):
+    gdsc, crc = small
+    bundle = build_bundle("finetuned", "tdnn", pretrained_tdnn.expression.genes, gdsc, crc, QUICK, n_folds=3,
+                          pretrained=pretrained_tdnn, pretraining_manifest={"note": "test"})
+    folder = tmp_path_factory.mktemp("bundles") / bundle.name
+    save_bundle(bundle, folder)
+    return bundle, folder
+
+
+def test_bundle_round_trips_to_identical_predictions(saved_bundle, small) -> None:
+    bundle, folder = saved_bundle
+    _, crc = small
+    loaded = load_bundle(folder)
+    profiles = crc.expression.iloc[:3]
+    np.testing.assert_array_equal(rank_drugs(bundle, profiles)["predicted"], rank_drugs(loaded, profiles)["predicted"])
+    assert loaded.manifest["files"] and loaded.benchmark["model"].str.contains("naive").any()
+
+
+def test_tampering_and_schema_mismatch_are_refused(saved_bundle, tmp_path) -> None:
+    _, folder = saved_bundle
+    copy = tmp_path / "copy"
+    import shutil
+    shutil.copytree(folder, copy)
+    drugs = copy / "drugs.csv"
+    drugs.write_text(drugs.read_text().replace(",", ";", 1))
+    with pytest.raises(BundleError, match="drugs.csv was modified"):
+        load_bundle(copy)
+    shutil.rmtree(copy)
+    shutil.copytree(folder, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    (copy / "manifest.json").write_text(json.dumps(dict(manifest, schema_version=99)))
+    with pytest.raises(BundleError, match="schema version 99"):
+        load_bundle(copy)
+
+
+def test_reference_z_scores_are_centred_per_drug_and_every_sample_is_out_of_fold(saved_bundle) -> None:
+    bundle, _ = saved_bundle
+    z = reference_z_scores(bundle)
+    assert z.groupby("drug")["z_score"].mean().abs().max() < 1e-6
+    assert z.groupby("drug")["z_score"].std().sub(1).abs().max() < 1e-6
+    folds = bundle.manifest["cross_validation"]["folds"]
+    assert (z["sample"].map(folds) == z["fold"]).all()
+
+
+def test_ranking_sign_convention_and_missing_genes(saved_bundle, small) -> None:
+    bundle, _ = saved_bundle
+    _, crc = small
+    profile = crc.expression.iloc[[0]].drop(columns=bundle.genes[:20])  # an upload lacking 20 panel genes
+    ranking = rank_drugs(bundle, profile)
+    assert list(ranking["rank"]) == list(range(1, len(bundle.drugs) + 1))
+    assert ranking["z_score"].is_monotonic_increasing  # rank 1 = most negative z = most sensitive
+    assert (ranking["uncertainty"] >= 0).all() and ranking["uncertainty"].max() > 0
