@@ -121,6 +121,12 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
+def list_bundles(folder: Path) -> dict[str, dict[str, Any]]:
+    """Bundle name -> manifest (unverified, for menus) of every bundle folder directly below ``folder``."""
+    manifests = sorted(folder.glob(f"*/{MANIFEST}")) if folder.is_dir() else []
+    return {path.parent.name: json.loads(path.read_text()) for path in manifests}
+
+
 def load_bundle(folder: Path) -> ModelBundle:
     """Load and verify a bundle written by :func:`save_bundle`."""
     manifest = read_manifest(folder)

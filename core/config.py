@@ -11,6 +11,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_ROOT_ENV = "PDO_DATA_ROOT"
 CACHE_DIR_ENV = "PDO_CACHE_DIR"
+MODELS_DIR_ENV = "PDO_MODELS_DIR"
 
 
 class DataRootMissingError(FileNotFoundError):
@@ -41,3 +42,9 @@ def cache_dir() -> Path:
     folder = Path(configured).expanduser() if configured else Path.home() / ".cache" / "pdo_dashboard"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def models_dir() -> Path:
+    """Folder of model bundles the dashboard offers: ``$PDO_MODELS_DIR`` or ``trained_models/``."""
+    configured = os.environ.get(MODELS_DIR_ENV)
+    return Path(configured).expanduser() if configured else REPO_ROOT / "trained_models"
