@@ -46,12 +46,26 @@ def pretrain(
     """Train ``model_name`` on GDSC pairs (panel ``genes``)."""
     pairs = training_pairs(gdsc, max_pairs, settings.seed)
     expression = ExpressionPreprocessor(genes).fit(gdsc.expression, None)
-    encoder = new_encoder(model_name).fit(sorted({gdsc.drug_smiles[d] for d in pairs["drug"].unique()}))
+    return _train_new_model(model_name, config, expression, gdsc, pairs, REFERENCE_BATCH, settings, progress)
+
+
+def _train_new_model(
+    model_name: str,
+    config: ModelConfig | None,
+    expression: ExpressionPreprocessor,
+    cohort: Cohort,
+    pairs: pd.DataFrame,
+    domain: str,
+    settings: TrainingSettings,
+    progress: Progress,
+) -> TrainedModel:
+    """A freshly initialised network with a drug encoder and target scaler fitted on ``pairs``."""
+    encoder = new_encoder(model_name).fit(sorted({cohort.drug_smiles[d] for d in pairs["drug"].unique()}))
     scaler = MinMaxTargetScaler().fit(pairs["value"].to_numpy())
-    table = build_pair_table(expression, encoder, scaler, gdsc.expression, pairs, gdsc.drug_smiles, REFERENCE_BATCH)
-    model = build_model(model_name, config, n_genes=len(genes), **encoder.model_dimensions())
+    table = build_pair_table(expression, encoder, scaler, cohort.expression, pairs, cohort.drug_smiles, domain)
+    model = build_model(model_name, config, n_genes=len(expression.genes), **encoder.model_dimensions())
     result = fit(model, table, settings, progress)
-    return TrainedModel(model_name, model, expression, encoder, scaler, result, REFERENCE_BATCH)
+    return TrainedModel(model_name, model, expression, encoder, scaler, result, domain)
 
 
 def harmonised_for_target(genes: list[str], gdsc: Cohort, target_expression: pd.DataFrame) -> ExpressionPreprocessor:
@@ -102,9 +116,4 @@ def train_from_scratch(
     """
     train_samples = train_pairs["sample"].unique()
     expression = harmonised_for_target(genes, gdsc, target.expression.loc[train_samples])
-    encoder = new_encoder(model_name).fit(sorted({target.drug_smiles[d] for d in train_pairs["drug"].unique()}))
-    scaler = MinMaxTargetScaler().fit(train_pairs["value"].to_numpy())
-    table = build_pair_table(expression, encoder, scaler, target.expression, train_pairs, target.drug_smiles, TARGET_BATCH)
-    model = build_model(model_name, config, n_genes=len(genes), **encoder.model_dimensions())
-    result = fit(model, table, settings, progress)
-    return TrainedModel(model_name, model, expression, encoder, scaler, result, TARGET_BATCH)
+    return _train_new_model(model_name, config, expression, target, train_pairs, TARGET_BATCH, settings, progress)
