@@ -128,3 +128,20 @@ def test_ranking_sign_convention_and_missing_genes(saved_bundle, small) -> None:
     assert list(ranking["rank"]) == list(range(1, len(bundle.drugs) + 1))
     assert ranking["z_score"].is_monotonic_increasing  # rank 1 = most negative z = most sensitive
     assert (ranking["uncertainty"] >= 0).all() and ranking["uncertainty"].max() > 0
+
+
+def test_zero_shot_panel_bundle_ranks_another_cohorts_drugs(small, pretrained_tdnn) -> None:
+    from core.data.registry import load_cohort
+    from core.training.panel_bundle import build_panel_bundle
+
+    gdsc, crc = small
+    pancreas = load_cohort("pancreas")
+    shared = {d for d, g in pancreas.drug_gdsc_names.items() if g in gdsc.drug_smiles}
+    assert shared  # the small GDSC subset shares drugs with the pancreatic screen
+    panel = _restrict(pancreas, shared)
+    bundle = build_panel_bundle(pretrained_tdnn, gdsc, panel, crc, {"note": "test"})
+    assert bundle.name == "pancreas-panel_tdnn_zeroshot" and set(bundle.drugs["drug"]) == shared
+    assert len(bundle.reference_predictions) == len(crc.expression) * len(shared)
+    assert bundle.reference_predictions["y_true"].isna().all() and "cannot be scored" in bundle.manifest["benchmark"]
+    ranking = rank_drugs(bundle, crc.expression.iloc[[0]])
+    assert sorted(ranking["drug"]) == sorted(shared)

@@ -1,7 +1,8 @@
 """Benchmark the explanation pipeline at real sizes and cross-check integrated gradients against shap.
 
-For each architecture (random weights unless ``--model-file`` gives trained ones; inputs are random
-z-scores, standardised descriptors and padded SMILES ids):
+For each architecture (random weights and random inputs - z-scores, standardised descriptors, padded
+SMILES ids - unless ``--bundle ARCH=NAME`` names a trained bundle, whose first member is then explained
+on the real reference organoids and the bundle's drugs):
 
 1. IG timings for one organoid x one drug and one organoid x all drugs, and where the time goes
    (drug branch once per pair, gradient passes, NumPy path building; plus what the same passes cost
@@ -22,6 +23,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -31,6 +33,9 @@ import tensorflow as tf
 from scipy.stats import spearmanr
 from tensorflow.python.eager import execute as tf_execute
 
+from core.artifacts import load_bundle
+from core.config import models_dir
+from core.data.registry import load_cohort
 from core.explain.enrichment import COLLECTIONS, load_collection, over_representation
 from core.explain.gene_ranking import TOP_K, top_genes
 from core.explain.integrated_gradients import (
@@ -58,8 +63,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "completeness, and compare IG gene rankings with shap explainers.",
     )
     parser.add_argument("--architectures", nargs="+", default=list(MODEL_REGISTRY), choices=list(MODEL_REGISTRY))
-    parser.add_argument("--model-file", action="append", default=[], metavar="ARCH=PATH",
-                        help="explain a trained .keras model instead of random weights (repeatable)")
+    parser.add_argument("--bundle", action="append", default=[], metavar="ARCH=BUNDLE",
+                        help="explain member 0 of a trained bundle on real inputs (repeatable)")
     parser.add_argument("--panel", choices=PANEL_NAMES, default="tdnn", help="gene panel naming the gene input")
     parser.add_argument("--drugs", type=int, default=80, help="drugs per organoid (default 80)")
     parser.add_argument("--drug-features", type=int, default=1200, help="tDNN descriptor count (default 1200)")
@@ -95,22 +100,36 @@ def median_wall_and_cpu(action: Callable[[], object], repeats: int) -> tuple[flo
     return float(np.median(walls)), float(np.median(cpus))
 
 
-def load_models(args: argparse.Namespace, n_genes: int) -> dict[str, tuple[keras.Model, str]]:
-    """Architecture -> (model, "trained" or "random weights")."""
-    files = dict(entry.split("=", 1) for entry in args.model_file)
+@dataclass
+class Subject:
+    """A model to benchmark with its inputs: real bundle inputs where ``--bundle`` names one, else random."""
+
+    model: keras.Model
+    weights: str
+    drugs: dict[str, np.ndarray] | None = None  # one row per drug
+    organoids: np.ndarray | None = None  # model-ready gene inputs of real organoids
+
+
+def load_subjects(args: argparse.Namespace, n_genes: int) -> dict[str, Subject]:
+    """Architecture -> subject: random weights, or member 0 of a trained bundle with its real inputs."""
+    bundles = dict(entry.split("=", 1) for entry in args.bundle)
     sizes = {"n_drug_features": args.drug_features, "smiles_length": args.smiles_length,
              "vocabulary_size": args.vocabulary_size}
-    models = {}
+    subjects = {}
     for name in args.architectures:
-        if name not in files:
-            models[name] = (build_model(name, n_genes=n_genes, **sizes), "random weights")
+        if name not in bundles:
+            subjects[name] = Subject(build_model(name, n_genes=n_genes, **sizes), "random weights")
             continue
-        model = keras.models.load_model(files[name], compile=False)
-        width = model.input[GENES].shape[1]
-        if width != n_genes:
-            raise SystemExit(f"{files[name]} reads {width} genes; panel {args.panel} has {n_genes}")
-        models[name] = (model, "trained")
-    return models
+        bundle = load_bundle(models_dir() / bundles[name])
+        member = bundle.members[0]
+        trained = member.trained
+        expression = load_cohort(bundle.manifest["target_cohort"]).expression
+        subjects[name] = Subject(
+            trained.model, f"trained: {bundle.name}",
+            {trained.drugs.input_name: member.drug_inputs[: args.drugs]},
+            trained.expression.transform(expression, trained.domain),
+        )
+    return subjects
 
 
 def random_drugs(model: keras.Model, n_drugs: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -267,13 +286,16 @@ def bench_ora(per_drug_attributions: np.ndarray, panel: list[str], repeats: int)
     return pd.DataFrame(rows)
 
 
-def bench_architecture(name: str, model: keras.Model, weights: str, n_genes: int, args: argparse.Namespace,
+def bench_architecture(name: str, subject: Subject, n_genes: int, args: argparse.Namespace,
                        rng: np.random.Generator) -> tuple[dict[str, object], np.ndarray]:
     """Print one architecture's breakdown, sweep and shap comparison; return its timing row and the
     attributions (drugs, genes) of one organoid against every drug."""
+    model, weights = subject.model, subject.weights
     print(f"=== {name} ({weights}) ===")
-    drugs = random_drugs(model, args.drugs, rng)
-    organoid = rng.normal(size=n_genes).astype("float32")
+    drugs = subject.drugs if subject.drugs is not None else random_drugs(model, args.drugs, rng)
+    organoids = (subject.organoids if subject.organoids is not None
+                 else rng.normal(size=(max(args.shap_organoids, 1), n_genes)).astype("float32"))
+    organoid = organoids[0]
     options = {"steps": args.steps, "batch_size": args.batch_size}
     first_call = median_seconds(lambda: explain_pair(model, organoid, first_rows(drugs), **options), 1)
     pair = median_seconds(lambda: explain_pair(model, organoid, first_rows(drugs), **options), args.repeats)
@@ -286,8 +308,7 @@ def bench_architecture(name: str, model: keras.Model, weights: str, n_genes: int
           + "; ".join(f"{part} {seconds:.2f} s" for part, seconds in breakdown.items())
           + f"; NumPy path building, averaging and call overhead ~{max(rest, 0.0):.2f} s")
 
-    sweep_inputs = pair_grid(rng.normal(size=(1, n_genes)).astype("float32"),
-                             {k: v[: args.sweep_pairs] for k, v in drugs.items()})
+    sweep_inputs = pair_grid(organoids[1:2], {k: v[: args.sweep_pairs] for k, v in drugs.items()})
     sweep = steps_needed(model, sweep_inputs, args)
     median_change = np.median(np.abs(endpoint_difference(model, sweep_inputs)))
     print(f"completeness on {args.sweep_pairs} pairs (median |F(x)-F(0)| = {median_change:.2g}):")
@@ -297,7 +318,7 @@ def bench_architecture(name: str, model: keras.Model, weights: str, n_genes: int
         found = str(enough.min()) if len(enough) else f"more than {sweep['steps'].max()}"
         print(f"  fewest steps with {share:.0%} of pairs within tolerance: {found}")
 
-    cohort = rng.normal(size=(args.shap_organoids, n_genes)).astype("float32")
+    cohort = organoids[: args.shap_organoids]
     agreement = shap_agreement(model, cohort, first_rows(drugs), args.steps)
     print(f"shap vs IG on 1 drug x {args.shap_organoids} organoids, Spearman of |attributions| ({weights}):")
     print(agreement.to_string(index=False, float_format=lambda v: f"{v:.3f}") + "\n")
@@ -312,12 +333,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     rng = np.random.default_rng(args.seed)
     panel = load_panel(args.panel)
-    models = load_models(args, len(panel))
+    models = load_subjects(args, len(panel))
     print(f"panel {args.panel}: {len(panel)} genes; {args.drugs} drugs; IG {args.steps} Gauss-Legendre steps, "
           f"batches of {args.batch_size} rows; tolerance max({args.abs_tol:g}, {args.rel_tol:.0%} of |F(x)-F(0)|)")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times grow with other load)\n")
-    results = {name: bench_architecture(name, model, weights, len(panel), args, rng)
-               for name, (model, weights) in models.items()}
+    results = {name: bench_architecture(name, subject, len(panel), args, rng) for name, subject in models.items()}
     print("=== IG timings (median of repeats) ===")
     print(pd.DataFrame([row for row, _ in results.values()]).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     first = next(iter(results))
