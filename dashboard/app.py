@@ -9,6 +9,20 @@ import streamlit as st
 # Streamlit runs this file as a script; make the repository root importable so ``core`` resolves.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from dashboard.common import sample_picker  # noqa: E402  (needs the path above)
+
 st.set_page_config(page_title="PDO drug response", layout="wide")
-pages = [st.Page("views/home.py", title="Home", default=True)]
-st.navigation(pages).run()
+pages = [
+    st.Page("views/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("views/upload.py", title="Upload & QC", icon=":material/upload:", url_path="upload"),
+    st.Page("views/ranking.py", title="Drug ranking", icon=":material/format_list_numbered:", url_path="ranking"),
+    st.Page("views/genes.py", title="Genes", icon=":material/genetics:", url_path="genes"),
+    st.Page("views/pathways.py", title="Pathways", icon=":material/hub:", url_path="pathways"),
+    st.Page("views/performance.py", title="Model performance", icon=":material/monitoring:", url_path="performance"),
+    st.Page("views/about.py", title="About / model card", icon=":material/info:", url_path="about"),
+]
+navigation = st.navigation(pages)
+# Rendered by the entry point, so the chosen organoid stays the same on every page.
+sample_picker()
+st.sidebar.caption("Research use only. Not a medical device; not for treatment decisions.")
+navigation.run()

@@ -145,3 +145,15 @@ def test_zero_shot_panel_bundle_ranks_another_cohorts_drugs(small, pretrained_td
     assert bundle.reference_predictions["y_true"].isna().all() and "cannot be scored" in bundle.manifest["benchmark"]
     ranking = rank_drugs(bundle, crc.expression.iloc[[0]])
     assert sorted(ranking["drug"]) == sorted(shared)
+
+
+def test_a_cohort_upload_with_genes_missing_in_some_samples_only(saved_bundle, small) -> None:
+    bundle, _ = saved_bundle
+    _, crc = small
+    profiles = crc.expression.iloc[:2].copy()
+    profiles.loc[profiles.index[0], bundle.genes[:15]] = np.nan  # not measured in the first sample only
+    ranking = rank_drugs(bundle, profiles)
+    assert ranking["z_score"].notna().all()
+    alone = rank_drugs(bundle, profiles.iloc[[1]])
+    second = ranking[ranking["sample"] == profiles.index[1]]
+    np.testing.assert_allclose(second["predicted"].to_numpy(), alone["predicted"].to_numpy(), rtol=1e-5)

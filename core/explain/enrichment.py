@@ -118,7 +118,8 @@ def over_representation(
     Returns the terms with ``adjusted_p < max_adjusted_p`` and ``overlap >= min_overlap``, smallest p
     first, with columns ``term, overlap, set_size`` (panel genes in the set), ``p_value, adjusted_p,
     odds_ratio`` (gseapy's, Haldane-corrected) and ``genes`` (overlapping genes, ``;``-joined).
-    Pass ``max_adjusted_p=1.0, min_overlap=1`` to see every tested term with a hit.
+    The p filter is strict (as the paper's p < 0.001); pass ``max_adjusted_p=1.01, min_overlap=1`` to see
+    every tested term with a hit.
     """
     universe = frozenset(background)
     outside = sorted(set(genes) - universe)

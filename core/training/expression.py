@@ -40,7 +40,9 @@ class ExpressionPreprocessor:
         return self
 
     def missing_genes(self, expression: pd.DataFrame) -> list[str]:
-        return [g for g in self.genes if g not in expression.columns]
+        """Panel genes absent from ``expression`` or without a value in some sample."""
+        present = expression.reindex(columns=self.genes).notna().all()
+        return [g for g in self.genes if not present[g]]
 
     def transform(self, expression: pd.DataFrame, domain: str, allow_missing: bool = False) -> np.ndarray:
         """Model input for samples of ``domain`` (``"reference"`` or ``"target"``).
@@ -49,16 +51,13 @@ class ExpressionPreprocessor:
         a missing gene is set to the reference cohort's mean for that gene: a neutral value, so the
         model sees "average", not an invented level. The caller reports :meth:`missing_genes`.
         """
-        missing = self.missing_genes(expression)
-        if missing and not allow_missing:
-            raise ValueError(f"{len(missing)} panel genes are missing, e.g. {missing[:5]}")
-        present = [g for g in self.genes if g in expression.columns]
-        means = pd.Series(self.reference_means, index=self.genes)[missing].astype(np.float32)
-        full = standardise_per_sample(expression, present).reindex(columns=self.genes)
-        full[missing] = means.to_numpy()
+        standard = standardise_per_sample(expression, self.genes, allow_missing)
+        missing = standard.isna().to_numpy()
+        means = np.broadcast_to(self.reference_means.astype(np.float32), standard.shape)
+        full = standard.where(~missing, means)
         if domain != REFERENCE_BATCH and self.combat is not None:
             full = self.combat.transform_to_reference(full, TARGET_BATCH, REFERENCE_BATCH)
-            full[missing] = means.to_numpy()
+            full = full.where(~missing, means)
         return full.to_numpy(np.float32)
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,235 @@
+"""What the dashboard shows about one organoid, as figures, agreement numbers and a self-contained HTML report.
+
+Everything here is a pure function of tables the library already produced (:func:`core.predict.rank_drugs`,
+:func:`core.evaluation.cohort_scores.per_drug_reliability`, :mod:`core.explain.dashboard_api`), so the
+dashboard and the downloadable report show exactly the same numbers. The report embeds plotly.js once,
+inline, so it opens offline (about 4.5 MB); nothing in it is fetched from the network.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from scipy.stats import spearmanr
+
+TOP_K = 5
+RESISTANCE_COLOUR = "#c0392b"  # pushes predicted AUC up
+SENSITIVITY_COLOUR = "#2471a3"  # pushes predicted AUC down
+DIRECTION_COLOURS = {"resistance": RESISTANCE_COLOUR, "sensitivity": SENSITIVITY_COLOUR, "none": "#7f8c8d"}
+DIRECTION_LABELS = {
+    "resistance": "pushes predicted AUC up (toward resistance)",
+    "sensitivity": "pushes predicted AUC down (toward sensitivity)",
+    "none": "no effect",
+}
+RANKING_COLUMNS = {
+    "rank": "rank",
+    "drug": "drug",
+    "predicted": "predicted AUC",
+    "uncertainty": "± AUC",
+    "z_score": "z-score",
+    "z_uncertainty": "± z",
+    "reliability_r": "CV within-drug r",
+    "no_better_than_naive": "no better than naive",
+}
+
+
+def reference_sentence(n_reference: int, cohort: str = "colorectal") -> str:
+    """The sign convention in one sentence, with the size of the reference cohort."""
+    source = ("the {n} colorectal organoids of van de Wetering 2015" if cohort == "colorectal"
+              else "the {n} organoids of the " + cohort + " cohort").format(n=n_reference)
+    return (f"Negative z-score = predicted more sensitive than the average organoid of the reference cohort "
+            f"({source}, cross-validated predictions).")
+
+
+def annotate_ranking(ranking: pd.DataFrame, reliability: pd.DataFrame) -> pd.DataFrame:
+    """One sample's ranking (from ``rank_drugs``) with each drug's cross-validated within-drug r attached.
+
+    ``no_better_than_naive`` is True where the bundle's cross-validated within-drug correlation
+    (normalised, so the naive per-drug mean scores 0) is <= 0, or could not be computed (too few screened
+    organoids): the model's ordering of organoids for that drug is no better than predicting the drug's
+    average.
+    """
+    r = reliability.set_index("drug")["r"]
+    table = ranking.sort_values("rank").reset_index(drop=True)
+    table["reliability_r"] = table["drug"].map(r).astype(float)
+    table["no_better_than_naive"] = ~(table["reliability_r"] > 0)
+    return table[[c for c in RANKING_COLUMNS if c in table.columns]]
+
+
+def display_table(annotated: pd.DataFrame) -> pd.DataFrame:
+    """Column names a clinician reads (and the CSV download uses)."""
+    return annotated.rename(columns=RANKING_COLUMNS)
+
+
+@dataclass(frozen=True)
+class RankingAgreement:
+    spearman: float  # Spearman rank correlation of the two models' z-scores over shared drugs
+    top_overlap: int  # drugs in both models' top k
+    k: int
+    n_drugs: int
+    shared_top: tuple[str, ...]
+
+
+def ranking_agreement(first: pd.DataFrame, second: pd.DataFrame, k: int = TOP_K) -> RankingAgreement:
+    """How far two rankings of one sample agree (tables with ``drug, z_score, rank``)."""
+    merged = first[["drug", "z_score", "rank"]].merge(second[["drug", "z_score", "rank"]], on="drug", suffixes=("_a", "_b"))
+    rho = float(spearmanr(merged["z_score_a"], merged["z_score_b"]).statistic) if len(merged) >= 3 else float("nan")
+    top_a = set(first.nsmallest(k, "rank")["drug"])
+    top_b = set(second.nsmallest(k, "rank")["drug"])
+    shared = tuple(sorted(top_a & top_b))
+    return RankingAgreement(rho, len(shared), k, len(merged), shared)
+
+
+def z_score_scatter(first: pd.DataFrame, second: pd.DataFrame, first_label: str, second_label: str,
+                    k: int = TOP_K) -> go.Figure:
+    """Scatter of two models' z-scores per drug; drugs in either top k are labelled and coloured."""
+    merged = first[["drug", "z_score", "rank"]].merge(second[["drug", "z_score", "rank"]], on="drug", suffixes=("_a", "_b"))
+    in_a, in_b = merged["rank_a"] <= k, merged["rank_b"] <= k
+    merged["group"] = np.select([in_a & in_b, in_a, in_b], [f"top {k} of both", f"top {k}: {first_label} only",
+                                                           f"top {k}: {second_label} only"], "other")
+    colours = {f"top {k} of both": "#1e8449", f"top {k}: {first_label} only": "#d68910",
+               f"top {k}: {second_label} only": "#8e44ad", "other": "#aab7b8"}
+    agreement = ranking_agreement(first, second, k)
+    figure = go.Figure()
+    for group, colour in colours.items():
+        rows = merged[merged["group"] == group]
+        if rows.empty:
+            continue
+        labelled = group != "other"
+        figure.add_trace(go.Scatter(
+            x=rows["z_score_a"], y=rows["z_score_b"], mode="markers+text" if labelled else "markers", name=group,
+            text=rows["drug"] if labelled else None, textposition="top center",
+            marker={"color": colour, "size": 10 if labelled else 7},
+            customdata=np.stack([rows["drug"], rows["rank_a"], rows["rank_b"]], axis=1),
+            hovertemplate="%{customdata[0]}<br>" + first_label + ": z=%{x:.2f} (rank %{customdata[1]})<br>"
+                          + second_label + ": z=%{y:.2f} (rank %{customdata[2]})<extra></extra>",
+        ))
+    low = float(np.nanmin(merged[["z_score_a", "z_score_b"]].to_numpy())) if len(merged) else -1.0
+    high = float(np.nanmax(merged[["z_score_a", "z_score_b"]].to_numpy())) if len(merged) else 1.0
+    figure.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", name="same z-score",
+                                line={"color": "#bbbbbb", "dash": "dot"}, hoverinfo="skip"))
+    figure.add_hline(y=0, line_width=1, line_color="#dddddd")
+    figure.add_vline(x=0, line_width=1, line_color="#dddddd")
+    figure.update_layout(
+        title=f"z-scores per drug: Spearman rho = {agreement.spearman:.2f}, top-{k} overlap = "
+              f"{agreement.top_overlap} of {k}",
+        xaxis_title=f"{first_label} z-score (negative = more sensitive)",
+        yaxis_title=f"{second_label} z-score (negative = more sensitive)",
+        height=520, legend={"orientation": "h", "y": -0.2}, margin={"t": 60},
+    )
+    return figure
+
+
+def top_genes_figure(table: pd.DataFrame, title: str, n: int) -> go.Figure:
+    """Horizontal bars of the ``n`` most important genes (table from ``core.explain.dashboard_api``),
+    signed attribution in AUC units, coloured by direction, most important at the top."""
+    top = table.head(n).iloc[::-1]
+    figure = go.Figure()
+    for direction, colour in DIRECTION_COLOURS.items():
+        rows = top[top["direction"] == direction]
+        if rows.empty:
+            continue
+        figure.add_trace(go.Bar(
+            x=rows["attribution"], y=rows["gene"], orientation="h", name=DIRECTION_LABELS[direction],
+            marker_color=colour, hovertemplate="%{y}: %{x:.4f} AUC<extra></extra>",
+        ))
+    figure.update_layout(
+        title=title, barmode="overlay", height=max(300, 22 * len(top) + 140),
+        xaxis_title="attribution (AUC units; + = toward resistance)",
+        yaxis={"categoryorder": "array", "categoryarray": list(top["gene"])},
+        legend={"orientation": "h", "y": -0.15}, margin={"t": 50, "l": 90},
+    )
+    return figure
+
+
+def _table_html(table: pd.DataFrame, highlight_top: int = 0) -> str:
+    rows = []
+    header = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+    for position, (_, row) in enumerate(table.iterrows()):
+        cells = "".join(f"<td>{html.escape(_format(value))}</td>" for value in row)
+        style = ' class="top"' if position < highlight_top else ""
+        rows.append(f"<tr{style}>{cells}</tr>")
+    return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _format(value: object) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else ""
+    if isinstance(value, (float, np.floating)):
+        return "" if np.isnan(value) else f"{value:.3f}"
+    return str(value)
+
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222;max-width:1200px}
+h1{font-size:1.6em} h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:0.85em;margin:0.5em 0} td,th{border:1px solid #ddd;padding:3px 7px;text-align:left}
+tr.top{background:#e8f6ef;font-weight:600} .note{color:#555;font-size:0.9em} .warn{background:#fdf2e9;padding:0.6em;border-left:4px solid #d68910}
+.side{display:flex;gap:2em;flex-wrap:wrap} .side>div{flex:1;min-width:420px}
+"""
+
+
+def build_report(
+    sample: str,
+    rankings: Mapping[str, pd.DataFrame],
+    bundles: Mapping[str, Mapping[str, str]],
+    scatter: go.Figure | None,
+    n_reference: int,
+    cohort: str = "colorectal",
+    genes: pd.DataFrame | None = None,
+    genes_drug: str | None = None,
+    genes_bundle: str | None = None,
+    genes_figure: go.Figure | None = None,
+    qc_text: str | None = None,
+    generated: dt.datetime | None = None,
+    k: int = TOP_K,
+) -> str:
+    """Self-contained HTML report of one organoid.
+
+    ``rankings``: label (e.g. "From scratch") -> table from :func:`annotate_ranking`; ``bundles``: same
+    labels -> ``{"name": bundle name, "created": manifest creation date}``. ``genes`` (top genes of
+    ``genes_drug`` from ``genes_bundle``) and its figure are optional.
+    """
+    generated = generated or dt.datetime.now(dt.timezone.utc)
+    plotly_included = False
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>Drug response report: {html.escape(sample)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>Predicted drug response of organoid {html.escape(sample)}</h1>",
+        f"<p class='note'>Generated {html.escape(generated.strftime('%Y-%m-%d %H:%M %Z'))} by the PDO drug-response "
+        "dashboard (method after Prasse et al., <i>Cancers</i> 2022, 14, 3950).</p>",
+        "<p class='warn'><b>Research use only.</b> Not a medical device; not for treatment decisions.</p>",
+        f"<p><b>{html.escape(reference_sentence(n_reference, cohort))}</b> Rank 1 = most sensitive. The top {k} "
+        "drugs of each model are highlighted. Drugs flagged <i>no better than naive</i> had a cross-validated "
+        "within-drug correlation &le; 0: for them the model orders organoids no better than the drug's average.</p>",
+        "<h2>Models</h2><table><thead><tr><th>model</th><th>bundle</th><th>created</th></tr></thead><tbody>",
+    ]
+    for label, info in bundles.items():
+        parts.append(f"<tr><td>{html.escape(label)}</td><td>{html.escape(str(info.get('name', '')))}</td>"
+                     f"<td>{html.escape(str(info.get('created', '')))}</td></tr>")
+    parts.append("</tbody></table>")
+    parts.append("<h2>Drug ranking</h2><div class='side'>")
+    for label, table in rankings.items():
+        parts.append(f"<div><h3>{html.escape(label)}</h3>{_table_html(display_table(table), k)}</div>")
+    parts.append("</div>")
+    if scatter is not None:
+        parts.append("<h2>Agreement of the models</h2>")
+        parts.append(scatter.to_html(full_html=False, include_plotlyjs=True))
+        plotly_included = True
+    if genes is not None and genes_drug:
+        parts.append(f"<h2>Genes behind the prediction for {html.escape(genes_drug)}</h2>")
+        parts.append(f"<p class='note'>Integrated gradients of {html.escape(genes_bundle or '')}, averaged over its "
+                     "fold models. Positive attribution = pushes the predicted AUC up (toward resistance).</p>")
+        if genes_figure is not None:
+            parts.append(genes_figure.to_html(full_html=False, include_plotlyjs=not plotly_included))
+            plotly_included = True
+        parts.append(_table_html(genes.head(50)))
+    if qc_text:
+        parts.append(f"<h2>Upload quality control</h2><pre>{html.escape(qc_text)}</pre>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

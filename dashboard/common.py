@@ -1,0 +1,290 @@
+"""What every dashboard page shares: bundle loading, the uploaded profile in session state, model choices.
+
+No science lives here: predictions, attributions and scores come from ``core``. Uploaded data stay in
+``st.session_state`` of the browser session that uploaded them: never written to disk, never put in a
+cache shared between sessions (``st.cache_data``/``st.cache_resource`` hold only public data: bundles,
+the reference cohort and its attributions).
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Hashable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.artifacts import BundleError, ModelBundle, list_bundles, load_bundle, read_manifest
+from core.config import models_dir
+from core.upload import ValidatedProfile
+
+ARCHITECTURES = {"tdnn": "tDNN", "convnn": "ConvNN", "paccmann": "PaccMann"}
+KINDS = {
+    "scratch": "Trained from scratch",
+    "finetuned": "Pre-trained on GDSC, fine-tuned",
+    "zeroshot": "Pre-trained on GDSC only (zero-shot)",
+}
+KIND_SHORT = {"scratch": "from scratch", "finetuned": "fine-tuned", "zeroshot": "zero-shot"}
+TARGET_COHORT = "colorectal"
+PROFILE, PROFILE_ID, SAMPLE, DRUG, ARCH, KIND = "profile", "profile_id", "sample", "drug", "architecture", "kind"
+_CACHE = "_session_cache"
+_ids = itertools.count(1)
+
+
+# ---------------------------------------------------------------- bundles (public, shared by sessions)
+
+def bundle_manifests() -> dict[str, dict[str, Any]]:
+    """Bundle name -> manifest (unverified, for menus) of the dashboard's bundles: those named
+    ``<target cohort>_<model>_<kind>`` (experimental bundles with other names are not offered)."""
+    return {name: manifest for name, manifest in list_bundles(models_dir()).items()
+            if manifest.get("target_cohort") == TARGET_COHORT
+            and name == f"{TARGET_COHORT}_{manifest.get('model_name')}_{manifest.get('training')}"}
+
+
+def bundle_grid() -> dict[str, dict[str, str]]:
+    """Architecture -> kind -> bundle name, for the bundles present."""
+    grid: dict[str, dict[str, str]] = {}
+    for name, manifest in bundle_manifests().items():
+        grid.setdefault(manifest.get("model_name", "?"), {})[manifest.get("training", "?")] = name
+    order, kind_order = list(ARCHITECTURES), list(KINDS)
+
+    def position(key: str, keys: list[str]) -> int:
+        return keys.index(key) if key in keys else len(keys)
+
+    return {architecture: dict(sorted(kinds.items(), key=lambda item: position(item[0], kind_order)))
+            for architecture, kinds in sorted(grid.items(), key=lambda item: position(item[0], order))}
+
+
+def _stamp(folder: Path) -> float:
+    manifest = folder / "manifest.json"
+    return manifest.stat().st_mtime if manifest.is_file() else 0.0
+
+
+@st.cache_resource(show_spinner="Loading the model bundle...", max_entries=12)
+def _load(folder: str, stamp: float) -> ModelBundle:
+    return load_bundle(Path(folder))
+
+
+def bundle(name: str) -> ModelBundle:
+    """A verified bundle, loaded once per process (reloaded if its manifest changes on disk)."""
+    folder = models_dir() / name
+    return _load(str(folder), _stamp(folder))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _evaluation(folder: str, stamp: float) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    manifest = read_manifest(Path(folder))
+    benchmark_path = Path(folder) / "benchmark.csv"
+    benchmark = pd.read_csv(benchmark_path) if benchmark_path.is_file() else pd.DataFrame()
+    predictions = pd.read_csv(Path(folder) / "reference_predictions.csv.gz", dtype={"sample": str})
+    return manifest, benchmark, predictions
+
+
+def bundle_evaluation(name: str) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """(verified manifest, benchmark, reference predictions) without loading the models."""
+    folder = models_dir() / name
+    return _evaluation(str(folder), _stamp(folder))
+
+
+def no_bundles_message() -> None:
+    st.warning(
+        f"No model bundles found in `{models_dir()}`. Build them with `python -m training_scripts.build_bundles` "
+        "or point `PDO_MODELS_DIR` at a folder of bundles."
+    )
+
+
+def load_or_stop(name: str) -> ModelBundle:
+    """The bundle, or a plain error on the page (and the page stops) when it cannot be used."""
+    try:
+        return bundle(name)
+    except BundleError as error:
+        st.error(str(error))
+        st.stop()
+        raise  # unreachable; st.stop raises
+
+
+@st.cache_resource(show_spinner="Reading the reference organoids...")
+def reference_expression(cohort: str = TARGET_COHORT) -> pd.DataFrame:
+    """log2 expression of the reference cohort's organoids (public data)."""
+    from core.data.registry import load_cohort
+
+    return load_cohort(cohort).expression
+
+
+def n_reference(b: ModelBundle) -> int:
+    return int(b.reference_predictions["sample"].nunique())
+
+
+# ---------------------------------------------------------------- the session's profile
+
+def set_profile(profile: ValidatedProfile, source: str) -> None:
+    """Keep a validated profile for this browser session only, replacing any earlier one."""
+    st.session_state[PROFILE] = profile
+    st.session_state["profile_source"] = source
+    st.session_state[PROFILE_ID] = next(_ids)
+    st.session_state[_CACHE] = {}
+
+
+def clear_profile() -> None:
+    for key in (PROFILE, "profile_source", PROFILE_ID, _CACHE, "upload_file_id", "report_html"):
+        st.session_state.pop(key, None)
+
+
+def profile() -> ValidatedProfile | None:
+    return st.session_state.get(PROFILE)
+
+
+def samples() -> list[str]:
+    current = profile()
+    return [] if current is None else [str(s) for s in current.expression.index]
+
+
+def current_sample() -> str | None:
+    names = samples()
+    if not names:
+        return None
+    chosen = st.session_state.get(SAMPLE)
+    return chosen if chosen in names else names[0]
+
+
+def sample_expression(sample: str) -> pd.DataFrame:
+    """One sample's measured genes (one row): genes without a value in this sample are left out, so the
+    models treat them as missing (reference mean) instead of failing on NaN."""
+    current = profile()
+    assert current is not None
+    return current.expression.loc[[sample]].dropna(axis=1)
+
+
+def session_cached(key: Hashable, compute: Callable[[], Any]) -> Any:
+    """Memoise a result derived from the uploaded profile in this session only."""
+    cache = st.session_state.setdefault(_CACHE, {})
+    full_key = (st.session_state.get(PROFILE_ID), key)
+    if full_key not in cache:
+        cache[full_key] = compute()
+    return cache[full_key]
+
+
+def sample_picker() -> None:
+    """Sidebar: which organoid of the profile later pages show (rendered by the entry point, so the
+    choice survives page changes)."""
+    names = samples()
+    st.sidebar.markdown("**Current organoid**")
+    if not names:
+        st.sidebar.caption("None yet: upload a profile on *Upload & QC*.")
+        return
+    if st.session_state.get(SAMPLE) not in names:
+        st.session_state[SAMPLE] = names[0]
+    st.sidebar.selectbox("Organoid shown on every page", names, key=SAMPLE)
+    source = st.session_state.get("profile_source", "")
+    st.sidebar.caption(f"{len(names)} organoid(s) from {source}")
+
+
+def require_profile() -> str:
+    """The current sample, or a pointer to the upload page (and the page stops)."""
+    sample = current_sample()
+    if sample is None:
+        st.info("No organoid profile yet. Upload one (or pick a reference organoid as a demo) first.")
+        st.page_link("views/upload.py", label="Go to Upload & QC", icon=":material/upload:")
+        st.stop()
+    return sample  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------- choices that persist across pages
+
+def remembered_choice(label: str, options: list[Any], state_key: str, widget_key: str,
+                      format_func: Callable[[Any], str] = str, horizontal: bool = False,
+                      default: Any = None, container: Any = st) -> Any:
+    """A select box / radio whose value is remembered across pages under ``state_key``."""
+    if not options:
+        return None
+    remembered = st.session_state.get(state_key, default)
+    index = options.index(remembered) if remembered in options else 0
+    if horizontal:
+        value = container.radio(label, options, index=index, format_func=format_func, horizontal=True, key=widget_key)
+    else:
+        value = container.selectbox(label, options, index=index, format_func=format_func, key=widget_key)
+    st.session_state[state_key] = value
+    return value
+
+
+def choose_architecture(widget_key: str, container: Any = st, require: tuple[str, ...] = ()) -> str | None:
+    grid = bundle_grid()
+    options = [a for a in grid if all(k in grid[a] for k in require)] or list(grid)
+    return remembered_choice("Architecture", options, ARCH, widget_key, lambda a: ARCHITECTURES.get(a, a),
+                             horizontal=True, container=container)
+
+
+def choose_kind(architecture: str, widget_key: str, container: Any = st) -> str | None:
+    kinds = [k for k in KINDS if k in bundle_grid().get(architecture, {})]
+    return remembered_choice("Model", kinds, KIND, widget_key, lambda k: KINDS[k], default="finetuned",
+                             container=container)
+
+
+def choose_drug(drugs: list[str], widget_key: str, container: Any = st, default: str | None = None) -> str | None:
+    return remembered_choice("Drug", sorted(drugs, key=str.lower), DRUG, widget_key, default=default,
+                             container=container)
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    return table.to_csv(index=False).encode("utf-8")
+
+
+# ---------------------------------------------------------------- gene attributions
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _reference_genes(folder: str, stamp: float, drug: str) -> pd.DataFrame:
+    from core.explain.dashboard_api import reference_attributions
+
+    b = _load(folder, stamp)
+    return reference_attributions(b, reference_expression(b.manifest.get("target_cohort", TARGET_COHORT)), drug)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _precomputed_genes(models_folder: str, bundle_name: str, stamp: float, explanation_stamp: float) -> pd.DataFrame | None:
+    """Reference gene rankings written at build time (``core.explain.precomputed``), if present and current."""
+    try:
+        from core.explain.precomputed import load_reference_explanations
+    except ImportError:
+        return None
+    loaded = load_reference_explanations(Path(models_folder), bundle_name)
+    return None if loaded is None else loaded[0]
+
+
+def reference_genes(bundle_name: str, drug: str, rows: int = 50) -> pd.DataFrame:
+    """Gene ranking of the reference cohort for ``drug`` (public data: cached for every session).
+
+    Uses the rankings precomputed beside the bundles when they hold at least ``rows`` genes of the drug,
+    else computes them (a few seconds per drug)."""
+    folder = models_dir() / bundle_name
+    explanation = models_dir() / "explanations" / bundle_name / "manifest.json"
+    precomputed = _precomputed_genes(str(models_dir()), bundle_name, _stamp(folder),
+                                     explanation.stat().st_mtime if explanation.is_file() else 0.0)
+    if precomputed is not None and "drug" in precomputed.columns:
+        table = precomputed[precomputed["drug"] == drug]
+        if len(table) >= rows:
+            return table.drop(columns=[c for c in ("drug", "rank") if c in table.columns]).reset_index(drop=True)
+    return _reference_genes(str(folder), _stamp(folder), drug)
+
+
+def organoid_genes(bundle_name: str, sample: str, drug: str) -> pd.DataFrame:
+    """Gene ranking of the session's organoid ``sample`` for ``drug`` (cached in this session only)."""
+    from core.explain.dashboard_api import organoid_attributions
+
+    b = bundle(bundle_name)
+    return session_cached(("organoid_genes", bundle_name, sample, drug),
+                          lambda: organoid_attributions(b, sample_expression(sample), drug))
+
+
+def model_drug_controls(prefix: str) -> tuple[ModelBundle, str]:
+    """Architecture, model and drug pickers in one row (remembered across pages); the bundle and drug."""
+    grid = bundle_grid()
+    if not grid:
+        no_bundles_message()
+        st.stop()
+    left, middle, right = st.columns([2, 2, 2])
+    architecture = choose_architecture(f"{prefix}_architecture", container=left)
+    kind = choose_kind(architecture, f"{prefix}_kind", container=middle)
+    b = load_or_stop(grid[architecture][kind])
+    drug = choose_drug(list(b.drugs["drug"]), f"{prefix}_drug", container=right)
+    return b, drug

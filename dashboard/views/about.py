@@ -1,0 +1,79 @@
+"""About / model card: data, training, versions, manifests and limitations of the bundles."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.artifacts import BundleError
+from core.config import models_dir
+from dashboard.common import ARCHITECTURES, KIND_SHORT, bundle_evaluation, bundle_grid, no_bundles_message
+
+st.title("About / model card")
+st.markdown(
+    """
+**What it does.** For an uploaded organoid profile, every drug's response (area under the dose-response curve,
+AUC; lower = more sensitive) is predicted and expressed as a z-score against the reference cohort's
+cross-validated predictions. Two ways of training stand side by side, after Prasse et al., *Cancers* 2022, 14, 3950:
+a network **trained from scratch** on the organoids, and one **pre-trained on GDSC cancer cell lines, then
+fine-tuned** on the organoids (the zero-shot, pre-trained-only model is shown for comparison). Each model is a
+set of cross-validation fold models; predictions are their mean and the uncertainty their spread.
+
+**Data.**
+- Pre-training: GDSC1 cell lines (fitted viability AUC; expression as per-cell z-scored RMA over 5,778 genes),
+  drugs described by RDKit + Mordred descriptors (tDNN) or SMILES (ConvNN, PaccMann).
+- Reference / fine-tuning cohort: 22 colorectal cancer organoids of van de Wetering et al., *Cell* 2015
+  (log2 microarray, GEO GSE64392), 19 of them screened with 83 drugs (AUC).
+- Gene panels: the union of the GDSC, LINCS L1000 and OncoKB lists restricted to genes measured in both GDSC and
+  the organoids (655 genes, tDNN/ConvNN); PaccMann's list restricted the same way (528 genes).
+- Pathways: Reactome, WikiPathways, MSigDB Hallmark, ConsensusPathDB and KEGG (the last two academic use only).
+
+**Preprocessing.** Each sample is z-scored over its panel genes; organoid expression (and uploads, treated as
+organoids) is moved onto the cell-line scale with ComBat in reference-batch mode, with parameters fitted on GDSC
+plus the training organoids of each fold and stored in the bundle.
+"""
+)
+st.error(
+    "**Limitations.** Research use only: this is **not a medical device** and must not be used for treatment "
+    "decisions. Only 19 organoids have drug responses, so every accuracy estimate is noisy and many drugs are "
+    "predicted no better than their average (see *Model performance*). GDSC's public expression covers only 5,778 "
+    "genes, so the models read a 655-gene panel (528 for PaccMann), without BRAF, KRAS or APC. Uploads from other "
+    "platforms (RNA-seq, other arrays) are harmonised with the organoid batch's ComBat parameters, which were fitted "
+    "on one microarray platform; a systematic platform difference can shift every z-score."
+)
+
+grid = bundle_grid()
+st.subheader("Model bundles")
+st.caption(f"Read from `{models_dir()}` (set `PDO_MODELS_DIR` to use another folder).")
+if not grid:
+    no_bundles_message()
+    st.stop()
+
+overview = []
+manifests = {}
+for architecture, kinds in grid.items():
+    for kind, name in kinds.items():
+        try:
+            manifest, _, _ = bundle_evaluation(name)
+        except BundleError as error:
+            st.error(str(error))
+            continue
+        manifests[name] = manifest
+        cv = manifest.get("cross_validation", {})
+        training = (manifest.get("settings") or {}).get("training") or {}
+        overview.append({
+            "bundle": name, "architecture": ARCHITECTURES.get(architecture, architecture),
+            "training": KIND_SHORT.get(kind, kind), "created": manifest.get("created", "?"),
+            "drugs": manifest.get("n_drugs"), "genes": manifest.get("n_genes"),
+            "reference organoids": manifest.get("n_reference_samples"), "fold models": cv.get("n_folds"),
+            "max epochs": training.get("max_epochs"), "learning rate": training.get("learning_rate"),
+            "batch size": training.get("batch_size"),
+        })
+st.dataframe(pd.DataFrame(overview), hide_index=True, key="about_bundles")
+
+for name, manifest in manifests.items():
+    with st.expander(f"{name}: versions, training settings and full manifest"):
+        st.markdown(f"**Response:** {manifest.get('response_metric', '?')} "
+                    f"({'lower' if manifest.get('lower_is_sensitive', True) else 'higher'} = more sensitive); "
+                    f"**cross-validation:** {manifest.get('cross_validation', {}).get('split', '?')}")
+        st.markdown("**Versions:** " + ", ".join(f"{k} {v}" for k, v in (manifest.get("versions") or {}).items()))
+        st.json({k: v for k, v in manifest.items() if k != "files"}, expanded=False)

@@ -1,0 +1,64 @@
+"""Genes: which genes pushed one drug's prediction up or down, for this organoid and for the reference cohort."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.report import top_genes_figure
+from dashboard.common import (
+    csv_bytes,
+    current_sample,
+    model_drug_controls,
+    n_reference,
+    organoid_genes,
+    reference_genes,
+)
+
+st.title("Genes behind a prediction")
+b, drug = model_drug_controls("genes")
+top_n = st.slider("Genes shown", min_value=5, max_value=50, value=20, step=5, key="genes_top_n")
+st.markdown(
+    "Integrated gradients split each predicted AUC into one contribution per gene: how much this organoid's "
+    "deviation from average expression of that gene moved the prediction, in AUC units. **Positive attribution "
+    "= pushes the predicted AUC up = toward resistance** (red); negative = toward sensitivity (blue). Attributions "
+    "explain the model, not the biology: a gene can matter to the model without being a known driver."
+)
+
+sample = current_sample()
+left, right = st.columns(2)
+with left:
+    st.subheader(f"Organoid {sample}" if sample else "This organoid")
+    if sample is None:
+        st.info("Upload a profile (or pick a reference organoid as a demo) on *Upload & QC* to see this organoid's genes.")
+        st.page_link("views/upload.py", label="Go to Upload & QC", icon=":material/upload:")
+    else:
+        with st.spinner(f"Computing integrated gradients of {drug} for {sample} ({len(b.members)} fold models)..."):
+            organoid = organoid_genes(b.name, sample, drug)
+        st.plotly_chart(top_genes_figure(organoid, f"{drug}: top {top_n} genes, organoid {sample}", top_n),
+                        key="genes_organoid_chart")
+        st.caption(f"Mean over the {len(b.members)} fold models of `{b.name}`, as the prediction itself. "
+                   f"{len(organoid)} measured panel genes ranked by |attribution|.")
+        missing = len(b.genes) - len(organoid)
+        if missing:
+            st.caption(f"{missing} panel genes were not measured in this sample; they are left out of its ranking.")
+with right:
+    with st.spinner(f"Computing integrated gradients of {drug} for the reference organoids..."):
+        reference = reference_genes(b.name, drug)
+    st.subheader(f"Reference cohort ({n_reference(b)} organoids)")
+    st.plotly_chart(top_genes_figure(reference, f"{drug}: top {top_n} genes, reference cohort", top_n),
+                    key="genes_reference_chart")
+    st.caption("Each reference organoid is explained by the fold model that never saw it (the model behind its "
+               "reference prediction); bars are the mean signed attribution per organoid, genes ranked by the mean "
+               "absolute attribution (so effects of opposite sign in different organoids do not cancel).")
+
+with st.expander("Gene tables"):
+    tables = st.columns(2)
+    if sample is not None:
+        tables[0].dataframe(organoid.head(top_n), hide_index=True, key="genes_organoid_table")
+        tables[0].download_button("Download organoid genes (CSV)", csv_bytes(organoid),
+                                  file_name=f"{sample}_{b.name}_{drug}_genes.csv", mime="text/csv",
+                                  key="genes_organoid_download")
+    tables[1].dataframe(reference.head(top_n), hide_index=True, key="genes_reference_table")
+    tables[1].download_button("Download reference genes (CSV)", csv_bytes(reference),
+                              file_name=f"reference_{b.name}_{drug}_genes.csv", mime="text/csv",
+                              key="genes_reference_download")
+st.page_link("views/pathways.py", label=f"Pathways enriched in the top genes of {drug}", icon=":material/hub:")

@@ -1,0 +1,185 @@
+"""Drug ranking: each drug's predicted AUC as a z-score against the reference cohort, scratch vs fine-tuned."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from core.evaluation.cohort_scores import per_drug_reliability
+from core.predict import rank_drugs
+from core.report import (
+    TOP_K,
+    annotate_ranking,
+    build_report,
+    display_table,
+    ranking_agreement,
+    reference_sentence,
+    top_genes_figure,
+    z_score_scatter,
+)
+from dashboard.common import (
+    ARCHITECTURES,
+    DRUG,
+    KIND_SHORT,
+    KINDS,
+    PROFILE_ID,
+    bundle_grid,
+    choose_architecture,
+    csv_bytes,
+    load_or_stop,
+    n_reference,
+    no_bundles_message,
+    organoid_genes,
+    profile,
+    remembered_choice,
+    require_profile,
+    sample_expression,
+    session_cached,
+)
+
+
+@st.cache_data(show_spinner=False)
+def reliability(bundle_name: str, created: str, _predictions: pd.DataFrame) -> pd.DataFrame:
+    """Per-drug cross-validated within-drug r of a bundle (public: from its reference predictions)."""
+    return per_drug_reliability(_predictions)
+
+
+def ranking_for(bundle_name: str, sample: str) -> pd.DataFrame:
+    b = load_or_stop(bundle_name)
+    raw = session_cached(("rank", bundle_name, sample), lambda: rank_drugs(b, sample_expression(sample)))
+    return annotate_ranking(raw, reliability(bundle_name, str(b.manifest.get("created")), b.reference_predictions))
+
+
+def styled(table: pd.DataFrame):
+    """The ranking with the top drugs highlighted (formats and headers come from ``COLUMN_CONFIG``)."""
+    shown = display_table(table)
+    top = shown["rank"] <= TOP_K
+    return shown.style.apply(
+        lambda row: ["background-color: #d5f5e3; font-weight: 600" if top[row.name] else "" for _ in row], axis=1)
+
+
+COLUMN_CONFIG = {
+    "rank": st.column_config.NumberColumn("rank", width=45, help="1 = most sensitive (most negative z-score)"),
+    "drug": st.column_config.TextColumn("drug", width=150),
+    "predicted AUC": st.column_config.NumberColumn("AUC", format="%.3f", width=58,
+                                                   help="Predicted AUC (mean of the fold models)"),
+    "± AUC": st.column_config.NumberColumn("± AUC", format="%.3f", width=58,
+                                           help="Uncertainty: SD of the fold models' predictions, in AUC units"),
+    "z-score": st.column_config.NumberColumn("z", format="%+.2f", width=55,
+                                             help="(prediction - reference mean) / reference SD; negative = more "
+                                                  "sensitive than the average reference organoid"),
+    "CV within-drug r": st.column_config.NumberColumn(
+        "CV r", format="%+.2f", width=55, help="Cross-validated within-drug correlation of this bundle for this drug "
+        "(0 = the naive per-drug mean)"),
+    "no better than naive": st.column_config.CheckboxColumn(
+        "≤ naive", width=62, help="No better than naive: cross-validated within-drug r <= 0 (or not computable)"),
+}
+SHOWN_COLUMNS = list(COLUMN_CONFIG)
+
+
+sample = require_profile()
+grid = bundle_grid()
+if not grid:
+    no_bundles_message()
+    st.stop()
+
+st.title("Drug ranking")
+architecture = choose_architecture("ranking_architecture", require=("scratch", "finetuned"))
+kinds_present = grid[architecture]
+show_zero_shot = False
+if "zeroshot" in kinds_present:
+    show_zero_shot = st.checkbox("Also show the zero-shot model (pre-trained on GDSC, never trained on organoids)",
+                                 key="ranking_zeroshot")
+kinds = [k for k in ("scratch", "finetuned") if k in kinds_present] + (["zeroshot"] if show_zero_shot else [])
+missing = [KIND_SHORT[k] for k in ("scratch", "finetuned") if k not in kinds_present]
+if missing:
+    st.warning(f"No {' or '.join(missing)} bundle for {ARCHITECTURES.get(architecture, architecture)} yet.")
+if not kinds:
+    st.stop()
+
+bundles = {kind: load_or_stop(kinds_present[kind]) for kind in kinds}
+first = next(iter(bundles.values()))
+n_ref = n_reference(first)
+st.markdown(f"Organoid **{sample}**. Rank 1 = most sensitive; the top {TOP_K} drugs of each model are highlighted.")
+st.info(f"**{reference_sentence(n_ref, first.manifest.get('target_cohort', 'colorectal'))}**")
+
+with st.spinner("Predicting every drug with every fold model..."):
+    tables = {kind: ranking_for(bundles[kind].name, sample) for kind in kinds}
+
+columns = st.columns(len(kinds))
+for column, kind in zip(columns, kinds):
+    b, table = bundles[kind], tables[kind]
+    with column:
+        st.subheader(KINDS[kind])
+        benchmark = b.benchmark.set_index("model") if not b.benchmark.empty else pd.DataFrame()
+        score = benchmark["within_drug_pearson"].iloc[0] if "within_drug_pearson" in benchmark else float("nan")
+        st.caption(f"Bundle `{b.name}` (created {b.manifest.get('created', '?')[:10]}, {len(b.members)} fold models); "
+                   f"cross-validated within-drug r = {score:+.2f} (naive per-drug mean = 0).")
+        st.dataframe(styled(table), hide_index=True, height=min(35 * (len(table) + 1) + 3, 705),
+                     column_config=COLUMN_CONFIG, column_order=SHOWN_COLUMNS, key=f"ranking_table_{kind}")
+        st.download_button("Download CSV", csv_bytes(display_table(table)), file_name=f"{sample}_{b.name}_ranking.csv",
+                           mime="text/csv", key=f"download_{kind}")
+
+n_flagged = int(tables[kinds[0]]["no_better_than_naive"].sum())
+st.caption(
+    "**AUC**: predicted AUC (mean of the fold models); **± AUC**: their spread (SD), the uncertainty; **z**: z-score "
+    "against the reference cohort; **CV r**: the bundle's cross-validated within-drug correlation for the drug. "
+    "**≤ naive** (no better than naive): the bundle's cross-validated within-drug correlation (how well it ordered the "
+    "reference organoids for this drug, after removing the drug's average) is at or below 0, or could not be "
+    f"computed: for these drugs the ranking reflects the drug's average potency, not this organoid. "
+    f"{n_flagged} of {len(tables[kinds[0]])} drugs are flagged for the {KIND_SHORT[kinds[0]]} model. The CSV "
+    "download holds every column, including the z-score's uncertainty."
+)
+
+scatter = None
+if "scratch" in tables and "finetuned" in tables:
+    st.subheader("Do the two models agree?")
+    agreement = ranking_agreement(tables["scratch"], tables["finetuned"])
+    left, middle, right = st.columns(3)
+    left.metric("Spearman rank correlation", f"{agreement.spearman:.2f}")
+    middle.metric(f"Top-{TOP_K} overlap", f"{agreement.top_overlap} of {TOP_K}")
+    right.metric("Drugs compared", agreement.n_drugs)
+    scatter = z_score_scatter(tables["scratch"], tables["finetuned"], "from scratch", "fine-tuned")
+    st.plotly_chart(scatter, key="ranking_scatter")
+    if agreement.shared_top:
+        st.caption(f"In both top {TOP_K}: {', '.join(agreement.shared_top)}.")
+
+st.subheader("Explain a drug")
+drugs = list(tables[kinds[0]]["drug"])
+default_drug = st.session_state.get(DRUG) if st.session_state.get(DRUG) in drugs else drugs[0]
+drug = remembered_choice("Drug", drugs, DRUG, "ranking_drug", default=default_drug)
+go_genes, go_pathways, _ = st.columns([1, 1, 3])
+if go_genes.button("Genes behind it", icon=":material/genetics:", key="to_genes"):
+    st.switch_page("views/genes.py")
+if go_pathways.button("Pathways", icon=":material/hub:", key="to_pathways"):
+    st.switch_page("views/pathways.py")
+
+st.subheader("Report")
+st.caption(f"An HTML file with both rankings, the scatter plot and the top genes of {drug} for organoid {sample} "
+           "(opens offline in any browser).")
+if st.button("Prepare HTML report", key="prepare_report"):
+    genes_kind = "finetuned" if "finetuned" in bundles else kinds[0]
+    genes_bundle = bundles[genes_kind]
+    with st.spinner(f"Computing the genes behind {drug}..."):
+        genes = organoid_genes(genes_bundle.name, sample, drug)
+    labels = {kind: KINDS[kind] for kind in kinds}
+    current = profile()
+    html = build_report(
+        sample=sample,
+        rankings={labels[k]: tables[k] for k in kinds},
+        bundles={labels[k]: {"name": bundles[k].name, "created": bundles[k].manifest.get("created", "?")} for k in kinds},
+        scatter=scatter,
+        n_reference=n_ref,
+        genes=genes,
+        genes_drug=drug,
+        genes_bundle=genes_bundle.name,
+        genes_figure=top_genes_figure(genes, f"Top genes for {drug} in organoid {sample}", 20),
+        qc_text=current.report.to_text() if current is not None else None,
+        generated=dt.datetime.now(dt.timezone.utc),
+    )
+    st.session_state["report_html"] = (st.session_state.get(PROFILE_ID), sample, architecture, drug, html)
+prepared = st.session_state.get("report_html")
+if prepared and prepared[:4] == (st.session_state.get(PROFILE_ID), sample, architecture, drug):
+    st.download_button("Download HTML report", prepared[4].encode("utf-8"), file_name=f"{sample}_drug_report.html",
+                       mime="text/html", key="download_report", type="primary")

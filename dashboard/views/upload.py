@@ -1,0 +1,147 @@
+"""Upload & QC: read the organoid profile(s), check them, show what was done; keep them in this session only."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.artifacts import BundleError
+from core.upload import UploadError, validate_upload
+from dashboard.common import (
+    ARCHITECTURES,
+    bundle,
+    bundle_grid,
+    clear_profile,
+    profile,
+    reference_expression,
+    set_profile,
+)
+
+UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "gz"]
+
+
+def model_panels() -> dict[str, list[str]]:
+    """Architecture -> the genes its bundles read (all kinds of one architecture share the panel)."""
+    panels = {}
+    for architecture, kinds in bundle_grid().items():
+        for name in kinds.values():
+            try:
+                panels[architecture] = bundle(name).genes
+                break
+            except BundleError as error:
+                st.warning(str(error))
+    if not panels:
+        from core.preprocessing.panels import load_panel
+
+        st.warning("No model bundles found, so the QC below uses the tDNN gene panel; nothing can be ranked yet.")
+        panels = {"tdnn": load_panel("tdnn")}
+    return panels
+
+
+def validate(data: bytes, filename: str, panel: list[str], source: str) -> bool:
+    """Validate and keep the profile; show the plain reason when the file cannot be used."""
+    try:
+        with st.spinner("Checking the file..."):
+            validated = validate_upload(data, filename, panel)
+    except UploadError as error:
+        st.error(f"**This file cannot be used.** {error}")
+        return False
+    except Exception as error:  # noqa: BLE001  (a clinician must never see a traceback)
+        st.error(f"**This file cannot be used.** It could not be read as an expression table "
+                 f"({type(error).__name__}). Upload a CSV, TSV, TXT or XLSX table of genes x samples.")
+        return False
+    set_profile(validated, source)
+    return True
+
+
+st.title("Upload & QC")
+st.markdown(
+    """
+Upload the gene-expression profile of one organoid or of several (one column or one row per organoid).
+Accepted: CSV, TSV, TXT or Excel (`.xlsx`), optionally gzipped; genes named by HGNC symbol (e.g. `TP53`) or
+Ensembl gene ID; log2 expression, FPKM/TPM or raw counts (the scale is detected and converted to log2).
+"""
+)
+st.caption("Your file is read in memory and kept only in this browser session: it is never written to disk and "
+           "never shared with other users. Closing the tab discards it.")
+
+panels = model_panels()
+union_panel = list(dict.fromkeys(g for genes in panels.values() for g in genes))
+source_choice = st.radio("Profile", ["Upload a file", "Use a reference organoid as a demo"], horizontal=True,
+                         key="upload_source")
+
+if source_choice == "Upload a file":
+    uploaded = st.file_uploader("Expression profile", type=UPLOAD_TYPES, key="upload_file")
+    if uploaded is not None and uploaded.file_id != st.session_state.get("upload_file_id"):
+        if validate(uploaded.getvalue(), uploaded.name, union_panel, f"file {uploaded.name}"):
+            st.session_state["upload_file_id"] = uploaded.file_id
+            st.rerun()
+        elif profile() is not None:
+            st.caption("The profile loaded before is kept.")
+else:
+    reference = reference_expression()
+    st.info(
+        "The demo runs a reference organoid's raw log2 expression through exactly the path an upload takes "
+        "(QC, per-sample z-scores, ComBat with the bundle's stored parameters, every fold model). These organoids "
+        "are part of the reference cohort: each one with drug responses was held out by one cross-validation fold, "
+        "but the other fold models trained on it, so its predictions here are partly in-sample and look more "
+        "reliable than they would for a new patient's organoid."
+    )
+    chosen = st.multiselect("Reference organoids (van de Wetering 2015)", list(reference.index),
+                            default=list(reference.index[:1]), key="demo_samples")
+    if st.button("Use as demo profile", type="primary", disabled=not chosen):
+        data = reference.loc[chosen].T.rename_axis("gene").to_csv().encode()
+        if validate(data, "reference organoids (demo).csv", union_panel, "the reference cohort (demo)"):
+            st.rerun()
+
+current = profile()
+if current is None:
+    st.stop()
+
+report = current.report
+st.divider()
+head, button = st.columns([4, 1])
+head.subheader(f"Quality control: {report.filename}")
+if button.button("Forget this profile", key="forget_profile"):
+    clear_profile()
+    st.rerun()
+
+col1, col2, col3, col4 = st.columns(4)
+col1.metric("Samples found", report.n_samples)
+col2.metric("Scale detected", str(report.scale))
+col3.metric("Panel coverage", f"{report.coverage_overall:.1%}", help=f"of the {report.panel_size:,} genes the models read")
+col4.metric("Genes mapped", f"{report.n_mapped:,} of {report.n_identifiers:,}")
+st.markdown(
+    f"- **Samples:** {', '.join(report.samples[:20])}{' ...' if report.n_samples > 20 else ''}\n"
+    f"- **Layout:** {report.orientation}; identifiers are {report.identifier_type}\n"
+    f"- **Transformation:** {report.transformation}\n"
+    f"- **Genes:** {report.n_genes:,} approved symbols ({report.n_renamed:,} renamed from previous/alias symbols "
+    f"or Ensembl IDs, {report.n_duplicates_aggregated:,} duplicated genes averaged)"
+)
+if report.warnings:
+    for warning in report.warnings:
+        st.warning(warning)
+else:
+    st.success("No warnings: the profile is usable as it is.")
+st.info(
+    "Before prediction each model z-scores every sample over its panel genes, then applies **ComBat with the "
+    "parameters stored in the model bundle** (fitted on the GDSC cell lines and that fold's training organoids). "
+    "Your profile is treated as part of the organoid batch and moved onto the cell-line scale; nothing is refitted "
+    "on your data. Panel genes missing from a sample are set to the reference average and reported here."
+)
+
+coverage = pd.DataFrame({"sample": list(report.coverage_per_sample),
+                         "coverage of all model genes": list(report.coverage_per_sample.values())})
+expression = current.expression
+for architecture, genes in panels.items():
+    present = expression.reindex(columns=genes).notna().mean(axis=1)
+    coverage[f"{ARCHITECTURES.get(architecture, architecture)} panel ({len(genes)} genes)"] = (
+        coverage["sample"].map(present).to_numpy())
+st.dataframe(coverage, hide_index=True, column_config={
+    c: st.column_config.NumberColumn(format="percent") for c in coverage.columns if c != "sample"})
+if report.missing_panel_genes:
+    with st.expander(f"Missing panel genes ({len(report.missing_panel_genes):,})"):
+        st.write(", ".join(report.missing_panel_genes))
+with st.expander("Full QC report (text)"):
+    st.code(report.to_text(), language=None)
+
+st.page_link("views/ranking.py", label="See the drug ranking", icon=":material/arrow_forward:")

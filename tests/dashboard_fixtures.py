@@ -1,0 +1,108 @@
+"""Fixtures of the dashboard tests: tiny real bundles and an organoid upload file.
+
+The committed bundles in ``trained_models/`` take hours to train and may be absent or being rebuilt,
+so the dashboard tests build their own: tDNN with a tiny configuration, trained for a few epochs on 8
+drugs screened in both GDSC1 and the colorectal organoids, cross-validated over 3 folds, as zero-shot,
+fine-tuned and from-scratch bundles. They are real bundles (saved and verified by ``core.artifacts``), so
+every page runs the code path it runs in production; only the numbers are meaningless.
+
+Import the fixtures into a test module (``from dashboard_fixtures import tiny_models_dir``); the bundles
+are built once per test process whichever module asks first.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.data.cohort import Cohort
+from core.data.registry import load_cohort
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+APP = REPO_ROOT / "dashboard" / "app.py"
+SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
+N_DRUGS = 8
+N_FOLDS = 3
+KINDS = ("scratch", "finetuned", "zeroshot")
+
+_built: dict[str, Path] = {}
+
+
+def _restrict(cohort: Cohort, drugs: set[str]) -> Cohort:
+    return dataclasses.replace(
+        cohort,
+        responses=cohort.responses[cohort.responses["drug"].isin(drugs)].reset_index(drop=True),
+        drug_smiles={d: s for d, s in cohort.drug_smiles.items() if d in drugs},
+    )
+
+
+def build_tiny_bundles(folder: Path, kinds: tuple[str, ...] = KINDS) -> Path:
+    """Write tiny ``colorectal_tdnn_<kind>`` bundles into ``folder`` and return it."""
+    from core.artifacts import save_bundle
+    from core.models.config import TDNNConfig
+    from core.preprocessing.panels import load_panel
+    from core.training.bundles import build_bundle
+    from core.training.fit import TrainingSettings
+    from core.training.protocols import pretrain
+
+    gdsc, colorectal = load_cohort("gdsc1"), load_cohort("colorectal")
+    shared = sorted(
+        d for d, g in colorectal.drug_gdsc_names.items() if g in gdsc.drug_smiles and colorectal.drug_smiles.get(d)
+    )[:N_DRUGS]
+    gdsc = _restrict(gdsc, {colorectal.drug_gdsc_names[d] for d in shared})
+    colorectal = _restrict(colorectal, set(shared))
+    config = TDNNConfig(gene_units=(32, 16, 8), drug_units=(32, 16, 8), head_units=(8, 8, 4))
+    settings = TrainingSettings(batch_size=64, max_epochs=3, patience=2)
+    genes = load_panel("tdnn")
+    pretrained = pretrain("tdnn", gdsc, genes, settings, config, max_pairs=1500, progress=None)
+    provenance = {"note": "tiny test bundle: 8 drugs, 3 epochs, 1,500 GDSC pairs"}
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind in kinds:
+        bundle = build_bundle(kind, "tdnn", genes, gdsc, colorectal, settings, N_FOLDS, config=config,
+                              pretrained=None if kind == "scratch" else pretrained,
+                              pretraining_manifest=None if kind == "scratch" else provenance)
+        save_bundle(bundle, folder / bundle.name, shared_weights=kind == "zeroshot")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folder of the tiny bundles, built once per test process whichever test module asks first."""
+    if "folder" not in _built:
+        _built["folder"] = build_tiny_bundles(tmp_path_factory.mktemp("tiny_bundles"))
+    return _built["folder"]
+
+
+@pytest.fixture
+def models_env(tiny_models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the app at the tiny bundles for one test."""
+    monkeypatch.setenv("PDO_MODELS_DIR", str(tiny_models_dir))
+    return tiny_models_dir
+
+
+def organoid_csv(path: Path, samples: int = 2, blank_in_last: list[str] | None = None) -> Path:
+    """A genes-as-rows CSV of the first ``samples`` colorectal organoids' log2 expression, like a lab export.
+
+    ``blank_in_last``: genes left empty in the last sample (a patchy profile)."""
+    expression = load_cohort("colorectal").expression.iloc[:samples].copy()
+    if blank_in_last:
+        expression.loc[expression.index[-1], blank_in_last] = float("nan")
+    expression.T.rename_axis("gene").to_csv(path, float_format="%.4f")
+    return path
+
+
+def environment(models: Path) -> dict[str, str]:
+    """Environment of a dashboard subprocess reading ``models``."""
+    env = dict(os.environ, PDO_MODELS_DIR=str(models), TF_CPP_MIN_LOG_LEVEL="2")
+    env.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
+    return env
+
+
+def bad_response_table(path: Path) -> Path:
+    """A drug-response table (what a user might upload by mistake)."""
+    pd.DataFrame({"sample": ["P1", "P1", "P2"], "drug": ["Afatinib", "5-Fluorouracil", "Afatinib"],
+                  "auc": [0.61, 0.82, 0.55]}).to_csv(path, index=False)
+    return path

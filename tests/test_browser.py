@@ -1,0 +1,233 @@
+"""The dashboard in a real browser: headless Chromium (Playwright) against ``streamlit run dashboard/app.py``.
+
+A clinician's path: upload a CSV of two organoids, read the ranking, open a drug's genes and pathways,
+download the HTML report, and get a plain message for files that are not expression profiles. A screenshot
+of every page goes to ``test-artifacts/screenshots/``.
+
+Needs Debian's Chromium at ``/usr/bin/chromium`` (``apt-get install -y chromium``); without it these tests
+fail, on purpose, rather than skip.
+"""
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from dashboard_fixtures import APP, REPO_ROOT, SCREENSHOTS, bad_response_table, environment, organoid_csv, tiny_models_dir  # noqa: F401
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+STARTUP_SECONDS = 180
+STEP_MS = 120_000  # generous: the test machine may be busy training models
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tiny_models_dir: Path):  # noqa: F811
+    """``streamlit run dashboard/app.py`` on a free port, reading the tiny bundles; killed at teardown."""
+    port = _free_port()
+    log = (REPO_ROOT / "test-artifacts")
+    log.mkdir(exist_ok=True)
+    with open(log / "streamlit_server.log", "w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
+            cwd=REPO_ROOT, env=environment(tiny_models_dir), stdout=output, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + STARTUP_SECONDS
+            while True:
+                if process.poll() is not None:
+                    pytest.fail(f"streamlit exited with code {process.returncode}; see {log / 'streamlit_server.log'}")
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"streamlit did not answer on {url} within {STARTUP_SECONDS} s")
+                time.sleep(0.5)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.is_file():
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}. The browser tests need Debian's Chromium: install it with "
+            "`apt-get update && apt-get install -y chromium` (as root). Do not use `playwright install`."
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
+    tab = context.new_page()
+    tab.set_default_timeout(STEP_MS)
+    tab.goto(server)
+    tab.get_by_text("Drug response of patient-derived organoids").wait_for()
+    tab.get_by_test_id("stDataFrame").first.wait_for()  # the home page's dataset table
+    yield tab
+    context.close()
+
+
+def _open(page, title: str) -> None:
+    """Click a page in the sidebar navigation (keeps the browser session, unlike a new URL)."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    _idle(page)
+
+
+def _idle(page) -> None:
+    """Wait until Streamlit has finished the current run (no running indicator, no spinner)."""
+    page.wait_for_timeout(500)
+    page.get_by_test_id("stStatusWidget").wait_for(state="detached", timeout=STEP_MS)
+    page.get_by_test_id("stSpinner").first.wait_for(state="detached", timeout=STEP_MS)
+
+
+def _shoot(page, name: str) -> None:
+    """Screenshot of the whole page: Streamlit scrolls inside its main block, so the viewport is grown to fit."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    _idle(page)
+    page.wait_for_timeout(700)  # let plotly finish drawing
+    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": min(max(size["height"], height + 40), 8000)})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size(size)
+
+
+def _main_text(page) -> str:
+    return page.get_by_test_id("stMain").inner_text()
+
+
+def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) -> None:
+    _shoot(page, "01_home")
+
+    _open(page, "Upload & QC")
+    upload = organoid_csv(tmp_path / "two_organoids.csv", samples=2)
+    started = time.monotonic()
+    page.locator("input[type=file]").set_input_files(str(upload))
+    page.get_by_text("Quality control: two_organoids.csv").wait_for()
+    page.get_by_text("See the drug ranking").wait_for()
+    _idle(page)
+    text = _main_text(page)
+    assert "Samples found" in text and "Samples: P10, P11" in text and "log2" in text and "ComBat" in text
+    _shoot(page, "02_upload_qc")
+
+    page.get_by_role("link", name="See the drug ranking").click()
+    page.get_by_text("Negative z-score = predicted more sensitive", exact=False).wait_for()
+    page.locator("[data-testid=stDataFrame]").nth(1).wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
+    _idle(page)
+    upload_to_ranking = time.monotonic() - started
+    text = _main_text(page)
+    assert "Trained from scratch" in text and "Pre-trained on GDSC, fine-tuned" in text
+    assert "Spearman rank correlation" in text and "Top-5 overlap" in text
+    assert "no better than naive" in text
+    assert "Organoid P10." in text  # the first organoid of the upload is the current one
+    _shoot(page, "03_ranking")
+
+    with page.expect_download() as csv_download:
+        page.get_by_role("button", name="Download CSV").first.click()
+    ranking_csv = Path(csv_download.value.path()).read_text()
+    assert ranking_csv.splitlines()[0].startswith("rank,drug,predicted AUC")
+    assert len(ranking_csv.splitlines()) == 1 + 8  # one row per drug of the tiny bundles
+
+    page.get_by_role("button", name="Prepare HTML report").click()
+    download_button = page.get_by_role("button", name="Download HTML report")
+    download_button.wait_for()
+    with page.expect_download() as report_download:
+        download_button.click()
+    report = Path(report_download.value.path()).read_text()
+    assert "Predicted drug response of organoid P10" in report and "Plotly.newPlot" in report
+
+    started = time.monotonic()
+    page.get_by_role("button", name="Genes behind it").click()
+    page.get_by_text("Genes behind a prediction").wait_for()
+    page.locator(".js-plotly-plot").nth(1).wait_for()
+    _idle(page)
+    genes_seconds = time.monotonic() - started
+    text = _main_text(page)
+    assert "Organoid P10" in text and "Reference cohort (19 organoids)" in text
+    assert "toward resistance" in text
+    _shoot(page, "04_genes")
+
+    _open(page, "Pathways")
+    page.get_by_text("Fisher's exact test", exact=False).wait_for()
+    # With the paper's thresholds: either a plain "no pathway passes" or a result.
+    page.get_by_text(re.compile(r"pathway passes|pathway\(s\) pass")).first.wait_for()
+    assert "adjusted p < 0.001, at least 10 of the top 200 genes" in _main_text(page)
+    _shoot(page, "05_pathways_paper_thresholds")
+    # Relax the thresholds: no p filter (slider to its end) and 1 gene: every pathway with a hit.
+    page.get_by_test_id("stSlider").get_by_role("slider").press("End")
+    _idle(page)
+    overlap = page.get_by_role("spinbutton", name="At least this many top genes in the pathway")
+    overlap.fill("1")
+    overlap.press("Enter")
+    _idle(page)
+    page.get_by_text("pathway(s) pass: any adjusted p, at least 1 of the top 200", exact=False).wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
+    _shoot(page, "06_pathways_relaxed")
+
+    _open(page, "Model performance")
+    page.get_by_text("Why the within-drug score is the number that matters").wait_for()
+    page.locator(".js-plotly-plot").nth(1).wait_for()
+    _idle(page)
+    assert "naive: per-drug mean" in _main_text(page)
+    _shoot(page, "07_performance")
+
+    _open(page, "About / model card")
+    page.get_by_text("not a medical device", exact=False).first.wait_for()
+    _shoot(page, "08_about")
+
+    timings = REPO_ROOT / "test-artifacts" / "browser_timings.txt"
+    timings.write_text(f"upload to ranking (2 organoids, tiny bundles): {upload_to_ranking:.1f} s\n"
+                       f"drug detail (genes page) after click: {genes_seconds:.1f} s\n")
+    print(timings.read_text())
+
+
+def test_bad_files_get_a_plain_message(page, tmp_path: Path) -> None:
+    _open(page, "Upload & QC")
+    uploader = page.locator("input[type=file]")
+    uploader.set_input_files(str(bad_response_table(tmp_path / "drug_screen.csv")))
+    page.get_by_text("This file cannot be used.").wait_for()
+    _idle(page)
+    text = _main_text(page)
+    assert "looks like a drug-response table" in text
+    assert "Traceback" not in text
+    _shoot(page, "09_upload_refused_response_table")
+
+    disguised = tmp_path / "scan.csv"  # an image saved with a table's extension
+    disguised.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    uploader.set_input_files(str(disguised))
+    page.get_by_text("is a PNG image, not an expression table", exact=False).wait_for()
+    assert "Traceback" not in _main_text(page)
+    _shoot(page, "10_upload_refused_png")

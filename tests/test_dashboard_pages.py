@@ -1,0 +1,317 @@
+"""Every dashboard page, run headless by Streamlit's AppTest against tiny real bundles.
+
+Each test drives the app as a user would (switch page, upload a file, click) and checks the content
+against the library's own numbers: one ranking row per bundle drug, ranks 1..N by z-score, the
+"no better than naive" flags from ``per_drug_reliability``, attributions and pathways recomputed directly.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from dashboard_fixtures import (  # noqa: F401  (fixtures)
+    APP,
+    bad_response_table,
+    models_env,
+    organoid_csv,
+    tiny_models_dir,
+)
+from streamlit.testing.v1 import AppTest
+
+from core.artifacts import load_bundle
+from core.data.registry import load_cohort
+from core.evaluation.cohort_scores import per_drug_reliability
+from core.explain.dashboard_api import organoid_attributions, pathway_enrichment, reference_attributions
+from core.predict import rank_drugs
+from core.report import annotate_ranking, build_report, display_table, ranking_agreement, z_score_scatter
+
+TIMEOUT = 180
+N_DRUGS = 8
+SENTENCE = ("Negative z-score = predicted more sensitive than the average organoid of the reference cohort "
+            "(the 19 colorectal organoids of van de Wetering 2015, cross-validated predictions).")
+
+
+def _app(page: str) -> AppTest:
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    return app.switch_page(page).run()
+
+
+def _text(app: AppTest) -> str:
+    parts = [e.value for kind in ("title", "subheader", "markdown", "caption", "info", "warning", "error", "success")
+             for e in getattr(app, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.fixture(scope="module")
+def upload_bytes(tmp_path_factory) -> bytes:
+    return organoid_csv(tmp_path_factory.mktemp("upload") / "two_organoids.csv", samples=2).read_bytes()
+
+
+@pytest.fixture
+def uploaded(models_env, upload_bytes) -> AppTest:  # noqa: F811
+    """The app after uploading two organoids (P10, P11) on the Upload & QC page."""
+    app = _app("views/upload.py")
+    app.file_uploader(key="upload_file").set_value(("two_organoids.csv", upload_bytes, "text/csv")).run()
+    assert not app.exception
+    return app
+
+
+def test_upload_shows_the_qc_report_and_keeps_the_profile_in_the_session(uploaded: AppTest) -> None:
+    metrics = {m.label: m.value for m in uploaded.metric}
+    assert metrics["Samples found"] == "2"
+    assert metrics["Scale detected"] == "log2"
+    assert metrics["Panel coverage"] == "100.0%"
+    text = _text(uploaded)
+    assert "Quality control: two_organoids.csv" in text
+    assert "ComBat with the parameters stored in the model bundle" in text
+    assert "Samples:** P10, P11" in text
+    assert list(uploaded.session_state["profile"].expression.index) == ["P10", "P11"]
+    # The sample picker for later pages lives in the sidebar and offers both organoids.
+    assert uploaded.sidebar.selectbox(key="sample").options == ["P10", "P11"]
+    coverage = uploaded.dataframe[0].value
+    assert list(coverage["sample"]) == ["P10", "P11"] and (coverage.iloc[:, 1:] == 1.0).all().all()
+
+
+def test_a_response_table_is_refused_in_plain_language(models_env, tmp_path: Path) -> None:  # noqa: F811
+    app = _app("views/upload.py")
+    data = bad_response_table(tmp_path / "screen.csv").read_bytes()
+    app.file_uploader(key="upload_file").set_value(("screen.csv", data, "text/csv")).run()
+    assert not app.exception
+    assert len(app.error) == 1
+    message = app.error[0].value
+    assert message.startswith("**This file cannot be used.**") and "drug-response table" in message
+    assert "Traceback" not in message
+    assert "profile" not in app.session_state
+
+
+def test_an_image_is_refused_in_plain_language(models_env) -> None:  # noqa: F811
+    app = _app("views/upload.py")
+    app.file_uploader(key="upload_file").set_value(("scan.csv", b"\x89PNG\r\n\x1a\n" + bytes(64), "text/csv")).run()
+    assert not app.exception
+    assert "is a PNG image, not an expression table" in app.error[0].value
+
+
+def test_demo_uses_a_reference_organoid_like_an_upload(models_env) -> None:  # noqa: F811
+    app = _app("views/upload.py")
+    app.radio(key="upload_source").set_value("Use a reference organoid as a demo").run()
+    assert "part of the reference cohort" in _text(app)
+    app.multiselect(key="demo_samples").set_value(["P18", "P19a"]).run()
+    app.button[[b.label for b in app.button].index("Use as demo profile")].click().run()
+    assert not app.exception
+    assert list(app.session_state["profile"].expression.index) == ["P18", "P19a"]
+    assert {m.label: m.value for m in app.metric}["Samples found"] == "2"
+
+
+def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Path) -> None:  # noqa: F811
+    app = uploaded.switch_page("views/ranking.py").run()
+    assert not app.exception
+    assert SENTENCE in _text(app)
+    assert len(app.dataframe) == 2
+    expression = app.session_state["profile"].expression.loc[["P10"]]
+    tables = {}
+    for frame, kind in zip(app.dataframe, ("scratch", "finetuned")):
+        shown = frame.value
+        bundle = load_bundle(tiny_models_dir / f"colorectal_tdnn_{kind}")
+        assert len(shown) == len(bundle.drugs) == N_DRUGS
+        assert sorted(shown["drug"]) == sorted(bundle.drugs["drug"])
+        assert list(shown["rank"]) == list(range(1, N_DRUGS + 1))
+        assert shown["z-score"].is_monotonic_increasing  # rank 1 = most negative = most sensitive
+        expected = display_table(annotate_ranking(rank_drugs(bundle, expression), per_drug_reliability(bundle.reference_predictions)))
+        pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected, check_dtype=False, atol=1e-6)
+        reliability = per_drug_reliability(bundle.reference_predictions).set_index("drug")["r"]
+        assert (shown["no better than naive"] == ~(shown["drug"].map(reliability) > 0)).all()
+        tables[kind] = expected.rename(columns={"z-score": "z_score"})
+    agreement = ranking_agreement(tables["scratch"], tables["finetuned"])
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Spearman rank correlation"] == f"{agreement.spearman:.2f}"
+    assert metrics["Top-5 overlap"] == f"{agreement.top_overlap} of 5"
+    assert app.get("plotly_chart"), "the scratch vs fine-tuned scatter is shown"
+    assert [b.label for b in app.get("download_button")] == ["Download CSV", "Download CSV"]
+
+    app.checkbox(key="ranking_zeroshot").check().run()
+    assert len(app.dataframe) == 3 and len(app.dataframe[2].value) == N_DRUGS
+
+    app.button(key="prepare_report").click().run()
+    assert not app.exception
+    assert "Download HTML report" in [b.label for b in app.get("download_button")]
+    assert "P10" in app.session_state["report_html"][-1]
+
+
+def test_ranking_follows_the_sample_picker(uploaded: AppTest) -> None:
+    uploaded.sidebar.selectbox(key="sample").set_value("P11").run()
+    app = uploaded.switch_page("views/ranking.py").run()
+    assert "Organoid **P11**" in _text(app)
+
+
+def test_a_sample_with_missing_genes_is_ranked_with_them_imputed(models_env, tiny_models_dir: Path,  # noqa: F811
+                                                                  tmp_path: Path) -> None:
+    bundle = load_bundle(tiny_models_dir / "colorectal_tdnn_finetuned")
+    blank = bundle.genes[:30]
+    data = organoid_csv(tmp_path / "patchy.csv", samples=2, blank_in_last=blank).read_bytes()
+    app = _app("views/upload.py")
+    app.file_uploader(key="upload_file").set_value(("patchy.csv", data, "text/csv")).run()
+    assert not app.exception
+    app.sidebar.selectbox(key="sample").set_value("P11").run()
+    app = app.switch_page("views/ranking.py").run()
+    assert not app.exception
+    expected = rank_drugs(bundle, load_cohort("colorectal").expression.loc[["P11"]].drop(columns=blank))
+    np.testing.assert_allclose(app.dataframe[1].value["z-score"], expected["z_score"], rtol=1e-5)
+    app = app.switch_page("views/genes.py").run()
+    assert not app.exception
+    assert "30 panel genes were not measured in this sample" in _text(app)
+
+
+def test_pages_point_to_the_upload_when_there_is_no_profile(models_env) -> None:  # noqa: F811
+    app = _app("views/ranking.py")
+    assert not app.exception
+    assert "No organoid profile yet" in app.info[0].value
+
+
+def test_genes_page_shows_the_organoid_and_the_reference_cohort(uploaded: AppTest, tiny_models_dir: Path) -> None:  # noqa: F811
+    app = uploaded.switch_page("views/genes.py").run()
+    assert not app.exception
+    drug = app.selectbox(key="genes_drug").value
+    assert app.selectbox(key="genes_kind").value == "finetuned"
+    text = _text(app)
+    assert "Organoid P10" in text and "Reference cohort (19 organoids)" in text
+    assert "pushes the predicted AUC up = toward resistance" in text
+    assert len(app.get("plotly_chart")) == 2
+    bundle = load_bundle(tiny_models_dir / "colorectal_tdnn_finetuned")
+    organoid = organoid_attributions(bundle, app.session_state["profile"].expression.loc[["P10"]], drug)
+    shown = app.dataframe[0].value
+    assert len(shown) == 20  # the slider's default
+    assert list(shown["gene"]) == list(organoid["gene"].head(20))
+    np.testing.assert_allclose(shown["attribution"], organoid["attribution"].head(20), rtol=1e-5)
+    reference = reference_attributions(bundle, load_cohort("colorectal").expression, drug)
+    assert list(app.dataframe[1].value["gene"]) == list(reference["gene"].head(20))
+
+    app.slider(key="genes_top_n").set_value(10).run()
+    assert len(app.dataframe[0].value) == 10
+
+
+def test_genes_page_without_a_profile_shows_the_reference_cohort(models_env) -> None:  # noqa: F811
+    app = _app("views/genes.py")
+    assert not app.exception
+    assert "to see this organoid's genes" in app.info[0].value
+    assert len(app.get("plotly_chart")) == 1
+
+
+def test_pathways_page_thresholds(uploaded: AppTest, tiny_models_dir: Path) -> None:  # noqa: F811
+    app = uploaded.switch_page("views/pathways.py").run()
+    assert not app.exception
+    assert app.select_slider(key="pathways_max_p").value == 0.001
+    assert app.number_input(key="pathways_min_overlap").value == 10
+    drug = app.selectbox(key="pathways_drug").value
+    bundle = load_bundle(tiny_models_dir / "colorectal_tdnn_finetuned")
+    ranking = organoid_attributions(bundle, app.session_state["profile"].expression.loc[["P10"]], drug)
+    strict = pathway_enrichment(ranking, bundle, "Reactome", 200, 0.001, 10)
+    if strict.empty:
+        assert "No Reactome pathway passes: adjusted p < 0.001, at least 10 of the top 200" in app.warning[-1].value
+    else:
+        assert len(app.dataframe[0].value) == len(strict)
+
+    app.select_slider(key="pathways_max_p").set_value(1.0).run()
+    app.number_input(key="pathways_min_overlap").set_value(1).run()
+    app.selectbox(key="pathways_collection").set_value("Hallmark").run()
+    assert not app.exception
+    relaxed = pathway_enrichment(ranking, bundle, "Hallmark", 200, float(np.nextafter(1.0, 2.0)), 1)
+    assert len(relaxed) > 0
+    assert f"{len(relaxed)} Hallmark pathway(s) pass: any adjusted p" in app.success[0].value
+    table = app.dataframe[0].value
+    assert list(table["term"]) == list(relaxed["term"])
+    assert list(table["genes"]) == [g.replace(";", ", ") for g in relaxed["genes"]]
+    assert app.get("plotly_chart")
+
+    app.selectbox(key="pathways_collection").set_value("KEGG").run()
+    assert "academic, non-commercial use only" in app.warning[0].value
+
+
+def test_performance_page(models_env, tiny_models_dir: Path) -> None:  # noqa: F811
+    app = _app("views/performance.py")
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert list(table["training"][:3]) == ["from scratch", "fine-tuned", "zero-shot"]
+    assert {"naive: per-drug mean", "naive: per-organoid mean"} <= set(table["training"])
+    finetuned = load_bundle(tiny_models_dir / "colorectal_tdnn_finetuned").benchmark.iloc[0]
+    row = table[table["training"] == "fine-tuned"].iloc[0]
+    assert row["within-drug Pearson"] == pytest.approx(finetuned["within_drug_pearson"])
+    assert (table.loc[table["training"] == "naive: per-drug mean", "within-drug Pearson"] == 0).all()
+    text = _text(app)
+    assert "per-drug mean alone, knowing nothing about the organoid, already wins it" in text
+    assert "is not built yet" in text
+    assert len(app.get("plotly_chart")) == 2
+
+
+def test_performance_page_shows_the_benchmark_summary_when_built(tiny_models_dir: Path, tmp_path: Path,  # noqa: F811
+                                                                 monkeypatch) -> None:
+    for bundle in tiny_models_dir.iterdir():
+        (tmp_path / bundle.name).symlink_to(bundle, target_is_directory=True)
+    # An experimental bundle under another name is not offered (nor mistaken for the zero-shot one).
+    (tmp_path / "panel-experiment_tdnn_zeroshot").symlink_to(tiny_models_dir / "colorectal_tdnn_zeroshot")
+    (tmp_path / "benchmark").mkdir()
+    pd.DataFrame({"cohort": ["pancreas"], "model": ["tdnn_finetuned"], "within_drug_pearson": [0.12]}).to_csv(
+        tmp_path / "benchmark" / "summary.csv", index=False)
+    monkeypatch.setenv("PDO_MODELS_DIR", str(tmp_path))
+    app = _app("views/performance.py")
+    assert not app.exception
+    assert list(app.dataframe[-1].value["cohort"]) == ["pancreas"]
+    assert list(app.dataframe[0].value["training"][:4]) == ["from scratch", "fine-tuned", "zero-shot",
+                                                            "naive: per-drug mean"]
+
+
+def test_about_page_shows_every_manifest_and_the_limitations(models_env) -> None:  # noqa: F811
+    app = _app("views/about.py")
+    assert not app.exception
+    assert len(app.json) == 3
+    assert {json.loads(j.value)["training"] for j in app.json} == {"scratch", "finetuned", "zeroshot"}
+    limitations = app.error[0].value
+    for phrase in ("Research use only", "not a medical device", "19 organoids", "5,778", "655", "ComBat"):
+        assert phrase in limitations
+    assert len(app.dataframe[0].value) == 3
+
+
+def test_an_altered_bundle_is_reported_not_crashed(tiny_models_dir: Path, tmp_path: Path, monkeypatch,  # noqa: F811
+                                                   upload_bytes: bytes) -> None:
+    for bundle in tiny_models_dir.iterdir():
+        shutil.copytree(bundle, tmp_path / bundle.name)
+    drugs = tmp_path / "colorectal_tdnn_scratch" / "drugs.csv"
+    drugs.write_text(drugs.read_text().replace(",", ";", 1))
+    monkeypatch.setenv("PDO_MODELS_DIR", str(tmp_path))
+    app = _app("views/upload.py")
+    assert any("drugs.csv was modified" in w.value for w in app.warning)  # the other bundles still serve the QC
+    app.file_uploader(key="upload_file").set_value(("two.csv", upload_bytes, "text/csv")).run()
+    assert {m.label: m.value for m in app.metric}["Samples found"] == "2"
+    app = app.switch_page("views/ranking.py").run()
+    assert not app.exception
+    assert any("drugs.csv was modified" in e.value for e in app.error)
+
+
+def test_no_bundles_gives_a_plain_message(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PDO_MODELS_DIR", str(tmp_path))
+    for page in ("views/performance.py", "views/about.py", "views/genes.py"):
+        app = _app(page)
+        assert not app.exception
+        assert any("No model bundles found" in w.value for w in app.warning), page
+
+
+def test_html_report_is_self_contained(tiny_models_dir: Path) -> None:  # noqa: F811
+    expression = load_cohort("colorectal").expression.loc[["P10"]]
+    rankings, bundles = {}, {}
+    for kind, label in (("scratch", "From scratch"), ("finetuned", "Fine-tuned")):
+        bundle = load_bundle(tiny_models_dir / f"colorectal_tdnn_{kind}")
+        rankings[label] = annotate_ranking(rank_drugs(bundle, expression), per_drug_reliability(bundle.reference_predictions))
+        bundles[label] = {"name": bundle.name, "created": bundle.manifest["created"]}
+    html = build_report("P10 <script>", rankings, bundles,
+                        z_score_scatter(rankings["From scratch"], rankings["Fine-tuned"], "from scratch", "fine-tuned"),
+                        n_reference=19)
+    assert "P10 &lt;script&gt;" in html and "<script>alert" not in html
+    assert SENTENCE in html
+    assert html.count("<tr class=\"top\">") == 2 * 5
+    assert all(name in html for name in ("colorectal_tdnn_scratch", "colorectal_tdnn_finetuned"))
+    # plotly.js is inline (no <script src=...>), so the report opens offline.
+    assert "Plotly.newPlot" in html and not re.search(r"<script[^>]*\bsrc=", html)
