@@ -19,7 +19,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bundles", nargs="*", help="bundle names (default: every bundle in the models folder)")
     args = parser.parse_args(argv)
     folder = models_dir()
-    for name in args.bundles or list(list_bundles(folder)):
+    manifests = list_bundles(folder)
+    for name in args.bundles or list(manifests):
+        if "cross_validation" not in manifests[name]:
+            print(f"{name}: skipped (no cross-validated reference organoids to explain)")
+            continue
         bundle = load_bundle(folder / name)
         expression = load_cohort(bundle.manifest["target_cohort"]).expression
         start = time.perf_counter()
