@@ -149,11 +149,11 @@ def current_sample() -> str | None:
 
 
 def sample_expression(sample: str) -> pd.DataFrame:
-    """One sample's measured genes (one row): genes without a value in this sample are left out, so the
-    models treat them as missing (reference mean) instead of failing on NaN."""
+    """One sample of the uploaded profile (one row); genes it lacks stay NaN and the models set them to
+    the reference mean (see ``ExpressionPreprocessor.transform``)."""
     current = profile()
     assert current is not None
-    return current.expression.loc[[sample]].dropna(axis=1)
+    return current.expression.loc[[sample]]
 
 
 def session_cached(key: Hashable, compute: Callable[[], Any]) -> Any:
