@@ -45,7 +45,7 @@ def test_colorectal_cohort(colorectal) -> None:
     # Cetuximab is an antibody and PF477736's GDSC id is not in the catalogue: reported, not dropped.
     assert colorectal.unmatched_drugs == ["Cetuximab", "PF477736"]
     assert (colorectal.responses["drug"] == "Cetuximab").sum() > 0
-    assert len(colorectal.usable_pairs()) == 1444
+    assert len(colorectal.usable_pairs()) == 1539  # 1,577 minus the Cetuximab and PF477736 rows
     assert colorectal.responses["value"].between(0, 1).all()
 
 

@@ -46,21 +46,24 @@ def pretrain(
     """Train ``model_name`` on GDSC pairs (panel ``genes``)."""
     pairs = training_pairs(gdsc, max_pairs, settings.seed)
     expression = ExpressionPreprocessor(genes).fit(gdsc.expression, None)
-    return _train_new_model(model_name, config, expression, gdsc, pairs, REFERENCE_BATCH, settings, progress)
+    drugs = sorted({gdsc.drug_smiles[d] for d in pairs["drug"].unique()})
+    return _train_new_model(model_name, config, expression, drugs, gdsc, pairs, REFERENCE_BATCH, settings, progress)
 
 
 def _train_new_model(
     model_name: str,
     config: ModelConfig | None,
     expression: ExpressionPreprocessor,
+    encoder_smiles: list[str],
     cohort: Cohort,
     pairs: pd.DataFrame,
     domain: str,
     settings: TrainingSettings,
     progress: Progress,
 ) -> TrainedModel:
-    """A freshly initialised network with a drug encoder and target scaler fitted on ``pairs``."""
-    encoder = new_encoder(model_name).fit(sorted({cohort.drug_smiles[d] for d in pairs["drug"].unique()}))
+    """A freshly initialised network with a drug encoder fitted on ``encoder_smiles`` and a target scaler
+    fitted on ``pairs``."""
+    encoder = new_encoder(model_name).fit(encoder_smiles)
     scaler = MinMaxTargetScaler().fit(pairs["value"].to_numpy())
     table = build_pair_table(expression, encoder, scaler, cohort.expression, pairs, cohort.drug_smiles, domain)
     model = build_model(model_name, config, n_genes=len(expression.genes), **encoder.model_dimensions())
@@ -113,7 +116,11 @@ def train_from_scratch(
     """A freshly initialised ``model_name`` trained on ``train_pairs`` of ``target`` only.
 
     GDSC is used for one thing: as the ComBat reference, so all models of a cohort share one input space.
+    The drug encoder is fitted on every structure of the cohort's drug panel, not only the drugs of
+    ``train_pairs``: structures are inputs, not labels, and a descriptor scaling fitted on a handful
+    of drugs (a 10-pair training set) sends every other drug to extreme values.
     """
     train_samples = train_pairs["sample"].unique()
     expression = harmonised_for_target(genes, gdsc, target.expression.loc[train_samples])
-    return _train_new_model(model_name, config, expression, target, train_pairs, TARGET_BATCH, settings, progress)
+    drugs = sorted({smiles for smiles in target.drug_smiles.values() if smiles})
+    return _train_new_model(model_name, config, expression, drugs, target, train_pairs, TARGET_BATCH, settings, progress)

@@ -20,10 +20,12 @@ def load_colorectal(metric: str = "auc") -> Cohort:
     table = pd.read_csv(folder / "response_median.csv.gz", dtype={"gdsc_drug_id": str})
     responses = table.rename(columns={"organoid": "sample", _METRIC_COLUMNS[metric]: "value"}).assign(metric=metric)
     responses = responses[["sample", "drug", "value", "metric", "gdsc_drug_id", "n_replicates", "max_conc_uM"]]
-    drugs = pd.read_csv(folder / "drugs.csv", dtype={"gdsc_drug_id": str})
-    smiles, sources, gdsc_names, unmatched = resolve_drug_structures(drugs[["drug", "gdsc_drug_id"]])
+    # Structures are resolved under the names the response table uses: drugs.csv spells five of them
+    # differently (e.g. "Irinotecan trihydrochloride" for the screen's "Irinotecan").
+    screened = responses[["drug", "gdsc_drug_id"]].drop_duplicates("drug")
+    smiles, sources, gdsc_names, unmatched = resolve_drug_structures(screened)
     expression = pd.read_csv(folder / "expression_log2_microarray.csv.gz", index_col="organoid")
-    files = ["response_median.csv.gz", "drugs.csv", "expression_log2_microarray.csv.gz"]
+    files = ["response_median.csv.gz", "expression_log2_microarray.csv.gz"]
     return Cohort(
         name="colorectal",
         responses=responses,
