@@ -256,10 +256,17 @@ def test_performance_page_shows_the_benchmark_summary_when_built(tiny_models_dir
     (tmp_path / "benchmark").mkdir()
     pd.DataFrame({"cohort": ["pancreas"], "model": ["tdnn_finetuned"], "within_drug_pearson": [0.12]}).to_csv(
         tmp_path / "benchmark" / "summary.csv", index=False)
+    pd.DataFrame({
+        "architecture": ["tdnn"] * 4, "n_finetune": ["0", "10", "all", None],
+        "model": ["tdnn_zeroshot", "tdnn_finetuned", "tdnn_finetuned", "naive_drug_mean"],
+        "within_drug_pearson": [0.1, 0.05, 0.2, 0.0], "paper_precision_oncology": [0.4, 0.5, 0.7, 0.74],
+        "mse": [0.03, 0.04, 0.02, 0.014],
+    }).to_csv(tmp_path / "benchmark" / "finetune_sizes.csv", index=False)
     monkeypatch.setenv("PDO_MODELS_DIR", str(tmp_path))
     app = _app("views/performance.py")
     assert not app.exception
     assert list(app.dataframe[-1].value["cohort"]) == ["pancreas"]
+    assert "is not built yet" not in _text(app) and len(app.get("plotly_chart")) == 3
     assert list(app.dataframe[0].value["training"][:4]) == ["from scratch", "fine-tuned", "zero-shot",
                                                             "naive: per-drug mean"]
 

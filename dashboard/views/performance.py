@@ -115,6 +115,29 @@ if errors:
                "never saw it. Responses are min-max scaled to the observed range (0-1), the paper's scale. Drugs are "
                "sorted by median error, smallest at the top; compare each model with the naive per-drug mean.")
 
+st.subheader("Accuracy vs number of organoid training pairs")
+sizes_file = models_dir() / "benchmark" / "finetune_sizes.csv"
+if sizes_file.is_file():
+    sizes = pd.read_csv(sizes_file, dtype={"n_finetune": str})
+    curve = sizes[~sizes["model"].str.contains("naive")].copy()
+    curve["pairs"] = pd.to_numeric(curve["n_finetune"].replace("all", None), errors="coerce")
+    curve["pairs"] = curve["pairs"].fillna(curve["pairs"].max() * 1.5 if curve["pairs"].notna().any() else 1500)
+    curve["kind"] = curve["model"].str.split("_").str[-1].map(KIND_SHORT).fillna(curve["model"])
+    metric = st.radio("Score", ["within_drug_pearson", "paper_precision_oncology", "mse"], horizontal=True,
+                      format_func=METRICS.get, key="performance_size_metric")
+    figure = px.line(curve.sort_values("pairs"), x="pairs", y=metric, color="kind", line_dash="architecture",
+                     markers=True, log_x=True, color_discrete_map=COLOURS,
+                     labels={"pairs": "organoid training pairs per fold (log; rightmost = all)", metric: METRICS[metric]})
+    naive = sizes[sizes["model"] == "naive_drug_mean"][metric]
+    if len(naive):
+        figure.add_hline(y=float(naive.iloc[0]), line_dash="dot", annotation_text="naive per-drug mean")
+    st.plotly_chart(figure, key="performance_sizes")
+    st.caption("Same 5 folds as the bundles; each size is a random subset of a fold's training pairs; 0 = the "
+               "zero-shot model (pre-trained on GDSC only).")
+else:
+    st.caption(f"The fine-tuning-size sweep (`{sizes_file}`, `python -m training_scripts.finetune_size_sweep`) "
+               "is not built yet.")
+
 st.subheader("Benchmark across cohorts")
 summary = models_dir() / "benchmark" / "summary.csv"
 if summary.is_file():
