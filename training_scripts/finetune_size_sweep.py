@@ -27,6 +27,8 @@ SIZES = (0, 10, 50, 100, 500, 1000, None)  # None: every training pair of the fo
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", choices=MODELS, default=["tdnn"])
+    parser.add_argument("--sizes", nargs="+", type=int, help="only these sizes (default: 0 10 50 100 500 1000 all); "
+                        "rows already in the output file for other sizes are kept")
     args = parser.parse_args(argv)
     gdsc, cohort = load_cohort(PRETRAINING_DATASET), load_cohort(TARGET_COHORT)
     folds = sample_folds(sorted(set(cohort.usable_pairs()["sample"])), N_FOLDS, TARGET_TRAINING.seed)
@@ -36,13 +38,13 @@ def main(argv: list[str] | None = None) -> None:
     for model_name in args.models:
         pretrained, _ = load_pretrained(pretrained_dir(model_name))
         genes = pretrained.expression.genes
-        for size in SIZES:
+        for size in (args.sizes or SIZES):
             kinds = ["zeroshot"] if size == 0 else ["finetuned", "scratch"]
             for kind in kinds:
                 start = time.perf_counter()
 
                 def fit_fold(fold: int, train_pairs: pd.DataFrame, kind: str = kind, size: int | None = size):
-                    if size is not None and size < len(train_pairs):
+                    if size and size < len(train_pairs):  # 0 (zero-shot) keeps every organoid for ComBat
                         train_pairs = train_pairs.sample(n=size, random_state=fold).reset_index(drop=True)
                     if kind == "zeroshot":
                         return zero_shot(pretrained, gdsc, cohort.expression.loc[train_pairs["sample"].unique()])
