@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     folds = sample_folds(sorted(set(cohort.usable_pairs()["sample"])), N_FOLDS, TARGET_TRAINING.seed)
     drugs = sorted(d for d, smiles in cohort.drug_smiles.items() if smiles)
     output = models_dir() / "benchmark" / "finetune_sizes.csv"
-    rows = [pd.read_csv(output)] if output.is_file() else []
+    rows = [pd.read_csv(output, dtype={"n_finetune": str})] if output.is_file() else []
     for model_name in args.models:
         pretrained, _ = load_pretrained(pretrained_dir(model_name))
         genes = pretrained.expression.genes
