@@ -28,6 +28,7 @@ from core.explain.integrated_gradients import (
     split_model,
 )
 from core.models import build_model
+from model_inputs import random_inputs
 
 ARCHITECTURES = ["tdnn", "convnn", "paccmann"]
 SIZES = {"n_genes": 655, "n_drug_features": 1200, "smiles_length": 150, "vocabulary_size": 40}
@@ -38,20 +39,6 @@ GENE_INPUT_LAYERS = {"tdnn": ["gene_1"], "convnn": ["gene_1"], "paccmann": ["gen
 COMPLETENESS_STEPS = 512
 ABSOLUTE_TOLERANCE = 1e-3
 RELATIVE_TOLERANCE = 0.01
-
-
-def random_inputs(model: keras.Model, n_pairs: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """z-scored genes, standardised descriptors and right-padded SMILES ids of 30-150 tokens."""
-    rng = np.random.default_rng(seed)
-    tokens = rng.integers(1, SIZES["vocabulary_size"], (n_pairs, SIZES["smiles_length"])).astype("int32")
-    lengths = rng.integers(30, SIZES["smiles_length"], n_pairs)
-    tokens[np.arange(SIZES["smiles_length"]) >= lengths[:, None]] = 0
-    candidates = {
-        "genes": rng.normal(size=(n_pairs, SIZES["n_genes"])).astype("float32"),
-        "drug_features": rng.normal(size=(n_pairs, SIZES["n_drug_features"])).astype("float32"),
-        "smiles_tokens": tokens,
-    }
-    return {name: candidates[name] for name in model.input}
 
 
 @pytest.fixture(scope="module", params=ARCHITECTURES)

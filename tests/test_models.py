@@ -25,23 +25,11 @@ from core.models import (
     copy_model,
     replace_output_layer,
 )
+from model_inputs import random_inputs
 
 ARCHITECTURES = ["tdnn", "convnn", "paccmann"]
 Trained = tuple[keras.Model, keras.callbacks.History]
 SIZES = {"n_genes": 500, "n_drug_features": 120, "smiles_length": 100, "vocabulary_size": 40}
-
-
-def random_inputs(model: keras.Model, n: int, seed: int = 0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    tokens = rng.integers(1, SIZES["vocabulary_size"], (n, SIZES["smiles_length"])).astype("int32")
-    lengths = rng.integers(20, SIZES["smiles_length"], n)
-    tokens[np.arange(SIZES["smiles_length"]) >= lengths[:, None]] = 0
-    candidates = {
-        "genes": rng.normal(size=(n, SIZES["n_genes"])).astype("float32"),
-        "drug_features": rng.random((n, SIZES["n_drug_features"])).astype("float32"),
-        "smiles_tokens": tokens,
-    }
-    return {name: candidates[name] for name in model.input}
 
 
 def build(name: str, seed: int = 0) -> keras.Model:
