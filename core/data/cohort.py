@@ -45,14 +45,6 @@ class Cohort:
     def has_expression(self) -> bool:
         return self.expression is not None
 
-    @property
-    def samples(self) -> list[str]:
-        return sorted(self.responses["sample"].unique())
-
-    @property
-    def drugs(self) -> list[str]:
-        return sorted(self.responses["drug"].unique())
-
     def usable_pairs(self) -> pd.DataFrame:
         """Response rows a model can train on: the sample has expression and the drug a structure."""
         with_structure = [d for d, s in self.drug_smiles.items() if s is not None]

@@ -105,10 +105,6 @@ class GdscDrugCatalogue:
     def from_shared_data(cls) -> "GdscDrugCatalogue":
         return _default_catalogue()
 
-    @property
-    def names(self) -> list[str]:
-        return sorted(set(self._by_key.values()))
-
     def smiles_of(self, gdsc_name: str) -> str | None:
         return self._smiles.get(gdsc_name)
 

@@ -39,17 +39,12 @@ class ExpressionPreprocessor:
             self.combat = ComBatHarmoniser().fit(stacked, labels)
         return self
 
-    def missing_genes(self, expression: pd.DataFrame) -> list[str]:
-        """Panel genes absent from ``expression`` or without a value in some sample."""
-        present = expression.reindex(columns=self.genes).notna().all()
-        return [g for g in self.genes if not present[g]]
-
     def transform(self, expression: pd.DataFrame, domain: str, allow_missing: bool = False) -> np.ndarray:
         """Model input for samples of ``domain`` (``"reference"`` or ``"target"``).
 
         With ``allow_missing`` (uploads), each sample is standardised over the panel genes it has and
         a missing gene is set to the reference cohort's mean for that gene: a neutral value, so the
-        model sees "average", not an invented level. The caller reports :meth:`missing_genes`.
+        model sees "average", not an invented level. The upload QC reports which genes were missing.
         """
         standard = standardise_per_sample(expression, self.genes, allow_missing)
         missing = standard.isna().to_numpy()

@@ -27,16 +27,9 @@ class TrainedModel:
     fit_result: FitResult | None
     domain: str
 
-    def pair_table(self, expression: pd.DataFrame, pairs: pd.DataFrame, drug_smiles: dict[str, str],
-                   domain: str | None = None) -> PairTable:
-        """Inputs for ``pairs`` (columns ``sample``, ``drug`` and, if present, ``value``)."""
-        return build_pair_table(self.expression, self.drugs, self.target, expression, pairs, drug_smiles,
-                                domain or self.domain)
-
-    def predict_pairs(self, expression: pd.DataFrame, pairs: pd.DataFrame, drug_smiles: dict[str, str],
-                      domain: str | None = None) -> np.ndarray:
-        """Predicted responses on the original scale for each row of ``pairs``."""
-        table = self.pair_table(expression, pairs, drug_smiles, domain)
+    def predict_pairs(self, expression: pd.DataFrame, pairs: pd.DataFrame, drug_smiles: dict[str, str]) -> np.ndarray:
+        """Predicted responses on the original scale for each row of ``pairs`` (columns sample, drug)."""
+        table = build_pair_table(self.expression, self.drugs, self.target, expression, pairs, drug_smiles, self.domain)
         return self.target.inverse_transform(predict(self.model, table))
 
 
