@@ -254,18 +254,20 @@ def test_performance_page_shows_the_benchmark_summary_when_built(tiny_models_dir
     # An experimental bundle under another name is not offered (nor mistaken for the zero-shot one).
     (tmp_path / "panel-experiment_tdnn_zeroshot").symlink_to(tiny_models_dir / "colorectal_tdnn_zeroshot")
     (tmp_path / "benchmark").mkdir()
-    pd.DataFrame({"cohort": ["pancreas"], "model": ["tdnn_finetuned"], "within_drug_pearson": [0.12]}).to_csv(
-        tmp_path / "benchmark" / "summary.csv", index=False)
     pd.DataFrame({
-        "architecture": ["tdnn"] * 4, "n_finetune": ["0", "10", "all", None],
-        "model": ["tdnn_zeroshot", "tdnn_finetuned", "tdnn_finetuned", "naive_drug_mean"],
-        "within_drug_pearson": [0.1, 0.05, 0.2, 0.0], "paper_precision_oncology": [0.4, 0.5, 0.7, 0.74],
-        "mse": [0.03, 0.04, 0.02, 0.014],
-    }).to_csv(tmp_path / "benchmark" / "finetune_sizes.csv", index=False)
+        "dataset": ["colorectal"] * 5 + ["pancreas"], "split": ["precision_oncology"] * 6,
+        "n_finetune": ["0", "10", "all", None, "all", "10000"],
+        "model": ["tdnn_zeroshot", "tdnn_finetuned", "tdnn_finetuned", "naive_drug_mean", "rf_per_drug", "tDNN_pretrain"],
+        "within_drug_pearson": [0.1, 0.05, 0.2, 0.0, 0.1, 0.12], "paper_precision_oncology": [0.4, 0.5, 0.7, 0.74, 0.7, 0.9],
+        "mse": [0.03, 0.04, 0.02, 0.014, 0.015, 0.01],
+    }).to_csv(tmp_path / "benchmark" / "summary.csv", index=False)
     monkeypatch.setenv("PDO_MODELS_DIR", str(tmp_path))
     app = _app("views/performance.py")
     assert not app.exception
-    assert list(app.dataframe[-1].value["cohort"]) == ["pancreas"]
+    curves = {trace["name"] for trace in json.loads(app.get("plotly_chart")[-1].proto.spec)["data"]}
+    assert curves == {"fine-tuned, tdnn", "zero-shot, tdnn"}  # classical baselines and other cohorts are not curves
+    app.selectbox(key="performance_dataset").select("pancreas").run()
+    assert list(app.dataframe[-1].value["model"]) == ["tDNN_pretrain"]
     assert "is not built yet" not in _text(app) and len(app.get("plotly_chart")) == 3
     assert list(app.dataframe[0].value["training"][:4]) == ["from scratch", "fine-tuned", "zero-shot",
                                                             "naive: per-drug mean"]

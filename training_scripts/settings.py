@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import REPO_ROOT, cache_dir
+from core.training.defaults import PANEL_OF_MODEL, TARGET_TRAINING  # noqa: F401  (re-exported for the scripts)
 from core.training.fit import TrainingSettings
 
 MODELS = ("tdnn", "convnn", "paccmann")
-PANEL_OF_MODEL = {"tdnn": "tdnn", "convnn": "tdnn", "paccmann": "paccmann"}
 TARGET_COHORT = "colorectal"
 N_FOLDS = 5
 TRAINED_MODELS = REPO_ROOT / "trained_models"
@@ -30,10 +30,6 @@ PRETRAINING: dict[str, PretrainingBudget] = {
     "convnn": PretrainingBudget(None, TrainingSettings(batch_size=512, max_epochs=10)),
     "paccmann": PretrainingBudget(60_000, TrainingSettings(batch_size=256, max_epochs=10)),
 }
-
-# Fine-tuning and training from scratch: the optimiser settings of pre-training, smaller batches for
-# a cohort of about 1,200 pairs.
-TARGET_TRAINING = TrainingSettings(batch_size=32, max_epochs=100)
 
 
 def pretrained_dir(model_name: str) -> Path:

@@ -18,13 +18,11 @@ import pandas as pd
 from core.config import data_root
 from core.data.registry import load_cohort
 from core.evaluation.baselines import NAIVE_BASELINES, cross_validate
-from core.evaluation.metrics import score_all
+from core.evaluation.grouped import summarise
 from core.evaluation.splits import SPLIT_GROUP, paper_folds
 
 PEER_FILE = "peer_predictions/prasse2022_cv_predictions.csv.gz"
 PEER_DATASETS = ("pancreas", "beat_aml", "ccle")
-REFERENCE_BASELINE = {"precision_oncology": "naive_drug_mean", "drug_development": "naive_sample_mean"}
-SUMMARY_KEYS = ["dataset", "split", "model", "n_finetune"]
 
 
 def load_peer_predictions() -> pd.DataFrame:
@@ -51,38 +49,26 @@ def naive_cv_predictions(dataset: str, split: str) -> pd.DataFrame:
     )
 
 
-def _scored(table: pd.DataFrame, reference: pd.DataFrame, keys: dict[str, object]) -> dict[str, object]:
-    """One summary row: ``keys`` plus every metric of ``table`` with the reference baseline attached."""
-    with_baseline = table.merge(reference, on=["sample", "drug"], how="left", validate="one_to_one")
-    if with_baseline["baseline"].isna().any():
-        raise ValueError(f"{keys}: predictions for pairs outside the cohort's pairs file")
-    return {**keys, "n_pairs": len(table), **score_all(with_baseline)}
+def peer_predictions(datasets: tuple[str, ...] = PEER_DATASETS, largest_only: bool = True) -> pd.DataFrame:
+    """The paper's held-out predictions and the naive baselines on their folds, in the benchmark's long format.
 
-
-def peer_summary(datasets: tuple[str, ...] = PEER_DATASETS, largest_only: bool = True) -> pd.DataFrame:
-    """Every metric per dataset, split, model and fine-tuning size, naive baselines included.
-
-    ``largest_only`` keeps each model's largest fine-tuning set (the paper's headline runs). Naive
-    baselines train on all training pairs of the fold; their ``n_finetune`` is missing.
+    Columns ``dataset, split, model, n_finetune, fold, sample, drug, y_true, y_pred`` (scaled target);
+    ``n_finetune`` is the paper's fine-tuning-set size as text, missing for the naive baselines.
+    ``largest_only`` keeps each model's largest fine-tuning set (the paper's headline runs).
     """
     peers = load_peer_predictions()
+    peers = peers[peers["dataset"].isin(datasets)]
     if largest_only:
         largest = peers.groupby(["dataset", "split", "model"])["n_finetune_pairs"].transform("max")
         peers = peers[peers["n_finetune_pairs"] == largest]
-    rows = []
-    for dataset in datasets:
-        for split in SPLIT_GROUP:
-            naive = naive_cv_predictions(dataset, split)
-            reference = naive.loc[naive["model"] == REFERENCE_BASELINE[split], ["sample", "drug", "y_pred"]]
-            reference = reference.rename(columns={"y_pred": "baseline"})
-            for model, table in naive.groupby("model", sort=False):
-                rows.append(_scored(table, reference, {"dataset": dataset, "split": split, "model": model}))
-            selected = peers[(peers["dataset"] == dataset) & (peers["split"] == split)]
-            for (model, size), table in selected.groupby(["model", "n_finetune_pairs"]):
-                table = table.rename(columns={"y_scaled": "y_true", "pred_scaled": "y_pred"})
-                rows.append(_scored(table, reference, {
-                    "dataset": dataset, "split": split, "model": model, "n_finetune": size,
-                }))
-    summary = pd.DataFrame(rows)
-    summary["n_finetune"] = summary["n_finetune"].astype("Int64")
-    return summary[[*SUMMARY_KEYS, *[c for c in summary.columns if c not in SUMMARY_KEYS]]]
+    published = peers.rename(columns={"y_scaled": "y_true", "pred_scaled": "y_pred"}).assign(
+        n_finetune=peers["n_finetune_pairs"].astype(str))
+    naive = [naive_cv_predictions(dataset, split).assign(dataset=dataset, split=split, n_finetune=pd.NA)
+             for dataset in datasets for split in SPLIT_GROUP]
+    columns = ["dataset", "split", "model", "n_finetune", "fold", "sample", "drug", "y_true", "y_pred"]
+    return pd.concat([*naive, published[columns]], ignore_index=True)[columns]
+
+
+def peer_summary(datasets: tuple[str, ...] = PEER_DATASETS, largest_only: bool = True) -> pd.DataFrame:
+    """Every metric per dataset, split, model and fine-tuning size, naive baselines included."""
+    return summarise(peer_predictions(datasets, largest_only))

@@ -48,3 +48,17 @@ def load_pretrained(folder: Path) -> tuple[TrainedModel, dict]:
     if bundle.manifest.get("training") != "pretrained":
         raise ValueError(f"{folder} holds a {bundle.manifest.get('training')} bundle, not a pre-trained model")
     return bundle.members[0].trained, {k: v for k, v in bundle.manifest.items() if k not in ("files", "members")}
+
+
+def pretrained_from_zeroshot_bundle(folder: Path) -> tuple[TrainedModel, dict]:
+    """The GDSC-pre-trained network a zero-shot bundle carries (all its members share those weights).
+
+    The committed zero-shot bundles thus ship the pre-trained models, so fine-tuning on a new cohort
+    needs no pre-training run. Returns the model (network, panel, GDSC drug encoder and target scaler;
+    its ComBat fit belongs to the bundle's cohort and is refitted by ``zero_shot``/``finetune``) and the
+    pre-training manifest recorded in the bundle.
+    """
+    bundle = load_bundle(folder)
+    if bundle.manifest.get("training") != "zeroshot":
+        raise ValueError(f"{folder} holds a {bundle.manifest.get('training')} bundle, not a zero-shot one")
+    return bundle.members[0].trained, bundle.manifest.get("pretraining") or {}

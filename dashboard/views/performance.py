@@ -116,10 +116,12 @@ if errors:
                "sorted by median error, smallest at the top; compare each model with the naive per-drug mean.")
 
 st.subheader("Accuracy vs number of organoid training pairs")
-sizes_file = models_dir() / "benchmark" / "finetune_sizes.csv"
-if sizes_file.is_file():
-    sizes = pd.read_csv(sizes_file, dtype={"n_finetune": str})
-    curve = sizes[~sizes["model"].str.contains("naive")].copy()
+summary_file = models_dir() / "benchmark" / "summary.csv"
+summary = pd.read_csv(summary_file, dtype={"n_finetune": str}) if summary_file.is_file() else None
+if summary is not None and {"dataset", "split"} <= set(summary.columns):
+    cell = summary[(summary["dataset"] == "colorectal") & (summary["split"] == "precision_oncology")]
+    curve = cell[cell["n_finetune"].notna() & cell["model"].str.split("_").str[0].isin(ARCHITECTURES)].copy()
+    curve["architecture"] = curve["model"].str.split("_").str[0]
     curve["pairs"] = pd.to_numeric(curve["n_finetune"].replace("all", None), errors="coerce")
     curve["pairs"] = curve["pairs"].fillna(curve["pairs"].max() * 1.5 if curve["pairs"].notna().any() else 1500)
     curve["kind"] = curve["model"].str.split("_").str[-1].map(KIND_SHORT).fillna(curve["model"])
@@ -128,20 +130,19 @@ if sizes_file.is_file():
     figure = px.line(curve.sort_values("pairs"), x="pairs", y=metric, color="kind", line_dash="architecture",
                      markers=True, log_x=True, color_discrete_map=COLOURS,
                      labels={"pairs": "organoid training pairs per fold (log; rightmost = all)", metric: METRICS[metric]})
-    naive = sizes[sizes["model"] == "naive_drug_mean"][metric]
+    naive = cell[cell["model"] == "naive_drug_mean"][metric]
     if len(naive):
         figure.add_hline(y=float(naive.iloc[0]), line_dash="dot", annotation_text="naive per-drug mean")
     st.plotly_chart(figure, key="performance_sizes")
-    st.caption("Same 5 folds as the bundles; each size is a random subset of a fold's training pairs; 0 = the "
-               "zero-shot model (pre-trained on GDSC only).")
-else:
-    st.caption(f"The fine-tuning-size sweep (`{sizes_file}`, `python -m training_scripts.finetune_size_sweep`) "
-               "is not built yet.")
+    st.caption("Colorectal organoids, the bundles' 5 cell cold-start folds; each size is a random subset of a "
+               "fold's training pairs; 0 = the zero-shot model (pre-trained on GDSC only).")
 
-st.subheader("Benchmark across cohorts")
-summary = models_dir() / "benchmark" / "summary.csv"
-if summary.is_file():
-    st.dataframe(pd.read_csv(summary), hide_index=True, key="performance_summary")
-    st.caption(f"From `{summary}`.")
+    st.subheader("Benchmark across cohorts")
+    dataset = st.selectbox("Dataset", sorted(summary["dataset"].unique()), key="performance_dataset")
+    st.dataframe(summary[summary["dataset"] == dataset], hide_index=True, key="performance_summary")
+    st.caption(f"From `{summary_file}` (`python -m training_scripts.benchmark --profile full`); the report with "
+               "figures and paired tests is `REPORT.md` beside it. Models of pancreas, Beat AML and CCLE are the "
+               "published predictions of Prasse et al., scored here with the naive baselines on the paper's folds.")
 else:
-    st.caption(f"The cross-cohort benchmark (`{summary}`) is not built yet.")
+    st.caption(f"The benchmark (`{summary_file}`, `python -m training_scripts.benchmark --profile full`) "
+               "is not built yet.")

@@ -1,0 +1,158 @@
+"""Run one benchmark task: fit on the fold's training pairs, predict its test pairs.
+
+Everything a task reads is loaded once per worker process (cohorts, pre-trained models), so a Ray worker
+that runs many tasks pays for loading once. A task returns its held-out predictions on the response's
+own scale; nothing here knows about Ray.
+"""
+from __future__ import annotations
+
+import dataclasses
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.benchmark import classical
+from core.benchmark.grid import DRUG, IN_VITRO, PRIMARY, Profile, Task
+from core.config import models_dir
+from core.data.cohort import Cohort
+from core.data.registry import PRETRAINING_DATASET, load_cohort
+from core.evaluation.splits import SPLIT_GROUP, cell_cold_start_folds, drug_cold_start_folds
+from core.preprocessing.panels import load_panel
+from core.training.defaults import PANEL_OF_MODEL, TARGET_TRAINING
+from core.training.fit import TrainingSettings
+from core.training.pipeline import TrainedModel
+from core.training.pretrained import load_pretrained, pretrained_from_zeroshot_bundle, save_pretrained
+from core.training.protocols import finetune, pretrain, train_from_scratch, zero_shot
+
+RANDOM_FOREST_TREES = {IN_VITRO: 50}  # per dataset; 100 elsewhere (GDSC has 309 drugs x 5 folds of forests)
+PRETRAINING_BATCH = 512
+FOLD_SEED = 0
+
+
+@cache
+def cohort(name: str) -> Cohort:
+    return load_cohort(name)
+
+
+@cache
+def usable_pairs(dataset: str) -> pd.DataFrame:
+    return cohort(dataset).usable_pairs()[["sample", "drug", "value"]].reset_index(drop=True)
+
+
+@cache
+def folds(dataset: str, split: str, n_folds: int) -> np.ndarray:
+    """Fold of every usable pair; cell cold-start folds equal the committed bundles' (same seeded deal)."""
+    make = cell_cold_start_folds if split != DRUG else drug_cold_start_folds
+    return make(usable_pairs(dataset), n_folds, FOLD_SEED)
+
+
+def train_test(task: Task, n_folds: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    pairs, fold_of = usable_pairs(task.dataset), folds(task.dataset, task.split, n_folds)
+    return pairs[fold_of != task.fold].reset_index(drop=True), pairs[fold_of == task.fold].reset_index(drop=True)
+
+
+@cache
+def _gene_features(dataset: str) -> pd.DataFrame:
+    return classical.gene_features(cohort(dataset), load_panel("tdnn"))
+
+
+@cache
+def _shipped_pretrained(architecture: str) -> TrainedModel:
+    """The GDSC-pre-trained model shipped in the committed zero-shot bundle (cell cold-start)."""
+    return pretrained_from_zeroshot_bundle(models_dir() / f"{PRIMARY}_{architecture}_zeroshot")[0]
+
+
+def pretraining_folder(results_dir: Path, dataset: str, architecture: str, fold: int) -> Path:
+    return results_dir / "pretrained" / f"{dataset}_{architecture}_fold{fold}"
+
+
+def _without_drugs(gdsc: Cohort, target: Cohort, drugs: list[str]) -> Cohort:
+    """GDSC minus every drug that shares a structure (canonical SMILES) or a GDSC name with ``drugs``."""
+    smiles = {target.drug_smiles[d] for d in drugs} - {None}
+    names = {target.drug_gdsc_names.get(d) for d in drugs} | set(drugs)
+    excluded = [d for d, s in gdsc.drug_smiles.items() if s in smiles or d in names]
+    responses = gdsc.responses[~gdsc.responses["drug"].isin(excluded)]
+    return dataclasses.replace(gdsc, responses=responses)
+
+
+def pretraining_without_test_drugs(dataset: str, architecture: str, fold: int, profile: Profile) -> Cohort:
+    """The GDSC cohort a drug cold-start fold may pre-train on: its test drugs removed."""
+    _, test = train_test(Task(dataset, DRUG, f"{architecture}_zeroshot", "0", fold), profile.folds[(dataset, DRUG)])
+    return _without_drugs(cohort(PRETRAINING_DATASET), cohort(dataset), sorted(test["drug"].unique()))
+
+
+def run_pretraining(dataset: str, architecture: str, fold: int, profile: Profile, results_dir: Path) -> Path:
+    """Pre-train ``architecture`` on GDSC without the fold's test drugs; saved, so a rerun skips it."""
+    folder = pretraining_folder(results_dir, dataset, architecture, fold)
+    if (folder / "manifest.json").is_file():
+        return folder
+    gdsc = pretraining_without_test_drugs(dataset, architecture, fold, profile)
+    settings = TrainingSettings(batch_size=PRETRAINING_BATCH, max_epochs=profile.drug_pretraining_epochs)
+    trained = pretrain(architecture, gdsc, load_panel(PANEL_OF_MODEL[architecture]), settings,
+                       max_pairs=profile.drug_pretraining_pairs, progress=None)
+    save_pretrained(trained, gdsc, settings, {"max_pairs": profile.drug_pretraining_pairs,
+                                              "excluded_drugs_of": f"{dataset} drug cold-start fold {fold}"}, folder)
+    return folder
+
+
+@cache
+def _fold_pretrained(folder: Path) -> TrainedModel:
+    return load_pretrained(folder)[0]
+
+
+def _subsample(train: pd.DataFrame, size: str, fold: int) -> pd.DataFrame:
+    if size in ("all", "0") or int(size) >= len(train):
+        return train
+    return train.sample(n=int(size), random_state=fold).reset_index(drop=True)
+
+
+def _deep_prediction(task: Task, train: pd.DataFrame, test: pd.DataFrame, profile: Profile, results_dir: Path) -> np.ndarray:
+    architecture, kind = task.model.split("_", 1)
+    target = cohort(task.dataset)
+    gdsc = cohort(PRETRAINING_DATASET)
+    if task.dataset == IN_VITRO:  # on GDSC itself "scratch" is pre-training on the fold's training pairs
+        settings = TrainingSettings(batch_size=PRETRAINING_BATCH, max_epochs=profile.gdsc_epochs)
+        trained = pretrain(architecture, _restricted(gdsc, train), load_panel(PANEL_OF_MODEL[architecture]), settings,
+                           max_pairs=profile.gdsc_max_pairs, progress=None)
+        return trained.predict_pairs(gdsc.expression, test, gdsc.drug_smiles)
+    train = _subsample(train, task.n_finetune, task.fold)
+    if kind == "scratch":
+        trained = train_from_scratch(architecture, load_panel(PANEL_OF_MODEL[architecture]), gdsc, target, train,
+                                     TARGET_TRAINING, progress=None)
+    else:
+        pretrained = (_fold_pretrained(pretraining_folder(results_dir, task.dataset, architecture, task.fold))
+                      if task.needs_fold_pretraining else _shipped_pretrained(architecture))
+        if kind == "zeroshot":
+            trained = zero_shot(pretrained, gdsc, target.expression.loc[train["sample"].unique()])
+        else:
+            trained = finetune(pretrained, gdsc, target, train, TARGET_TRAINING, progress=None)
+    return trained.predict_pairs(target.expression, test, target.drug_smiles)
+
+
+def _restricted(source: Cohort, pairs: pd.DataFrame) -> Cohort:
+    """``source`` with only the response rows of ``pairs`` (a fold's training pairs)."""
+    keys = pd.MultiIndex.from_frame(pairs[["sample", "drug"]])
+    rows = pd.MultiIndex.from_frame(source.responses[["sample", "drug"]]).isin(keys)
+    return dataclasses.replace(source, responses=source.responses[rows])
+
+
+def _classical_prediction(task: Task, train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+    kind, variant = task.model.split("_", 1)
+    genes = _gene_features(task.dataset)
+    n_trees = RANDOM_FOREST_TREES.get(task.dataset, 100)
+    if variant == "per_drug":
+        return classical.per_drug(kind, genes, train, test, n_trees)
+    return classical.with_drug_features(kind, genes, cohort(task.dataset), train, test, SPLIT_GROUP[task.split], n_trees)
+
+
+def run_task(task: Task, profile: Profile, results_dir: Path) -> pd.DataFrame:
+    """Held-out predictions of ``task``: columns fold, sample, drug, y_true, y_pred (response scale)."""
+    train, test = train_test(task, profile.folds[(task.dataset, task.split)])
+    if task.architecture is not None:
+        y_pred = _deep_prediction(task, train, test, profile, results_dir)
+    else:
+        y_pred = _classical_prediction(task, train, test)
+    return pd.DataFrame({"fold": task.fold, "sample": test["sample"], "drug": test["drug"],
+                         "y_true": test["value"], "y_pred": np.asarray(y_pred, dtype=float)})

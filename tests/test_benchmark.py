@@ -1,0 +1,174 @@
+"""The benchmark grid: leak-free splits, pre-training without test drugs, baselines, paired tests, the
+clinical check, Ray execution with resume, and the committed results recomputed from their predictions."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import ttest_rel
+
+from core.benchmark import tasks
+from core.benchmark.clinical import first_line_hits
+from core.benchmark.collect import COLUMNS, naive_predictions, write_results
+from core.benchmark.grid import CELL, DRUG, FULL, QUICK, Profile, Task
+from core.benchmark.runner import part_path, pending, run_grid
+from core.config import models_dir
+from core.evaluation.grouped import compare, summarise, with_baseline
+
+COLORECTAL_FOLDS = {CELL: 5, DRUG: 10}
+
+
+@pytest.mark.parametrize("split, group", [(CELL, "sample"), (DRUG, "drug")])
+def test_no_sample_or_drug_is_in_two_folds(split: str, group: str) -> None:
+    n_folds = COLORECTAL_FOLDS[split]
+    seen = set()
+    for fold in range(n_folds):
+        train, test = tasks.train_test(Task("colorectal", split, "naive", "all", fold), n_folds)
+        assert not set(train[group]) & set(test[group]), f"fold {fold} leaks a {group}"
+        assert not seen & set(test[group])
+        seen |= set(test[group])
+        assert len(train) + len(test) == len(tasks.usable_pairs("colorectal"))
+    assert seen == set(tasks.usable_pairs("colorectal")[group])
+
+
+def test_cell_folds_are_the_committed_bundles_folds() -> None:
+    import json
+    manifest = json.loads((models_dir() / "colorectal_tdnn_finetuned" / "manifest.json").read_text())
+    pairs, folds = tasks.usable_pairs("colorectal"), tasks.folds("colorectal", CELL, 5)
+    assert dict(zip(pairs["sample"], folds.tolist())) == manifest["cross_validation"]["folds"]
+
+
+def test_drug_cold_start_pretraining_excludes_every_test_drug_structure() -> None:
+    colorectal, gdsc = tasks.cohort("colorectal"), tasks.cohort("gdsc1")
+    for fold in (0, 3):
+        pretraining = tasks.pretraining_without_test_drugs("colorectal", "tdnn", fold, FULL)
+        _, test = tasks.train_test(Task("colorectal", DRUG, "tdnn_zeroshot", "0", fold), 10)
+        test_smiles = {colorectal.drug_smiles[d] for d in test["drug"].unique()}
+        left = set(pretraining.usable_pairs()["drug"])
+        assert not {gdsc.drug_smiles[d] for d in left} & test_smiles
+        removed = set(gdsc.usable_pairs()["drug"]) - left
+        assert removed, "the test drugs of a colorectal fold are GDSC drugs; some must have been removed"
+        assert len(removed) <= test["drug"].nunique() + 2  # only the test drugs (and same-structure duplicates)
+
+
+def test_grid_tasks_are_unique_and_drug_cold_start_models_wait_for_their_pretraining() -> None:
+    for profile in (FULL, QUICK):
+        keys = [task.key for task in profile.tasks()]
+        assert len(keys) == len(set(keys))
+    needs = {task.model for task in FULL.tasks() if task.needs_fold_pretraining}
+    assert needs == {"tdnn_zeroshot", "tdnn_finetuned"}
+    assert all(t.split == DRUG and t.dataset == "colorectal" for t in FULL.tasks() if t.needs_fold_pretraining)
+    sizes = {t.n_finetune for t in FULL.tasks() if t.dataset == "colorectal" and t.split == CELL}
+    assert sizes == {"0", "10", "50", "100", "500", "1000", "all"}
+
+
+def test_naive_predictions_are_training_means_of_the_same_folds() -> None:
+    naive = naive_predictions("colorectal", CELL, 5)
+    pairs, folds = tasks.usable_pairs("colorectal"), tasks.folds("colorectal", CELL, 5)
+    drug_mean = naive[naive["model"] == "naive_drug_mean"].reset_index(drop=True)
+    row = drug_mean.iloc[0]
+    expected = pairs[(folds != row["fold"]) & (pairs["drug"] == row["drug"])]["value"].mean()
+    assert row["y_pred"] == pytest.approx(expected)
+    assert set(naive["model"]) == {"naive_drug_mean", "naive_sample_mean", "naive_additive"}
+
+
+def test_a_deep_task_predicts_exactly_its_test_fold(tmp_path: Path) -> None:
+    task = Task("colorectal", CELL, "tdnn_zeroshot", "0", 2)
+    predictions = tasks.run_task(task, FULL, tmp_path)
+    _, test = tasks.train_test(task, 5)
+    assert predictions[["sample", "drug"]].equals(test[["sample", "drug"]])
+    assert np.isfinite(predictions["y_pred"]).all() and predictions["y_pred"].std() > 0
+
+
+def _table(model: str, fold_scores: list[list[float]], split: str = CELL) -> pd.DataFrame:
+    """Hand-made predictions: 3 folds x 2 samples x 4 drugs; y_pred = y_true + the given per-fold noise."""
+    rows = []
+    rng = np.random.default_rng(0)
+    for fold, noise in enumerate(fold_scores):
+        for s in range(2):
+            for d in range(4):
+                y = float(rng.normal()) if model != "naive" else 0.0
+                rows.append({"dataset": "toy", "split": split, "model": model, "n_finetune": "all", "fold": fold,
+                             "sample": f"s{fold}{s}", "drug": f"d{d}", "y_true": y, "y_pred": y + noise[s * 4 + d]})
+    return pd.DataFrame(rows)
+
+
+def test_summary_and_paired_test_on_a_hand_made_table() -> None:
+    rng = np.random.default_rng(1)
+    truth = _table("model_a", [list(np.zeros(8))] * 3)
+    a = truth.assign(y_pred=truth["y_true"] + rng.normal(scale=0.1, size=len(truth)))
+    b = truth.assign(model="model_b", y_pred=truth["y_true"] + rng.normal(scale=1.0, size=len(truth)))
+    naive = truth.assign(model="naive_drug_mean", n_finetune=pd.NA,
+                         y_pred=truth.groupby("drug")["y_true"].transform("mean"))
+    table = pd.concat([a, b, naive], ignore_index=True)
+    summary = summarise(table).set_index("model")
+    assert summary.loc["naive_drug_mean", "within_drug_pearson"] == 0.0
+    assert summary.loc["model_a", "paper_precision_oncology"] > summary.loc["model_b", "paper_precision_oncology"]
+    result = compare(table, ("model_a", "all"), ("model_b", "all"), "toy", CELL, "paper_precision_oncology")
+    per_fold = {m: [np.mean([np.corrcoef(g["y_true"], g["y_pred"])[0, 1] for _, g in f.groupby("sample")])
+                    for _, f in t.groupby("fold")] for m, t in (("a", a), ("b", b))}
+    expected = ttest_rel(per_fold["a"], per_fold["b"])
+    assert result["unit"] == "fold" and result["n"] == 3
+    assert result["p_value"] == pytest.approx(expected.pvalue) and result["t"] == pytest.approx(expected.statistic)
+    # two samples per fold cannot order patients for a drug: the within-drug test falls back to drugs
+    within = compare(table, ("model_a", "all"), ("model_b", "all"), "toy", CELL, "within_drug_pearson")
+    assert within["unit"] == "drug" and within["n"] == 4
+
+
+def test_every_pair_needs_its_reference_baseline() -> None:
+    table = _table("model_a", [list(np.zeros(8))] * 3)
+    with pytest.raises(ValueError, match="reference baseline"):
+        with_baseline(table)
+
+
+def test_clinical_check_counts_first_line_drugs_in_the_top_k() -> None:
+    drugs = ["5-Fluorouracil", "Oxaliplatin", *[f"other{i}" for i in range(10)]]
+    rows = [{"sample": f"s{s}", "drug": d, "y_true": float(i + s), "y_pred": float(len(drugs) - i) + s}
+            for s in range(3) for i, d in enumerate(drugs)]
+    hits = first_line_hits(pd.DataFrame(rows), "colorectal").set_index(["ranking", "k"])
+    raw = hits.loc[("raw response", 5)]
+    assert raw["observed_share"] == 1.0 and raw["predicted_share"] == 0.0
+    assert raw["chance_share"] == pytest.approx(5 / 12)
+    assert raw["first_line_drugs"] == "5-Fluorouracil, Oxaliplatin"
+
+
+def test_grid_runs_on_ray_writes_every_result_and_resumes(tmp_path: Path) -> None:
+    tiny = dataclasses.replace(QUICK, name="tiny", folds={("colorectal", DRUG): 2}, drug_architectures=())
+    assert len(tiny.tasks()) == 4  # two classical models with drug features x two folds
+    run_grid(tiny, tmp_path, num_cpus=2, report=lambda line: None)
+    assert not pending(tiny.tasks(), tmp_path)
+    written = pd.read_parquet(part_path(tmp_path, tiny.tasks()[0]))
+    assert list(written.columns) == ["fold", "sample", "drug", "y_true", "y_pred"]
+    lines: list[str] = []
+    assert run_grid(tiny, tmp_path, num_cpus=2, report=lines.append) == 0.0
+    assert "4 already done, 0 to run" in lines[0]
+
+
+def test_written_results_have_the_promised_columns(tmp_path: Path) -> None:
+    truth = _table("tdnn_finetuned", [list(np.random.default_rng(fold).normal(size=8)) for fold in range(3)])
+    naive = truth.assign(model="naive_drug_mean", n_finetune=pd.NA, y_pred=truth.groupby("drug")["y_true"].transform("mean"))
+    results = write_results(pd.concat([truth, naive], ignore_index=True)[COLUMNS], tmp_path)
+    stored = pd.read_parquet(tmp_path / "predictions.parquet")
+    assert list(stored.columns) == COLUMNS and len(stored) == 2 * len(truth)
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert {"dataset", "split", "model", "n_finetune"} < set(summary.columns)
+    assert any("paper" in c for c in summary.columns) and any("within" in c for c in summary.columns)
+    assert len(results["summary"]) == 2
+
+
+@pytest.mark.skipif(not (models_dir() / "benchmark" / "predictions.parquet").is_file(), reason="benchmark not run")
+def test_committed_summary_is_recomputed_from_the_committed_predictions() -> None:
+    folder = models_dir() / "benchmark"
+    predictions = pd.read_parquet(folder / "predictions.parquet")
+    for column in ("dataset", "split", "model", "n_finetune", "sample", "drug"):
+        predictions[column] = predictions[column].astype("string")
+    colorectal = predictions[(predictions["dataset"] == "colorectal") & (predictions["split"] == CELL)]
+    recomputed = summarise(colorectal).set_index(["model", "n_finetune"])
+    committed = pd.read_csv(folder / "summary.csv", dtype={"n_finetune": "string"})
+    committed = committed[(committed["dataset"] == "colorectal") & (committed["split"] == CELL)].set_index(["model", "n_finetune"])
+    assert set(recomputed.index) == set(committed.index)
+    for metric in ("paper_precision_oncology", "within_drug_pearson", "mse"):
+        assert np.allclose(recomputed[metric], committed.loc[recomputed.index, metric], atol=2e-3, equal_nan=True), metric
