@@ -62,7 +62,7 @@ _DELIMITERS = {"\t": "tab-separated text", ",": "comma-separated text", ";": "se
 _WHITESPACE = r"\s+"
 _DRUG_WORDS = {"drug", "drugs", "compound", "compounds", "inhibitor", "inhibitors", "treatment", "agent"}
 _RESPONSE_WORDS = {"auc", "aac", "ic50", "ec50", "gi50", "response", "viability", "dss", "sensitivity"}
-_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d*([eE][+-]?\d+)?")
+DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d*([eE][+-]?\d+)?")
 # Suffixes GDC and common pipelines add to a file name; what is left names the sample of a header-less file.
 _FILE_SUFFIXES = {"gz", "txt", "tsv", "csv", "tab", "xlsx", "fpkm", "fpkm-uq", "tpm", "counts", "htseq",
                   "htseq_counts"}
@@ -148,13 +148,28 @@ def sample_name_from_filename(filename: str) -> str:
     return ".".join(parts).strip() or "sample"
 
 
-def _parse(data: bytes, filename: str, mapper: GeneMapper) -> ParsedTable:
+@dataclass
+class RawGrid:
+    """Every cell of an uploaded table as text, before any meaning is given to rows or columns."""
+
+    cells: pd.DataFrame
+    file_format: str  # e.g. "gzip-compressed tab-separated text"
+    decimal_comma_possible: bool  # not in comma-separated text
+    notes: list[str]
+
+
+def read_grid(data: bytes, table_kind: str, advice: str) -> RawGrid:
+    """Unpack (gzip by magic bytes), refuse binary files, and read CSV/TSV/TXT or XLSX into cells.
+
+    ``table_kind`` ("an expression table") and ``advice`` (what to upload instead) go into the messages,
+    so the expression and response-table readers share one way of opening files.
+    """
     data, gzipped = _gunzip(data)
     if not data.strip():
-        raise UploadError(f"The file is empty. {WHAT_TO_UPLOAD}")
+        raise UploadError(f"The file is empty. {advice}")
     for magic, kind in _BINARY_MAGIC.items():
         if data.startswith(magic):
-            raise UploadError(f"The file is {kind}, not an expression table. {WHAT_TO_UPLOAD}")
+            raise UploadError(f"The file is {kind}, not {table_kind}. {advice}")
     if data.startswith(_ZIP_MAGIC):
         grid, kind, notes = _xlsx_grid(data)
         decimal_comma_possible = False
@@ -162,11 +177,15 @@ def _parse(data: bytes, filename: str, mapper: GeneMapper) -> ParsedTable:
         grid, delimiter = _text_grid(data)
         kind, notes = _DELIMITERS.get(delimiter, "whitespace-separated text"), []
         decimal_comma_possible = delimiter != ","
-    header, body, header_notes = _split_header(grid, filename, mapper)
+    return RawGrid(grid, f"gzip-compressed {kind}" if gzipped else kind, decimal_comma_possible, notes)
+
+
+def _parse(data: bytes, filename: str, mapper: GeneMapper) -> ParsedTable:
+    raw = read_grid(data, "an expression table", WHAT_TO_UPLOAD)
+    header, body, header_notes = _split_header(raw.cells, filename, mapper)
     _refuse_response_table(header)
-    labels, values, value_notes = _split_numeric(header, body, decimal_comma_possible)
-    file_format = f"gzip-compressed {kind}" if gzipped else kind
-    return ParsedTable(labels, values, file_format, notes + header_notes + value_notes)
+    labels, values, value_notes = _split_numeric(header, body, raw.decimal_comma_possible)
+    return ParsedTable(labels, values, raw.file_format, raw.notes + header_notes + value_notes)
 
 
 def _gunzip(data: bytes) -> tuple[bytes, bool]:
@@ -293,7 +312,7 @@ def _split_numeric(header: list[str], body: pd.DataFrame,
     numbers = pd.to_numeric(flat, errors="coerce")
     notes = []
     failed = present & numbers.isna()
-    if decimal_comma_possible and failed.any() and flat[failed].str.fullmatch(_DECIMAL_COMMA).mean() > 0.5:
+    if decimal_comma_possible and failed.any() and flat[failed].str.fullmatch(DECIMAL_COMMA).mean() > 0.5:
         numbers = pd.to_numeric(flat.str.replace(",", ".", regex=False), errors="coerce")
         notes.append("Decimal commas were read as decimal points.")
     present_grid = present.to_numpy().reshape(cells.shape)
