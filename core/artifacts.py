@@ -15,13 +15,23 @@ Layout of ``trained_models/<name>/``::
 A bundle holds several members (the cross-validation fold models): predictions are their mean and the
 spread between them is the uncertainty shown to users. Weights are stored as float16 to keep the
 repository small; the build script reports how much that changes predictions.
+
+A bundle is first built as a map of file names to bytes (:func:`bundle_files`) and read back from one
+(:func:`bundle_from_files`); a folder on disk and a zip archive in memory are two ways of holding that
+map. The dashboard uses the zip form for bundles trained on a user's cohort, so they never touch the
+disk: :func:`bundles_to_zip_bytes` for the download, :func:`bundles_from_zip_bytes` to load it again,
+both with the same hash verification as a folder.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import json
+import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import keras
@@ -36,6 +46,9 @@ from core.training.target import MinMaxTargetScaler
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
+# A tDNN bundle is about 31 MB; a zip claiming far more once unpacked is not a bundle archive.
+MAX_ZIP_UNPACKED_BYTES = 400 * 1024**2
+MAX_ZIP_ENTRIES = 2_000
 
 
 class BundleError(RuntimeError):
@@ -68,79 +81,61 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def save_bundle(bundle: ModelBundle, folder: Path, shared_weights: bool = False) -> None:
-    """Write ``bundle`` to ``folder`` (replacing its files) and finish the manifest with file hashes.
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# ---------------------------------------------------------------- writing
+
+def bundle_files(bundle: ModelBundle, shared_weights: bool = False) -> dict[str, bytes]:
+    """Every file of ``bundle`` (relative POSIX path -> bytes), the manifest with their hashes included.
 
     With ``shared_weights`` every member must hold the same weights, stored once (zero-shot folds
     differ only in their ComBat fit).
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    bundle.drugs.to_csv(folder / "drugs.csv", index=False)
-    bundle.reference_predictions.to_csv(folder / "reference_predictions.csv.gz", index=False, float_format="%.6g")
+    files = {
+        "drugs.csv": bundle.drugs.to_csv(index=False).encode("utf-8"),
+        "reference_predictions.csv.gz": _gzipped_csv(bundle.reference_predictions),
+    }
     if not bundle.benchmark.empty:
-        bundle.benchmark.to_csv(folder / "benchmark.csv", index=False, float_format="%.6g")
+        files["benchmark.csv"] = bundle.benchmark.to_csv(index=False, float_format="%.6g").encode("utf-8")
     members = []
     for k, member in enumerate(bundle.members):
-        member_dir = folder / "members" / str(k)
-        member_dir.mkdir(parents=True, exist_ok=True)
         weights_name = "weights/shared.npz" if shared_weights else f"weights/member_{k}.npz"
         if not shared_weights or k == 0:
-            _save_weights(member.trained.model, folder / weights_name)
-        (member_dir / "architecture.json").write_text(member.trained.model.to_json())
-        (member_dir / "preprocessing.json").write_text(json.dumps(_preprocessing_state(member.trained)))
-        np.save(member_dir / "drug_inputs.npy", member.drug_inputs, allow_pickle=False)
+            files[weights_name] = _weights_bytes(member.trained.model)
+        files[f"members/{k}/architecture.json"] = member.trained.model.to_json().encode("utf-8")
+        files[f"members/{k}/preprocessing.json"] = json.dumps(_preprocessing_state(member.trained)).encode("utf-8")
+        files[f"members/{k}/drug_inputs.npy"] = _npy_bytes(member.drug_inputs)
         members.append({"directory": f"members/{k}", "weights": weights_name})
     manifest = dict(bundle.manifest, schema_version=SCHEMA_VERSION, name=bundle.name, members=members)
-    manifest["files"] = {
-        str(p.relative_to(folder)): sha256_of(p) for p in sorted(folder.rglob("*")) if p.is_file() and p.name != MANIFEST
-    }
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    manifest["files"] = {name: _sha256(data) for name, data in sorted(files.items())}
+    files[MANIFEST] = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
+    return files
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest, after checking the schema version and every file's hash."""
-    path = folder / MANIFEST
-    if not path.is_file():
-        raise BundleError(f"{folder} is not a model bundle: it has no {MANIFEST}.")
-    manifest = json.loads(path.read_text())
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise BundleError(
-            f"Bundle {folder.name} has schema version {manifest.get('schema_version')}, this code reads "
-            f"version {SCHEMA_VERSION}. Rebuild it with `python -m training_scripts.build_bundles`."
-        )
-    listed = manifest.get("files", {})
-    present = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST}
-    problems = [f"missing {name}" for name in sorted(set(listed) - present)]
-    problems += [f"unlisted file {name}" for name in sorted(present - set(listed))]
-    problems += [f"{name} was modified" for name in sorted(set(listed) & present) if sha256_of(folder / name) != listed[name]]
-    if problems:
-        raise BundleError(
-            f"Bundle {folder.name} does not match its manifest ({'; '.join(problems[:5])}). It was altered "
-            "after it was built; rebuild it or restore it from the repository."
-        )
-    return manifest
+def save_bundle(bundle: ModelBundle, folder: Path, shared_weights: bool = False) -> None:
+    """Write ``bundle`` to ``folder`` (replacing its files); see :func:`bundle_files`."""
+    for name, data in bundle_files(bundle, shared_weights).items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
 
 
-def list_bundles(folder: Path) -> dict[str, dict[str, Any]]:
-    """Bundle name -> manifest (unverified, for menus) of every bundle folder directly below ``folder``."""
-    manifests = sorted(folder.glob(f"*/{MANIFEST}")) if folder.is_dir() else []
-    return {path.parent.name: json.loads(path.read_text()) for path in manifests}
+def bundles_to_zip_bytes(bundles: list[ModelBundle]) -> bytes:
+    """A zip archive (built in memory, nothing written to disk) with one folder per bundle, named after it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for bundle in bundles:
+            for name, data in bundle_files(bundle).items():
+                archive.writestr(f"{bundle.name}/{name}", data)
+    return buffer.getvalue()
 
 
-def load_bundle(folder: Path) -> ModelBundle:
-    """Load and verify a bundle written by :func:`save_bundle`."""
-    manifest = read_manifest(folder)
-    drugs = pd.read_csv(folder / "drugs.csv")
-    members = [_load_member(folder, entry, manifest) for entry in manifest["members"]]
-    benchmark_path = folder / "benchmark.csv"
-    return ModelBundle(
-        name=manifest["name"],
-        manifest=manifest,
-        drugs=drugs,
-        members=members,
-        reference_predictions=pd.read_csv(folder / "reference_predictions.csv.gz", dtype={"sample": str}),
-        benchmark=pd.read_csv(benchmark_path) if benchmark_path.is_file() else pd.DataFrame(),
-    )
+def round_to_storage_precision(model: keras.Model) -> None:
+    """Round the float weights of ``model`` to float16 in place, so that the model a build script
+    evaluates is exactly the one a bundle stores (loading casts back to float32 losslessly)."""
+    model.set_weights([w.astype(np.float16).astype(w.dtype) if w.dtype.kind == "f" else w for w in model.get_weights()])
 
 
 def _preprocessing_state(trained: TrainedModel) -> dict[str, Any]:
@@ -153,23 +148,159 @@ def _preprocessing_state(trained: TrainedModel) -> dict[str, Any]:
     }
 
 
-def round_to_storage_precision(model: keras.Model) -> None:
-    """Round the float weights of ``model`` to float16 in place, so that the model a build script
-    evaluates is exactly the one a bundle stores (loading casts back to float32 losslessly)."""
-    model.set_weights([w.astype(np.float16).astype(w.dtype) if w.dtype.kind == "f" else w for w in model.get_weights()])
+def _gzipped_csv(table: pd.DataFrame) -> bytes:
+    text = table.to_csv(index=False, float_format="%.6g").encode("utf-8")
+    return gzip.compress(text, mtime=0)  # mtime 0: the same table always gives the same bytes and hash
 
 
-def _save_weights(model: keras.Model, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _weights_bytes(model: keras.Model) -> bytes:
     arrays = {f"w{i:03d}": w.astype(np.float16) if w.dtype.kind == "f" else w for i, w in enumerate(model.get_weights())}
-    np.savez(path, **arrays)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
 
 
-def _load_member(folder: Path, entry: dict[str, str], manifest: dict[str, Any]) -> BundleMember:
-    member_dir = folder / entry["directory"]
-    state = json.loads((member_dir / "preprocessing.json").read_text())
-    model = keras.models.model_from_json((member_dir / "architecture.json").read_text())
-    with np.load(folder / entry["weights"]) as stored:
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------- reading
+
+def _read_folder(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _verified_manifest(files: Mapping[str, bytes], label: str, advice: str) -> dict[str, Any]:
+    """The manifest of a file map, after checking the schema version and every file's hash."""
+    if MANIFEST not in files:
+        raise BundleError(f"{label} is not a model bundle: it has no {MANIFEST}.")
+    try:
+        manifest = json.loads(files[MANIFEST])
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BundleError(f"The {MANIFEST} of {label} is not valid JSON, so it is not a model bundle.") from error
+    if not isinstance(manifest, dict) or manifest.get("schema_version") != SCHEMA_VERSION:
+        version = manifest.get("schema_version") if isinstance(manifest, dict) else None
+        raise BundleError(
+            f"Bundle {label} has schema version {version}, this code reads "
+            f"version {SCHEMA_VERSION}. Rebuild it with `python -m training_scripts.build_bundles`."
+        )
+    listed = manifest.get("files", {})
+    present = set(files) - {MANIFEST}
+    problems = [f"missing {name}" for name in sorted(set(listed) - present)]
+    problems += [f"unlisted file {name}" for name in sorted(present - set(listed))]
+    problems += [f"{name} was modified" for name in sorted(set(listed) & present) if _sha256(files[name]) != listed[name]]
+    if problems:
+        raise BundleError(
+            f"Bundle {label} does not match its manifest ({'; '.join(problems[:5])}). It was altered "
+            f"after it was built; {advice}."
+        )
+    return manifest
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest, after checking the schema version and every file's hash."""
+    if not (folder / MANIFEST).is_file():
+        raise BundleError(f"{folder} is not a model bundle: it has no {MANIFEST}.")
+    return _verified_manifest(_read_folder(folder), folder.name, "rebuild it or restore it from the repository")
+
+
+def list_bundles(folder: Path) -> dict[str, dict[str, Any]]:
+    """Bundle name -> manifest (unverified, for menus) of every bundle folder directly below ``folder``."""
+    manifests = sorted(folder.glob(f"*/{MANIFEST}")) if folder.is_dir() else []
+    return {path.parent.name: json.loads(path.read_text()) for path in manifests}
+
+
+def load_bundle(folder: Path) -> ModelBundle:
+    """Load and verify a bundle written by :func:`save_bundle`."""
+    if not (folder / MANIFEST).is_file():
+        raise BundleError(f"{folder} is not a model bundle: it has no {MANIFEST}.")
+    return bundle_from_files(_read_folder(folder), folder.name, "rebuild it or restore it from the repository")
+
+
+def bundle_from_files(files: Mapping[str, bytes], label: str, advice: str) -> ModelBundle:
+    """The bundle held by a file map (see :func:`bundle_files`), verified against its manifest first.
+
+    ``label`` names the bundle in error messages, ``advice`` says what to do when it was altered.
+    """
+    manifest = _verified_manifest(files, label, advice)
+    members = [_load_member(files, entry) for entry in manifest["members"]]
+    return ModelBundle(
+        name=manifest["name"],
+        manifest=manifest,
+        drugs=pd.read_csv(io.BytesIO(files["drugs.csv"])),
+        members=members,
+        reference_predictions=pd.read_csv(io.BytesIO(files["reference_predictions.csv.gz"]), compression="gzip",
+                                          dtype={"sample": str}),
+        benchmark=pd.read_csv(io.BytesIO(files["benchmark.csv"])) if "benchmark.csv" in files else pd.DataFrame(),
+    )
+
+
+def bundles_from_zip_bytes(data: bytes) -> list[ModelBundle]:
+    """Every bundle in a zip made by :func:`bundles_to_zip_bytes` (or a zipped bundle folder), read in memory.
+
+    Raises :class:`BundleError` with a plain reason for anything else: not a zip, unsafe or oversized
+    entries, no bundle inside, or a bundle altered since it was built (hashes are checked as for a folder).
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as error:
+        raise BundleError("The file is not a zip archive. Upload the .zip downloaded from the fine-tuning page.") from error
+    with archive:
+        entries = [info for info in archive.infolist() if not info.is_dir()]
+        if len(entries) > MAX_ZIP_ENTRIES or sum(info.file_size for info in entries) > MAX_ZIP_UNPACKED_BYTES:
+            raise BundleError("The zip archive is far larger than a model bundle once unpacked; it was not read.")
+        unsafe = [info.filename for info in entries if _unsafe_name(info.filename)]
+        if unsafe:
+            raise BundleError(f"The zip archive holds entries with unsafe paths ({unsafe[0]}); it was not read.")
+        try:
+            contents = {info.filename: archive.read(info) for info in entries}
+        except (zipfile.BadZipFile, OSError, EOFError) as error:
+            raise BundleError("The zip archive is damaged and could not be read. Download the bundle again.") from error
+    contents = {name: blob for name, blob in contents.items() if not _archiver_clutter(name)}
+    roots = sorted(str(PurePosixPath(name).parent) for name in contents if PurePosixPath(name).name == MANIFEST)
+    if not roots:
+        raise BundleError(f"The zip archive holds no model bundle (no {MANIFEST} inside).")
+    bundles = []
+    for root in roots:
+        prefix = "" if root == "." else f"{root}/"
+        files = {name[len(prefix):]: blob for name, blob in contents.items() if name.startswith(prefix)}
+        label = "in the zip archive" if root == "." else PurePosixPath(root).name
+        bundles.append(_readable_bundle(files, label))
+    return bundles
+
+
+def _readable_bundle(files: dict[str, bytes], label: str) -> ModelBundle:
+    """:func:`bundle_from_files` for a file from outside: whatever its content, a plain BundleError.
+
+    Files whose hashes match can still be malformed (hand-made archives); JSON, CSV, NumPy and Keras
+    raise many exception types on bad content, and the user must see one plain message.
+    """
+    try:
+        return bundle_from_files(files, label, "download it again from the session that trained it")
+    except BundleError:
+        raise
+    except Exception as error:  # noqa: BLE001
+        raise BundleError(f"Bundle {label} could not be read ({type(error).__name__}): it is not a bundle "
+                          "written by this dashboard.") from error
+
+
+def _archiver_clutter(name: str) -> bool:
+    """Files macOS adds when a folder is zipped again by hand (never part of a bundle)."""
+    return name.startswith("__MACOSX/") or PurePosixPath(name).name == ".DS_Store"
+
+
+def _unsafe_name(name: str) -> bool:
+    path = PurePosixPath(name)
+    return path.is_absolute() or ".." in path.parts or "\\" in name
+
+
+def _load_member(files: Mapping[str, bytes], entry: dict[str, str]) -> BundleMember:
+    directory = entry["directory"]
+    state = json.loads(files[f"{directory}/preprocessing.json"])
+    model = keras.models.model_from_json(files[f"{directory}/architecture.json"].decode("utf-8"))
+    with np.load(io.BytesIO(files[entry["weights"]]), allow_pickle=False) as stored:
         weights = [stored[key] for key in sorted(stored.files)]
     model.set_weights([w.astype(np.float32) if w.dtype.kind == "f" else w for w in weights])
     trained = TrainedModel(
@@ -181,4 +312,5 @@ def _load_member(folder: Path, entry: dict[str, str], manifest: dict[str, Any]) 
         fit_result=None,
         domain=state["domain"],
     )
-    return BundleMember(trained, np.load(member_dir / "drug_inputs.npy", allow_pickle=False))
+    drug_inputs = np.load(io.BytesIO(files[f"{directory}/drug_inputs.npy"]), allow_pickle=False)
+    return BundleMember(trained, drug_inputs)

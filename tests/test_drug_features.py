@@ -173,6 +173,18 @@ def test_cache_is_keyed_by_library_versions(cache_root, monkeypatch: pytest.Monk
     assert timings.n_computed == 1 and timings.n_cached == 0
 
 
+def test_read_only_cache_keeps_new_structures_off_the_disk(cache_root) -> None:
+    caffeine = "Cn1c(=O)c2c(ncn2C)n(C)c1=O"
+    files = lambda: set((cache_root / drug_features.CACHE_SUBDIR).glob("*.npy"))  # noqa: E731
+    before = files()
+    with drug_features.descriptor_cache_read_only():
+        inside = compute_descriptors([caffeine])
+    assert files() == before  # computed, not written
+    compute_descriptors([caffeine])
+    assert len(files()) == len(before) + 1  # outside the block the cache fills again
+    pd.testing.assert_frame_equal(inside, compute_descriptors([caffeine]))
+
+
 # --------------------------------------------------------------------------- standardiser
 
 

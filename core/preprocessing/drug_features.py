@@ -26,7 +26,9 @@ import os
 import tempfile
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import version
@@ -224,13 +226,30 @@ def _cached_vectors(index: Sequence[str], timings: FeaturisationTimings) -> dict
     return vectors
 
 
+_CACHE_WRITES = ContextVar("descriptor_cache_writes", default=True)
+
+
+@contextmanager
+def descriptor_cache_read_only() -> Iterator[None]:
+    """Within this block (in this thread), newly computed descriptors are not written to the disk cache.
+
+    For user uploads: a structure a person uploads must not outlive their session on the server's disk,
+    while the public structures already cached are still read from it.
+    """
+    token = _CACHE_WRITES.set(False)
+    try:
+        yield
+    finally:
+        _CACHE_WRITES.reset(token)
+
+
 def _computed_vectors(
     smiles: Sequence[str], n_jobs: int, use_cache: bool, timings: FeaturisationTimings
 ) -> dict[str, np.ndarray]:
-    """Freshly computed vectors, written to the cache when it is in use."""
+    """Freshly computed vectors, written to the cache when it is in use and writable."""
     computed = dict(zip(smiles, _compute_vectors(smiles, n_jobs, timings)))
     timings.n_computed += len(computed)
-    if use_cache:
+    if use_cache and _CACHE_WRITES.get():
         start = time.perf_counter()
         for s, vector in computed.items():
             _write_cached(s, vector)

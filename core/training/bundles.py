@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
+from collections.abc import Callable
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 
 import pandas as pd
@@ -16,11 +18,13 @@ from core.data.cohort import Cohort
 from core.evaluation.cohort_scores import cross_validated_scores
 from core.models.config import ModelConfig
 from core.training.crossval import cross_validate, sample_folds
-from core.training.fit import TrainingSettings
+from core.training.fit import EpochReport, TrainingSettings, print_progress
 from core.training.pipeline import TrainedModel
 from core.training.protocols import finetune, train_from_scratch, zero_shot
 
 BUNDLE_KINDS = ("zeroshot", "finetuned", "scratch")
+# (fold, None) when a fold starts, (fold, report) after each of its epochs.
+FoldProgress = Callable[[int, EpochReport | None], None]
 # Distribution names; TensorFlow is "tensorflow-cpu" here and "tensorflow" on GPU machines.
 PACKAGES = (("tensorflow-cpu", "tensorflow"), ("keras",), ("numpy",), ("pandas",), ("scikit-learn",), ("rdkit",),
             ("mordredcommunity",), ("pycombat",))
@@ -53,10 +57,13 @@ def build_bundle(
     config: ModelConfig | None = None,
     pretrained: TrainedModel | None = None,
     pretraining_manifest: dict | None = None,
+    progress: FoldProgress | None = None,
 ) -> ModelBundle:
     """Cross-validate one kind of model on ``cohort`` and package the fold models as a bundle.
 
     ``pretrained`` (and its manifest, for provenance) is needed for the zero-shot and fine-tuned kinds.
+    ``progress`` receives fold starts and epochs (the dashboard's progress bar); without it they are
+    printed (the training scripts).
     """
     if kind not in BUNDLE_KINDS:
         raise ValueError(f"kind must be one of {BUNDLE_KINDS}")
@@ -69,13 +76,18 @@ def build_bundle(
     rounding_changes: list[float] = []
 
     def fit_fold(fold: int, train_pairs: pd.DataFrame) -> TrainedModel:
-        print(f"[{bundle_name(cohort.name, model_name, kind)}] fold {fold + 1}/{n_folds}: {len(train_pairs)} training pairs", flush=True)
+        if progress is None:
+            print(f"[{bundle_name(cohort.name, model_name, kind)}] fold {fold + 1}/{n_folds}: {len(train_pairs)} training pairs", flush=True)
+            epoch_progress = print_progress
+        else:
+            progress(fold, None)
+            epoch_progress = partial(progress, fold)
         if kind == "zeroshot":
             return zero_shot(pretrained, gdsc, cohort.expression.loc[train_pairs["sample"].unique()])
         if kind == "finetuned":
-            model = finetune(pretrained, gdsc, cohort, train_pairs, settings)
+            model = finetune(pretrained, gdsc, cohort, train_pairs, settings, epoch_progress)
         else:
-            model = train_from_scratch(model_name, genes, gdsc, cohort, train_pairs, settings, config)
+            model = train_from_scratch(model_name, genes, gdsc, cohort, train_pairs, settings, config, epoch_progress)
         rounding_changes.append(_round_weights(model, cohort, train_pairs))
         return model
 
