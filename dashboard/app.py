@@ -9,7 +9,7 @@ import streamlit as st
 # Streamlit runs this file as a script; make the repository root importable so ``core`` resolves.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dashboard.common import sample_picker  # noqa: E402  (needs the path above)
+from dashboard.common import model_source_picker, sample_picker  # noqa: E402  (needs the path above)
 
 st.set_page_config(page_title="PDO drug response", layout="wide")
 pages = [
@@ -19,10 +19,13 @@ pages = [
     st.Page("views/genes.py", title="Genes", icon=":material/genetics:", url_path="genes"),
     st.Page("views/pathways.py", title="Pathways", icon=":material/hub:", url_path="pathways"),
     st.Page("views/performance.py", title="Model performance", icon=":material/monitoring:", url_path="performance"),
+    st.Page("views/finetune.py", title="Fine-tune on your cohort", icon=":material/model_training:",
+            url_path="finetune"),
     st.Page("views/about.py", title="About / model card", icon=":material/info:", url_path="about"),
 ]
 navigation = st.navigation(pages)
-# Rendered by the entry point, so the chosen organoid stays the same on every page.
+# Rendered by the entry point, so the chosen organoid and models stay the same on every page.
 sample_picker()
+model_source_picker()
 st.sidebar.caption("Research use only. Not a medical device; not for treatment decisions.")
 navigation.run()

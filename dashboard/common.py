@@ -4,6 +4,10 @@ No science lives here: predictions, attributions and scores come from ``core``. 
 ``st.session_state`` of the browser session that uploaded them: never written to disk, never put in a
 cache shared between sessions (``st.cache_data``/``st.cache_resource`` hold only public data: bundles,
 the reference cohort and its attributions).
+
+Two sources of models: the reference bundles in ``models_dir()`` (public, loaded once per process) and
+the session's own bundles, fine-tuned on a cohort the user uploaded or loaded from a bundle zip (held in
+``st.session_state`` only). The sidebar's model picker says which one every page uses.
 """
 from __future__ import annotations
 
@@ -28,7 +32,11 @@ KINDS = {
 KIND_SHORT = {"scratch": "from scratch", "finetuned": "fine-tuned", "zeroshot": "zero-shot"}
 TARGET_COHORT = "colorectal"
 PROFILE, PROFILE_ID, SAMPLE, DRUG, ARCH, KIND = "profile", "profile_id", "sample", "drug", "architecture", "kind"
+MODEL_SOURCE, REFERENCE_MODELS, SESSION_MODELS = "model_source", "reference", "session"
+_MODEL_SOURCE_WIDGET = "model_source_widget"
 _CACHE = "_session_cache"
+_SESSION_BUNDLES = "_session_bundles"  # bundle name -> ModelBundle, this session only
+_SESSION_REFERENCE = "_session_reference_expression"  # bundle name -> its reference cohort's expression
 _ids = itertools.count(1)
 
 
@@ -42,10 +50,10 @@ def bundle_manifests() -> dict[str, dict[str, Any]]:
             and name == f"{TARGET_COHORT}_{manifest.get('model_name')}_{manifest.get('training')}"}
 
 
-def bundle_grid() -> dict[str, dict[str, str]]:
-    """Architecture -> kind -> bundle name, for the bundles present."""
+def _grid(manifests: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Architecture -> kind -> bundle name, in menu order."""
     grid: dict[str, dict[str, str]] = {}
-    for name, manifest in bundle_manifests().items():
+    for name, manifest in manifests.items():
         grid.setdefault(manifest.get("model_name", "?"), {})[manifest.get("training", "?")] = name
     order, kind_order = list(ARCHITECTURES), list(KINDS)
 
@@ -54,6 +62,18 @@ def bundle_grid() -> dict[str, dict[str, str]]:
 
     return {architecture: dict(sorted(kinds.items(), key=lambda item: position(item[0], kind_order)))
             for architecture, kinds in sorted(grid.items(), key=lambda item: position(item[0], order))}
+
+
+def reference_grid() -> dict[str, dict[str, str]]:
+    """Architecture -> kind -> name of the reference bundles on disk, whichever source is chosen."""
+    return _grid(bundle_manifests())
+
+
+def bundle_grid() -> dict[str, dict[str, str]]:
+    """Architecture -> kind -> bundle name, for the bundles of the chosen source (see :func:`using_session_models`)."""
+    if using_session_models():
+        return _grid({name: b.manifest for name, b in session_bundles().items()})
+    return reference_grid()
 
 
 def _stamp(folder: Path) -> float:
@@ -67,7 +87,10 @@ def _load(folder: str, stamp: float) -> ModelBundle:
 
 
 def bundle(name: str) -> ModelBundle:
-    """A verified bundle, loaded once per process (reloaded if its manifest changes on disk)."""
+    """The session's bundle ``name`` when session models are chosen, else a verified bundle from disk,
+    loaded once per process (reloaded if its manifest changes on disk)."""
+    if is_session_bundle(name):
+        return session_bundles()[name]
     folder = models_dir() / name
     return _load(str(folder), _stamp(folder))
 
@@ -83,6 +106,9 @@ def _evaluation(folder: str, stamp: float) -> tuple[dict[str, Any], pd.DataFrame
 
 def bundle_evaluation(name: str) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """(verified manifest, benchmark, reference predictions) without loading the models."""
+    if is_session_bundle(name):
+        b = session_bundles()[name]
+        return b.manifest, b.benchmark, b.reference_predictions
     folder = models_dir() / name
     return _evaluation(str(folder), _stamp(folder))
 
@@ -114,6 +140,51 @@ def reference_expression(cohort: str = TARGET_COHORT) -> pd.DataFrame:
 
 def n_reference(b: ModelBundle) -> int:
     return int(b.reference_predictions["sample"].nunique())
+
+
+# ---------------------------------------------------------------- the session's own bundles
+
+def session_bundles() -> dict[str, ModelBundle]:
+    """Bundles trained on this session's uploaded cohort or loaded from a zip in this session."""
+    return st.session_state.get(_SESSION_BUNDLES, {})
+
+
+def add_session_bundles(bundles: list[ModelBundle], reference: pd.DataFrame | None) -> None:
+    """Keep ``bundles`` for this session only and switch every page to them.
+
+    ``reference``: expression of the cohort they were trained on (for its gene rankings); None for bundles
+    loaded from a file, which hold predictions but no expression.
+    """
+    store = st.session_state.setdefault(_SESSION_BUNDLES, {})
+    references = st.session_state.setdefault(_SESSION_REFERENCE, {})
+    for b in bundles:
+        store[b.name] = b
+        references[b.name] = reference
+    st.session_state[MODEL_SOURCE] = SESSION_MODELS
+    st.session_state.pop(_MODEL_SOURCE_WIDGET, None)  # else the sidebar keeps showing an earlier choice
+    st.session_state[_CACHE] = {}  # rankings of an earlier bundle under the same name are stale
+
+
+def using_session_models() -> bool:
+    return bool(session_bundles()) and st.session_state.get(MODEL_SOURCE) == SESSION_MODELS
+
+
+def is_session_bundle(name: str) -> bool:
+    return using_session_models() and name in session_bundles()
+
+
+def has_reference_expression(name: str) -> bool:
+    """False only for a session bundle loaded from a file: its cohort's expression is not part of a bundle."""
+    return not is_session_bundle(name) or st.session_state.get(_SESSION_REFERENCE, {}).get(name) is not None
+
+
+def model_source_picker() -> None:
+    """Sidebar: reference bundles or this session's own (shown once the session has some)."""
+    if not session_bundles():
+        return
+    labels = {REFERENCE_MODELS: "Reference (colorectal organoids)", SESSION_MODELS: "Your cohort (this session)"}
+    remembered_choice("Models used on every page", list(labels), MODEL_SOURCE, _MODEL_SOURCE_WIDGET,
+                      format_func=labels.get, container=st.sidebar)
 
 
 # ---------------------------------------------------------------- the session's profile
@@ -251,11 +322,22 @@ def _precomputed_genes(models_folder: str, bundle_name: str, stamp: float, expla
     return None if loaded is None else loaded[0]
 
 
-def reference_genes(bundle_name: str, drug: str, rows: int = 50) -> pd.DataFrame:
-    """Gene ranking of the reference cohort for ``drug`` (public data: cached for every session).
+def reference_genes(bundle_name: str, drug: str, rows: int = 50) -> pd.DataFrame | None:
+    """Gene ranking of the reference cohort for ``drug``; None for a session bundle loaded from a file
+    (its cohort's expression is not part of the bundle).
 
-    Uses the rankings precomputed beside the bundles when they hold at least ``rows`` genes of the drug,
-    else computes them (a few seconds per drug)."""
+    Reference bundles (public data: cached for every session) use the rankings precomputed beside them when
+    they hold at least ``rows`` genes of the drug, else compute them (a few seconds per drug). Session
+    bundles are explained on the session's own cohort, cached in this session only."""
+    if is_session_bundle(bundle_name):
+        from core.explain.dashboard_api import reference_attributions
+
+        if not has_reference_expression(bundle_name):
+            return None
+        expression = st.session_state[_SESSION_REFERENCE][bundle_name]
+        b = bundle(bundle_name)
+        return session_cached(("reference_genes", bundle_name, drug),
+                              lambda: reference_attributions(b, expression, drug))
     folder = models_dir() / bundle_name
     explanation = models_dir() / "explanations" / bundle_name / "manifest.json"
     precomputed = _precomputed_genes(str(models_dir()), bundle_name, _stamp(folder),

@@ -44,11 +44,15 @@ with right:
     with st.spinner(f"Computing integrated gradients of {drug} for the reference organoids..."):
         reference = reference_genes(b.name, drug)
     st.subheader(f"Reference cohort ({n_reference(b)} organoids)")
-    st.plotly_chart(top_genes_figure(reference, f"{drug}: top {top_n} genes, reference cohort", top_n),
-                    key="genes_reference_chart")
-    st.caption("Each reference organoid is explained by the fold model that never saw it (the model behind its "
-               "reference prediction); bars are the mean signed attribution per organoid, genes ranked by the mean "
-               "absolute attribution (so effects of opposite sign in different organoids do not cancel).")
+    if reference is None:
+        st.info("This bundle was loaded from a file: it holds its cohort's predictions but not its expression, so the "
+                "cohort's genes cannot be computed here. Fine-tune on the cohort in this session to see them.")
+    else:
+        st.plotly_chart(top_genes_figure(reference, f"{drug}: top {top_n} genes, reference cohort", top_n),
+                        key="genes_reference_chart")
+        st.caption("Each reference organoid is explained by the fold model that never saw it (the model behind its "
+                   "reference prediction); bars are the mean signed attribution per organoid, genes ranked by the "
+                   "mean absolute attribution (so effects of opposite sign in different organoids do not cancel).")
 
 with st.expander("Gene tables"):
     tables = st.columns(2)
@@ -57,8 +61,9 @@ with st.expander("Gene tables"):
         tables[0].download_button("Download organoid genes (CSV)", csv_bytes(organoid),
                                   file_name=f"{sample}_{b.name}_{drug}_genes.csv", mime="text/csv",
                                   key="genes_organoid_download")
-    tables[1].dataframe(reference.head(top_n), hide_index=True, key="genes_reference_table")
-    tables[1].download_button("Download reference genes (CSV)", csv_bytes(reference),
-                              file_name=f"reference_{b.name}_{drug}_genes.csv", mime="text/csv",
-                              key="genes_reference_download")
+    if reference is not None:
+        tables[1].dataframe(reference.head(top_n), hide_index=True, key="genes_reference_table")
+        tables[1].download_button("Download reference genes (CSV)", csv_bytes(reference),
+                                  file_name=f"reference_{b.name}_{drug}_genes.csv", mime="text/csv",
+                                  key="genes_reference_download")
 st.page_link("views/pathways.py", label=f"Pathways enriched in the top genes of {drug}", icon=":material/hub:")

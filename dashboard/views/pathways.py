@@ -11,6 +11,7 @@ from core.explain.gene_ranking import TOP_K
 from dashboard.common import (
     csv_bytes,
     current_sample,
+    has_reference_expression,
     model_drug_controls,
     n_reference,
     organoid_genes,
@@ -25,7 +26,12 @@ RESTRICTED = {"KEGG", "ConsensusPathDB"}
 st.title("Pathways")
 b, drug = model_drug_controls("pathways")
 sample = current_sample()
-sources = ([f"organoid {sample}"] if sample else []) + [f"reference cohort ({n_reference(b)} organoids)"]
+sources = (([f"organoid {sample}"] if sample else [])
+           + ([f"reference cohort ({n_reference(b)} organoids)"] if has_reference_expression(b.name) else []))
+if not sources:
+    st.info("This bundle was loaded from a file, without its cohort's expression: upload an organoid profile on "
+            "*Upload & QC* to test the pathways of its genes.")
+    st.stop()
 left, middle, right = st.columns(3)
 source = left.radio("Genes of", sources, key="pathways_source")
 collection = middle.selectbox("Pathway collection", list(COLLECTIONS), key="pathways_collection")

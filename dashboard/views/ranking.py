@@ -27,6 +27,7 @@ from dashboard.common import (
     bundle_grid,
     choose_architecture,
     csv_bytes,
+    is_session_bundle,
     load_or_stop,
     n_reference,
     no_bundles_message,
@@ -48,34 +49,42 @@ def reliability(bundle_name: str, created: str, _predictions: pd.DataFrame) -> p
 def ranking_for(bundle_name: str, sample: str) -> pd.DataFrame:
     b = load_or_stop(bundle_name)
     raw = session_cached(("rank", bundle_name, sample), lambda: rank_drugs(b, sample_expression(sample)))
-    return annotate_ranking(raw, reliability(bundle_name, str(b.manifest.get("created")), b.reference_predictions))
+    if is_session_bundle(bundle_name):  # the user's cohort: never in a cache shared between sessions
+        per_drug = session_cached(("reliability", bundle_name), lambda: per_drug_reliability(b.reference_predictions))
+    else:
+        per_drug = reliability(bundle_name, str(b.manifest.get("created")), b.reference_predictions)
+    return annotate_ranking(raw, per_drug)
 
 
 def styled(table: pd.DataFrame):
-    """The ranking with the top drugs highlighted (formats and headers come from ``COLUMN_CONFIG``)."""
+    """The ranking with the top drugs highlighted (formats and headers come from ``column_config``)."""
     shown = display_table(table)
     top = shown["rank"] <= TOP_K
     return shown.style.apply(
         lambda row: ["background-color: #d5f5e3; font-weight: 600" if top[row.name] else "" for _ in row], axis=1)
 
 
-COLUMN_CONFIG = {
-    "rank": st.column_config.NumberColumn("rank", width=45, help="1 = most sensitive (most negative z-score)"),
-    "drug": st.column_config.TextColumn("drug", width=150),
-    "predicted AUC": st.column_config.NumberColumn("AUC", format="%.3f", width=58,
-                                                   help="Predicted AUC (mean of the fold models)"),
-    "± AUC": st.column_config.NumberColumn("± AUC", format="%.3f", width=58,
-                                           help="Uncertainty: SD of the fold models' predictions, in AUC units"),
-    "z-score": st.column_config.NumberColumn("z", format="%+.2f", width=55,
-                                             help="(prediction - reference mean) / reference SD; negative = more "
-                                                  "sensitive than the average reference organoid"),
-    "CV within-drug r": st.column_config.NumberColumn(
-        "CV r", format="%+.2f", width=55, help="Cross-validated within-drug correlation of this bundle for this drug "
-        "(0 = the naive per-drug mean)"),
-    "no better than naive": st.column_config.CheckboxColumn(
-        "≤ naive", width=62, help="No better than naive: cross-validated within-drug r <= 0 (or not computable)"),
-}
-SHOWN_COLUMNS = list(COLUMN_CONFIG)
+def column_config(unit: str) -> dict:
+    """Headers and formats of the ranking table; ``unit`` is the bundle's response (AUC or ln IC50)."""
+    return {
+        "rank": st.column_config.NumberColumn("rank", width=45, help="1 = most sensitive (most negative z-score)"),
+        "drug": st.column_config.TextColumn("drug", width=150),
+        "predicted AUC": st.column_config.NumberColumn(unit, format="%.3f", width=58,
+                                                       help=f"Predicted {unit} (mean of the fold models)"),
+        "± AUC": st.column_config.NumberColumn(f"± {unit}", format="%.3f", width=58,
+                                               help=f"Uncertainty: SD of the fold models' predictions, in {unit} units"),
+        "z-score": st.column_config.NumberColumn("z", format="%+.2f", width=55,
+                                                 help="(prediction - reference mean) / reference SD; negative = more "
+                                                      "sensitive than the average reference organoid"),
+        "CV within-drug r": st.column_config.NumberColumn(
+            "CV r", format="%+.2f", width=55, help="Cross-validated within-drug correlation of this bundle for this drug "
+            "(0 = the naive per-drug mean)"),
+        "no better than naive": st.column_config.CheckboxColumn(
+            "≤ naive", width=62, help="No better than naive: cross-validated within-drug r <= 0 (or not computable)"),
+    }
+
+
+SHOWN_COLUMNS = list(column_config("AUC"))
 
 
 sample = require_profile()
@@ -101,8 +110,10 @@ if not kinds:
 bundles = {kind: load_or_stop(kinds_present[kind]) for kind in kinds}
 first = next(iter(bundles.values()))
 n_ref = n_reference(first)
+cohort_label = (first.manifest.get("cohort") or {}).get("label") or first.manifest.get("target_cohort", "colorectal")
+unit = "ln IC50" if first.manifest.get("response_metric") == "ln_ic50" else "AUC"
 st.markdown(f"Organoid **{sample}**. Rank 1 = most sensitive; the top {TOP_K} drugs of each model are highlighted.")
-st.info(f"**{reference_sentence(n_ref, first.manifest.get('target_cohort', 'colorectal'))}**")
+st.info(f"**{reference_sentence(n_ref, cohort_label)}**")
 
 with st.spinner("Predicting every drug with every fold model..."):
     tables = {kind: ranking_for(bundles[kind].name, sample) for kind in kinds}
@@ -117,7 +128,7 @@ for column, kind in zip(columns, kinds):
         st.caption(f"Bundle `{b.name}` (created {b.manifest.get('created', '?')[:10]}, {len(b.members)} fold models); "
                    f"cross-validated within-drug r = {score:+.2f} (naive per-drug mean = 0).")
         st.dataframe(styled(table), hide_index=True, height=min(35 * (len(table) + 1) + 3, 705),
-                     column_config=COLUMN_CONFIG, column_order=SHOWN_COLUMNS, key=f"ranking_table_{kind}")
+                     column_config=column_config(unit), column_order=SHOWN_COLUMNS, key=f"ranking_table_{kind}")
         st.download_button("Download CSV", csv_bytes(display_table(table)), file_name=f"{sample}_{b.name}_ranking.csv",
                            mime="text/csv", key=f"download_{kind}")
 

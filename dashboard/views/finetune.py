@@ -1,0 +1,281 @@
+"""Fine-tune on your cohort: upload a screen (expression + drug responses), fine-tune the GDSC-pre-trained model
+on it and train the same architecture from scratch, both cross-validated; the bundles live in this session only.
+
+The training runs on a background thread (:mod:`core.training.background`): Streamlit stops a page's script
+at the next click, so training inside the script would freeze the session and die on any click. The page
+polls the job once a second in a fragment, so only the progress display reruns while it trains.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+from core.artifacts import BundleError, bundles_from_zip_bytes, bundles_to_zip_bytes
+from core.config import models_dir
+from core.data.cohort import Cohort
+from core.data.registry import PRETRAINING_DATASET, load_cohort
+from core.training import background
+from core.training.fit import TrainingSettings
+from core.training.own_cohort import BROWSER_TRAINING, comparison_table, n_folds_for, train_own_cohort
+from core.training.pipeline import TrainedModel
+from core.training.pretrained import pretrained_from_zeroshot_bundle
+from core.upload import UploadError
+from core.upload.cohort import MIN_DRUGS, MIN_PAIRS, MIN_SAMPLES, UploadedCohort, validate_cohort_upload
+from dashboard.common import ARCHITECTURES, TARGET_COHORT, add_session_bundles, reference_grid, session_bundles
+
+UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "gz"]
+COHORT, JOB, JOB_COHORT, TRAINED = "finetune_cohort", "finetune_job", "finetune_job_cohort", "finetune_trained"
+METRIC_LABELS = {"auc": "AUC (area under the viability curve, 0-1)", "ln_ic50": "ln IC50 (natural log, micromolar)"}
+
+
+@st.cache_resource(show_spinner="Reading the GDSC cell lines (once per server)...")
+def gdsc() -> Cohort:
+    """Public pre-training data, shared by every session: the ComBat reference of every fold."""
+    return load_cohort(PRETRAINING_DATASET)
+
+
+@st.cache_resource(show_spinner="Loading the pre-trained model (once per server)...")
+def _pretrained(folder: str, stamp: float) -> tuple[TrainedModel, dict]:
+    return pretrained_from_zeroshot_bundle(Path(folder))
+
+
+def pretrained(architecture: str) -> tuple[TrainedModel, dict]:
+    """The GDSC-pre-trained network a committed zero-shot bundle carries (public, loaded once per process and
+    again if the bundle is rebuilt; fine-tuning works on a copy)."""
+    folder = models_dir() / f"{TARGET_COHORT}_{architecture}_zeroshot"
+    return _pretrained(str(folder), (folder / "manifest.json").stat().st_mtime)
+
+
+def architectures() -> list[str]:
+    """The architectures with a committed zero-shot bundle, i.e. a pre-trained model to fine-tune."""
+    return [a for a, kinds in reference_grid().items() if "zeroshot" in kinds]
+
+
+def check_cohort(expression: UploadedFile, responses: UploadedFile, *, metric: str, lower_is_sensitive: bool,
+                 architecture: str, label: str) -> None:
+    """Validate both files; keep the cohort in this session, or show the plain reason it cannot be used."""
+    model, _ = pretrained(architecture)
+    try:
+        with st.spinner("Checking both files and finding the drugs' structures..."):
+            uploaded = validate_cohort_upload(
+                expression.getvalue(), expression.name, responses.getvalue(), responses.name, metric=metric,
+                lower_is_sensitive=lower_is_sensitive, panel=model.expression.genes, label=label)
+    except UploadError as error:
+        st.session_state.pop(COHORT, None)
+        st.error(f"**This cohort cannot be used.** {error}")
+        return
+    except Exception as error:  # noqa: BLE001  (a user must never see a traceback)
+        st.session_state.pop(COHORT, None)
+        st.error(f"**This cohort cannot be used.** The files could not be read ({type(error).__name__}). Upload an "
+                 "expression table (genes x samples) and a response table (sample, drug, value).")
+        return
+    st.session_state[COHORT] = {"uploaded": uploaded, "architecture": architecture, "label": label}
+
+
+def show_cohort_report(uploaded: UploadedCohort) -> None:
+    report = uploaded.report
+    st.markdown(f"Checked: **{report.label}**")
+    col1, col2, col3 = st.columns(3)
+    col1.metric("Samples kept", report.n_samples)
+    col2.metric("Drugs kept", report.n_drugs)
+    col3.metric("Sample-drug pairs", report.n_pairs)
+    st.caption(f"Response: {report.metric}, lower = more sensitive. Columns read: "
+               + ", ".join(f"{role} = '{name}'" for role, name in report.response_columns.items()) + ".")
+    if report.dropped:
+        st.warning("**Left out:**\n" + "\n".join(f"- {line}" for line in report.dropped))
+    else:
+        st.success("Nothing was left out: every row, sample and drug is usable.")
+    for line in report.notes + report.expression.warnings:
+        st.info(line)
+    with st.expander(f"Drug structures ({report.n_drugs})"):
+        st.dataframe(report.structures, hide_index=True, key="finetune_structures")
+
+
+def start_training(uploaded: UploadedCohort, architecture: str, label: str, settings: TrainingSettings,
+                   n_folds: int) -> None:
+    model, manifest = pretrained(architecture)
+    reference = gdsc()
+    cohort = uploaded.cohort
+
+    def work(report):
+        return train_own_cohort(cohort, label, model, manifest, reference, settings, n_folds, report)
+
+    st.session_state[JOB] = background.start(work, f"finetune-{architecture}")
+    st.session_state[JOB_COHORT] = {"expression": cohort.expression, "label": label}
+    st.session_state[TRAINED] = None
+
+
+def collect_finished_job() -> None:
+    """Move a finished job's bundles into this session's models (once), then rerun so every page sees them."""
+    job = st.session_state.get(JOB)
+    if job is None or job.status != background.DONE or job.result is None:
+        return
+    bundles, job.result = job.result, None
+    trained_on = st.session_state[JOB_COHORT]
+    add_session_bundles(list(bundles.values()), trained_on["expression"])
+    st.session_state[TRAINED] = {"names": [b.name for b in bundles.values()], "seconds": job.seconds,
+                                 "label": trained_on["label"]}
+    st.rerun()
+
+
+def training_status(job: background.BackgroundJob) -> None:
+    """Progress of the running job, redrawn every second (only this fragment reruns)."""
+
+    @st.fragment(run_every=1.0 if job.active else None)
+    def progress() -> None:
+        if not job.active:
+            collect_finished_job()  # reruns the whole page once the bundles are in
+            return
+        step = job.progress
+        if job.status == background.QUEUED:
+            text = "Waiting for another training on this server to finish..."
+        else:
+            text = step.describe() if step is not None else "Preparing the cohort's inputs..."
+        st.progress(0.0 if step is None else step.fraction, text=text)
+        st.caption(f"{job.seconds:.0f} s so far. The other pages stay usable meanwhile; come back here for the "
+                   "results.")
+        if st.button("Stop training", key="finetune_stop"):
+            job.cancel()
+
+    progress()
+
+
+def show_results(trained: dict) -> None:
+    bundles = [session_bundles()[name] for name in trained["names"] if name in session_bundles()]
+    if not bundles:
+        return
+    by_kind = {b.manifest.get("training"): b for b in bundles}
+    st.subheader("How far each model can be trusted on your cohort")
+    st.success(f"Trained in {trained['seconds']:.0f} s. Every page now uses these models (sidebar: *Models used on "
+               "every page*); z-scores are computed against your cohort's cross-validated predictions.")
+    st.dataframe(comparison_table(by_kind), hide_index=True, key="finetune_scores",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                for c in ("within-drug Pearson", "within-drug Spearman", "paper score",
+                                          "top-5 overlap", "MSE")})
+    first = next(iter(by_kind.values()))
+    folds = first.manifest["cross_validation"]["n_folds"]
+    st.caption(
+        f"Cell cold-start cross-validation over your {first.manifest['n_reference_samples']} organoids ({folds} folds): "
+        "each organoid predicted by models that never saw it. **within-drug**: per drug, the correlation across "
+        "organoids after removing the drug's average; the naive per-drug mean scores 0, so a model must score "
+        "above 0 to rank organoids better than a drug's average does. **paper score**: Prasse et al.'s correlation "
+        "across the drugs of one organoid, which the per-drug mean alone already wins. Same metric code as the "
+        "*Model performance* page.")
+    stem = re.sub(r"[^A-Za-z0-9]+", "_", trained["label"]).strip("_") or "cohort"
+    st.download_button(
+        "Download both bundles (.zip)", lambda: bundles_to_zip_bytes(bundles), file_name=f"{stem}_bundles.zip",
+        mime="application/zip", key="finetune_download", icon=":material/download:",
+        help="Built in memory when you click. Load it again below, in a later session.")
+    left, right, _ = st.columns([1, 1, 2])
+    left.page_link("views/upload.py", label="Upload the next patient's profile", icon=":material/upload:")
+    right.page_link("views/ranking.py", label="Drug ranking", icon=":material/format_list_numbered:")
+
+
+def load_saved_bundles() -> None:
+    uploaded = st.file_uploader("Bundles saved earlier (.zip)", type=["zip"], key="finetune_bundle_zip")
+    if uploaded is None or uploaded.file_id == st.session_state.get("finetune_bundle_zip_id"):
+        return
+    try:
+        with st.spinner("Checking the bundles (every file's hash) and loading the models..."):
+            bundles = bundles_from_zip_bytes(uploaded.getvalue())
+    except BundleError as error:
+        st.error(f"**These bundles cannot be used.** {error}")
+        return
+    st.session_state["finetune_bundle_zip_id"] = uploaded.file_id
+    add_session_bundles(bundles, None)
+    st.session_state["finetune_loaded"] = [b.name for b in bundles]
+    st.rerun()
+
+
+st.title("Fine-tune on your own cohort")
+st.markdown(
+    f"""
+Screened your own organoids? Upload their **expression** and their **drug responses**: the network pre-trained on
+GDSC cell lines is fine-tuned on them and, for comparison, the same architecture is trained on them from scratch
+(Prasse et al., *Cancers* 2022). Both are cross-validated over your organoids, so you see how far each can be
+trusted on your cohort before using it to rank drugs for your next patient.
+
+- **Expression**: the formats of *Upload & QC* (CSV, TSV, TXT or XLSX, optionally gzipped; genes by HGNC symbol or
+  Ensembl ID; log2, FPKM/TPM or counts).
+- **Responses**: one row per sample and drug, columns `sample`, `drug` and `value` (or `auc` / `ln_ic50`);
+  drugs by name (matched to GDSC) or with a `smiles` column. Needs at least {MIN_SAMPLES} organoids,
+  {MIN_DRUGS} drugs and {MIN_PAIRS} pairs.
+"""
+)
+st.caption("Your files are read in memory and kept only in this browser session: never written to disk, never "
+           "shared with other users. The trained bundles too: download them to keep them.")
+
+collect_finished_job()
+available = architectures()
+if not available:
+    st.warning(f"No pre-trained model found in `{models_dir()}` (the `{TARGET_COHORT}_<architecture>_zeroshot` "
+               "bundles carry them). Build them with `python -m training_scripts.build_bundles`.")
+    st.stop()
+
+st.subheader("1. Your cohort")
+with st.form("finetune_form"):
+    label = st.text_input("Cohort name", value="my organoids", max_chars=60, key="finetune_label")
+    left, right = st.columns(2)
+    expression_file = left.file_uploader("Expression (genes x samples)", type=UPLOAD_TYPES, key="finetune_expression")
+    response_file = right.file_uploader("Drug responses (sample, drug, value)", type=UPLOAD_TYPES,
+                                        key="finetune_responses")
+    left, middle, right = st.columns(3)
+    metric = left.radio("Response metric", list(METRIC_LABELS), format_func=METRIC_LABELS.get, key="finetune_metric")
+    direction = middle.radio("Direction", ["lower", "higher"], key="finetune_direction",
+                             format_func=lambda d: f"{d.capitalize()} = more sensitive")
+    architecture = right.radio("Architecture", available, format_func=lambda a: ARCHITECTURES.get(a, a),
+                               key="finetune_architecture",
+                               help="tDNN trains fastest: about 2 minutes for 44 organoids x 25 drugs on 2 CPU "
+                                    "cores, PaccMann about 5.")
+    submitted = st.form_submit_button("Check the cohort", type="primary")
+if submitted:
+    if expression_file is None or response_file is None:
+        st.error("Upload both files: the expression table and the response table.")
+    else:
+        check_cohort(expression_file, response_file, metric=metric, lower_is_sensitive=direction == "lower",
+                     architecture=architecture, label=label.strip() or "my organoids")
+
+checked = st.session_state.get(COHORT)
+job = st.session_state.get(JOB)
+if checked is not None:
+    show_cohort_report(checked["uploaded"])
+    st.subheader("2. Train")
+    n_samples = checked["uploaded"].report.n_samples
+    with st.expander("Training settings"):
+        left, middle, right = st.columns(3)
+        batch_size = left.number_input("Batch size", 8, 1024, BROWSER_TRAINING.batch_size, key="finetune_batch")
+        max_epochs = middle.number_input("Epochs at most (early stopping, patience 5)", 1, 200,
+                                         BROWSER_TRAINING.max_epochs, key="finetune_epochs")
+        n_folds = right.number_input("Cross-validation folds", 2, n_samples, n_folds_for(n_samples), key="finetune_folds")
+        st.caption(f"Defaults keep a cohort of 44 organoids x 25 drugs under 3 minutes on 2 CPU cores (batch "
+                   f"{BROWSER_TRAINING.batch_size}, at most {BROWSER_TRAINING.max_epochs} epochs). For larger cohorts "
+                   "or a GPU use `python -m training_scripts.finetune_own_cohort`.")
+    st.markdown(f"**{ARCHITECTURES.get(checked['architecture'], checked['architecture'])}**, fine-tuned from GDSC and "
+                f"from scratch; ComBat fitted on GDSC + each fold's training organoids.")
+    if st.button("Fine-tune and train from scratch", type="primary", key="finetune_start",
+                 disabled=job is not None and job.active):
+        settings = TrainingSettings(batch_size=int(batch_size), max_epochs=int(max_epochs))
+        start_training(checked["uploaded"], checked["architecture"], checked["label"], settings, int(n_folds))
+        job = st.session_state[JOB]
+
+if job is not None:
+    training_status(job)
+    if job.status == background.CANCELLED:
+        st.warning("Training was stopped; nothing was kept.")
+    elif job.status == background.FAILED:
+        st.error(f"**Training failed.** {job.error}")
+
+trained = st.session_state.get(TRAINED)
+if trained:
+    show_results(trained)
+
+st.subheader("Load bundles saved earlier")
+st.caption("A zip downloaded above, from this or an earlier session. Every file's hash is checked before use; the "
+           "bundles stay in this session only.")
+load_saved_bundles()
+loaded = st.session_state.get("finetune_loaded")
+if loaded:
+    st.success(f"Loaded {', '.join(loaded)}: every page now uses them (sidebar: *Models used on every page*).")

@@ -1,0 +1,143 @@
+"""A lab fine-tunes on its own organoids in a real browser (headless Chromium against ``streamlit run``).
+
+The cohort is 12 colorectal organoids (van de Wetering 2015) uploaded as a lab would export them. The lab
+checks the cohort, trains (real training, few epochs, on a background thread while another page is opened),
+reads the cross-validated scores, downloads the bundles, and ranks a new organoid (P5, not in the cohort)
+against its own cohort. A second browser session then loads the downloaded zip and must rank P5 the same; a
+bad response table gets a plain message. Screenshots go to ``test-artifacts/screenshots/``.
+"""
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from dashboard_fixtures import REPO_ROOT, tiny_models_dir  # noqa: F401  (fixture)
+from test_browser import STEP_MS, _idle, _main_text, _open, _shoot, browser, page, server  # noqa: F401  (fixtures)
+from test_own_cohort import screen_tables
+
+from core.data.registry import load_cohort
+
+NEW_ORGANOID = "P5"  # has expression, was not screened: not part of the uploaded cohort
+
+
+def _write_screen(models: Path, folder: Path, percent: bool = False) -> tuple[Path, Path]:
+    expression, responses = screen_tables(models)
+    if percent:
+        responses = responses.assign(AUC=responses["AUC"] * 100)
+    expression_path, responses_path = folder / "organoids_expression.csv", folder / "organoids_screen.csv"
+    expression.to_csv(expression_path, float_format="%.4f")
+    responses.to_csv(responses_path, index=False)
+    return expression_path, responses_path
+
+
+def _uploader(tab, label: str):
+    """The file input of the uploader labelled ``label`` (pages briefly keep the previous page's uploaders)."""
+    return tab.get_by_role("region", name=label).get_by_test_id("stFileUploaderDropzoneInput")
+
+
+def _check_cohort(tab, expression: Path, responses: Path) -> None:
+    _open(tab, "Fine-tune on your cohort")
+    tab.get_by_text("Fine-tune on your own cohort").first.wait_for()
+    _uploader(tab, "Expression (genes x samples)").set_input_files(str(expression))
+    _uploader(tab, "Drug responses (sample, drug, value)").set_input_files(str(responses))
+    tab.get_by_text(responses.name).wait_for()
+    tab.get_by_label("Cohort name").fill("colorectal subset")
+    tab.get_by_role("button", name="Check the cohort").click()
+    _idle(tab)
+
+
+def _ranking_csv(tab, organoid_csv: Path) -> pd.DataFrame:
+    """Upload one organoid on Upload & QC, open the ranking, return the fine-tuned model's downloaded CSV."""
+    _open(tab, "Upload & QC")
+    _uploader(tab, "Expression profile").set_input_files(str(organoid_csv))
+    tab.get_by_text(f"Quality control: {organoid_csv.name}").wait_for()
+    _open(tab, "Drug ranking")
+    tab.get_by_text("the 12 organoids of the colorectal subset cohort", exact=False).wait_for()
+    tab.locator("[data-testid=stDataFrame]").nth(1).wait_for()
+    _idle(tab)
+    with tab.expect_download() as download:
+        tab.get_by_role("button", name="Download CSV").nth(1).click()
+    return pd.read_csv(io.StringIO(Path(download.value.path()).read_text()))
+
+
+def test_lab_fine_tunes_and_its_downloaded_bundles_rank_the_same(page, browser, server, tiny_models_dir: Path,  # noqa: F811
+                                                                  tmp_path: Path) -> None:
+    expression, responses = _write_screen(tiny_models_dir, tmp_path)
+    _check_cohort(page, expression, responses)
+    page.get_by_text("Samples kept").wait_for()
+    text = _main_text(page)
+    assert "Nothing was left out" in text and "Traceback" not in text
+    _shoot(page, "11_finetune_cohort_checked")
+
+    page.get_by_text("Training settings").click()
+    for label, value in (("Epochs at most (early stopping, patience 5)", "3"), ("Cross-validation folds", "2")):
+        field = page.get_by_label(label)
+        field.fill(value)
+        field.press("Enter")
+        _idle(page)
+    started = time.monotonic()
+    page.get_by_role("button", name="Fine-tune and train from scratch").click()
+    page.get_by_test_id("stProgress").wait_for()
+    page.screenshot(path=str(REPO_ROOT / "test-artifacts" / "screenshots" / "12_finetune_training.png"), full_page=True)
+
+    # The session stays usable while it trains: another page opens meanwhile.
+    opened = time.monotonic()
+    _open(page, "About / model card")
+    page.get_by_text("not a medical device", exact=False).first.wait_for()
+    other_page_seconds = time.monotonic() - opened
+    _open(page, "Fine-tune on your cohort")
+    page.get_by_role("button", name="Download both bundles (.zip)").wait_for(timeout=STEP_MS)
+    _idle(page)
+    training_seconds = time.monotonic() - started
+    text = _main_text(page)
+    assert "How far each model can be trusted on your cohort" in text and "Every page now uses these models" in text
+    assert page.get_by_test_id("stSidebar").get_by_text("Models used on every page").is_visible()
+    _shoot(page, "13_finetune_results")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download both bundles (.zip)").click()
+    archive = tmp_path / download.value.suggested_filename
+    download.value.save_as(archive)
+    assert archive.name == "colorectal_subset_bundles.zip"
+
+    organoid = tmp_path / f"{NEW_ORGANOID}.csv"
+    load_cohort("colorectal").expression.loc[[NEW_ORGANOID]].T.rename_axis("gene").to_csv(organoid, float_format="%.4f")
+    trained_here = _ranking_csv(page, organoid)
+    _shoot(page, "14_ranking_against_own_cohort")
+
+    # A second browser session: none of the first session's models, until it loads the downloaded zip.
+    context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
+    try:
+        other = context.new_page()
+        other.set_default_timeout(STEP_MS)
+        other.goto(server)
+        other.get_by_test_id("stDataFrame").first.wait_for()
+        assert "Models used on every page" not in other.get_by_test_id("stSidebar").inner_text()
+        _open(other, "Fine-tune on your cohort")
+        _uploader(other, "Bundles saved earlier (.zip)").set_input_files(str(archive))
+        other.get_by_text("Loaded session_tdnn_finetuned, session_tdnn_scratch").wait_for()
+        _shoot(other, "15_finetune_bundles_reloaded")
+        reloaded = _ranking_csv(other, organoid)
+    finally:
+        context.close()
+    assert list(reloaded["drug"]) == list(trained_here["drug"])
+    np.testing.assert_allclose(reloaded["predicted AUC"], trained_here["predicted AUC"], rtol=1e-6)
+    np.testing.assert_allclose(reloaded["z-score"], trained_here["z-score"], rtol=1e-4, atol=1e-6)
+
+    timings = REPO_ROOT / "test-artifacts" / "browser_timings_finetune.txt"
+    timings.write_text(f"fine-tune + from scratch, 12 organoids x 10 drugs, 2 folds x 3 epochs, tiny pre-trained "
+                       f"model (click to results, in the browser): {training_seconds:.1f} s\n"
+                       f"another page (About) opened while training: {other_page_seconds:.1f} s\n")
+    print(timings.read_text())
+
+
+def test_bad_response_table_gets_a_plain_message(page, tiny_models_dir: Path, tmp_path: Path) -> None:  # noqa: F811
+    expression, responses = _write_screen(tiny_models_dir, tmp_path, percent=True)
+    _check_cohort(page, expression, responses)
+    page.get_by_text("This cohort cannot be used.").wait_for()
+    text = _main_text(page)
+    assert "Most values lie outside 0 to 1" in text and "If your AUC is in percent, divide it by 100" in text
+    assert "Traceback" not in text and "Fine-tune and train from scratch" not in text
+    _shoot(page, "16_finetune_refused_percent_auc")
