@@ -166,9 +166,13 @@ def test_committed_summary_is_recomputed_from_the_committed_predictions() -> Non
     for column in ("dataset", "split", "model", "n_finetune", "sample", "drug"):
         predictions[column] = predictions[column].astype("string")
     colorectal = predictions[(predictions["dataset"] == "colorectal") & (predictions["split"] == CELL)]
-    recomputed = summarise(colorectal).set_index(["model", "n_finetune"])
-    committed = pd.read_csv(folder / "summary.csv", dtype={"n_finetune": "string"})
+    recomputed = summarise(colorectal).astype({"n_finetune": "string"}).fillna({"n_finetune": ""})
+    recomputed = recomputed.set_index(["model", "n_finetune"])
+    committed = pd.read_csv(folder / "summary.csv", dtype={"n_finetune": "string"}).fillna({"n_finetune": ""})
     committed = committed[(committed["dataset"] == "colorectal") & (committed["split"] == CELL)].set_index(["model", "n_finetune"])
     assert set(recomputed.index) == set(committed.index)
-    for metric in ("paper_precision_oncology", "within_drug_pearson", "mse"):
-        assert np.allclose(recomputed[metric], committed.loc[recomputed.index, metric], atol=2e-3, equal_nan=True), metric
+    # Stored values are rounded to 4 decimals; correlations of nearly constant predictions (PaccMann trained
+    # on 10 pairs) move by up to 0.004 with that rounding, everything else by far less.
+    for metric, tolerance in (("paper_precision_oncology", 0.01), ("within_drug_pearson", 0.01), ("mse", 1e-4)):
+        assert np.allclose(recomputed[metric], committed.loc[recomputed.index, metric], atol=tolerance,
+                           equal_nan=True), metric

@@ -70,6 +70,11 @@ def pretraining_folder(results_dir: Path, dataset: str, architecture: str, fold:
     return results_dir / "pretrained" / f"{dataset}_{architecture}_fold{fold}"
 
 
+def _structures(*cohorts: Cohort) -> list[str]:
+    """Every drug structure of ``cohorts``: what a drug encoder may be fitted on (inputs, not labels)."""
+    return sorted({smiles for c in cohorts for smiles in c.drug_smiles.values() if smiles})
+
+
 def _without_drugs(gdsc: Cohort, target: Cohort, drugs: list[str]) -> Cohort:
     """GDSC minus every drug that shares a structure (canonical SMILES) or a GDSC name with ``drugs``."""
     smiles = {target.drug_smiles[d] for d in drugs} - {None}
@@ -93,7 +98,8 @@ def run_pretraining(dataset: str, architecture: str, fold: int, profile: Profile
     gdsc = pretraining_without_test_drugs(dataset, architecture, fold, profile)
     settings = TrainingSettings(batch_size=PRETRAINING_BATCH, max_epochs=profile.drug_pretraining_epochs)
     trained = pretrain(architecture, gdsc, load_panel(PANEL_OF_MODEL[architecture]), settings,
-                       max_pairs=profile.drug_pretraining_pairs, progress=None)
+                       max_pairs=profile.drug_pretraining_pairs, progress=None,
+                       encoder_smiles=_structures(cohort(PRETRAINING_DATASET), cohort(dataset)))
     save_pretrained(trained, gdsc, settings, {"max_pairs": profile.drug_pretraining_pairs,
                                               "excluded_drugs_of": f"{dataset} drug cold-start fold {fold}"}, folder)
     return folder
@@ -117,7 +123,8 @@ def _deep_prediction(task: Task, train: pd.DataFrame, test: pd.DataFrame, profil
     if task.dataset == IN_VITRO:  # on GDSC itself "scratch" is pre-training on the fold's training pairs
         settings = TrainingSettings(batch_size=PRETRAINING_BATCH, max_epochs=profile.gdsc_epochs)
         trained = pretrain(architecture, _restricted(gdsc, train), load_panel(PANEL_OF_MODEL[architecture]), settings,
-                           max_pairs=profile.gdsc_max_pairs, progress=None)
+                           max_pairs=profile.gdsc_max_pairs, progress=None,
+                           encoder_smiles=_structures(gdsc) if task.split == DRUG else None)
         return trained.predict_pairs(gdsc.expression, test, gdsc.drug_smiles)
     train = _subsample(train, task.n_finetune, task.fold)
     if kind == "scratch":

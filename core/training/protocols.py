@@ -42,11 +42,18 @@ def pretrain(
     config: ModelConfig | None = None,
     max_pairs: int | None = None,
     progress: Progress = print_progress,
+    encoder_smiles: list[str] | None = None,
 ) -> TrainedModel:
-    """Train ``model_name`` on GDSC pairs (panel ``genes``)."""
+    """Train ``model_name`` on GDSC pairs (panel ``genes``).
+
+    The drug encoder is fitted on the training drugs' structures unless ``encoder_smiles`` names the
+    structures to fit it on. Drug cold-start needs the latter: a descriptor scaling fitted without the
+    held-out drugs sends some of them (the platinum complexes) to values thousands of SDs out, and their
+    predictions with them. Structures are inputs, not labels, so fitting on them leaks no response.
+    """
     pairs = training_pairs(gdsc, max_pairs, settings.seed)
     expression = ExpressionPreprocessor(genes).fit(gdsc.expression, None)
-    drugs = sorted({gdsc.drug_smiles[d] for d in pairs["drug"].unique()})
+    drugs = encoder_smiles or sorted({gdsc.drug_smiles[d] for d in pairs["drug"].unique()})
     return _train_new_model(model_name, config, expression, drugs, gdsc, pairs, REFERENCE_BATCH, settings, progress)
 
 
