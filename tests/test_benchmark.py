@@ -13,7 +13,8 @@ from scipy.stats import ttest_rel
 from core.benchmark import tasks
 from core.benchmark.clinical import first_line_hits
 from core.benchmark.collect import COLUMNS, naive_predictions, write_results
-from core.benchmark.grid import CELL, DRUG, FULL, QUICK, Profile, Task
+from core.benchmark.grid import CELL, DRUG, FULL, QUICK, Task
+from core.benchmark.markdown import write_report
 from core.benchmark.runner import part_path, pending, run_grid
 from core.config import models_dir
 from core.evaluation.grouped import compare, summarise, with_baseline
@@ -150,13 +151,17 @@ def test_grid_runs_on_ray_writes_every_result_and_resumes(tmp_path: Path) -> Non
 def test_written_results_have_the_promised_columns(tmp_path: Path) -> None:
     truth = _table("tdnn_finetuned", [list(np.random.default_rng(fold).normal(size=8)) for fold in range(3)])
     naive = truth.assign(model="naive_drug_mean", n_finetune=pd.NA, y_pred=truth.groupby("drug")["y_true"].transform("mean"))
-    results = write_results(pd.concat([truth, naive], ignore_index=True)[COLUMNS], tmp_path)
+    predictions = pd.concat([truth, naive], ignore_index=True)[COLUMNS]
+    results = write_results(predictions, tmp_path)
     stored = pd.read_parquet(tmp_path / "predictions.parquet")
     assert list(stored.columns) == COLUMNS and len(stored) == 2 * len(truth)
     summary = pd.read_csv(tmp_path / "summary.csv")
     assert {"dataset", "split", "model", "n_finetune"} < set(summary.columns)
     assert any("paper" in c for c in summary.columns) and any("within" in c for c in summary.columns)
     assert len(results["summary"]) == 2
+    report = write_report(results, predictions, QUICK, None, tmp_path).read_text()
+    assert "## Headline scores" in report and "| toy | precision_oncology | tdnn_finetuned | all |" in report
+    assert (tmp_path / "baselines.png").stat().st_size > 10_000 and "![" in report
 
 
 @pytest.mark.skipif(not (models_dir() / "benchmark" / "predictions.parquet").is_file(), reason="benchmark not run")

@@ -88,8 +88,7 @@ def baseline_bars(summary: pd.DataFrame, path: Path) -> None:
     largest = summary[summary["n_finetune"].isna() | summary["n_finetune"].isin(["all", "0", "10000"])]
     groups = list(largest.groupby(["dataset", "split"], sort=True))
     figure, axes = plt.subplots(len(groups), 2, figsize=(13, 2.6 * len(groups) + 0.5), squeeze=False)
-    for (dataset, split), rows in groups:
-        index = [g[0] for g in groups].index((dataset, split))
+    for index, ((dataset, split), rows) in enumerate(groups):
         for column, metric in enumerate((PAPER_SCORE[split], "within_drug_pearson")):
             axis = axes[index][column]
             ordered = rows.sort_values(metric)

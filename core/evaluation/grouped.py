@@ -14,7 +14,7 @@ import pandas as pd
 from core.evaluation.metrics import (
     paper_drug_development, paper_precision_oncology, score_all, within_drug, within_drug_per_drug,
 )
-from core.evaluation.stats import paired_t_test
+from core.evaluation.stats import paired_t_test, per_fold
 
 REFERENCE_BASELINE = {"precision_oncology": "naive_drug_mean", "drug_development": "naive_sample_mean"}
 KEYS = ["dataset", "split", "model", "n_finetune"]
@@ -53,7 +53,7 @@ def _unit_scores(rows: pd.DataFrame, metric: str, unit: str) -> pd.Series:
     """``metric`` per fold, or (within-drug score only) per drug with folds pooled."""
     if unit == "drug":
         return within_drug_per_drug(rows).set_index("drug")["r"]
-    return rows.groupby("fold").apply(METRICS_BY_NAME[metric], include_groups=False)
+    return per_fold(rows, METRICS_BY_NAME[metric])
 
 
 def _rows_of(table: pd.DataFrame, model: str, n_finetune: str) -> pd.DataFrame:
