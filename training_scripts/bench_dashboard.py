@@ -12,7 +12,6 @@ import cProfile
 import io
 import pstats
 import time
-from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 

@@ -8,7 +8,6 @@ there; only Keras and NumPy are needed (any Keras backend: TensorFlow, JAX or Py
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import keras
