@@ -14,7 +14,7 @@ from core.benchmark.clinical import FIRST_LINE, first_line_hits
 from core.benchmark.grid import CELL, Profile
 from core.benchmark.runner import collected_parts
 from core.benchmark.tasks import folds, usable_pairs
-from core.evaluation.baselines import NAIVE_BASELINES, cross_validate
+from core.evaluation.baselines import naive_predictions_table
 from core.evaluation.grouped import KEYS, PAPER_SCORE, best_naive, compare, summarise
 from core.evaluation.peers import PEER_DATASETS, peer_predictions
 
@@ -25,13 +25,8 @@ STORED_DECIMALS = 4
 
 def naive_predictions(dataset: str, split: str, n_folds: int) -> pd.DataFrame:
     """Every naive baseline's held-out predictions on the benchmark's folds of ``dataset`` and ``split``."""
-    pairs, fold_of = usable_pairs(dataset), folds(dataset, split, n_folds)
-    return pd.concat([
-        pd.DataFrame({"dataset": dataset, "split": split, "model": name, "n_finetune": pd.NA, "fold": fold_of,
-                      "sample": pairs["sample"], "drug": pairs["drug"], "y_true": pairs["value"],
-                      "y_pred": cross_validate(baseline, pairs, fold_of)})
-        for name, baseline in NAIVE_BASELINES.items()
-    ], ignore_index=True)
+    table = naive_predictions_table(usable_pairs(dataset), folds(dataset, split, n_folds))
+    return table.assign(dataset=dataset, split=split, n_finetune=pd.NA)
 
 
 def _scaled(table: pd.DataFrame) -> pd.DataFrame:

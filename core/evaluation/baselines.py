@@ -76,6 +76,17 @@ def cross_validate(baseline: Baseline, pairs: pd.DataFrame, folds: np.ndarray) -
     return prediction
 
 
+def naive_predictions_table(pairs: pd.DataFrame, folds: np.ndarray) -> pd.DataFrame:
+    """Every naive baseline's held-out prediction of every row of ``pairs`` (``sample, drug, value``) on
+    ``folds``, as one long table ``model, fold, sample, drug, y_true, y_pred``."""
+    return pd.concat([
+        pd.DataFrame({"model": name, "fold": np.asarray(folds), "sample": pairs["sample"].to_numpy(),
+                      "drug": pairs["drug"].to_numpy(), "y_true": pairs["value"].to_numpy(),
+                      "y_pred": cross_validate(baseline, pairs, folds)})
+        for name, baseline in NAIVE_BASELINES.items()
+    ], ignore_index=True)
+
+
 NAIVE_BASELINES: dict[str, Baseline] = {
     "naive_drug_mean": naive_drug_mean,
     "naive_sample_mean": naive_sample_mean,

@@ -17,7 +17,7 @@ import pandas as pd
 
 from core.config import data_root
 from core.data.registry import load_cohort
-from core.evaluation.baselines import NAIVE_BASELINES, cross_validate
+from core.evaluation.baselines import naive_predictions_table
 from core.evaluation.grouped import summarise
 from core.evaluation.splits import SPLIT_GROUP, paper_folds
 
@@ -37,16 +37,7 @@ def naive_cv_predictions(dataset: str, split: str) -> pd.DataFrame:
     """
     cohort = load_cohort(dataset)
     pairs = cohort.responses[["sample", "drug"]].assign(value=cohort.responses["y_scaled"])
-    folds = paper_folds(cohort, split)
-    return pd.concat(
-        [
-            pairs[["sample", "drug"]].assign(
-                model=name, fold=folds, y_true=pairs["value"], y_pred=cross_validate(baseline, pairs, folds)
-            )
-            for name, baseline in NAIVE_BASELINES.items()
-        ],
-        ignore_index=True,
-    )
+    return naive_predictions_table(pairs, paper_folds(cohort, split))
 
 
 def peer_predictions(datasets: tuple[str, ...] = PEER_DATASETS, largest_only: bool = True) -> pd.DataFrame:
