@@ -27,7 +27,7 @@ def test_no_sample_or_drug_is_in_two_folds(split: str, group: str) -> None:
     n_folds = COLORECTAL_FOLDS[split]
     seen = set()
     for fold in range(n_folds):
-        train, test = tasks.train_test(Task("colorectal", split, "naive", "all", fold), n_folds)
+        train, test = tasks.train_test("colorectal", split, fold, n_folds)
         assert not set(train[group]) & set(test[group]), f"fold {fold} leaks a {group}"
         assert not seen & set(test[group])
         seen |= set(test[group])
@@ -46,7 +46,7 @@ def test_drug_cold_start_pretraining_excludes_every_test_drug_structure() -> Non
     colorectal, gdsc = tasks.cohort("colorectal"), tasks.cohort("gdsc1")
     for fold in (0, 3):
         pretraining = tasks.pretraining_without_test_drugs("colorectal", "tdnn", fold, FULL)
-        _, test = tasks.train_test(Task("colorectal", DRUG, "tdnn_zeroshot", "0", fold), 10)
+        _, test = tasks.train_test("colorectal", DRUG, fold, 10)
         test_smiles = {colorectal.drug_smiles[d] for d in test["drug"].unique()}
         left = set(pretraining.usable_pairs()["drug"])
         assert not {gdsc.drug_smiles[d] for d in left} & test_smiles
@@ -79,7 +79,7 @@ def test_naive_predictions_are_training_means_of_the_same_folds() -> None:
 def test_a_deep_task_predicts_exactly_its_test_fold(tmp_path: Path) -> None:
     task = Task("colorectal", CELL, "tdnn_zeroshot", "0", 2)
     predictions = tasks.run_task(task, FULL, tmp_path)
-    _, test = tasks.train_test(task, 5)
+    _, test = tasks.train_test(task.dataset, task.split, task.fold, 5)
     assert predictions[["sample", "drug"]].equals(test[["sample", "drug"]])
     assert np.isfinite(predictions["y_pred"]).all() and predictions["y_pred"].std() > 0
 

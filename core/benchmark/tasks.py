@@ -50,9 +50,10 @@ def folds(dataset: str, split: str, n_folds: int) -> np.ndarray:
     return make(usable_pairs(dataset), n_folds, FOLD_SEED)
 
 
-def train_test(task: Task, n_folds: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    pairs, fold_of = usable_pairs(task.dataset), folds(task.dataset, task.split, n_folds)
-    return pairs[fold_of != task.fold].reset_index(drop=True), pairs[fold_of == task.fold].reset_index(drop=True)
+def train_test(dataset: str, split: str, fold: int, n_folds: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The training and test pairs of one fold of ``split``."""
+    pairs, fold_of = usable_pairs(dataset), folds(dataset, split, n_folds)
+    return pairs[fold_of != fold].reset_index(drop=True), pairs[fold_of == fold].reset_index(drop=True)
 
 
 @cache
@@ -86,7 +87,7 @@ def _without_drugs(gdsc: Cohort, target: Cohort, drugs: list[str]) -> Cohort:
 
 def pretraining_without_test_drugs(dataset: str, architecture: str, fold: int, profile: Profile) -> Cohort:
     """The GDSC cohort a drug cold-start fold may pre-train on: its test drugs removed."""
-    _, test = train_test(Task(dataset, DRUG, f"{architecture}_zeroshot", "0", fold), profile.folds[(dataset, DRUG)])
+    _, test = train_test(dataset, DRUG, fold, profile.folds[(dataset, DRUG)])
     return _without_drugs(cohort(PRETRAINING_DATASET), cohort(dataset), sorted(test["drug"].unique()))
 
 
@@ -158,7 +159,7 @@ def _classical_prediction(task: Task, train: pd.DataFrame, test: pd.DataFrame) -
 
 def run_task(task: Task, profile: Profile, results_dir: Path) -> pd.DataFrame:
     """Held-out predictions of ``task``: columns fold, sample, drug, y_true, y_pred (response scale)."""
-    train, test = train_test(task, profile.folds[(task.dataset, task.split)])
+    train, test = train_test(task.dataset, task.split, task.fold, profile.folds[(task.dataset, task.split)])
     if task.architecture is not None:
         y_pred = _deep_prediction(task, train, test, profile, results_dir)
     else:
