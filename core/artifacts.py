@@ -76,9 +76,17 @@ class ModelBundle:
     def genes(self) -> list[str]:
         return self.members[0].trained.expression.genes
 
+    @property
+    def response_unit(self) -> str:
+        """Label of the predicted values ("AUC", "ln IC50", "1 - AUC", ...) for tables, axes and reports."""
+        return self.manifest.get("response_unit") or unit_of_metric(str(self.manifest.get("response_metric", "auc")))
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+def unit_of_metric(metric: str) -> str:
+    """Display label of a response metric key ("auc", "ln_ic50"; a trailing remark such as "(GDSC scale)" is
+    ignored). Bundles written before manifests carried ``response_unit`` get their label from here."""
+    key = metric.split()[0] if metric.strip() else "auc"
+    return {"auc": "AUC", "ln_ic50": "ln IC50"}.get(key, key)
 
 
 def _sha256(data: bytes) -> str:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.artifacts import ModelBundle, sha256_of
+from core.artifacts import ModelBundle
+from core.data.datasets.common import file_sha256
 from core.explain.dashboard_api import pathway_enrichment, reference_attributions
 from core.explain.enrichment import COLLECTIONS, PAPER_MAX_ADJUSTED_P, PAPER_MIN_OVERLAP
 from core.explain.gene_ranking import TOP_K
@@ -49,7 +50,7 @@ def save_reference_explanations(bundle: ModelBundle, bundle_folder: Path, genes:
     pathways.to_csv(folder / "reference_pathways.csv.gz", index=False, float_format="%.6g")
     (folder / "manifest.json").write_text(json.dumps({
         "bundle": bundle.name,
-        "bundle_manifest_sha256": sha256_of(bundle_folder / "manifest.json"),
+        "bundle_manifest_sha256": file_sha256(bundle_folder / "manifest.json"),
         "top_k": TOP_K,
         "thresholds": THRESHOLDS,
         "collections": list(COLLECTIONS),
@@ -64,6 +65,6 @@ def load_reference_explanations(models_folder: Path, bundle_name: str) -> tuple[
     if not manifest_path.is_file():
         return None
     manifest = json.loads(manifest_path.read_text())
-    if manifest["bundle_manifest_sha256"] != sha256_of(models_folder / bundle_name / "manifest.json"):
+    if manifest["bundle_manifest_sha256"] != file_sha256(models_folder / bundle_name / "manifest.json"):
         return None  # the bundle was rebuilt since: recompute rather than show another model's genes
     return (pd.read_csv(folder / "reference_genes.csv.gz"), pd.read_csv(folder / "reference_pathways.csv.gz"))
