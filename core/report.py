@@ -18,24 +18,32 @@ import plotly.graph_objects as go
 from scipy.stats import spearmanr
 
 TOP_K = 5
-RESISTANCE_COLOUR = "#c0392b"  # pushes predicted AUC up
-SENSITIVITY_COLOUR = "#2471a3"  # pushes predicted AUC down
+RESISTANCE_COLOUR = "#c0392b"  # pushes the predicted response up
+SENSITIVITY_COLOUR = "#2471a3"  # pushes the predicted response down
 DIRECTION_COLOURS = {"resistance": RESISTANCE_COLOUR, "sensitivity": SENSITIVITY_COLOUR, "none": "#7f8c8d"}
-DIRECTION_LABELS = {
-    "resistance": "pushes predicted AUC up (toward resistance)",
-    "sensitivity": "pushes predicted AUC down (toward sensitivity)",
-    "none": "no effect",
-}
-RANKING_COLUMNS = {
-    "rank": "rank",
-    "drug": "drug",
-    "predicted": "predicted AUC",
-    "uncertainty": "± AUC",
-    "z_score": "z-score",
-    "z_uncertainty": "± z",
-    "reliability_r": "CV within-drug r",
-    "no_better_than_naive": "no better than naive",
-}
+
+
+def direction_labels(unit: str = "AUC") -> dict[str, str]:
+    """Legend text of each attribution direction; ``unit`` is the bundle's response (AUC, ln IC50, ...)."""
+    return {
+        "resistance": f"pushes predicted {unit} up (toward resistance)",
+        "sensitivity": f"pushes predicted {unit} down (toward sensitivity)",
+        "none": "no effect",
+    }
+
+
+def ranking_columns(unit: str = "AUC") -> dict[str, str]:
+    """Ranking table column -> header a clinician reads (the CSV download uses the same)."""
+    return {
+        "rank": "rank",
+        "drug": "drug",
+        "predicted": f"predicted {unit}",
+        "uncertainty": f"± {unit}",
+        "z_score": "z-score",
+        "z_uncertainty": "± z",
+        "reliability_r": "CV within-drug r",
+        "no_better_than_naive": "no better than naive",
+    }
 
 
 def reference_sentence(n_reference: int, cohort: str = "colorectal") -> str:
@@ -58,12 +66,12 @@ def annotate_ranking(ranking: pd.DataFrame, reliability: pd.DataFrame) -> pd.Dat
     table = ranking.sort_values("rank").reset_index(drop=True)
     table["reliability_r"] = table["drug"].map(r).astype(float)
     table["no_better_than_naive"] = ~(table["reliability_r"] > 0)
-    return table[[c for c in RANKING_COLUMNS if c in table.columns]]
+    return table[[c for c in ranking_columns() if c in table.columns]]
 
 
-def display_table(annotated: pd.DataFrame) -> pd.DataFrame:
+def display_table(annotated: pd.DataFrame, unit: str = "AUC") -> pd.DataFrame:
     """Column names a clinician reads (and the CSV download uses)."""
-    return annotated.rename(columns=RANKING_COLUMNS)
+    return annotated.rename(columns=ranking_columns(unit))
 
 
 @dataclass(frozen=True)
@@ -125,22 +133,23 @@ def z_score_scatter(first: pd.DataFrame, second: pd.DataFrame, first_label: str,
     return figure
 
 
-def top_genes_figure(table: pd.DataFrame, title: str, n: int) -> go.Figure:
+def top_genes_figure(table: pd.DataFrame, title: str, n: int, unit: str = "AUC") -> go.Figure:
     """Horizontal bars of the ``n`` most important genes (table from ``core.explain.dashboard_api``),
-    signed attribution in AUC units, coloured by direction, most important at the top."""
+    signed attribution in response units, coloured by direction, most important at the top."""
     top = table.head(n).iloc[::-1]
+    labels = direction_labels(unit)
     figure = go.Figure()
     for direction, colour in DIRECTION_COLOURS.items():
         rows = top[top["direction"] == direction]
         if rows.empty:
             continue
         figure.add_trace(go.Bar(
-            x=rows["attribution"], y=rows["gene"], orientation="h", name=DIRECTION_LABELS[direction],
-            marker_color=colour, hovertemplate="%{y}: %{x:.4f} AUC<extra></extra>",
+            x=rows["attribution"], y=rows["gene"], orientation="h", name=labels[direction],
+            marker_color=colour, hovertemplate="%{y}: %{x:.4f} " + unit + "<extra></extra>",
         ))
     figure.update_layout(
         title=title, barmode="overlay", height=max(300, 22 * len(top) + 140),
-        xaxis_title="attribution (AUC units; + = toward resistance)",
+        xaxis_title=f"attribution ({unit} units; + = toward resistance)",
         yaxis={"categoryorder": "array", "categoryarray": list(top["gene"])},
         legend={"orientation": "h", "y": -0.15}, margin={"t": 50, "l": 90},
     )
@@ -188,12 +197,13 @@ def build_report(
     qc_text: str | None = None,
     generated: dt.datetime | None = None,
     k: int = TOP_K,
+    unit: str = "AUC",
 ) -> str:
     """Self-contained HTML report of one organoid.
 
     ``rankings``: label (e.g. "From scratch") -> table from :func:`annotate_ranking`; ``bundles``: same
     labels -> ``{"name": bundle name, "created": manifest creation date}``. ``genes`` (top genes of
-    ``genes_drug`` from ``genes_bundle``) and its figure are optional.
+    ``genes_drug`` from ``genes_bundle``) and its figure are optional. ``unit`` is the predicted response.
     """
     generated = generated or dt.datetime.now(dt.timezone.utc)
     plotly_included = False
@@ -215,7 +225,7 @@ def build_report(
     parts.append("</tbody></table>")
     parts.append("<h2>Drug ranking</h2><div class='side'>")
     for label, table in rankings.items():
-        parts.append(f"<div><h3>{html.escape(label)}</h3>{_table_html(display_table(table), k)}</div>")
+        parts.append(f"<div><h3>{html.escape(label)}</h3>{_table_html(display_table(table, unit), k)}</div>")
     parts.append("</div>")
     if scatter is not None:
         parts.append("<h2>Agreement of the models</h2>")
@@ -224,7 +234,8 @@ def build_report(
     if genes is not None and genes_drug:
         parts.append(f"<h2>Genes behind the prediction for {html.escape(genes_drug)}</h2>")
         parts.append(f"<p class='note'>Integrated gradients of {html.escape(genes_bundle or '')}, averaged over its "
-                     "fold models. Positive attribution = pushes the predicted AUC up (toward resistance).</p>")
+                     f"fold models. Positive attribution = pushes the predicted {html.escape(unit)} up (toward "
+                     "resistance).</p>")
         if genes_figure is not None:
             parts.append(genes_figure.to_html(full_html=False, include_plotlyjs=not plotly_included))
             plotly_included = True

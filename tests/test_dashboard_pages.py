@@ -324,3 +324,7 @@ def test_html_report_is_self_contained(tiny_models_dir: Path) -> None:  # noqa: 
     assert all(name in html for name in ("colorectal_tdnn_scratch", "colorectal_tdnn_finetuned"))
     # plotly.js is inline (no <script src=...>), so the report opens offline.
     assert "Plotly.newPlot" in html and not re.search(r"<script[^>]*\bsrc=", html)
+    assert "<th>predicted AUC</th>" in html
+    # A bundle of an ln IC50 screen: the report's headers say so.
+    in_ic50 = build_report("P10", rankings, bundles, None, n_reference=19, unit="ln IC50")
+    assert "<th>predicted ln IC50</th><th>± ln IC50</th>" in in_ic50 and "AUC" not in in_ic50

@@ -459,3 +459,33 @@ def test_page_loads_a_downloaded_zip_into_this_session_only(models_env, trained)
     app = _app("views/finetune.py")
     app.file_uploader(key="finetune_bundle_zip").set_value(("bundles.zip", broken, "application/zip")).run()
     assert "**These bundles cannot be used.**" in app.error[0].value and "benchmark.csv was modified" in app.error[0].value
+
+
+def test_a_turned_around_ln_ic50_screen_is_labelled_as_such_on_every_page(models_env, tiny_models_dir: Path,  # noqa: F811
+                                                                          gdsc1) -> None:
+    """A screen reported as ln IC50 with higher = more sensitive is stored negated: tables, axes, CSV and
+    report must say "-ln IC50", not "AUC" (the committed bundles' unit)."""
+    expression, responses = screen_tables(tiny_models_dir)
+    potency = responses.assign(AUC=8 * responses["AUC"] - 4).rename(columns={"AUC": "ln_IC50"})
+    uploaded = validate_cohort_upload(expression.to_csv().encode(), "expression.csv", _csv(potency), "responses.csv",
+                                      metric="ln_ic50", lower_is_sensitive=False, panel=load_panel("tdnn"))
+    assert uploaded.cohort.response_unit == "-ln IC50" and "-ln IC50, lower = more sensitive" in uploaded.report.to_text()
+    pretrained, manifest = pretrained_from_zeroshot_bundle(tiny_models_dir / "colorectal_tdnn_zeroshot")
+    bundles = train_own_cohort(uploaded.cohort, "potency screen", pretrained, manifest, gdsc1, FAST, n_folds=2,
+                               config=TINY)
+    archive = bundles_to_zip_bytes(list(bundles.values()))
+    assert {b.response_unit for b in bundles_from_zip_bytes(archive)} == {"-ln IC50"}
+
+    app = _app("views/finetune.py")
+    app.file_uploader(key="finetune_bundle_zip").set_value(("bundles.zip", archive, "application/zip")).run()
+    app = app.switch_page("views/upload.py").run()
+    app.radio(key="upload_source").set_value("Use a reference organoid as a demo").run()
+    app.multiselect(key="demo_samples").set_value(["P5"]).run()
+    app.button[[b.label for b in app.button].index("Use as demo profile")].click().run()
+    app = app.switch_page("views/ranking.py").run()
+    assert not app.exception
+    assert {"predicted -ln IC50", "± -ln IC50"} <= set(app.dataframe[1].value.columns)
+    assert "**-ln IC50**: predicted -ln IC50" in _texts(app) and "AUC" not in _texts(app)
+    app = app.switch_page("views/genes.py").run()
+    assert not app.exception
+    assert "in -ln IC50 units" in _texts(app) and "AUC" not in _texts(app)

@@ -19,6 +19,8 @@ class Cohort:
     - ``drug_smiles``: drug name as used in ``responses`` -> RDKit canonical SMILES, or None when no
       usable structure exists (listed in ``unmatched_drugs``).
     - ``lower_is_sensitive``: direction of the response metric.
+    - ``response_unit``: label of ``value`` where it is not the metric itself (an upload turned around to
+      lower = more sensitive holds "1 - AUC" or "-ln IC50"); empty means the metric.
     """
 
     name: str
@@ -33,6 +35,7 @@ class Cohort:
     drug_match_source: dict[str, str] = field(default_factory=dict)  # drug -> how its SMILES was found
     drug_gdsc_names: dict[str, str | None] = field(default_factory=dict)  # drug -> GDSC name (join key)
     data_files: dict[str, str] = field(default_factory=dict)  # file relative to the data root -> SHA-256
+    response_unit: str = ""
 
     def __post_init__(self) -> None:
         missing = [c for c in RESPONSE_COLUMNS if c not in self.responses.columns]

@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pandas as pd
 
-from core.artifacts import BundleMember, ModelBundle, round_to_storage_precision
+from core.artifacts import BundleMember, ModelBundle, round_to_storage_precision, unit_of_metric
 from core.data.cohort import Cohort
 from core.evaluation.cohort_scores import cross_validated_scores
 from core.models.config import ModelConfig
@@ -101,6 +101,7 @@ def build_bundle(
         "target_cohort": cohort.name,
         "response_metric": cohort.metric,
         "lower_is_sensitive": cohort.lower_is_sensitive,
+        "response_unit": cohort.response_unit or unit_of_metric(cohort.metric),
         "n_genes": len(genes),
         "n_drugs": len(drugs),
         "n_reference_samples": len(samples),

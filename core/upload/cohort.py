@@ -149,10 +149,11 @@ def build_cohort(profile: ValidatedProfile, table: ResponseTable, panel: list[st
         drug_match_source={d: sources[d] for d in kept},
         drug_gdsc_names={d: gdsc_names[d] for d in kept},
         data_files=data_files,
+        response_unit=table.unit,
     )
     structures = pd.DataFrame({"drug": kept, "structure from": [_source_label(sources[d]) for d in kept],
                                "GDSC name": [gdsc_names[d] for d in kept]})
-    report = CohortReport(label, table.metric.label, len(samples), len(kept), len(pairs), profile.report,
+    report = CohortReport(label, table.unit, len(samples), len(kept), len(pairs), profile.report,
                           table.file_format, table.columns, structures, dropped, notes + gene_notes)
     return UploadedCohort(cohort, report)
 

@@ -68,6 +68,12 @@ class ResponseMetric:
             return 1.0 - values, "AUC was converted to 1 - AUC"
         return -values, "ln IC50 was negated"
 
+    def unit(self, lower_is_sensitive: bool) -> str:
+        """What the stored values are, for labels: the metric itself, or what it was turned into."""
+        if lower_is_sensitive:
+            return self.label
+        return "1 - AUC" if self.key == "auc" else "-ln IC50"
+
 
 METRICS = {
     "auc": ResponseMetric(
@@ -92,6 +98,7 @@ class ResponseTable:
     own_smiles: dict[str, str]  # drug -> SMILES as written in the file (drugs with a smiles cell only)
     gdsc_drug_ids: dict[str, str]  # drug -> GDSC drug id, where the file has a gdsc_drug_id column
     metric: ResponseMetric
+    unit: str  # label of ``pairs.value``: the metric, or "1 - AUC" / "-ln IC50" after turning it around
     columns: dict[str, str]  # role (sample, drug, value, smiles) -> header used
     file_format: str
     dropped: list[str] = field(default_factory=list)  # what was left out, and why
@@ -140,7 +147,7 @@ def read_response_table(data: bytes, filename: str, metric: str, lower_is_sensit
         notes.append(f"{len(repeated)} sample-drug pair(s) were given more than once ({int(repeated.sum())} rows, "
                      "replicate screens?); their values were averaged.")
     pairs = table.groupby(["sample", "drug"], as_index=False, sort=True)["value"].mean()
-    return ResponseTable(pairs, own_smiles, drug_ids, response_metric,
+    return ResponseTable(pairs, own_smiles, drug_ids, response_metric, response_metric.unit(lower_is_sensitive),
                          {role: grid.iloc[0, i] for role, i in columns.items()}, file_format, dropped, notes)
 
 

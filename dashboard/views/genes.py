@@ -16,11 +16,12 @@ from dashboard.common import (
 st.title("Genes behind a prediction")
 b, drug = model_drug_controls("genes")
 top_n = st.slider("Genes shown", min_value=5, max_value=50, value=20, step=5, key="genes_top_n")
+unit = b.response_unit
 st.markdown(
-    "Integrated gradients split each predicted AUC into one contribution per gene: how much this organoid's "
-    "deviation from average expression of that gene moved the prediction, in AUC units. **Positive attribution "
-    "= pushes the predicted AUC up = toward resistance** (red); negative = toward sensitivity (blue). Attributions "
-    "explain the model, not the biology: a gene can matter to the model without being a known driver."
+    f"Integrated gradients split each predicted {unit} into one contribution per gene: how much this organoid's "
+    f"deviation from average expression of that gene moved the prediction, in {unit} units. **Positive attribution "
+    f"= pushes the predicted {unit} up = toward resistance** (red); negative = toward sensitivity (blue). "
+    "Attributions explain the model, not the biology: a gene can matter to the model without being a known driver."
 )
 
 sample = current_sample()
@@ -33,7 +34,7 @@ with left:
     else:
         with st.spinner(f"Computing integrated gradients of {drug} for {sample} ({len(b.members)} fold models)..."):
             organoid = organoid_genes(b.name, sample, drug)
-        st.plotly_chart(top_genes_figure(organoid, f"{drug}: top {top_n} genes, organoid {sample}", top_n),
+        st.plotly_chart(top_genes_figure(organoid, f"{drug}: top {top_n} genes, organoid {sample}", top_n, unit),
                         key="genes_organoid_chart")
         st.caption(f"Mean over the {len(b.members)} fold models of `{b.name}`, as the prediction itself. "
                    f"{len(organoid)} measured panel genes ranked by |attribution|.")
@@ -48,7 +49,7 @@ with right:
         st.info("This bundle was loaded from a file: it holds its cohort's predictions but not its expression, so the "
                 "cohort's genes cannot be computed here. Fine-tune on the cohort in this session to see them.")
     else:
-        st.plotly_chart(top_genes_figure(reference, f"{drug}: top {top_n} genes, reference cohort", top_n),
+        st.plotly_chart(top_genes_figure(reference, f"{drug}: top {top_n} genes, reference cohort", top_n, unit),
                         key="genes_reference_chart")
         st.caption("Each reference organoid is explained by the fold model that never saw it (the model behind its "
                    "reference prediction); bars are the mean signed attribution per organoid, genes ranked by the "

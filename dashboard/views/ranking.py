@@ -14,6 +14,7 @@ from core.report import (
     build_report,
     display_table,
     ranking_agreement,
+    ranking_columns,
     reference_sentence,
     top_genes_figure,
     z_score_scatter,
@@ -56,23 +57,24 @@ def ranking_for(bundle_name: str, sample: str) -> pd.DataFrame:
     return annotate_ranking(raw, per_drug)
 
 
-def styled(table: pd.DataFrame):
+def styled(table: pd.DataFrame, unit: str):
     """The ranking with the top drugs highlighted (formats and headers come from ``column_config``)."""
-    shown = display_table(table)
+    shown = display_table(table, unit)
     top = shown["rank"] <= TOP_K
     return shown.style.apply(
         lambda row: ["background-color: #d5f5e3; font-weight: 600" if top[row.name] else "" for _ in row], axis=1)
 
 
 def column_config(unit: str) -> dict:
-    """Headers and formats of the ranking table; ``unit`` is the bundle's response (AUC or ln IC50)."""
+    """Headers and formats of the ranking table; ``unit`` is the bundle's response (AUC, ln IC50, ...)."""
+    headers = ranking_columns(unit)
     return {
         "rank": st.column_config.NumberColumn("rank", width=45, help="1 = most sensitive (most negative z-score)"),
         "drug": st.column_config.TextColumn("drug", width=150),
-        "predicted AUC": st.column_config.NumberColumn(unit, format="%.3f", width=58,
-                                                       help=f"Predicted {unit} (mean of the fold models)"),
-        "± AUC": st.column_config.NumberColumn(f"± {unit}", format="%.3f", width=58,
-                                               help=f"Uncertainty: SD of the fold models' predictions, in {unit} units"),
+        headers["predicted"]: st.column_config.NumberColumn(unit, format="%.3f", width=58,
+                                                            help=f"Predicted {unit} (mean of the fold models)"),
+        headers["uncertainty"]: st.column_config.NumberColumn(
+            f"± {unit}", format="%.3f", width=58, help=f"Uncertainty: SD of the fold models' predictions, in {unit} units"),
         "z-score": st.column_config.NumberColumn("z", format="%+.2f", width=55,
                                                  help="(prediction - reference mean) / reference SD; negative = more "
                                                       "sensitive than the average reference organoid"),
@@ -82,9 +84,6 @@ def column_config(unit: str) -> dict:
         "no better than naive": st.column_config.CheckboxColumn(
             "≤ naive", width=62, help="No better than naive: cross-validated within-drug r <= 0 (or not computable)"),
     }
-
-
-SHOWN_COLUMNS = list(column_config("AUC"))
 
 
 sample = require_profile()
@@ -111,7 +110,7 @@ bundles = {kind: load_or_stop(kinds_present[kind]) for kind in kinds}
 first = next(iter(bundles.values()))
 n_ref = n_reference(first)
 cohort_label = (first.manifest.get("cohort") or {}).get("label") or first.manifest.get("target_cohort", "colorectal")
-unit = "ln IC50" if first.manifest.get("response_metric") == "ln_ic50" else "AUC"
+unit = first.response_unit
 st.markdown(f"Organoid **{sample}**. Rank 1 = most sensitive; the top {TOP_K} drugs of each model are highlighted.")
 st.info(f"**{reference_sentence(n_ref, cohort_label)}**")
 
@@ -127,14 +126,16 @@ for column, kind in zip(columns, kinds):
         score = benchmark["within_drug_pearson"].iloc[0] if "within_drug_pearson" in benchmark else float("nan")
         st.caption(f"Bundle `{b.name}` (created {b.manifest.get('created', '?')[:10]}, {len(b.members)} fold models); "
                    f"cross-validated within-drug r = {score:+.2f} (naive per-drug mean = 0).")
-        st.dataframe(styled(table), hide_index=True, height=min(35 * (len(table) + 1) + 3, 705),
-                     column_config=column_config(unit), column_order=SHOWN_COLUMNS, key=f"ranking_table_{kind}")
-        st.download_button("Download CSV", csv_bytes(display_table(table)), file_name=f"{sample}_{b.name}_ranking.csv",
+        shown_columns = column_config(unit)
+        st.dataframe(styled(table, unit), hide_index=True, height=min(35 * (len(table) + 1) + 3, 705),
+                     column_config=shown_columns, column_order=list(shown_columns), key=f"ranking_table_{kind}")
+        st.download_button("Download CSV", csv_bytes(display_table(table, unit)), file_name=f"{sample}_{b.name}_ranking.csv",
                            mime="text/csv", key=f"download_{kind}")
 
 n_flagged = int(tables[kinds[0]]["no_better_than_naive"].sum())
 st.caption(
-    "**AUC**: predicted AUC (mean of the fold models); **± AUC**: their spread (SD), the uncertainty; **z**: z-score "
+    f"**{unit}**: predicted {unit} (mean of the fold models); **± {unit}**: their spread (SD), the uncertainty; "
+    "**z**: z-score "
     "against the reference cohort; **CV r**: the bundle's cross-validated within-drug correlation for the drug. "
     "**≤ naive** (no better than naive): the bundle's cross-validated within-drug correlation (how well it ordered the "
     "reference organoids for this drug, after removing the drug's average) is at or below 0, or could not be "
@@ -185,9 +186,10 @@ if st.button("Prepare HTML report", key="prepare_report"):
         genes=genes,
         genes_drug=drug,
         genes_bundle=genes_bundle.name,
-        genes_figure=top_genes_figure(genes, f"Top genes for {drug} in organoid {sample}", 20),
+        genes_figure=top_genes_figure(genes, f"Top genes for {drug} in organoid {sample}", 20, unit),
         qc_text=current.report.to_text() if current is not None else None,
         generated=dt.datetime.now(dt.timezone.utc),
+        unit=unit,
     )
     st.session_state["report_html"] = (st.session_state.get(PROFILE_ID), sample, architecture, drug, html)
 prepared = st.session_state.get("report_html")
