@@ -9,7 +9,7 @@ import streamlit as st
 # Streamlit runs this file as a script; make the repository root importable so ``core`` resolves.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dashboard.common import model_source_picker, sample_picker  # noqa: E402  (needs the path above)
+from dashboard.common import keep_widget_values, model_source_picker, sample_picker  # noqa: E402  (needs sys.path)
 
 st.set_page_config(page_title="PDO drug response", layout="wide")
 pages = [
@@ -27,5 +27,6 @@ navigation = st.navigation(pages)
 # Rendered by the entry point, so the chosen organoid and models stay the same on every page.
 sample_picker()
 model_source_picker()
+keep_widget_values()
 st.sidebar.caption("Research use only. Not a medical device; not for treatment decisions.")
 navigation.run()

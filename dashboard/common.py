@@ -187,6 +187,22 @@ def model_source_picker() -> None:
                       format_func=labels.get, container=st.sidebar)
 
 
+# Fields of the fine-tuning page a user expects to find as left after looking at other pages during training.
+FINETUNE_FIELDS = ("finetune_label", "finetune_metric", "finetune_direction", "finetune_architecture",
+                   "finetune_batch", "finetune_epochs", "finetune_folds")
+
+
+def keep_widget_values(keys: tuple[str, ...] = FINETUNE_FIELDS) -> None:
+    """Keep widget values while another page is shown (called by the entry point on every run).
+
+    Streamlit forgets a widget's value after a run that does not draw it; assigning the value to itself
+    keeps it. Only plain input widgets may be listed: buttons and file uploaders refuse assignment.
+    """
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 # ---------------------------------------------------------------- the session's profile
 
 def set_profile(profile: ValidatedProfile, source: str) -> None:

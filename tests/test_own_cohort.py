@@ -421,6 +421,20 @@ def test_page_fine_tunes_and_every_page_uses_the_session_bundles(models_env, tin
             and not Path(path).name.startswith("__autograph_generated_file")] == []
 
 
+def test_the_page_keeps_what_was_typed_while_other_pages_are_open(models_env, tiny_models_dir: Path) -> None:  # noqa: F811
+    expression, responses = screen_files(tiny_models_dir)
+    app = _check_cohort(_app("views/finetune.py"), expression, responses, label="lab 7 screen")
+    assert app.number_input(key="finetune_folds").value == 5  # the default for 12 organoids
+    app.number_input(key="finetune_epochs").set_value(7)
+    app.number_input(key="finetune_folds").set_value(3).run()
+    for page in ("views/about.py", "views/ranking.py", "views/finetune.py"):
+        app = app.switch_page(page).run()
+        assert not app.exception, page
+    assert app.text_input(key="finetune_label").value == "lab 7 screen"
+    assert (app.number_input(key="finetune_epochs").value, app.number_input(key="finetune_folds").value) == (7, 3)
+    assert "Checked: **lab 7 screen**" in _texts(app)
+
+
 def test_page_refuses_a_bad_response_table_in_plain_language(models_env, tiny_models_dir: Path) -> None:  # noqa: F811
     expression, responses = screen_tables(tiny_models_dir)
     percent = responses.assign(AUC=responses["AUC"] * 100)

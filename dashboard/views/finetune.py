@@ -73,6 +73,7 @@ def check_cohort(expression: UploadedFile, responses: UploadedFile, *, metric: s
                  "expression table (genes x samples) and a response table (sample, drug, value).")
         return
     st.session_state[COHORT] = {"uploaded": uploaded, "architecture": architecture, "label": label}
+    st.session_state["finetune_folds"] = n_folds_for(uploaded.report.n_samples)  # the folds suiting this cohort
 
 
 def show_cohort_report(uploaded: UploadedCohort) -> None:
@@ -215,9 +216,18 @@ if not available:
                "bundles carry them). Build them with `python -m training_scripts.build_bundles`.")
     st.stop()
 
+# Defaults set once per session, not passed to the widgets, so the values a user typed survive other pages
+# (``common.keep_widget_values``).
+for key, default in {"finetune_label": "my organoids", "finetune_metric": "auc", "finetune_direction": "lower",
+                     "finetune_batch": BROWSER_TRAINING.batch_size, "finetune_epochs": BROWSER_TRAINING.max_epochs,
+                     "finetune_architecture": available[0]}.items():
+    st.session_state.setdefault(key, default)
+if st.session_state["finetune_architecture"] not in available:
+    st.session_state["finetune_architecture"] = available[0]
+
 st.subheader("1. Your cohort")
 with st.form("finetune_form"):
-    label = st.text_input("Cohort name", value="my organoids", max_chars=60, key="finetune_label")
+    label = st.text_input("Cohort name", max_chars=60, key="finetune_label")
     left, right = st.columns(2)
     expression_file = left.file_uploader("Expression (genes x samples)", type=UPLOAD_TYPES, key="finetune_expression")
     response_file = right.file_uploader("Drug responses (sample, drug, value)", type=UPLOAD_TYPES,
@@ -244,12 +254,12 @@ if checked is not None:
     show_cohort_report(checked["uploaded"])
     st.subheader("2. Train")
     n_samples = checked["uploaded"].report.n_samples
+    st.session_state.setdefault("finetune_folds", n_folds_for(n_samples))
     with st.expander("Training settings"):
         left, middle, right = st.columns(3)
-        batch_size = left.number_input("Batch size", 8, 1024, BROWSER_TRAINING.batch_size, key="finetune_batch")
-        max_epochs = middle.number_input("Epochs at most (early stopping, patience 5)", 1, 200,
-                                         BROWSER_TRAINING.max_epochs, key="finetune_epochs")
-        n_folds = right.number_input("Cross-validation folds", 2, n_samples, n_folds_for(n_samples), key="finetune_folds")
+        batch_size = left.number_input("Batch size", 8, 1024, key="finetune_batch")
+        max_epochs = middle.number_input("Epochs at most (early stopping, patience 5)", 1, 200, key="finetune_epochs")
+        n_folds = right.number_input("Cross-validation folds", 2, n_samples, key="finetune_folds")
         st.caption(f"Defaults keep a cohort of 44 organoids x 25 drugs under 3 minutes on 2 CPU cores (batch "
                    f"{BROWSER_TRAINING.batch_size}, at most {BROWSER_TRAINING.max_epochs} epochs). For larger cohorts "
                    "or a GPU use `python -m training_scripts.finetune_own_cohort`.")
