@@ -368,6 +368,15 @@ def _texts(app: AppTest) -> str:
                      for e in getattr(app, kind))
 
 
+def _ranking_of_demo_organoid(app: AppTest, sample: str) -> AppTest:
+    """Pick a reference organoid as the demo profile on Upload & QC, then open the drug ranking."""
+    app = app.switch_page("views/upload.py").run()
+    app.radio(key="upload_source").set_value("Use a reference organoid as a demo").run()
+    app.multiselect(key="demo_samples").set_value([sample]).run()
+    app.button[[b.label for b in app.button].index("Use as demo profile")].click().run()
+    return app.switch_page("views/ranking.py").run()
+
+
 def test_page_fine_tunes_and_every_page_uses_the_session_bundles(models_env, tiny_models_dir: Path) -> None:  # noqa: F811
     expression, responses = screen_files(tiny_models_dir)
     with files_written() as written:
@@ -395,11 +404,7 @@ def test_page_fine_tunes_and_every_page_uses_the_session_bundles(models_env, tin
         assert app.sidebar.selectbox(key="model_source_widget").value == "session"
 
         # The next patient's organoid is ranked with z-scores against this cohort.
-        app = app.switch_page("views/upload.py").run()
-        app.radio(key="upload_source").set_value("Use a reference organoid as a demo").run()
-        app.multiselect(key="demo_samples").set_value(["P5"]).run()
-        app.button[[b.label for b in app.button].index("Use as demo profile")].click().run()
-        app = app.switch_page("views/ranking.py").run()
+        app = _ranking_of_demo_organoid(app, "P5")
         assert not app.exception
         assert "the 12 organoids of the colorectal subset cohort" in _texts(app)
         ranking = rank_drugs(bundles["session_tdnn_finetuned"], load_cohort("colorectal").expression.loc[["P5"]])
@@ -492,11 +497,7 @@ def test_a_turned_around_ln_ic50_screen_is_labelled_as_such_on_every_page(models
 
     app = _app("views/finetune.py")
     app.file_uploader(key="finetune_bundle_zip").set_value(("bundles.zip", archive, "application/zip")).run()
-    app = app.switch_page("views/upload.py").run()
-    app.radio(key="upload_source").set_value("Use a reference organoid as a demo").run()
-    app.multiselect(key="demo_samples").set_value(["P5"]).run()
-    app.button[[b.label for b in app.button].index("Use as demo profile")].click().run()
-    app = app.switch_page("views/ranking.py").run()
+    app = _ranking_of_demo_organoid(app, "P5")
     assert not app.exception
     assert {"predicted -ln IC50", "± -ln IC50"} <= set(app.dataframe[1].value.columns)
     assert "**-ln IC50**: predicted -ln IC50" in _texts(app) and "AUC" not in _texts(app)
