@@ -13,12 +13,15 @@ import pytest
 
 from core.artifacts import BundleError, load_bundle, save_bundle
 from core.data.cohort import Cohort
-from core.models import OUTPUT_LAYER_NAME
+from core.models import OUTPUT_LAYER_NAME, build_model
 from core.models.config import ConvNNConfig, PaccMannConfig, TDNNConfig
+from core.models.transfer import replace_output_layer
 from core.predict import rank_drugs, reference_z_scores
 from core.preprocessing.panels import load_panel
 from core.training.bundles import build_bundle
-from core.training.fit import TrainingSettings
+from core.training.compiled import compiled_twin
+from core.training.fit import TrainingSettings, fit
+from core.training.pipeline import build_pair_table
 from core.training.protocols import finetune, pretrain, train_from_scratch, training_pairs
 
 TINY = {
@@ -157,3 +160,47 @@ def test_a_cohort_upload_with_genes_missing_in_some_samples_only(saved_bundle, s
     alone = rank_drugs(bundle, profiles.iloc[[1]])
     second = ranking[ranking["sample"] == profiles.index[1]]
     np.testing.assert_allclose(second["predicted"].to_numpy(), alone["predicted"].to_numpy(), rtol=1e-5)
+
+
+
+def test_fold_models_share_one_compiled_twin_reset_to_their_own_state(small, pretrained_tdnn) -> None:
+    """fit() trains every fold model on one compiled twin per architecture (traced once): each fold starts
+    from its own variables (weights, dropout seeds) and a fresh optimiser, and keeps what it learned."""
+    gdsc, crc = small
+    pairs = training_pairs(crc)
+    table = build_pair_table(pretrained_tdnn.expression, pretrained_tdnn.drugs, pretrained_tdnn.target, crc.expression,
+                             pairs, crc.drug_smiles, pretrained_tdnn.domain)
+    settings = dataclasses.replace(QUICK, max_epochs=2, patience=10)
+    twins = []
+    for seed in (1, 2):
+        fold_model = replace_output_layer(pretrained_tdnn.model, seed=seed)
+        before = [v.numpy() for v in fold_model.variables]
+        with compiled_twin(fold_model, settings.learning_rate) as twin:
+            twins.append(twin)
+            for theirs, ours in zip(twin.variables, before):
+                np.testing.assert_array_equal(theirs.numpy(), ours)
+            assert int(twin.optimizer.iterations.numpy()) == 0
+            assert all(not v.numpy().any() for v in twin.optimizer.variables if v.path.endswith(("_momentum", "_velocity")))
+        output_before = fold_model.get_layer(OUTPUT_LAYER_NAME).kernel.numpy()
+        result = fit(fold_model, table, settings, progress=None)
+        assert result.epochs_run == 2 and not fold_model.compiled  # trained, yet never compiled itself
+        steps = 2 * int(np.ceil(len(table) * (1 - settings.validation_fraction) / settings.batch_size))
+        assert int(twin.optimizer.iterations.numpy()) == steps  # this fold's steps only: the optimiser was reset
+        for trained, twin_variable in zip(fold_model.variables, twin.variables):
+            np.testing.assert_array_equal(trained.numpy(), twin_variable.numpy())
+        assert not np.allclose(fold_model.get_layer(OUTPUT_LAYER_NAME).kernel.numpy(), output_before)
+    assert twins[0] is twins[1]  # fold models differing only in their output layer's seed share the twin
+
+
+def test_models_built_alike_share_a_twin_and_others_do_not() -> None:
+    """Fresh builds of one architecture (PaccMann's unnamed token-mask operation is numbered per build) share
+    the compiled twin; another input length or learning rate gets its own."""
+    def twin_of(model, learning_rate: float = 1e-3):
+        with compiled_twin(model, learning_rate) as twin:
+            return twin
+
+    shape = {"n_genes": 40, "vocabulary_size": 30}
+    first = twin_of(build_model("paccmann", TINY["paccmann"], smiles_length=50, **shape))
+    assert twin_of(build_model("paccmann", TINY["paccmann"], smiles_length=50, **shape)) is first
+    assert twin_of(build_model("paccmann", TINY["paccmann"], smiles_length=51, **shape)) is not first
+    assert twin_of(build_model("paccmann", TINY["paccmann"], smiles_length=50, **shape), 1e-4) is not first

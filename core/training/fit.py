@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from core.training.batches import PairBatches, PairTable
+from core.training.compiled import compiled_twin
 
 
 @dataclass(frozen=True)
@@ -90,22 +91,26 @@ def fit(
     settings: TrainingSettings,
     progress: Callable[[EpochReport], None] | None = print_progress,
 ) -> FitResult:
-    """Compile ``model`` and train it on ``table`` until the validation loss stops improving."""
+    """Train ``model`` on ``table`` with Adam until the validation loss stops improving (best weights kept).
+
+    The training runs on the architecture's compiled twin (:mod:`core.training.compiled`), so the fold
+    models of a cross-validation share one traced training step; ``model`` ends with the trained weights.
+    """
     train_rows, validation_rows = split_validation(len(table), settings.validation_fraction, settings.seed)
-    model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss="mse")
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.EarlyStopping(patience=settings.patience, restore_best_weights=True),
     ]
     if progress is not None:
         callbacks.append(_ProgressReporter(settings.max_epochs, progress))
     start = time.perf_counter()
-    history = model.fit(
-        PairBatches(table.subset(train_rows), settings.batch_size, shuffle=True, seed=settings.seed),
-        validation_data=PairBatches(table.subset(validation_rows), settings.batch_size),
-        epochs=settings.max_epochs,
-        callbacks=callbacks,
-        verbose=0,
-    )
+    with compiled_twin(model, settings.learning_rate) as twin:
+        history = twin.fit(
+            PairBatches(table.subset(train_rows), settings.batch_size, shuffle=True, seed=settings.seed),
+            validation_data=PairBatches(table.subset(validation_rows), settings.batch_size),
+            epochs=settings.max_epochs,
+            callbacks=callbacks,
+            verbose=0,
+        )
     validation = history.history["val_loss"]
     return FitResult(
         epochs_run=len(validation),
