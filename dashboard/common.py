@@ -165,6 +165,11 @@ def add_session_bundles(bundles: list[ModelBundle], reference: pd.DataFrame | No
     st.session_state[_CACHE] = {}  # rankings of an earlier bundle under the same name are stale
 
 
+def attach_reference_expression(name: str, expression: pd.DataFrame) -> None:
+    """Give a session bundle loaded from a file its cohort's expression again (for the cohort's gene rankings)."""
+    st.session_state.setdefault(_SESSION_REFERENCE, {})[name] = expression
+
+
 def using_session_models() -> bool:
     return bool(session_bundles()) and st.session_state.get(MODEL_SOURCE) == SESSION_MODELS
 

@@ -37,7 +37,7 @@ from core.training.fit import TrainingSettings
 from core.training.own_cohort import comparison_table, train_own_cohort
 from core.training.pretrained import pretrained_from_zeroshot_bundle
 from core.upload import UploadError
-from core.upload.cohort import UploadedCohort, validate_cohort_upload
+from core.upload.cohort import UploadedCohort, training_expression_again, validate_cohort_upload
 from core.upload.responses import read_response_table
 from training_scripts import finetune_own_cohort
 
@@ -250,6 +250,21 @@ def test_zip_in_memory_reloads_to_the_same_predictions(trained) -> None:
         np.testing.assert_array_equal(member_predictions(bundle, probe), member_predictions(again, probe))
         assert again.manifest["cohort"] == bundle.manifest["cohort"]
         pd.testing.assert_frame_equal(again.benchmark, bundle.benchmark, atol=1e-6, check_dtype=False)
+
+
+def test_the_training_expression_given_again_is_rebuilt_exactly_and_only_from_the_same_file(trained,
+                                                                                           tiny_models_dir: Path) -> None:  # noqa: F811
+    uploaded, _, bundles, _ = trained
+    expression, _ = screen_files(tiny_models_dir)
+    bundle = bundles["finetuned"]
+    samples = sorted(bundle.reference_predictions["sample"].unique())
+    again = training_expression_again(expression, "expr.csv", bundle.manifest["data_files"], samples, bundle.genes)
+    pd.testing.assert_frame_equal(again, uploaded.cohort.expression)
+    with pytest.raises(UploadError, match="expr.csv is not the expression file these models were trained on"):
+        training_expression_again(expression.replace(b"0", b"1", 1), "expr.csv", bundle.manifest["data_files"],
+                                  samples, bundle.genes)
+    with pytest.raises(UploadError, match="not trained on an uploaded cohort"):
+        training_expression_again(expression, "expr.csv", {}, samples, bundle.genes)
 
 
 def _rezipped(archive: bytes, change) -> bytes:
@@ -471,6 +486,17 @@ def test_page_loads_a_downloaded_zip_into_this_session_only(models_env, trained)
     app = app.switch_page("views/genes.py").run()
     assert not app.exception
     assert "holds its cohort's predictions but not its expression" in _texts(app)
+    # Given the training expression file again (and only that very file), the genes page explains the cohort.
+    expression, _ = screen_files(models_env)
+    app = app.switch_page("views/finetune.py").run()
+    changed = expression.replace(b"0", b"1", 1)
+    app.file_uploader(key="finetune_loaded_expression_file").set_value(("expr.csv", changed, "text/csv")).run()
+    assert "expr.csv is not the expression file these models were trained on" in app.error[0].value
+    app.file_uploader(key="finetune_loaded_expression_file").set_value(("expr.csv", expression, "text/csv")).run()
+    assert not app.error and "now also explains the cohort of session_tdnn_finetuned" in app.success[-1].value
+    app = app.switch_page("views/genes.py").run()
+    assert not app.exception and "Reference cohort (12 organoids)" in _texts(app)
+    assert len(app.get("plotly_chart")) == 1  # the cohort's genes (no organoid profile in this session)
     other = _app("views/ranking.py")  # another browser session sees none of it
     assert "_session_bundles" not in other.session_state and not other.sidebar.selectbox
 

@@ -37,6 +37,8 @@ from core.upload.validate import QCReport, ValidatedProfile, validate_upload
 MIN_SAMPLES = 5
 MIN_DRUGS = 3
 MIN_PAIRS = 100
+EXPRESSION_HASH = "upload/expression (sha256 of the bytes)"
+RESPONSES_HASH = "upload/responses (sha256 of the bytes)"
 
 
 @dataclass
@@ -103,9 +105,29 @@ def validate_cohort_upload(
         table = read_response_table(response_data, response_filename, metric, lower_is_sensitive)
     except UploadError as error:
         raise UploadError(f"Response table: {error}") from error
-    hashes = {"upload/expression (sha256 of the bytes)": hashlib.sha256(expression_data).hexdigest(),
-              "upload/responses (sha256 of the bytes)": hashlib.sha256(response_data).hexdigest()}
+    hashes = {EXPRESSION_HASH: hashlib.sha256(expression_data).hexdigest(),
+              RESPONSES_HASH: hashlib.sha256(response_data).hexdigest()}
     return build_cohort(profile, table, panel, name, label, hashes)
+
+
+def training_expression_again(data: bytes, filename: str, data_files: dict[str, str], samples: list[str],
+                              panel: list[str]) -> pd.DataFrame:
+    """The expression a saved bundle was trained on, from the same file uploaded again (for the reference
+    cohort's gene rankings: bundles keep predictions, never expression).
+
+    Only the very file is accepted: its SHA-256 must equal the one recorded in the bundle's ``data_files``.
+    The result is rebuilt exactly as at training time (same checks, ``samples`` completed over ``panel``).
+    """
+    recorded = data_files.get(EXPRESSION_HASH)
+    if recorded is None:
+        raise UploadError("These models were not trained on an uploaded cohort, so there is no expression file to "
+                          "give again.")
+    if hashlib.sha256(data).hexdigest() != recorded:
+        raise UploadError(f"{filename} is not the expression file these models were trained on (its SHA-256 "
+                          "differs from the one they recorded). Upload that very file, unchanged.")
+    profile = validate_upload(data, filename, panel)
+    expression, _ = _complete_panel(profile.expression.loc[samples], panel)
+    return expression
 
 
 def build_cohort(profile: ValidatedProfile, table: ResponseTable, panel: list[str], name: str, label: str,

@@ -23,8 +23,22 @@ from core.training.own_cohort import BROWSER_TRAINING, comparison_table, n_folds
 from core.training.pipeline import TrainedModel
 from core.training.pretrained import pretrained_from_zeroshot_bundle
 from core.upload import UploadError
-from core.upload.cohort import MIN_DRUGS, MIN_PAIRS, MIN_SAMPLES, UploadedCohort, validate_cohort_upload
-from dashboard.common import ARCHITECTURES, TARGET_COHORT, add_session_bundles, reference_grid, session_bundles
+from core.upload.cohort import (
+    MIN_DRUGS,
+    MIN_PAIRS,
+    MIN_SAMPLES,
+    UploadedCohort,
+    training_expression_again,
+    validate_cohort_upload,
+)
+from dashboard.common import (
+    ARCHITECTURES,
+    TARGET_COHORT,
+    add_session_bundles,
+    attach_reference_expression,
+    reference_grid,
+    session_bundles,
+)
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "gz"]
 COHORT, JOB, JOB_COHORT, TRAINED = "finetune_cohort", "finetune_job", "finetune_job_cohort", "finetune_trained"
@@ -188,7 +202,35 @@ def load_saved_bundles() -> None:
     st.session_state["finetune_bundle_zip_id"] = uploaded.file_id
     add_session_bundles(bundles, None)
     st.session_state["finetune_loaded"] = [b.name for b in bundles]
+    st.session_state.pop("finetune_loaded_expression", None)
     st.rerun()
+
+
+def load_training_expression(names: list[str]) -> None:
+    """Optional: the loaded bundles' training expression file again, so the genes page can explain their cohort."""
+    uploaded = st.file_uploader("Their cohort's expression file (optional: the genes page then also explains the "
+                                "cohort)", type=UPLOAD_TYPES, key="finetune_loaded_expression_file")
+    done = st.session_state.get("finetune_loaded_expression")  # (file id, bundles given their expression)
+    if uploaded is not None and (done is None or uploaded.file_id != done[0]):
+        attached, problems = [], []
+        for name in names:
+            b = session_bundles()[name]
+            try:
+                expression = training_expression_again(
+                    uploaded.getvalue(), uploaded.name, b.manifest.get("data_files", {}),
+                    sorted(b.reference_predictions["sample"].unique()), b.genes)
+            except UploadError as error:
+                problems.append(str(error))
+                continue
+            attach_reference_expression(name, expression)
+            attached.append(name)
+        if not attached:
+            st.error(f"**This expression file cannot be used.** {problems[0]}")
+            return
+        done = st.session_state["finetune_loaded_expression"] = (uploaded.file_id, attached)
+    if done is not None:
+        st.success(f"The genes page now also explains the cohort of {', '.join(done[1])} (the file is the one they "
+                   "were trained on).")
 
 
 st.title("Fine-tune on your own cohort")
@@ -287,5 +329,6 @@ st.caption("A zip downloaded above, from this or an earlier session. Every file'
            "bundles stay in this session only.")
 load_saved_bundles()
 loaded = st.session_state.get("finetune_loaded")
-if loaded:
+if loaded and all(name in session_bundles() for name in loaded):
     st.success(f"Loaded {', '.join(loaded)}: every page now uses them (sidebar: *Models used on every page*).")
+    load_training_expression(loaded)

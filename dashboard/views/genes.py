@@ -47,7 +47,8 @@ with right:
     st.subheader(f"Reference cohort ({n_reference(b)} organoids)")
     if reference is None:
         st.info("This bundle was loaded from a file: it holds its cohort's predictions but not its expression, so the "
-                "cohort's genes cannot be computed here. Fine-tune on the cohort in this session to see them.")
+                "cohort's genes cannot be computed here. To see them, give the cohort's expression file again on "
+                "*Fine-tune on your cohort*, below the loaded bundles.")
     else:
         st.plotly_chart(top_genes_figure(reference, f"{drug}: top {top_n} genes, reference cohort", top_n, unit),
                         key="genes_reference_chart")
