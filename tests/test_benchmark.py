@@ -12,10 +12,11 @@ from scipy.stats import ttest_rel
 
 from core.benchmark import tasks
 from core.benchmark.clinical import first_line_hits
-from core.benchmark.collect import COLUMNS, naive_predictions, write_results
+from core.benchmark.collect import COLUMNS, min_max_scaled, naive_predictions, write_results
 from core.benchmark.grid import CELL, DRUG, FULL, QUICK, Task
 from core.benchmark.markdown import write_report
 from core.benchmark.runner import part_path, pending, run_grid
+from core.benchmark.seeds import seed_scores, seed_spread
 from core.config import models_dir
 from core.evaluation.grouped import compare, summarise, with_baseline
 
@@ -162,6 +163,11 @@ def test_written_results_have_the_promised_columns(tmp_path: Path) -> None:
     report = write_report(results, predictions, QUICK, None, tmp_path).read_text()
     assert "## Headline scores" in report and "| toy | precision_oncology | tdnn_finetuned | all |" in report
     assert (tmp_path / "baselines.png").stat().st_size > 10_000 and "![" in report
+    assert "## Seed noise" not in report  # until training_scripts.seed_noise wrote its spread beside the report
+    pd.DataFrame({"model": ["tdnn_scratch"], "score": ["within_drug_pearson"], "mean": [0.1], "sd": [0.05],
+                  "min": [0.05], "max": [0.15], "n_seeds": [3]}).to_csv(tmp_path / "seed_spread.csv", index=False)
+    report = write_report(results, predictions, QUICK, None, tmp_path).read_text()
+    assert "## Seed noise" in report and "| tdnn_scratch | within_drug_pearson | 0.100 | 0.050 |" in report
 
 
 @pytest.mark.skipif(not (models_dir() / "benchmark" / "predictions.parquet").is_file(), reason="benchmark not run")
@@ -181,3 +187,35 @@ def test_committed_summary_is_recomputed_from_the_committed_predictions() -> Non
     for metric, tolerance in (("paper_precision_oncology", 0.01), ("within_drug_pearson", 0.01), ("mse", 1e-4)):
         assert np.allclose(recomputed[metric], committed.loc[recomputed.index, metric], atol=tolerance,
                            equal_nan=True), metric
+
+
+def test_seed_runs_are_scored_like_the_grid_and_their_spread_is_taken_over_seeds() -> None:
+    """Naive predictions passed off as two models' seed runs get the committed summary's scores for those
+    naive baselines (so scaling and the baseline join match the grid's); their spread over seeds is zero."""
+    naive = naive_predictions("colorectal", CELL, 5)
+    runs = pd.concat([naive[naive["model"] == baseline].assign(model=name, seed=seed)
+                      for name, baseline in (("like_additive", "naive_additive"), ("like_sample", "naive_sample_mean"))
+                      for seed in (0, 1)], ignore_index=True)
+    scores = seed_scores(min_max_scaled(runs.drop(columns="n_finetune"))).set_index(["model", "seed"])
+    committed = pd.read_csv(models_dir() / "benchmark" / "summary.csv")
+    committed = committed[(committed["dataset"] == "colorectal") & (committed["split"] == CELL)].set_index("model")
+    for seed in (0, 1):
+        assert scores.loc[("like_additive", seed), "paper_precision_oncology"] == pytest.approx(
+            committed.loc["naive_additive", "paper_precision_oncology"], abs=1e-3)
+        assert scores.loc[("like_sample", seed), "within_drug_pearson"] == pytest.approx(
+            committed.loc["naive_sample_mean", "within_drug_pearson"], abs=1e-3)
+    spread = seed_spread(scores.reset_index()).set_index(["model", "score"])
+    assert spread.loc[("like_additive", "within_drug_pearson"), ["sd", "n_seeds"]].tolist() == [0.0, 2]
+    difference = spread.loc[("like_additive - like_sample", "within_drug_pearson")]
+    assert difference["mean"] == pytest.approx(-committed.loc["naive_sample_mean", "within_drug_pearson"], abs=1e-3)
+
+
+def test_seed_spread_of_a_hand_made_table() -> None:
+    scores = pd.DataFrame({"model": ["a"] * 3 + ["b"] * 3, "seed": [0, 1, 2] * 2,
+                           "paper_precision_oncology": [0.5, 0.6, 0.7, 0.5, 0.5, 0.5],
+                           "within_drug_pearson": [0.1, 0.2, 0.3, 0.0, 0.1, 0.2]})
+    spread = seed_spread(scores).set_index(["model", "score"])
+    a = spread.loc[("a", "paper_precision_oncology")]
+    assert (a["mean"], a["sd"], a["min"], a["max"]) == pytest.approx((0.6, 0.1, 0.5, 0.7))
+    difference = spread.loc[("a - b", "within_drug_pearson")]
+    assert (difference["mean"], difference["sd"], difference["n_seeds"]) == pytest.approx((0.1, 0.0, 3))

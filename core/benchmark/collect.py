@@ -29,7 +29,7 @@ def naive_predictions(dataset: str, split: str, n_folds: int) -> pd.DataFrame:
     return table.assign(dataset=dataset, split=split, n_finetune=pd.NA)
 
 
-def _scaled(table: pd.DataFrame) -> pd.DataFrame:
+def min_max_scaled(table: pd.DataFrame) -> pd.DataFrame:
     """Min-max scale y_true and y_pred by the range of the dataset's usable pairs."""
     scaled = []
     for dataset, rows in table.groupby("dataset", sort=False):
@@ -44,7 +44,7 @@ def benchmark_predictions(profile: Profile, work_dir: Path, with_peers: bool = T
     (``with_peers``) the paper's published predictions with naive baselines on the paper's folds."""
     own = [collected_parts(profile.tasks(), work_dir)]
     own += [naive_predictions(dataset, split, n) for (dataset, split), n in profile.folds.items()]
-    tables = [_scaled(pd.concat(own, ignore_index=True))]
+    tables = [min_max_scaled(pd.concat(own, ignore_index=True))]
     if with_peers:
         tables.append(peer_predictions(PEER_DATASETS, largest_only=False))
     table = pd.concat(tables, ignore_index=True)[COLUMNS]

@@ -53,6 +53,16 @@ def statements(tests: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _seed_noise_section(out: Path) -> list[str]:
+    """The spread over seeds written by ``training_scripts.seed_noise`` beside the report, if it ran."""
+    path = out / "seed_spread.csv"
+    if not path.is_file():
+        return []
+    return ["## Seed noise\nThe models below retrained on the same colorectal cell cold-start folds with other seeds "
+            "(`python -m training_scripts.seed_noise`; scores per seed in `seed_scores.csv`). A difference between "
+            "two models smaller than a few SDs here can be the seed's doing.\n\n" + markdown_table(pd.read_csv(path))]
+
+
 def write_report(results: dict[str, pd.DataFrame], predictions: pd.DataFrame, profile: Profile, run_minutes: float | None,
                  out: Path) -> Path:
     """Write ``REPORT.md`` and its figures into ``out``."""
@@ -91,6 +101,7 @@ def write_report(results: dict[str, pd.DataFrame], predictions: pd.DataFrame, pr
         "## Headline scores\n" + markdown_table(_headline(summary)),
         "## Paired tests\n" + markdown_table(tests.drop(columns=["t"])),
         "## Clinical check: first-line drugs in the top k\n" + (markdown_table(clinical) if len(clinical) else "No cohort with known first-line drugs."),
+        *_seed_noise_section(out),
         "## Figures\n" + "\n\n".join(f"### {title}\n![{title}]({name})" for title, name in figures),
     ]
     path = out / "REPORT.md"

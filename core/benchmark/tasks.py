@@ -19,6 +19,7 @@ from core.config import models_dir
 from core.data.cohort import Cohort
 from core.data.registry import PRETRAINING_DATASET, load_cohort
 from core.evaluation.splits import SPLIT_GROUP, cell_cold_start_folds, drug_cold_start_folds
+from core.models.registry import config_class
 from core.preprocessing.panels import load_panel
 from core.training.defaults import PANEL_OF_MODEL, TARGET_TRAINING
 from core.training.fit import TrainingSettings
@@ -117,8 +118,10 @@ def _subsample(train: pd.DataFrame, size: str, fold: int) -> pd.DataFrame:
     return train.sample(n=int(size), random_state=fold).reset_index(drop=True)
 
 
-def _deep_prediction(task: Task, train: pd.DataFrame, test: pd.DataFrame, profile: Profile, results_dir: Path) -> np.ndarray:
+def _deep_prediction(task: Task, train: pd.DataFrame, test: pd.DataFrame, profile: Profile, results_dir: Path,
+                     seed: int) -> np.ndarray:
     architecture, kind = task.model.split("_", 1)
+    training = dataclasses.replace(TARGET_TRAINING, seed=seed)  # validation split, batch order, new output layer
     target = cohort(task.dataset)
     gdsc = cohort(PRETRAINING_DATASET)
     if task.dataset == IN_VITRO:  # on GDSC itself "scratch" is pre-training on the fold's training pairs
@@ -130,14 +133,14 @@ def _deep_prediction(task: Task, train: pd.DataFrame, test: pd.DataFrame, profil
     train = _subsample(train, task.n_finetune, task.fold)
     if kind == "scratch":
         trained = train_from_scratch(architecture, load_panel(PANEL_OF_MODEL[architecture]), gdsc, target, train,
-                                     TARGET_TRAINING, progress=None)
+                                     training, config_class(architecture)(seed=seed), progress=None)
     else:
         pretrained = (_fold_pretrained(pretraining_folder(results_dir, task.dataset, architecture, task.fold))
                       if task.needs_fold_pretraining else _shipped_pretrained(architecture))
         if kind == "zeroshot":
             trained = zero_shot(pretrained, gdsc, target.expression.loc[train["sample"].unique()])
         else:
-            trained = finetune(pretrained, gdsc, target, train, TARGET_TRAINING, progress=None)
+            trained = finetune(pretrained, gdsc, target, train, training, progress=None)
     return trained.predict_pairs(target.expression, test, target.drug_smiles)
 
 
@@ -157,11 +160,15 @@ def _classical_prediction(task: Task, train: pd.DataFrame, test: pd.DataFrame) -
     return classical.with_drug_features(kind, genes, cohort(task.dataset), train, test, SPLIT_GROUP[task.split], settings)
 
 
-def run_task(task: Task, profile: Profile, results_dir: Path) -> pd.DataFrame:
-    """Held-out predictions of ``task``: columns fold, sample, drug, y_true, y_pred (response scale)."""
+def run_task(task: Task, profile: Profile, results_dir: Path, seed: int = 0) -> pd.DataFrame:
+    """Held-out predictions of ``task``: columns fold, sample, drug, y_true, y_pred (response scale).
+
+    ``seed`` (deep models trained on the target cohort) sets the initial weights of a model trained from
+    scratch, the fine-tuned model's new output layer, the validation split and the batch order; the grid
+    runs seed 0, :mod:`core.benchmark.seeds` others."""
     train, test = train_test(task.dataset, task.split, task.fold, profile.folds[(task.dataset, task.split)])
     if task.architecture is not None:
-        y_pred = _deep_prediction(task, train, test, profile, results_dir)
+        y_pred = _deep_prediction(task, train, test, profile, results_dir, seed)
     else:
         y_pred = _classical_prediction(task, train, test)
     return pd.DataFrame({"fold": task.fold, "sample": test["sample"], "drug": test["drug"],
