@@ -24,6 +24,7 @@ from dashboard_fixtures import (  # noqa: F401  (fixtures)
 from streamlit.testing.v1 import AppTest
 
 from core.artifacts import load_bundle
+from core.config import REPO_ROOT
 from core.data.registry import load_cohort
 from core.evaluation.cohort_scores import per_drug_reliability
 from core.explain.dashboard_api import organoid_attributions, pathway_enrichment, reference_attributions
@@ -271,6 +272,13 @@ def test_performance_page_shows_the_benchmark_summary_when_built(tiny_models_dir
     assert "is not built yet" not in _text(app) and len(app.get("plotly_chart")) == 3
     assert list(app.dataframe[0].value["training"][:4]) == ["from scratch", "fine-tuned", "zero-shot",
                                                             "naive: per-drug mean"]
+    assert not any("How much one training run varies" in e.label for e in app.expander)
+    # Once training_scripts.seed_noise has run, the page says how much one training run varies.
+    shutil.copy(REPO_ROOT / "trained_models" / "benchmark" / "seed_spread.csv", tmp_path / "benchmark")
+    app = _app("views/performance.py")
+    labels = [e.label for e in app.expander]
+    assert any(label.startswith("How much one training run varies (within-drug SD over seeds: tdnn_finetuned 0.")
+               for label in labels), labels
 
 
 def test_about_page_shows_every_manifest_and_the_limitations(models_env) -> None:  # noqa: F811

@@ -135,7 +135,17 @@ if summary is not None and {"dataset", "split"} <= set(summary.columns):
         figure.add_hline(y=float(naive.iloc[0]), line_dash="dot", annotation_text="naive per-drug mean")
     st.plotly_chart(figure, key="performance_sizes")
     st.caption("Colorectal organoids, the bundles' 5 cell cold-start folds; each size is a random subset of a "
-               "fold's training pairs; 0 = the zero-shot model (pre-trained on GDSC only).")
+               "fold's training pairs; 0 = the zero-shot model (pre-trained on GDSC only). One training run per point.")
+    seed_file = models_dir() / "benchmark" / "seed_spread.csv"
+    if seed_file.is_file():
+        spread = pd.read_csv(seed_file)
+        within = spread[spread["score"] == "within_drug_pearson"].set_index("model")["sd"]
+        with st.expander(f"How much one training run varies (within-drug SD over seeds: "
+                         f"{', '.join(f'{m} {sd:.2f}' for m, sd in within.items())})"):
+            st.dataframe(spread, hide_index=True, key="performance_seed_spread")
+            st.caption("The same models retrained with other seeds on the same folds (`python -m "
+                       "training_scripts.seed_noise`). A difference between two points above that is smaller than "
+                       "a few of these SDs can be the seed's doing.")
 
     st.subheader("Benchmark across cohorts")
     dataset = st.selectbox("Dataset", sorted(summary["dataset"].unique()), key="performance_dataset")
