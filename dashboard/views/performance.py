@@ -124,25 +124,32 @@ if summary is not None and {"dataset", "split"} <= set(summary.columns):
     curve["architecture"] = curve["model"].str.split("_").str[0]
     curve["pairs"] = pd.to_numeric(curve["n_finetune"].replace("all", None), errors="coerce")
     curve["pairs"] = curve["pairs"].fillna(curve["pairs"].max() * 1.5 if curve["pairs"].notna().any() else 1500)
+    trained_sizes = curve.loc[curve["pairs"] > 0, "pairs"]
+    # A log axis cannot show 0: the zero-shot model is drawn half a step left of the smallest training set.
+    curve["pairs"] = curve["pairs"].replace(0, trained_sizes.min() / 2 if len(trained_sizes) else 1)
     curve["kind"] = curve["model"].str.split("_").str[-1].map(KIND_SHORT).fillna(curve["model"])
     metric = st.radio("Score", ["within_drug_pearson", "paper_precision_oncology", "mse"], horizontal=True,
                       format_func=METRICS.get, key="performance_size_metric")
     figure = px.line(curve.sort_values("pairs"), x="pairs", y=metric, color="kind", line_dash="architecture",
                      markers=True, log_x=True, color_discrete_map=COLOURS,
-                     labels={"pairs": "organoid training pairs per fold (log; rightmost = all)", metric: METRICS[metric]})
+                     labels={"pairs": "organoid training pairs per fold (log; leftmost = zero-shot, rightmost = all)",
+                             metric: METRICS[metric]})
     naive = cell[cell["model"] == "naive_drug_mean"][metric]
     if len(naive):
         figure.add_hline(y=float(naive.iloc[0]), line_dash="dot", annotation_text="naive per-drug mean")
     st.plotly_chart(figure, key="performance_sizes")
     st.caption("Colorectal organoids, the bundles' 5 cell cold-start folds; each size is a random subset of a "
-               "fold's training pairs; 0 = the zero-shot model (pre-trained on GDSC only). One training run per point.")
+               "fold's training pairs; leftmost point = the zero-shot model (0 pairs: pre-trained on GDSC only). "
+               "One training run per point.")
     seed_file = models_dir() / "benchmark" / "seed_spread.csv"
     if seed_file.is_file():
         spread = pd.read_csv(seed_file)
         within = spread[spread["score"] == "within_drug_pearson"].set_index("model")["sd"]
         with st.expander(f"How much one training run varies (within-drug SD over seeds: "
                          f"{', '.join(f'{m} {sd:.2f}' for m, sd in within.items())})"):
-            st.dataframe(spread, hide_index=True, key="performance_seed_spread")
+            st.dataframe(spread, hide_index=True, key="performance_seed_spread",
+                         column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                        for c in ("mean", "sd", "min", "max")})
             st.caption("The same models retrained with other seeds on the same folds (`python -m "
                        "training_scripts.seed_noise`). A difference between two points above that is smaller than "
                        "a few of these SDs can be the seed's doing.")
