@@ -6,6 +6,7 @@ against the library's own numbers: one ranking row per bundle drug, ranks 1..N b
 """
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -265,8 +266,11 @@ def test_performance_page_shows_the_benchmark_summary_when_built(tiny_models_dir
     monkeypatch.setenv("PDO_MODELS_DIR", str(tmp_path))
     app = _app("views/performance.py")
     assert not app.exception
-    curves = {trace["name"] for trace in json.loads(app.get("plotly_chart")[-1].proto.spec)["data"]}
-    assert curves == {"fine-tuned, tdnn", "zero-shot, tdnn"}  # classical baselines and other cohorts are not curves
+    traces = {trace["name"]: trace for trace in json.loads(app.get("plotly_chart")[-1].proto.spec)["data"]}
+    assert set(traces) == {"fine-tuned, tdnn", "zero-shot, tdnn"}  # classical baselines and other cohorts are not curves
+    x = traces["zero-shot, tdnn"]["x"]  # plotly stores arrays as base64 bytes
+    x = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]) if isinstance(x, dict) else np.asarray(x)
+    assert x.tolist() == [5.0]  # 0 pairs, drawn left of the smallest size (10) on the log axis
     app.selectbox(key="performance_dataset").select("pancreas").run()
     assert list(app.dataframe[-1].value["model"]) == ["tDNN_pretrain"]
     assert "is not built yet" not in _text(app) and len(app.get("plotly_chart")) == 3
