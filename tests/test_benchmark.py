@@ -194,28 +194,28 @@ def test_seed_runs_are_scored_like_the_grid_and_their_spread_is_taken_over_seeds
     naive baselines (so scaling and the baseline join match the grid's); their spread over seeds is zero."""
     naive = naive_predictions("colorectal", CELL, 5)
     runs = pd.concat([naive[naive["model"] == baseline].assign(model=name, seed=seed)
-                      for name, baseline in (("like_additive", "naive_additive"), ("like_sample", "naive_sample_mean"))
+                      for name, baseline in (("x_finetuned", "naive_additive"), ("x_scratch", "naive_sample_mean"))
                       for seed in (0, 1)], ignore_index=True)
     scores = seed_scores(min_max_scaled(runs.drop(columns="n_finetune"))).set_index(["model", "seed"])
     committed = pd.read_csv(models_dir() / "benchmark" / "summary.csv")
     committed = committed[(committed["dataset"] == "colorectal") & (committed["split"] == CELL)].set_index("model")
     for seed in (0, 1):
-        assert scores.loc[("like_additive", seed), "paper_precision_oncology"] == pytest.approx(
+        assert scores.loc[("x_finetuned", seed), "paper_precision_oncology"] == pytest.approx(
             committed.loc["naive_additive", "paper_precision_oncology"], abs=1e-3)
-        assert scores.loc[("like_sample", seed), "within_drug_pearson"] == pytest.approx(
+        assert scores.loc[("x_scratch", seed), "within_drug_pearson"] == pytest.approx(
             committed.loc["naive_sample_mean", "within_drug_pearson"], abs=1e-3)
     spread = seed_spread(scores.reset_index()).set_index(["model", "score"])
-    assert spread.loc[("like_additive", "within_drug_pearson"), ["sd", "n_seeds"]].tolist() == [0.0, 2]
-    difference = spread.loc[("like_additive - like_sample", "within_drug_pearson")]
+    assert spread.loc[("x_finetuned", "within_drug_pearson"), ["sd", "n_seeds"]].tolist() == [0.0, 2]
+    difference = spread.loc[("x_finetuned - x_scratch", "within_drug_pearson")]
     assert difference["mean"] == pytest.approx(-committed.loc["naive_sample_mean", "within_drug_pearson"], abs=1e-3)
 
 
 def test_seed_spread_of_a_hand_made_table() -> None:
-    scores = pd.DataFrame({"model": ["a"] * 3 + ["b"] * 3, "seed": [0, 1, 2] * 2,
+    scores = pd.DataFrame({"model": ["a_finetuned"] * 3 + ["a_scratch"] * 3, "seed": [0, 1, 2] * 2,
                            "paper_precision_oncology": [0.5, 0.6, 0.7, 0.5, 0.5, 0.5],
                            "within_drug_pearson": [0.1, 0.2, 0.3, 0.0, 0.1, 0.2]})
     spread = seed_spread(scores).set_index(["model", "score"])
-    a = spread.loc[("a", "paper_precision_oncology")]
+    a = spread.loc[("a_finetuned", "paper_precision_oncology")]
     assert (a["mean"], a["sd"], a["min"], a["max"]) == pytest.approx((0.6, 0.1, 0.5, 0.7))
-    difference = spread.loc[("a - b", "within_drug_pearson")]
+    difference = spread.loc[("a_finetuned - a_scratch", "within_drug_pearson")]
     assert (difference["mean"], difference["sd"], difference["n_seeds"]) == pytest.approx((0.1, 0.0, 3))

@@ -1,10 +1,11 @@
 """Seed noise of the benchmark (see ``core.benchmark.seeds``): retrain deep models with other seeds on the
 same colorectal cell cold-start folds and print how far their scores move.
 
-Example: ``python -m training_scripts.seed_noise --seeds 5`` (tDNN fine-tuned and from scratch, all pairs,
-5 folds x 5 seeds). Writes ``seed_scores.csv`` (one row per model and seed) and ``seed_spread.csv`` (mean,
-SD, range per model and score, and the fine-tuned minus scratch difference) to ``--out``. Trained folds
-are kept in ``--work-dir``, so an interrupted run resumes.
+Example: ``python -m training_scripts.seed_noise --seeds 5`` (tDNN, ConvNN and PaccMann, each fine-tuned and
+from scratch on all pairs, 5 folds x 5 seeds; ``--models tdnn_finetuned tdnn_scratch`` for fewer). Writes
+``seed_scores.csv`` (one row per model and seed) and ``seed_spread.csv`` (mean, SD, range per model and
+score, and each architecture's fine-tuned minus scratch difference) to ``--out``. Trained folds are kept in
+``--work-dir``, so an interrupted run resumes and models added later train only themselves.
 """
 from __future__ import annotations
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pandas as pd
 
 from core.benchmark.collect import min_max_scaled, naive_predictions
-from core.benchmark.grid import CELL, PRIMARY, Profile, Task
+from core.benchmark.grid import ARCHITECTURES, CELL, PRIMARY, Profile, Task
 from core.benchmark.tasks import run_task
 from core.evaluation.grouped import summarise
 
-SEED_MODELS = ("tdnn_finetuned", "tdnn_scratch")
+SEED_MODELS = tuple(f"{architecture}_{kind}" for architecture in ARCHITECTURES for kind in ("finetuned", "scratch"))
 SCORES = ("paper_precision_oncology", "within_drug_pearson")
 
 
@@ -53,13 +53,15 @@ def seed_scores(predictions: pd.DataFrame) -> pd.DataFrame:
 
 
 def seed_spread(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per model and score: mean, SD, minimum and maximum over seeds; with two models, also their
-    difference seed by seed (first minus second, in the order of ``SEED_MODELS``)."""
+    """Per model and score: mean, SD, minimum and maximum over seeds; for every architecture with both a
+    fine-tuned and a from-scratch model, also ``<arch>_finetuned - <arch>_scratch`` seed by seed."""
     long = scores.melt(id_vars=["model", "seed"], value_vars=list(SCORES), var_name="score")
-    models = list(dict.fromkeys(scores["model"]))
-    if len(models) == 2:
-        wide = long.pivot_table(index=["seed", "score"], columns="model", values="value").reset_index()
-        difference = wide.assign(model=f"{models[0]} - {models[1]}", value=wide[models[0]] - wide[models[1]])
-        long = pd.concat([long, difference[["model", "seed", "score", "value"]]], ignore_index=True)
+    wide = long.pivot_table(index=["seed", "score"], columns="model", values="value").reset_index()
+    differences = [
+        wide.assign(model=f"{pretrained} - {scratch}", value=wide[pretrained] - wide[scratch])
+        for pretrained in wide.columns if str(pretrained).endswith("_finetuned")
+        for scratch in [str(pretrained).removesuffix("_finetuned") + "_scratch"] if scratch in wide.columns
+    ]
+    long = pd.concat([long, *(d[["model", "seed", "score", "value"]] for d in differences)], ignore_index=True)
     spread = long.groupby(["model", "score"], sort=False)["value"].agg(["mean", "std", "min", "max", "count"])
     return spread.rename(columns={"std": "sd", "count": "n_seeds"}).reset_index()
