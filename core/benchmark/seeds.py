@@ -8,6 +8,7 @@ the same folds. The spread over seeds is the yardstick for every difference the 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +23,7 @@ SCORES = ("paper_precision_oncology", "within_drug_pearson")
 
 
 def seed_predictions(models: tuple[str, ...], seeds: range, profile: Profile, work_dir: Path,
-                     progress=print) -> pd.DataFrame:
+                     progress: Callable[[str], None] = print) -> pd.DataFrame:
     """Held-out predictions of ``models`` (all training pairs) for every seed and fold, scaled like the grid's;
     each (model, seed, fold) is saved under ``work_dir`` so a rerun only trains what is missing."""
     n_folds = profile.folds[(PRIMARY, CELL)]
@@ -42,11 +43,10 @@ def seed_predictions(models: tuple[str, ...], seeds: range, profile: Profile, wo
 
 def seed_scores(predictions: pd.DataFrame) -> pd.DataFrame:
     """One row per model and seed: the grid's metrics (``summarise``, naive baselines on the same folds)."""
+    naive = min_max_scaled(naive_predictions(PRIMARY, CELL, int(predictions["fold"].max()) + 1))
     rows = []
     for seed, runs in predictions.groupby("seed"):
-        naive = naive_predictions(PRIMARY, CELL, int(runs["fold"].max()) + 1)
-        table = pd.concat([runs.drop(columns="seed").assign(n_finetune="all"), min_max_scaled(naive)],
-                          ignore_index=True)
+        table = pd.concat([runs.drop(columns="seed").assign(n_finetune="all"), naive], ignore_index=True)
         scored = summarise(table)
         rows.append(scored[~scored["model"].str.contains("naive")].assign(seed=seed))
     return pd.concat(rows, ignore_index=True)[["model", "seed", *SCORES]]
