@@ -290,27 +290,41 @@ def test_altered_or_foreign_zips_are_refused(trained) -> None:
         bundles_from_zip_bytes(_rezipped(archive, lambda n, d: (n.replace("manifest.json", "notes.json"), d)))
 
 
-def test_background_jobs_report_stop_fail_and_queue() -> None:
-    def counting(report):
-        for i in range(1000):
-            report(i)
-            time.sleep(0.01)
-        return "finished"
+def _count_slowly(report, n: int) -> str:
+    for i in range(n):
+        report(i)
+        time.sleep(0.01)
+    return "finished"
 
-    first = background.start(counting, "test-counting")
-    queued = background.start(lambda report: "second", "test-queued")
+
+def _divide(report, a: int, b: int) -> float:
+    return a / b
+
+
+def _write_file(report, path: str) -> None:
+    Path(path).write_text("uploaded data")
+
+
+def test_background_jobs_report_stop_fail_and_queue(tmp_path: Path) -> None:
+    first = background.start(_count_slowly, (100_000,), "test-counting")
+    queued = background.start(_count_slowly, (3,), "test-queued")
     _wait_for(lambda: first.progress is not None)
     assert queued.status == background.QUEUED  # one training at a time
     first.cancel()
-    _wait_for(lambda: not first.active and not queued.active)
-    assert first.status == background.CANCELLED and first.result is None
-    assert queued.status == background.DONE and queued.result == "second"
-    failing = background.start(lambda report: 1 / 0, "test-failing")
+    assert first.status == background.CANCELLED  # at once, not when the worker notices
+    _wait_for(lambda: not queued.active)
+    assert first.result is None and not first._process.is_alive()
+    assert queued.status == background.DONE and queued.result == "finished" and queued.progress == 2
+    failing = background.start(_divide, (1, 0), "test-failing")
     _wait_for(lambda: not failing.active)
     assert failing.status == background.FAILED and failing.error == "ZeroDivisionError: division by zero"
+    writing = background.start(_write_file, (str(tmp_path / "upload.csv"),), "test-writing")
+    _wait_for(lambda: not writing.active)
+    assert writing.status == background.FAILED and "writes no files" in writing.error
+    assert not (tmp_path / "upload.csv").exists()
 
 
-def _wait_for(condition, seconds: float = 30) -> None:
+def _wait_for(condition, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "timed out"

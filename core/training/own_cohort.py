@@ -23,16 +23,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import pandas as pd
 
-from core.artifacts import ModelBundle
+from core.artifacts import ModelBundle, bundles_to_zip_bytes
 from core.data.cohort import Cohort
+from core.data.registry import PRETRAINING_DATASET, load_cohort
 from core.models.config import ModelConfig
 from core.preprocessing.drug_features import descriptor_cache_read_only
 from core.training.bundles import build_bundle
 from core.training.fit import EpochReport, TrainingSettings
 from core.training.pipeline import TrainedModel
+from core.training.pretrained import pretrained_from_zeroshot_bundle
 
 KINDS = ("finetuned", "scratch")
 DEFAULT_FOLDS = 5
@@ -119,6 +122,17 @@ def train_own_cohort(
             }
             bundles[kind] = bundle
     return bundles
+
+
+def train_own_cohort_to_zip(progress: Progress, cohort: Cohort, label: str, zeroshot_bundle: Path,
+                            settings: TrainingSettings, n_folds: int) -> bytes:
+    """:func:`train_own_cohort` from files a worker process can read itself (GDSC, the zero-shot bundle that
+    carries the pre-trained network), returning both bundles as one zip archive built in memory: the
+    picklable form in which :mod:`core.training.background` hands them back to the dashboard."""
+    pretrained, manifest = pretrained_from_zeroshot_bundle(zeroshot_bundle)
+    gdsc = load_cohort(PRETRAINING_DATASET)
+    bundles = train_own_cohort(cohort, label, pretrained, manifest, gdsc, settings, n_folds, progress)
+    return bundles_to_zip_bytes(list(bundles.values()))
 
 
 def _step(progress: Progress, kind: str, n_folds: int, max_epochs: int, fold: int, report: EpochReport | None) -> None:

@@ -1,7 +1,7 @@
 """Fine-tune on your cohort: upload a screen (expression + drug responses), fine-tune the GDSC-pre-trained model
 on it and train the same architecture from scratch, both cross-validated; the bundles live in this session only.
 
-The training runs on a background thread (:mod:`core.training.background`): Streamlit stops a page's script
+The training runs in a worker process (:mod:`core.training.background`): Streamlit stops a page's script
 at the next click, so training inside the script would freeze the session and die on any click. The page
 polls the job once a second in a fragment, so only the progress display reruns while it trains.
 """
@@ -15,11 +15,9 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from core.artifacts import BundleError, bundles_from_zip_bytes, bundles_to_zip_bytes
 from core.config import models_dir
-from core.data.cohort import Cohort
-from core.data.registry import PRETRAINING_DATASET, load_cohort
 from core.training import background
 from core.training.fit import TrainingSettings
-from core.training.own_cohort import BROWSER_TRAINING, comparison_table, n_folds_for, train_own_cohort
+from core.training.own_cohort import BROWSER_TRAINING, comparison_table, n_folds_for, train_own_cohort_to_zip
 from core.training.pipeline import TrainedModel
 from core.training.pretrained import pretrained_from_zeroshot_bundle
 from core.upload import UploadError
@@ -45,21 +43,20 @@ COHORT, JOB, JOB_COHORT, TRAINED = "finetune_cohort", "finetune_job", "finetune_
 METRIC_LABELS = {"auc": "AUC (area under the viability curve, 0-1)", "ln_ic50": "ln IC50 (natural log, micromolar)"}
 
 
-@st.cache_resource(show_spinner="Reading the GDSC cell lines (once per server)...")
-def gdsc() -> Cohort:
-    """Public pre-training data, shared by every session: the ComBat reference of every fold."""
-    return load_cohort(PRETRAINING_DATASET)
-
-
 @st.cache_resource(show_spinner="Loading the pre-trained model (once per server)...")
 def _pretrained(folder: str, stamp: float) -> tuple[TrainedModel, dict]:
     return pretrained_from_zeroshot_bundle(Path(folder))
 
 
+def zeroshot_folder(architecture: str) -> Path:
+    """The committed zero-shot bundle that carries ``architecture``'s GDSC-pre-trained network."""
+    return models_dir() / f"{TARGET_COHORT}_{architecture}_zeroshot"
+
+
 def pretrained(architecture: str) -> tuple[TrainedModel, dict]:
-    """The GDSC-pre-trained network a committed zero-shot bundle carries (public, loaded once per process and
-    again if the bundle is rebuilt; fine-tuning works on a copy)."""
-    folder = models_dir() / f"{TARGET_COHORT}_{architecture}_zeroshot"
+    """The GDSC-pre-trained network (public, loaded once per process and again if the bundle is rebuilt); the
+    page needs its gene panel to check an upload."""
+    folder = zeroshot_folder(architecture)
     return _pretrained(str(folder), (folder / "manifest.json").stat().st_mtime)
 
 
@@ -111,14 +108,11 @@ def show_cohort_report(uploaded: UploadedCohort) -> None:
 
 def start_training(uploaded: UploadedCohort, architecture: str, label: str, settings: TrainingSettings,
                    n_folds: int) -> None:
-    model, manifest = pretrained(architecture)
-    reference = gdsc()
+    """Train in a worker process (it loads GDSC and the pre-trained model itself) and keep the job here."""
     cohort = uploaded.cohort
-
-    def work(report):
-        return train_own_cohort(cohort, label, model, manifest, reference, settings, n_folds, report)
-
-    st.session_state[JOB] = background.start(work, f"finetune-{architecture}")
+    st.session_state[JOB] = background.start(
+        train_own_cohort_to_zip, (cohort, label, zeroshot_folder(architecture), settings, n_folds),
+        f"finetune-{architecture}")
     st.session_state[JOB_COHORT] = {"expression": cohort.expression, "label": label}
     st.session_state[TRAINED] = None
 
@@ -128,10 +122,11 @@ def collect_finished_job() -> None:
     job = st.session_state.get(JOB)
     if job is None or job.status != background.DONE or job.result is None:
         return
-    bundles, job.result = job.result, None
+    archive, job.result = job.result, None
+    bundles = bundles_from_zip_bytes(archive)
     trained_on = st.session_state[JOB_COHORT]
-    add_session_bundles(list(bundles.values()), trained_on["expression"])
-    st.session_state[TRAINED] = {"names": [b.name for b in bundles.values()], "seconds": job.seconds,
+    add_session_bundles(bundles, trained_on["expression"])
+    st.session_state[TRAINED] = {"names": [b.name for b in bundles], "seconds": job.seconds,
                                  "label": trained_on["label"]}
     st.rerun()
 
@@ -148,12 +143,14 @@ def training_status(job: background.BackgroundJob) -> None:
         if job.status == background.QUEUED:
             text = "Waiting for another training on this server to finish..."
         else:
-            text = step.describe() if step is not None else "Preparing the cohort's inputs..."
+            text = step.describe() if step is not None else ("Starting the training process (TensorFlow, GDSC and "
+                                                             "the pre-trained model load first)...")
         st.progress(0.0 if step is None else step.fraction, text=text)
         st.caption(f"{job.seconds:.0f} s so far. The other pages stay usable meanwhile; come back here for the "
                    "results.")
         if st.button("Stop training", key="finetune_stop"):
             job.cancel()
+            st.rerun()  # the whole page, which now says the training was stopped
 
     progress()
 
