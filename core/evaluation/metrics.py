@@ -111,6 +111,33 @@ def within_drug(
     return _mean_or_nan(within_drug_per_drug(df, method, min_samples, normalised)["r"])
 
 
+def centred_in_fold(df: pd.DataFrame, column: str) -> pd.Series:
+    """``column`` minus its mean over the samples of the same drug and test fold (column ``fold``)."""
+    if "fold" not in df.columns:
+        raise KeyError("the fold-centred within-drug score needs a 'fold' column (the test fold of each pair)")
+    return df[column] - df.groupby(["drug", "fold"], sort=False)[column].transform("mean")
+
+
+def within_drug_fold_per_drug(df: pd.DataFrame, method: Method = "pearson", min_samples: int = 5) -> pd.DataFrame:
+    """Per drug (columns ``drug, n, r``): the headline within-drug score, which fold effects cannot fake.
+
+    Observed and predicted values are centred per drug within each test fold, then pooled over folds and
+    correlated. Whatever a prediction does from one fold to the next (a training mean that shifts, the
+    naive per-sample mean, a model that only moves with its fold's training set) is removed, so every
+    prediction that is constant within a test fold scores exactly 0; only the ordering of the samples
+    *inside* a fold counts. Pooled residuals (:func:`within_drug_per_drug`) credited the naive per-sample
+    mean with 0.355 on the colorectal organoids. ``r`` is NaN for drugs with fewer than ``min_samples``
+    samples or constant (centred) observed values.
+    """
+    return _per_group_correlation(df, "drug", centred_in_fold(df, "y_true"), centred_in_fold(df, "y_pred"), method,
+                                  max(min_samples, MIN_GROUP), True)
+
+
+def within_drug_fold(df: pd.DataFrame, method: Method = "pearson", min_samples: int = 5) -> float:
+    """Mean over drugs of :func:`within_drug_fold_per_drug`."""
+    return _mean_or_nan(within_drug_fold_per_drug(df, method, min_samples)["r"])
+
+
 class TopKAgreement(NamedTuple):
     """Mean overlap of the predicted and observed top-k drugs, and what random ranking would give."""
 
@@ -157,12 +184,15 @@ def mse(df: pd.DataFrame) -> float:
 
 
 def score_all(df: pd.DataFrame, k: int = 5) -> dict[str, float]:
-    """Every metric above, keyed by name; the normalised within-drug scores are NaN without ``baseline``."""
-    has_baseline = "baseline" in df.columns
+    """Every metric above, keyed by name; the residual within-drug scores are NaN without ``baseline``, the
+    fold-centred (headline) ones without ``fold``."""
+    has_baseline, has_fold = "baseline" in df.columns, "fold" in df.columns
     top_k = top_k_agreement(df, k)
     return {
         "paper_precision_oncology": paper_precision_oncology(df),
         "paper_drug_development": paper_drug_development(df),
+        "within_drug_fold_pearson": within_drug_fold(df, "pearson") if has_fold else float("nan"),
+        "within_drug_fold_spearman": within_drug_fold(df, "spearman") if has_fold else float("nan"),
         "within_drug_pearson": within_drug(df, "pearson") if has_baseline else float("nan"),
         "within_drug_spearman": within_drug(df, "spearman") if has_baseline else float("nan"),
         "within_drug_pearson_raw": within_drug(df, "pearson", normalised=False),

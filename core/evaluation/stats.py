@@ -38,3 +38,41 @@ def per_fold(df: pd.DataFrame, metric: Callable[[pd.DataFrame], float], fold_col
     """``metric`` computed on each fold's rows of a prediction table, indexed by fold."""
     scores = {fold: metric(rows) for fold, rows in df.groupby(fold_column, sort=True)}
     return pd.Series(scores, dtype=float).rename_axis(fold_column)
+
+
+@dataclass(frozen=True)
+class PermutationTest:
+    """Observed score, the scores of ``n_permutations`` shuffles, and the one-sided p-value (score >= observed)."""
+
+    observed: float
+    null_mean: float
+    null_sd: float
+    p_value: float
+    n_permutations: int
+
+
+def shuffled_samples(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """``df`` with every sample's predictions moved to another sample of the same test fold.
+
+    One permutation of the samples serves every drug, so what ties a sample's drugs together (one organoid
+    is more sensitive to everything) stays in the null; pairs whose new sample lacks the drug are dropped.
+    """
+    moved = []
+    for _, rows in df.groupby("fold", sort=True):
+        samples = rows["sample"].unique()
+        mapping = dict(zip(samples, rng.permutation(samples)))
+        moved.append(rows[["sample", "drug", "y_pred"]].assign(sample=rows["sample"].map(mapping)))
+    predictions = pd.concat(moved, ignore_index=True)
+    return df.drop(columns="y_pred").merge(predictions, on=["sample", "drug"], how="inner")
+
+
+def permutation_test(df: pd.DataFrame, score: Callable[[pd.DataFrame], float], n_permutations: int = 1000,
+                     seed: int = 0) -> PermutationTest:
+    """How often ``score`` of a prediction table reaches its observed value when samples are shuffled within
+    folds (:func:`shuffled_samples`): the null of a model that orders samples no better than chance."""
+    rng = np.random.default_rng(seed)
+    observed = score(df)
+    null = np.array([score(shuffled_samples(df, rng)) for _ in range(n_permutations)])
+    null = null[np.isfinite(null)]
+    p_value = (1 + np.sum(null >= observed)) / (1 + len(null))
+    return PermutationTest(float(observed), float(null.mean()), float(null.std(ddof=1)), float(p_value), len(null))
