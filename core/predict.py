@@ -25,13 +25,14 @@ def member_predictions(bundle: ModelBundle, expression: pd.DataFrame) -> np.ndar
     n_samples, n_drugs = len(expression), len(bundle.drugs)
     sample_index = np.repeat(np.arange(n_samples), n_drugs)
     drug_index = np.tile(np.arange(n_drugs), n_samples)
+    smiles = np.tile(bundle.drugs["smiles"].to_numpy(dtype=object), n_samples)
     stacked = []
     for member in bundle.members:
         trained = member.trained
         genes = trained.expression.transform(expression, trained.domain, allow_missing=True)
         table = PairTable(genes, member.drug_inputs, trained.drugs.input_name, sample_index, drug_index)
         scaled = predict(trained.model, table)
-        stacked.append(trained.target.inverse_transform(scaled).reshape(n_samples, n_drugs))
+        stacked.append(trained.target.inverse_transform(scaled, smiles).reshape(n_samples, n_drugs))
     return np.stack(stacked)
 
 

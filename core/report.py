@@ -58,7 +58,7 @@ def annotate_ranking(ranking: pd.DataFrame, reliability: pd.DataFrame) -> pd.Dat
     """One sample's ranking (from ``rank_drugs``) with each drug's cross-validated within-drug r attached.
 
     ``no_better_than_naive`` is True where the bundle's cross-validated within-drug correlation
-    (normalised, so the naive per-drug mean scores 0) is <= 0, or could not be computed (too few screened
+    (fold-centred, so the naive per-drug mean and anything constant within a fold score 0) is <= 0, or could not be computed (too few screened
     organoids): the model's ordering of organoids for that drug is no better than predicting the drug's
     average.
     """

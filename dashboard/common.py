@@ -21,6 +21,7 @@ import streamlit as st
 
 from core.artifacts import BundleError, ModelBundle, list_bundles, load_bundle, read_manifest
 from core.config import models_dir
+from core.evaluation.evidence import EVIDENCE_FILE, Evidence, best_architecture, evidence, stored_evidence
 from core.upload import ValidatedProfile
 
 ARCHITECTURES = {"tdnn": "tDNN", "convnn": "ConvNN", "paccmann": "PaccMann"}
@@ -111,6 +112,51 @@ def bundle_evaluation(name: str) -> tuple[dict[str, Any], pd.DataFrame, pd.DataF
         return b.manifest, b.benchmark, b.reference_predictions
     folder = models_dir() / name
     return _evaluation(str(folder), _stamp(folder))
+
+
+QUICK_PERMUTATIONS = 200  # for a bundle without precomputed evidence (a session's own, or one rebuilt since)
+
+
+@st.cache_data(show_spinner=False)
+def _evidence_table(path: str, stamp: float) -> pd.DataFrame:
+    return pd.read_csv(path) if Path(path).is_file() else pd.DataFrame(columns=["bundle", "reference_sha256"])
+
+
+@st.cache_data(show_spinner="Testing the model's ordering of organoids against shuffled ones...", max_entries=32)
+def _computed_evidence(name: str, reference_sha256: str, _predictions: pd.DataFrame) -> Evidence:
+    return evidence(_predictions, QUICK_PERMUTATIONS)
+
+
+def bundle_evidence(name: str) -> Evidence:
+    """The bundle's headline within-drug score and permutation p: precomputed for the reference bundles
+    (``training_scripts.bundle_evidence``), computed once otherwise (a session's bundle: in its session only)."""
+    manifest, _, predictions = bundle_evaluation(name)
+    if is_session_bundle(name):
+        return session_cached(("evidence", name), lambda: evidence(predictions, QUICK_PERMUTATIONS))
+    path = models_dir() / "benchmark" / EVIDENCE_FILE
+    found = stored_evidence(_evidence_table(str(path), path.stat().st_mtime if path.is_file() else 0.0), name, manifest)
+    return found or _computed_evidence(name, str((manifest.get("files") or {}).get("reference_predictions.csv.gz")),
+                                       predictions)
+
+
+def _readable_evidence(names: list[str]) -> list[Evidence]:
+    """Evidence of the bundles that can be read (a damaged one is reported where it is opened, not here)."""
+    found = []
+    for name in names:
+        try:
+            found.append(bundle_evidence(name))
+        except BundleError:
+            continue
+    return found
+
+
+def show_evidence(name: str, container: Any = st) -> Evidence:
+    """The bundle's verdict in a coloured box: red when it orders organoids no better than a drug's average,
+    amber when chance could explain its ordering, green otherwise."""
+    found = bundle_evidence(name)
+    box = container.success if found.orders_samples else container.error if found.within_drug <= 0 else container.warning
+    box(found.verdict(), icon=":material/verified:" if found.orders_samples else ":material/warning:")
+    return found
 
 
 def no_bundles_message() -> None:
@@ -301,10 +347,13 @@ def remembered_choice(label: str, options: list[Any], state_key: str, widget_key
 
 
 def choose_architecture(widget_key: str, container: Any = st, require: tuple[str, ...] = ()) -> str | None:
+    """Architecture menu; until the user picks one, the architecture whose ``require``d models (all, if none
+    required) order organoids best (:func:`core.evaluation.evidence.best_architecture`)."""
     grid = bundle_grid()
     options = [a for a in grid if all(k in grid[a] for k in require)] or list(grid)
+    default = best_architecture({a: _readable_evidence([grid[a][k] for k in (require or grid[a])]) for a in options})
     return remembered_choice("Architecture", options, ARCH, widget_key, lambda a: ARCHITECTURES.get(a, a),
-                             horizontal=True, container=container)
+                             horizontal=True, default=default, container=container)
 
 
 def choose_kind(architecture: str, widget_key: str, container: Any = st) -> str | None:

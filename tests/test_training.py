@@ -204,3 +204,32 @@ def test_models_built_alike_share_a_twin_and_others_do_not() -> None:
     assert twin_of(build_model("paccmann", TINY["paccmann"], smiles_length=50, **shape)) is first
     assert twin_of(build_model("paccmann", TINY["paccmann"], smiles_length=51, **shape)) is not first
     assert twin_of(build_model("paccmann", TINY["paccmann"], smiles_length=50, **shape), 1e-4) is not first
+
+
+def test_drug_centred_target_learns_deviations_and_survives_a_bundle_round_trip(small, tmp_path) -> None:
+    """Centred per drug, the scaled target of every drug has its training mean at the same point, predictions
+    add each drug's training mean back, and the bundle keeps the means."""
+    gdsc, crc = small
+    centred = dataclasses.replace(QUICK, target="drug_centred")
+    pairs = training_pairs(crc)
+    trained = train_from_scratch("tdnn", load_panel("tdnn"), gdsc, crc, pairs, centred, TINY["tdnn"], progress=None)
+    smiles = pairs["drug"].map(crc.drug_smiles)
+    assert trained.target.centred and set(trained.target.drug_means) == set(smiles)
+    scaled = trained.target.transform(pairs["value"].to_numpy(), smiles.to_numpy())
+    per_drug = pairs.assign(scaled=scaled).groupby("drug")["scaled"].mean()
+    np.testing.assert_allclose(per_drug.to_numpy(), per_drug.iloc[0], atol=1e-6)  # every drug's mean maps to one value
+    predictions = pairs.assign(y_pred=trained.predict_pairs(crc.expression, pairs, crc.drug_smiles))
+    observed_means = pairs.groupby("drug")["value"].mean()
+    offsets = predictions.groupby("drug")["y_pred"].mean() - observed_means
+    assert offsets.std() < 0.5 * observed_means.std()  # the drugs' potency comes back from the stored means
+    bundle = build_bundle("scratch", "tdnn", load_panel("tdnn"), gdsc, crc, centred, 2, config=TINY["tdnn"])
+    save_bundle(bundle, tmp_path / "centred")
+    loaded = load_bundle(tmp_path / "centred")
+    assert loaded.members[0].trained.target.drug_means == bundle.members[0].trained.target.drug_means
+    sample = crc.expression.iloc[:2]
+    np.testing.assert_allclose(rank_drugs(loaded, sample)["predicted"], rank_drugs(bundle, sample)["predicted"], rtol=1e-5)
+
+
+def test_training_settings_refuse_an_unknown_target() -> None:
+    with pytest.raises(ValueError, match="target must be one of"):
+        TrainingSettings(target="ranks")

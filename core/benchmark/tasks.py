@@ -126,7 +126,7 @@ def _deep_prediction(task: Task, train: pd.DataFrame, test: pd.DataFrame, profil
     gdsc = cohort(PRETRAINING_DATASET)
     if task.dataset == IN_VITRO:  # on GDSC itself "scratch" is pre-training on the fold's training pairs
         settings = TrainingSettings(batch_size=PRETRAINING_BATCH, max_epochs=profile.gdsc_epochs)
-        trained = pretrain(architecture, _restricted(gdsc, train), load_panel(PANEL_OF_MODEL[architecture]), settings,
+        trained = pretrain(architecture, restricted(gdsc, train), load_panel(PANEL_OF_MODEL[architecture]), settings,
                            max_pairs=profile.gdsc_max_pairs, progress=None,
                            encoder_smiles=_structures(gdsc) if task.split == DRUG else None)
         return trained.predict_pairs(gdsc.expression, test, gdsc.drug_smiles)
@@ -144,7 +144,7 @@ def _deep_prediction(task: Task, train: pd.DataFrame, test: pd.DataFrame, profil
     return trained.predict_pairs(target.expression, test, target.drug_smiles)
 
 
-def _restricted(source: Cohort, pairs: pd.DataFrame) -> Cohort:
+def restricted(source: Cohort, pairs: pd.DataFrame) -> Cohort:
     """``source`` with only the response rows of ``pairs`` (a fold's training pairs)."""
     keys = pd.MultiIndex.from_frame(pairs[["sample", "drug"]])
     rows = pd.MultiIndex.from_frame(source.responses[["sample", "drug"]]).isin(keys)

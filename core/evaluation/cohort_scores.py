@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from core.evaluation.baselines import NAIVE_BASELINES, cross_validate, naive_drug_mean
-from core.evaluation.metrics import score_all, within_drug_per_drug
+from core.evaluation.metrics import score_all, within_drug_fold_per_drug
 
 
 def scored_table(oof: pd.DataFrame) -> pd.DataFrame:
@@ -38,5 +38,6 @@ def cross_validated_scores(oof: pd.DataFrame, model_label: str) -> pd.DataFrame:
 
 
 def per_drug_reliability(oof: pd.DataFrame) -> pd.DataFrame:
-    """Per drug: samples, normalised within-drug Pearson r (0 = no better than the per-drug mean)."""
-    return within_drug_per_drug(scored_table(oof))
+    """Per drug: samples, fold-centred within-drug Pearson r (0 = no better than the per-drug mean, and no
+    credit for what merely shifts from one cross-validation fold to the next)."""
+    return within_drug_fold_per_drug(scored_table(oof))

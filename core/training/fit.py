@@ -14,11 +14,12 @@ import numpy as np
 
 from core.training.batches import PairBatches, PairTable
 from core.training.compiled import compiled_twin
+from core.training.target import TARGETS
 
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    """Optimiser and stopping settings; the fine-tuning run reuses the pre-training ones."""
+    """Optimiser, stopping and target settings; the fine-tuning run reuses the pre-training ones."""
 
     learning_rate: float = 1e-3
     batch_size: int = 512
@@ -26,6 +27,11 @@ class TrainingSettings:
     patience: int = 5
     validation_fraction: float = 0.1
     seed: int = 0
+    target: str = "minmax"  # or "drug_centred": see core.training.target
+
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise ValueError(f"target must be one of {TARGETS}, not {self.target!r}")
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)

@@ -30,7 +30,7 @@ class TrainedModel:
     def predict_pairs(self, expression: pd.DataFrame, pairs: pd.DataFrame, drug_smiles: dict[str, str]) -> np.ndarray:
         """Predicted responses on the original scale for each row of ``pairs`` (columns sample, drug)."""
         table = build_pair_table(self.expression, self.drugs, self.target, expression, pairs, drug_smiles, self.domain)
-        return self.target.inverse_transform(predict(self.model, table))
+        return self.target.inverse_transform(predict(self.model, table), pairs["drug"].map(drug_smiles).to_numpy())
 
 
 def build_pair_table(
@@ -47,7 +47,9 @@ def build_pair_table(
     drugs = pd.Index(pairs["drug"].unique())
     genes = expression_pre.transform(expression.loc[samples], domain)
     drug_inputs = drug_encoder.transform([drug_smiles[d] for d in drugs])
-    target = scaler.transform(pairs["value"].to_numpy()) if "value" in pairs.columns and scaler.is_fitted else None
+    target = None
+    if "value" in pairs.columns and scaler.is_fitted:
+        target = scaler.transform(pairs["value"].to_numpy(), pairs["drug"].map(drug_smiles).to_numpy())
     return PairTable(
         genes=genes,
         drugs=drug_inputs,

@@ -71,11 +71,18 @@ def _train_new_model(
     """A freshly initialised network with a drug encoder fitted on ``encoder_smiles`` and a target scaler
     fitted on ``pairs``."""
     encoder = new_encoder(model_name).fit(encoder_smiles)
-    scaler = MinMaxTargetScaler().fit(pairs["value"].to_numpy())
+    scaler = fitted_target(pairs, cohort.drug_smiles, settings)
     table = build_pair_table(expression, encoder, scaler, cohort.expression, pairs, cohort.drug_smiles, domain)
     model = build_model(model_name, config, n_genes=len(expression.genes), **encoder.model_dimensions())
     result = fit(model, table, settings, progress)
     return TrainedModel(model_name, model, expression, encoder, scaler, result, domain)
+
+
+def fitted_target(pairs: pd.DataFrame, drug_smiles: dict[str, str | None], settings: TrainingSettings
+                  ) -> MinMaxTargetScaler:
+    """The target scaler of a training set: min-max, centred per drug first when ``settings.target`` says so."""
+    smiles = pairs["drug"].map(drug_smiles).to_numpy()
+    return MinMaxTargetScaler().fit(pairs["value"].to_numpy(), smiles, centre_per_drug=settings.target == "drug_centred")
 
 
 def harmonised_for_target(genes: list[str], gdsc: Cohort, target_expression: pd.DataFrame) -> ExpressionPreprocessor:
@@ -102,7 +109,7 @@ def finetune(
     """Replace the output layer of ``pretrained`` and train every layer on ``train_pairs`` of ``target``."""
     train_samples = train_pairs["sample"].unique()
     expression = harmonised_for_target(pretrained.expression.genes, gdsc, target.expression.loc[train_samples])
-    scaler = MinMaxTargetScaler().fit(train_pairs["value"].to_numpy())
+    scaler = fitted_target(train_pairs, target.drug_smiles, settings)
     table = build_pair_table(expression, pretrained.drugs, scaler, target.expression, train_pairs,
                              target.drug_smiles, TARGET_BATCH)
     model = replace_output_layer(pretrained.model, seed=settings.seed)

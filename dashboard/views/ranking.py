@@ -38,6 +38,7 @@ from dashboard.common import (
     require_profile,
     sample_expression,
     session_cached,
+    show_evidence,
 )
 
 
@@ -122,10 +123,10 @@ for column, kind in zip(columns, kinds):
     b, table = bundles[kind], tables[kind]
     with column:
         st.subheader(KINDS[kind])
-        benchmark = b.benchmark.set_index("model") if not b.benchmark.empty else pd.DataFrame()
-        score = benchmark["within_drug_pearson"].iloc[0] if "within_drug_pearson" in benchmark else float("nan")
-        st.caption(f"Bundle `{b.name}` (created {b.manifest.get('created', '?')[:10]}, {len(b.members)} fold models); "
-                   f"cross-validated within-drug r = {score:+.2f} (naive per-drug mean = 0).")
+        show_evidence(b.name)
+        st.caption(f"Bundle `{b.name}` (created {b.manifest.get('created', '?')[:10]}, {len(b.members)} fold models). "
+                   "Within-drug r: how well it ordered the reference organoids for a drug in cross-validation, "
+                   "within each test fold (0 = a drug's average); p: how often shuffled organoids did as well.")
         shown_columns = column_config(unit)
         st.dataframe(styled(table, unit), hide_index=True, height=min(35 * (len(table) + 1) + 3, 705),
                      column_config=shown_columns, column_order=list(shown_columns), key=f"ranking_table_{kind}")

@@ -1,0 +1,91 @@
+"""How far a cross-validated model's ordering of samples within a drug can be trusted: the fold-centred
+within-drug score with its permutation null, from the model's out-of-fold predictions.
+
+This is the evidence the dashboard puts first: a model whose headline score is at or below 0 orders
+patients no better than a drug's average does, and one whose score the permutation null reaches often
+(p >= 0.05) may be doing so by chance.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+from core.evaluation.cohort_scores import scored_table
+from core.evaluation.metrics import within_drug, within_drug_fold
+from core.evaluation.stats import permutation_test
+
+SIGNIFICANCE = 0.05
+N_PERMUTATIONS = 1000
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Headline (fold-centred) within-drug Pearson, its Spearman twin, the pooled-residual score it replaces,
+    and the permutation test of the headline score (samples shuffled within folds, once for all drugs)."""
+
+    within_drug: float
+    within_drug_spearman: float
+    within_drug_residual: float
+    null_sd: float
+    p_value: float
+    n_permutations: int
+
+    @property
+    def orders_samples(self) -> bool:
+        """Above 0 and beyond what shuffled samples reach in 95 % of permutations."""
+        return self.within_drug > 0 and self.p_value < SIGNIFICANCE
+
+    def verdict(self) -> str:
+        """One plain sentence a clinician can act on."""
+        score = f"cross-validated within-drug r = {self.within_drug:+.2f}, permutation p = {self.p_value:.2g}"
+        if self.within_drug <= 0:
+            return f"Orders organoids no better than each drug's average ({score}): do not read its ranking as patient-specific."
+        if self.p_value >= SIGNIFICANCE:
+            return f"Weak evidence of patient-specific ordering ({score}): could be chance."
+        return f"Orders organoids within a drug better than chance ({score})."
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def evidence(out_of_fold: pd.DataFrame, n_permutations: int = N_PERMUTATIONS, seed: int = 0) -> Evidence:
+    """The evidence of a bundle's reference predictions (columns sample, drug, y_pred, y_true, fold)."""
+    table = scored_table(out_of_fold)
+    if table.empty:
+        raise ValueError("no screened response among the reference predictions: nothing to score")
+    test = permutation_test(table, within_drug_fold, n_permutations, seed)
+    return Evidence(test.observed, within_drug_fold(table, "spearman"), within_drug(table), test.null_sd,
+                    test.p_value, test.n_permutations)
+
+
+EVIDENCE_FILE = "bundle_evidence.csv"  # in <models>/benchmark/, written by training_scripts.bundle_evidence
+REFERENCE_FILE = "reference_predictions.csv.gz"
+
+
+def reference_hash(manifest: dict) -> str:
+    """SHA-256 of a bundle's reference predictions (what its evidence is computed from), from its manifest."""
+    return str((manifest.get("files") or {}).get(REFERENCE_FILE, ""))
+
+
+def stored_evidence(table: pd.DataFrame, name: str, manifest: dict) -> Evidence | None:
+    """The precomputed evidence of bundle ``name`` in ``table`` (rows of :func:`evidence_row`), if it was
+    computed from the same reference predictions; None for a bundle rebuilt since, or never scored."""
+    rows = table[(table["bundle"] == name) & (table["reference_sha256"] == reference_hash(manifest))]
+    if rows.empty:
+        return None
+    row = rows.iloc[0]
+    return Evidence(float(row["within_drug"]), float(row["within_drug_spearman"]), float(row["within_drug_residual"]),
+                    float(row["null_sd"]), float(row["p_value"]), int(row["n_permutations"]))
+
+
+def best_architecture(evidence_by_architecture: dict[str, list[Evidence]]) -> str | None:
+    """The architecture whose models (e.g. its from-scratch and fine-tuned pair) have the highest mean headline
+    within-drug score: the pair a page should open on. None when nothing is scored."""
+    means = {architecture: sum(e.within_drug for e in found) / len(found)
+             for architecture, found in evidence_by_architecture.items() if found}
+    return max(means, key=means.get) if means else None
+
+
+def evidence_row(name: str, manifest: dict, found: Evidence) -> dict[str, object]:
+    return {"bundle": name, "reference_sha256": reference_hash(manifest), **found.to_dict()}

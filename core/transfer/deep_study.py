@@ -1,0 +1,113 @@
+"""tDNN on the within-drug axis: drug-centred targets against the paper's min-max targets, on GDSC cell
+cold-start, on the colorectal organoid folds (zero-shot, fine-tuned, from scratch; several seeds) and on the
+external colorectal cell lines (a model pre-trained without them, then fine-tuned on the organoids).
+
+Pre-trained models are kept in the cache (one per target and held-out cell-line label), so a rerun only
+retrains what it lacks. Everything returns long prediction tables (``model, fold, sample, drug, y_true,
+y_pred``) scored by :func:`core.transfer.study.score_models`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
+
+from core.benchmark.grid import CELL, IN_VITRO, PROFILES
+from core.benchmark.tasks import cohort, restricted, train_test
+from core.config import cache_dir, models_dir
+from core.data.registry import PRETRAINING_DATASET
+from core.preprocessing.panels import load_panel
+from core.training.defaults import TARGET_TRAINING
+from core.training.expression import REFERENCE_BATCH
+from core.training.fit import TrainingSettings
+from core.training.pipeline import TrainedModel
+from core.training.pretrained import load_pretrained, pretrained_from_zeroshot_bundle, save_pretrained
+from core.training.protocols import finetune, pretrain, train_from_scratch, zero_shot
+from core.transfer.study import EXTERNAL_LABEL, TARGET_DATASET, load_inputs
+
+ARCHITECTURE = "tdnn"
+N_FOLDS = 5
+PRETRAINING = TrainingSettings(batch_size=512, max_epochs=20)  # the committed tDNN's budget
+GDSC_PROFILE = PROFILES["full"]  # the benchmark's GDSC cell cold-start budget (100,000 pairs, 5 epochs)
+
+
+def _with_predictions(test: pd.DataFrame, model: str, fold: int, y_pred) -> pd.DataFrame:
+    return pd.DataFrame({"model": model, "fold": fold, "sample": test["sample"].to_numpy(),
+                         "drug": test["drug"].to_numpy(), "y_true": test["value"].to_numpy(), "y_pred": y_pred})
+
+
+def gdsc_cell_cold_start(target: str, fold: int, seed: int = 0) -> pd.DataFrame:
+    """One fold of the benchmark's GDSC cell cold-start, tDNN trained on the fold's training lines."""
+    gdsc = cohort(IN_VITRO)
+    train, test = train_test(IN_VITRO, CELL, fold, GDSC_PROFILE.folds[(IN_VITRO, CELL)])
+    settings = TrainingSettings(batch_size=512, max_epochs=GDSC_PROFILE.gdsc_epochs, seed=seed, target=target)
+    trained = pretrain(ARCHITECTURE, restricted(gdsc, train), load_panel(ARCHITECTURE), settings,
+                       max_pairs=GDSC_PROFILE.gdsc_max_pairs, progress=None)
+    return _with_predictions(test, f"tdnn_{target}", fold, trained.predict_pairs(gdsc.expression, test, gdsc.drug_smiles))
+
+
+def pretrained_model(target: str, exclude_label: str | None = None) -> TrainedModel:
+    """tDNN pre-trained on every GDSC1 pair (but those of lines labelled ``exclude_label``), cached; the min-max
+    model on every pair is the committed one (the zero-shot bundle carries it, same budget and seed)."""
+    if target == "minmax" and exclude_label is None:
+        return pretrained_from_zeroshot_bundle(models_dir() / f"{TARGET_DATASET}_{ARCHITECTURE}_zeroshot")[0]
+    folder = cache_dir() / "within_drug" / f"pretrained_tdnn_{target}_without_{exclude_label or 'none'}"
+    if not (folder / "manifest.json").is_file():
+        gdsc = cohort(PRETRAINING_DATASET)
+        if exclude_label is not None:
+            lines = load_inputs().cell_lines
+            keep = gdsc.responses["sample"].map(lines["tcga_label"]) != exclude_label
+            kept_lines = gdsc.expression.index.map(lines["tcga_label"]) != exclude_label
+            gdsc = dataclasses.replace(gdsc, responses=gdsc.responses[keep], expression=gdsc.expression[kept_lines])
+        settings = dataclasses.replace(PRETRAINING, target=target)
+        trained = pretrain(ARCHITECTURE, gdsc, load_panel(ARCHITECTURE), settings, progress=None)
+        save_pretrained(trained, gdsc, settings, {"excluded_tcga_label": exclude_label}, folder)
+    return load_pretrained(folder)[0]
+
+
+def organoid_cross_validation(pretrained: TrainedModel, target: str, seed: int) -> pd.DataFrame:
+    """Zero-shot, fine-tuned and from-scratch tDNN on the colorectal organoids' 5 cell cold-start folds."""
+    gdsc, organoids = cohort(PRETRAINING_DATASET), cohort(TARGET_DATASET)
+    settings = dataclasses.replace(TARGET_TRAINING, seed=seed, target=target)
+    tables = []
+    for fold in range(N_FOLDS):
+        train, test = train_test(TARGET_DATASET, CELL, fold, N_FOLDS)
+        models = {
+            "zeroshot": zero_shot(pretrained, gdsc, organoids.expression.loc[train["sample"].unique()]),
+            "finetuned": finetune(pretrained, gdsc, organoids, train, settings, progress=None),
+            "scratch": train_from_scratch(ARCHITECTURE, load_panel(ARCHITECTURE), gdsc, organoids, train, settings,
+                                          progress=None),
+        }
+        for kind, trained in models.items():
+            y_pred = trained.predict_pairs(organoids.expression, test, organoids.drug_smiles)
+            tables.append(_with_predictions(test, f"tdnn_{target}_{kind}", fold, y_pred))
+    return pd.concat(tables, ignore_index=True)
+
+
+def external_test(target: str, seed: int = 0) -> pd.DataFrame:
+    """GDSC's colorectal lines (drugs shared with the organoids) predicted by tDNN pre-trained without them,
+    as it is and after fine-tuning on every organoid; one 'fold'."""
+    gdsc, organoids = cohort(PRETRAINING_DATASET), cohort(TARGET_DATASET)
+    pretrained = pretrained_model(target, EXTERNAL_LABEL)
+    inputs = load_inputs()
+    label = inputs.gdsc_pairs["sample"].map(inputs.cell_lines["tcga_label"])
+    test = inputs.gdsc_pairs[label == EXTERNAL_LABEL].reset_index(drop=True)
+    settings = dataclasses.replace(TARGET_TRAINING, seed=seed, target=target)
+    pairs = organoids.usable_pairs()[["sample", "drug", "value"]]
+    tuned = finetune(pretrained, gdsc, organoids, pairs, settings, progress=None)
+    on_lines = dataclasses.replace(tuned, domain=REFERENCE_BATCH)  # the lines are GDSC samples: no ComBat shift
+    return pd.concat([
+        _with_predictions(test, f"tdnn_{target}_zeroshot", 0, pretrained.predict_pairs(gdsc.expression, test, gdsc.drug_smiles)),
+        _with_predictions(test, f"tdnn_{target}_finetuned", 0, on_lines.predict_pairs(gdsc.expression, test, gdsc.drug_smiles)),
+    ], ignore_index=True)
+
+
+def cached(path: Path, compute) -> pd.DataFrame:
+    """``compute()`` once; later runs read the parquet file it was saved to."""
+    if path.is_file():
+        return pd.read_parquet(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = compute()
+    table.to_parquet(path, index=False)
+    return table

@@ -1,0 +1,146 @@
+"""The within-drug axis (issue 12): the fold-centred score, the permutation null, domain alignment, and the
+per-drug ridge models of the transfer study; on hand-made tables where the answer is known, and on the
+committed benchmark's real predictions."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.config import models_dir
+from core.evaluation.evidence import Evidence, best_architecture, evidence, evidence_row, stored_evidence
+from core.evaluation.grouped import with_baseline
+from core.evaluation.metrics import within_drug, within_drug_fold, within_drug_fold_per_drug
+from core.evaluation.stats import permutation_test, shuffled_samples
+from core.transfer.alignment import REFERENCE, TARGET, CohortStandardisation, ContrastivePCA, make_alignment
+from core.transfer.linear import PerDrugRidge, tissue_residuals
+
+
+def _table(n_samples: int = 20, n_drugs: int = 6, n_folds: int = 4, seed: int = 0) -> pd.DataFrame:
+    """Every sample x drug, samples dealt into folds; y_true = drug potency + sample effect + noise."""
+    rng = np.random.default_rng(seed)
+    samples, drugs = [f"s{i}" for i in range(n_samples)], [f"d{j}" for j in range(n_drugs)]
+    table = pd.DataFrame([(s, d) for s in samples for d in drugs], columns=["sample", "drug"])
+    table["fold"] = table["sample"].map(dict(zip(samples, np.arange(n_samples) % n_folds)))
+    potency, effect = dict(zip(drugs, rng.normal(0, 1, n_drugs))), rng.normal(0, 0.3, (n_samples, n_drugs))
+    table["y_true"] = table["drug"].map(potency) + effect.reshape(-1) + rng.normal(0, 0.05, len(table))
+    return table
+
+
+def test_every_prediction_constant_within_a_test_fold_scores_exactly_zero() -> None:
+    table = _table()
+    rng = np.random.default_rng(1)
+    per_fold_and_drug = {key: rng.normal() for key in table.groupby(["drug", "fold"]).groups}
+    shifting = table.assign(y_pred=[per_fold_and_drug[key] for key in zip(table["drug"], table["fold"])])
+    assert within_drug_fold(shifting) == 0.0
+    assert within_drug_fold(shifting, "spearman") == 0.0
+    # The same shifts pooled over folds as residuals are credited (the flaw the fold-centred score removes).
+    fold_mean = table.groupby(["drug", "fold"])["y_true"].transform("mean")
+    assert within_drug(shifting.assign(baseline=shifting["y_pred"] - (fold_mean - table["y_true"].mean()))) != 0.0
+    assert within_drug_fold(table.assign(y_pred=table["y_true"])) == pytest.approx(1.0)
+    assert within_drug_fold(table.assign(y_pred=-table["y_true"])) == pytest.approx(-1.0)
+
+
+def test_fold_centred_score_of_one_drug_by_hand() -> None:
+    table = pd.DataFrame({"drug": "d", "sample": list("abcdef"), "fold": [0, 0, 0, 1, 1, 1],
+                          "y_true": [1.0, 2.0, 3.0, 10.0, 12.0, 11.0], "y_pred": [5.0, 5.5, 7.0, 0.0, 2.0, 1.5]})
+    observed = np.array([-1, 0, 1, -1, 1, 0], dtype=float)  # centred within each fold by hand
+    predicted = np.array([5, 5.5, 7, 0, 2, 1.5]) - np.repeat([17.5 / 3, 3.5 / 3], 3)
+    expected = np.corrcoef(observed, predicted)[0, 1]
+    assert within_drug_fold_per_drug(table)["r"].iloc[0] == pytest.approx(expected)
+
+
+def test_naive_per_sample_mean_scores_zero_on_the_committed_colorectal_folds() -> None:
+    """Real predictions: the naive per-sample mean's 0.355 under the pooled residual score is fold noise."""
+    predictions = pd.read_parquet(models_dir() / "benchmark" / "predictions.parquet",
+                                  filters=[("dataset", "==", "colorectal"), ("split", "==", "precision_oncology")])
+    for column in ("dataset", "split", "model", "n_finetune", "sample", "drug"):
+        predictions[column] = predictions[column].astype("string")
+    table = with_baseline(predictions)
+    naive = table[table["model"] == "naive_sample_mean"]
+    assert within_drug(naive) > 0.3
+    assert within_drug_fold(naive) == 0.0
+
+
+def test_shuffling_moves_whole_samples_within_their_fold() -> None:
+    table = _table().assign(y_pred=lambda t: t["y_true"] + 0.01)
+    shuffled = shuffled_samples(table, np.random.default_rng(3))
+    assert len(shuffled) == len(table)
+    assert shuffled.groupby("fold")["sample"].unique().map(set).equals(table.groupby("fold")["sample"].unique().map(set))
+    # Each sample's predictions all come from one other sample of the same fold (same permutation for every drug).
+    moved = shuffled.merge(table[["sample", "drug", "y_pred"]], on=["drug", "y_pred"], suffixes=("", "_source"))
+    assert (moved.groupby("sample")["sample_source"].nunique() == 1).all()
+    assert not (shuffled["y_pred"].to_numpy() == table.set_index(["sample", "drug"]).loc[
+        pd.MultiIndex.from_frame(shuffled[["sample", "drug"]]), "y_pred"].to_numpy()).all()
+
+
+def test_permutation_null_separates_signal_from_noise() -> None:
+    table = _table(n_samples=24)
+    rng = np.random.default_rng(5)
+    informative = table.assign(y_pred=table["y_true"] + rng.normal(0, 0.3, len(table)))
+    noise = table.assign(y_pred=rng.normal(0, 1, len(table)))
+    strong, chance = (permutation_test(t, within_drug_fold, 200) for t in (informative, noise))
+    assert strong.observed > 0.5 and strong.p_value < 0.01 and abs(strong.null_mean) < 0.2
+    assert chance.p_value > 0.05
+
+
+def test_evidence_verdicts_and_the_evidence_file_round_trip() -> None:
+    table = _table(n_samples=24)
+    out_of_fold = table.assign(y_pred=table["y_true"] + np.random.default_rng(0).normal(0, 0.2, len(table)))
+    good = evidence(out_of_fold, 100)
+    bad = evidence(out_of_fold.assign(y_pred=-out_of_fold["y_pred"]), 100)
+    assert good.orders_samples and "better than chance" in good.verdict()
+    assert not bad.orders_samples and "no better than each drug's average" in bad.verdict()
+    manifest = {"files": {"reference_predictions.csv.gz": "abc"}}
+    stored = pd.DataFrame([evidence_row("m", manifest, good)])
+    assert stored_evidence(stored, "m", manifest) == good
+    assert stored_evidence(stored, "m", {"files": {"reference_predictions.csv.gz": "rebuilt"}}) is None
+    weak = Evidence(0.1, 0.1, 0.1, 0.1, 0.3, 100)
+    assert best_architecture({"a": [bad, good], "b": [weak, weak], "c": []}) == "b"
+
+
+def test_contrastive_pca_removes_what_only_the_target_varies_along() -> None:
+    rng = np.random.default_rng(0)
+    reference, target = rng.normal(0, 1, (300, 20)), rng.normal(0, 1, (40, 20))
+    direction = np.zeros(20)
+    direction[3] = 1.0
+    target += rng.normal(0, 5, (40, 1)) * direction  # a strong axis (e.g. culture) absent from the reference
+    aligned = ContrastivePCA(n_components=1).fit(reference, target)
+    assert abs(aligned.components[:, 0] @ direction) > 0.95
+    assert np.std(aligned.transform(target, TARGET) @ direction) < 0.5
+    assert np.std(aligned.transform(reference, REFERENCE)[:, 7]) > 0.8  # other genes keep their variation
+
+
+def test_cohort_standardisation_and_unknown_alignments() -> None:
+    rng = np.random.default_rng(0)
+    reference, target = rng.normal(2, 3, (50, 5)), rng.normal(-1, 0.5, (10, 5))
+    aligned = CohortStandardisation().fit(reference, target)
+    for values, domain in ((reference, REFERENCE), (target, TARGET)):
+        np.testing.assert_allclose(aligned.transform(values, domain).mean(axis=0), 0, atol=1e-9)
+        np.testing.assert_allclose(aligned.transform(values, domain).std(axis=0), 1, atol=1e-3)
+    with pytest.raises(ValueError, match="unknown alignment"):
+        make_alignment("celligner_mnn")
+
+
+def test_per_drug_ridge_recovers_a_planted_ordering_and_shrinks_to_its_prior() -> None:
+    rng = np.random.default_rng(0)
+    features = pd.DataFrame(rng.normal(0, 1, (60, 8)), index=[f"s{i}" for i in range(60)])
+    weights = {"d0": np.eye(8)[0], "d1": -np.eye(8)[2]}
+    pairs = pd.DataFrame([(s, d, 5.0 * (d == "d1") + features.loc[s].to_numpy() @ w + rng.normal(0, 0.1))
+                          for s in features.index for d, w in weights.items()], columns=["sample", "drug", "value"])
+    model = PerDrugRidge().fit(features, pairs)
+    predicted = pairs.assign(y_pred=model.predict(features, pairs))
+    for drug, rows in predicted.groupby("drug"):
+        assert np.corrcoef(rows["value"], rows["y_pred"])[0, 1] > 0.95
+        assert rows["y_pred"].mean() == pytest.approx(rows["value"].mean())  # the drug's mean is added back
+    few = pairs[pairs["sample"].isin(features.index[:6])].assign(value=lambda t: rng.normal(0, 1, len(t)))
+    shrunk = PerDrugRidge(alpha=1e9).fit(features, few, prior=model)
+    np.testing.assert_allclose(shrunk.drugs["d0"].coef, model.drugs["d0"].coef, atol=1e-6)
+    assert np.isnan(model.predict(features, pairs.assign(drug="unknown"))).all()
+
+
+def test_tissue_residuals_leave_each_tissue_at_the_drug_mean() -> None:
+    pairs = pd.DataFrame({"sample": list("abcd"), "drug": "d", "value": [1.0, 2.0, 10.0, 12.0]})
+    residual = tissue_residuals(pairs, pd.Series({"a": "lung", "b": "lung", "c": "skin", "d": "skin"}))
+    assert residual.groupby(residual["sample"].isin(["a", "b"]))["value"].mean().tolist() == [6.25, 6.25]
+    assert residual["value"].tolist() == [5.75, 6.75, 5.25, 7.25]
