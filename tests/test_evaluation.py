@@ -139,9 +139,13 @@ def test_top_k_skips_samples_with_k_or_fewer_drugs() -> None:
 def test_score_all_keys_and_missing_baseline() -> None:
     table = grid(8, 8)
     scores = score_all(table.assign(y_pred=table["y_true"] + 1.0))
-    assert {"paper_precision_oncology", "paper_drug_development", "within_drug_pearson", "within_drug_spearman",
-            "within_drug_pearson_raw", "top5_overlap", "top5_random", "mse"} == set(scores)
+    assert {"paper_precision_oncology", "paper_drug_development", "within_drug_fold_pearson", "within_drug_fold_spearman",
+            "within_drug_pearson", "within_drug_spearman", "within_drug_pearson_raw", "top5_overlap", "top5_random",
+            "mse"} == set(scores)
     assert np.isnan(scores["within_drug_pearson"]) and scores["within_drug_pearson_raw"] == pytest.approx(1.0)
+    assert np.isnan(scores["within_drug_fold_pearson"])  # no fold column
+    with_folds = score_all(table.assign(y_pred=table["y_true"] + 1.0, fold=0))
+    assert with_folds["within_drug_fold_pearson"] == pytest.approx(1.0)
     assert scores["mse"] == pytest.approx(1.0)
 
 

@@ -18,11 +18,12 @@ import json
 import time
 from pathlib import Path
 
-from core.benchmark.collect import benchmark_predictions, write_results
+from core.benchmark.collect import benchmark_predictions, stored_predictions, write_results
 from core.benchmark.grid import PROFILES
 from core.benchmark.markdown import write_report
 from core.benchmark.runner import run_grid
 from core.config import cache_dir, models_dir
+from core.evaluation.grouped import summarise
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,16 +35,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--address", help="Ray cluster address (default: start a local instance)")
     parser.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance (default: all)")
     parser.add_argument("--collect-only", action="store_true", help="skip running; collect what has finished")
+    parser.add_argument("--rescore", action="store_true", help="recompute summary.csv from the predictions.parquet in "
+                        "--out (after a metric was added), leaving every other file as it is")
     args = parser.parse_args(argv)
     profile = PROFILES[args.profile]
     work_dir = args.work_dir or cache_dir() / "benchmark" / profile.name
     timings = work_dir / "run_times.jsonl"
-    if not args.collect_only:
+    if not (args.collect_only or args.rescore):
         seconds = run_grid(profile, work_dir, args.address, args.num_cpus)
         with timings.open("a") as log:
             log.write(json.dumps({"profile": profile.name, "wall_seconds": round(seconds, 1), "finished": time.time()}) + "\n")
         print(f"grid finished in {seconds / 60:.1f} min (this run; earlier runs in {timings})")
     out = args.out or (models_dir() / "benchmark" if profile.name == "full" else work_dir / "results")
+    if args.rescore:
+        summary = summarise(stored_predictions(out))
+        summary.to_csv(out / "summary.csv", index=False, float_format="%.4g")
+        print(f"rescored {len(summary)} rows into {out / 'summary.csv'}")
+        return
     start = time.perf_counter()
     predictions = benchmark_predictions(profile, work_dir)
     results = write_results(predictions, out)

@@ -98,6 +98,14 @@ def clinical_check(predictions: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
+def stored_predictions(folder: Path) -> pd.DataFrame:
+    """The ``predictions.parquet`` written by :func:`write_results`, with its key columns as strings."""
+    table = pd.read_parquet(folder / "predictions.parquet")
+    for column in ("dataset", "split", "model", "n_finetune", "sample", "drug"):
+        table[column] = table[column].astype("string")
+    return table
+
+
 def write_results(predictions: pd.DataFrame, out: Path) -> dict[str, pd.DataFrame]:
     """Write predictions.parquet, summary.csv, paired_tests.csv and clinical_check.csv to ``out``."""
     out.mkdir(parents=True, exist_ok=True)

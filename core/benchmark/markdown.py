@@ -9,7 +9,7 @@ from core.benchmark.grid import Profile
 from core.benchmark.report import baseline_bars, error_boxes, size_curves
 
 ALPHA = 0.05
-HEADLINE_METRICS = ["paper_precision_oncology", "paper_drug_development", "within_drug_pearson",
+HEADLINE_METRICS = ["paper_precision_oncology", "paper_drug_development", "within_drug_fold_pearson", "within_drug_pearson",
                     "within_drug_spearman", "top5_overlap", "top5_random", "mse", "n_pairs"]
 
 
