@@ -14,6 +14,7 @@ from core.evaluation.metrics import within_drug, within_drug_fold, within_drug_f
 from core.evaluation.stats import permutation_test, shuffled_samples
 from core.transfer.alignment import REFERENCE, TARGET, CohortStandardisation, ContrastivePCA, make_alignment
 from core.transfer.linear import PerDrugRidge, tissue_residuals
+from core.transfer.multitask import MultiTaskNetwork, MultiTaskSettings
 
 
 def _table(n_samples: int = 20, n_drugs: int = 6, n_folds: int = 4, seed: int = 0) -> pd.DataFrame:
@@ -137,6 +138,14 @@ def test_per_drug_ridge_recovers_a_planted_ordering_and_shrinks_to_its_prior() -
     shrunk = PerDrugRidge(alpha=1e9).fit(features, few, prior=model)
     np.testing.assert_allclose(shrunk.drugs["d0"].coef, model.drugs["d0"].coef, atol=1e-6)
     assert np.isnan(model.predict(features, pairs.assign(drug="unknown"))).all()
+    wide = pd.DataFrame(rng.normal(0, 1, (20, 50)), index=features.index[:20])  # fewer samples than features
+    some = pairs[pairs["sample"].isin(wide.index)]
+    primal, dual = (PerDrugRidge(alpha=3.0).fit(data, some) for data in (wide.iloc[:, :15], wide))
+    exact = np.linalg.solve(np.cov(wide.to_numpy(), rowvar=False, bias=True) * 20 + 3.0 * np.eye(50),
+                            (wide - wide.mean()).T.to_numpy() @ (some[some["drug"] == "d0"]["value"].to_numpy()
+                                                                 - some[some["drug"] == "d0"]["value"].mean()))
+    np.testing.assert_allclose(dual.drugs["d0"].coef, exact, atol=1e-8)
+    assert primal.drugs["d0"].coef.shape == (15,)
 
 
 def test_tissue_residuals_leave_each_tissue_at_the_drug_mean() -> None:
@@ -144,3 +153,19 @@ def test_tissue_residuals_leave_each_tissue_at_the_drug_mean() -> None:
     residual = tissue_residuals(pairs, pd.Series({"a": "lung", "b": "lung", "c": "skin", "d": "skin"}))
     assert residual.groupby(residual["sample"].isin(["a", "b"]))["value"].mean().tolist() == [6.25, 6.25]
     assert residual["value"].tolist() == [5.75, 6.75, 5.25, 7.25]
+
+
+def test_multitask_network_learns_each_drugs_ordering_and_ignores_unscreened_pairs() -> None:
+    rng = np.random.default_rng(0)
+    genes = pd.DataFrame(rng.normal(0, 1, (200, 10)), index=[f"s{i}" for i in range(200)])
+    responses = pd.DataFrame({"d0": 0.8 + 0.1 * genes[0], "d1": 0.3 - 0.05 * genes[1], "d2": 0.5 + 0.1 * genes[2]})
+    responses = responses.mask(rng.random(responses.shape) < 0.2)  # a fifth of the pairs not screened
+    network = MultiTaskNetwork(MultiTaskSettings(hidden=(16,), dropout=0.0, input_dropout=0.0, max_epochs=200)).fit(
+        genes.iloc[:150], responses.iloc[:150])
+    predicted = network.predict(genes.iloc[150:])
+    assert np.isfinite(network.validation_loss) and list(predicted.columns) == ["d0", "d1", "d2"]
+    for drug in predicted:
+        observed = responses[drug].iloc[150:]
+        screened = observed.notna()
+        assert np.corrcoef(observed[screened], predicted.loc[screened, drug])[0, 1] > 0.8
+        assert predicted[drug].mean() == pytest.approx(responses[drug].iloc[:150].mean(), abs=0.05)

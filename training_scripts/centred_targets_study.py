@@ -2,8 +2,10 @@
 
 Steps (each cached, so an interrupted run resumes):
 
-- ``gdsc``: the benchmark's GDSC cell cold-start (5 folds over 920 lines, 100,000 pairs x 5 epochs), scored
-  beside the committed min-max tDNN and per-drug random forest on the same folds;
+- ``gdsc``: the benchmark's GDSC cell cold-start (5 folds over 920 lines): tDNN with drug-centred targets
+  (100,000 pairs x 5 epochs, the benchmark's budget), the multi-task network (three variants, the one with the
+  lowest validation loss per fold, and their mean) and a per-drug ridge, beside the committed min-max tDNN and
+  per-drug random forest on the same folds;
 - ``organoids``: tDNN pre-trained on GDSC with each target (20 epochs, the committed budget), then zero-shot,
   fine-tuned and from scratch on the colorectal organoids' 5 folds, for every ``--seeds``;
 - ``external``: tDNN pre-trained without GDSC's colorectal lines, applied to them as it is and after
@@ -29,6 +31,7 @@ from core.transfer.deep_study import (
     cached,
     external_test,
     gdsc_cell_cold_start,
+    gdsc_multitask_and_ridge,
     organoid_cross_validation,
     pretrained_model,
 )
@@ -67,6 +70,10 @@ def main(argv: list[str] | None = None) -> None:
                 tables.append(cached(args.work_dir / f"gdsc_{target}_fold{fold}.parquet",
                                      lambda: gdsc_cell_cold_start(target, fold)))
                 log(f"GDSC cell cold-start {target} fold {fold + 1} done")
+        for fold in range(GDSC_PROFILE.folds[(IN_VITRO, CELL)]):
+            tables.append(cached(args.work_dir / f"gdsc_multitask_fold{fold}.parquet",
+                                 lambda: gdsc_multitask_and_ridge(fold)))
+            log(f"GDSC cell cold-start multi-task networks and ridge fold {fold + 1} done")
         scores = score_models(pd.concat(tables, ignore_index=True), n_permutations=0)
         scores.to_csv(args.out / "deep_gdsc.csv", index=False, float_format="%.4g")
         print(scores.round(3).to_string(index=False), flush=True)

@@ -1,5 +1,5 @@
-"""tDNN on the within-drug axis: drug-centred targets against the paper's min-max targets, on GDSC cell
-cold-start, on the colorectal organoid folds (zero-shot, fine-tuned, from scratch; several seeds) and on the
+"""Networks on the within-drug axis: tDNN with drug-centred targets against the paper's min-max targets, and a
+multi-task network on per-drug z-scores beside a per-drug ridge, on GDSC cell cold-start; tDNN on the colorectal organoid folds (zero-shot, fine-tuned, from scratch; several seeds) and on the
 external colorectal cell lines (a model pre-trained without them, then fine-tuned on the organoids).
 
 Pre-trained models are kept in the cache (one per target and held-out cell-line label), so a rerun only
@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from core.benchmark.grid import CELL, IN_VITRO, PROFILES
@@ -18,12 +19,15 @@ from core.benchmark.tasks import cohort, restricted, train_test
 from core.config import cache_dir, models_dir
 from core.data.registry import PRETRAINING_DATASET
 from core.preprocessing.panels import load_panel
+from core.preprocessing.standardise import standardise_per_sample
 from core.training.defaults import TARGET_TRAINING
 from core.training.expression import REFERENCE_BATCH
 from core.training.fit import TrainingSettings
 from core.training.pipeline import TrainedModel
 from core.training.pretrained import load_pretrained, pretrained_from_zeroshot_bundle, save_pretrained
 from core.training.protocols import finetune, pretrain, train_from_scratch, zero_shot
+from core.transfer.linear import PerDrugRidge, shared_alpha
+from core.transfer.multitask import VARIANTS, MultiTaskNetwork, as_pairs
 from core.transfer.study import EXTERNAL_LABEL, TARGET_DATASET, load_inputs
 
 ARCHITECTURE = "tdnn"
@@ -45,6 +49,34 @@ def gdsc_cell_cold_start(target: str, fold: int, seed: int = 0) -> pd.DataFrame:
     trained = pretrain(ARCHITECTURE, restricted(gdsc, train), load_panel(ARCHITECTURE), settings,
                        max_pairs=GDSC_PROFILE.gdsc_max_pairs, progress=None)
     return _with_predictions(test, f"tdnn_{target}", fold, trained.predict_pairs(gdsc.expression, test, gdsc.drug_smiles))
+
+
+def gdsc_fold_inputs(fold: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(training genes, training responses samples x drugs, test genes, test pairs) of one GDSC cell cold-start
+    fold, genes z-scored per sample over the tDNN panel."""
+    gdsc = cohort(IN_VITRO)
+    train, test = train_test(IN_VITRO, CELL, fold, GDSC_PROFILE.folds[(IN_VITRO, CELL)])
+    genes = standardise_per_sample(gdsc.expression, load_panel(ARCHITECTURE)).astype(np.float64)
+    responses = train.pivot_table(index="sample", columns="drug", values="value")
+    return genes.loc[responses.index], responses, genes.loc[test["sample"].unique()], test
+
+
+def gdsc_multitask_and_ridge(fold: int, seed: int = 0) -> pd.DataFrame:
+    """One GDSC fold: the multi-task network variants, the one with the lowest validation loss (training lines
+    only), their mean (an ensemble, no selection), and the per-drug ridge with one shared penalty."""
+    train_genes, responses, test_genes, test = gdsc_fold_inputs(fold)
+    tables, fitted = [], {}
+    for name, settings in VARIANTS.items():
+        fitted[name] = MultiTaskNetwork(settings, seed).fit(train_genes, responses)
+        tables.append(_with_predictions(test, f"multitask_{name}", fold, as_pairs(fitted[name].predict(test_genes), test)))
+    chosen = min(fitted, key=lambda name: fitted[name].validation_loss)
+    tables.append(tables[list(fitted).index(chosen)].assign(model="multitask_selected", selected=chosen))
+    ensemble = sum(network.predict(test_genes) for network in fitted.values()) / len(fitted)
+    tables.append(_with_predictions(test, "multitask_ensemble", fold, as_pairs(ensemble, test)))
+    train_pairs = responses.stack().rename("value").reset_index()
+    ridge = PerDrugRidge(alpha=shared_alpha(train_genes, train_pairs)).fit(train_genes, train_pairs)
+    tables.append(_with_predictions(test, "ridge_per_drug", fold, ridge.predict(test_genes, test)))
+    return pd.concat(tables, ignore_index=True)
 
 
 def pretrained_model(target: str, exclude_label: str | None = None) -> TrainedModel:

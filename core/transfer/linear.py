@@ -52,8 +52,11 @@ class PerDrugRidge:
             if self.alpha is None:
                 ridge = RidgeCV(alphas=ALPHAS, fit_intercept=False).fit(centred, target)
                 correction, alpha = ridge.coef_, float(ridge.alpha_)
+            elif centred.shape[0] < centred.shape[1]:  # fewer samples than features: the dual (kernel) form
+                gram = centred @ centred.T + self.alpha * np.eye(centred.shape[0])
+                correction, alpha = centred.T @ np.linalg.solve(gram, target), self.alpha
             else:
-                gram = centred.T @ centred + self.alpha * np.eye(x.shape[1])
+                gram = centred.T @ centred + self.alpha * np.eye(centred.shape[1])
                 correction, alpha = np.linalg.solve(gram, centred.T @ target), self.alpha
             self.drugs[drug] = DrugModel(base + correction, feature_mean, response_mean, alpha)
         return self
