@@ -139,15 +139,12 @@ def bundle_evidence(name: str) -> Evidence:
                                        predictions)
 
 
-def _readable_evidence(names: list[str]) -> list[Evidence]:
-    """Evidence of the bundles that can be read (a damaged one is reported where it is opened, not here)."""
-    found = []
-    for name in names:
-        try:
-            found.append(bundle_evidence(name))
-        except BundleError:
-            continue
-    return found
+def readable_evidence(name: str) -> Evidence | None:
+    """The bundle's evidence, or None for a bundle that cannot be read (reported where it is opened, not here)."""
+    try:
+        return bundle_evidence(name)
+    except BundleError:
+        return None
 
 
 def show_evidence(name: str, container: Any = st) -> Evidence:
@@ -351,7 +348,8 @@ def choose_architecture(widget_key: str, container: Any = st, require: tuple[str
     required) order organoids best (:func:`core.evaluation.evidence.best_architecture`)."""
     grid = bundle_grid()
     options = [a for a in grid if all(k in grid[a] for k in require)] or list(grid)
-    default = best_architecture({a: _readable_evidence([grid[a][k] for k in (require or grid[a])]) for a in options})
+    found = {a: [readable_evidence(grid[a][k]) for k in (require or grid[a])] for a in options}
+    default = best_architecture({a: [e for e in evidence if e is not None] for a, evidence in found.items()})
     return remembered_choice("Architecture", options, ARCH, widget_key, lambda a: ARCHITECTURES.get(a, a),
                              horizontal=True, default=default, container=container)
 

@@ -27,7 +27,8 @@ from streamlit.testing.v1 import AppTest
 from core.artifacts import load_bundle
 from core.config import REPO_ROOT
 from core.data.registry import load_cohort
-from core.evaluation.cohort_scores import per_drug_reliability
+from core.evaluation.cohort_scores import per_drug_reliability, scored_table
+from core.evaluation.metrics import within_drug_fold
 from core.explain.dashboard_api import organoid_attributions, pathway_enrichment, reference_attributions
 from core.predict import rank_drugs
 from core.report import annotate_ranking, build_report, display_table, ranking_agreement, z_score_scatter
@@ -113,7 +114,14 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
     app = uploaded.switch_page("views/ranking.py").run()
     assert not app.exception
     assert SENTENCE in _text(app)
+    # The zero-shot ranking is shown from the start exactly when it has the best within-drug evidence.
+    scores = {kind: within_drug_fold(scored_table(load_bundle(tiny_models_dir / f"colorectal_tdnn_{kind}")
+                                                  .reference_predictions)) for kind in ("scratch", "finetuned", "zeroshot")}
+    assert app.checkbox(key="ranking_zeroshot").value == (max(scores, key=scores.get) == "zeroshot")
+    app = app.checkbox(key="ranking_zeroshot").uncheck().run()
     assert len(app.dataframe) == 2
+    verdicts = [e.value for kind in ("success", "warning", "error") for e in getattr(app, kind)]
+    assert sum("cross-validated within-drug r = " in v for v in verdicts) == 2  # one verdict beside each ranking
     expression = app.session_state["profile"].expression.loc[["P10"]]
     tables = {}
     for frame, kind in zip(app.dataframe, ("scratch", "finetuned")):
@@ -236,13 +244,21 @@ def test_pathways_page_thresholds(uploaded: AppTest, tiny_models_dir: Path) -> N
 def test_performance_page(models_env, tiny_models_dir: Path) -> None:  # noqa: F811
     app = _app("views/performance.py")
     assert not app.exception
-    table = app.dataframe[0].value
+    evidence_shown = app.dataframe[0].value.set_index("training")  # the evidence comes first
+    for kind, label in (("scratch", "from scratch"), ("finetuned", "fine-tuned"), ("zeroshot", "zero-shot")):
+        reference = load_bundle(tiny_models_dir / f"colorectal_tdnn_{kind}").reference_predictions
+        assert evidence_shown.loc[label, "within-drug r"] == pytest.approx(within_drug_fold(scored_table(reference)))
+        assert 0 < evidence_shown.loc[label, "permutation p"] <= 1
+    ordering = int((evidence_shown["verdict"] == "Orders organoids within a drug better than chance").sum())
+    assert ("None of these 3 models orders" in _text(app)) == (ordering == 0)
+    table = app.dataframe[1].value
     assert list(table["training"][:3]) == ["from scratch", "fine-tuned", "zero-shot"]
     assert {"naive: per-drug mean", "naive: per-organoid mean"} <= set(table["training"])
     finetuned = load_bundle(tiny_models_dir / "colorectal_tdnn_finetuned").benchmark.iloc[0]
     row = table[table["training"] == "fine-tuned"].iloc[0]
-    assert row["within-drug Pearson"] == pytest.approx(finetuned["within_drug_pearson"])
-    assert (table.loc[table["training"] == "naive: per-drug mean", "within-drug Pearson"] == 0).all()
+    older = "within-drug Pearson, pooled residuals (older)"
+    assert row[older] == pytest.approx(finetuned["within_drug_pearson"])
+    assert (table.loc[table["training"] == "naive: per-drug mean", older] == 0).all()
     text = _text(app)
     assert "per-drug mean alone, knowing nothing about the organoid, already wins it" in text
     assert "is not built yet" in text
@@ -274,7 +290,7 @@ def test_performance_page_shows_the_benchmark_summary_when_built(tiny_models_dir
     app.selectbox(key="performance_dataset").select("pancreas").run()
     assert list(app.dataframe[-1].value["model"]) == ["tDNN_pretrain"]
     assert "is not built yet" not in _text(app) and len(app.get("plotly_chart")) == 3
-    assert list(app.dataframe[0].value["training"][:4]) == ["from scratch", "fine-tuned", "zero-shot",
+    assert list(app.dataframe[1].value["training"][:4]) == ["from scratch", "fine-tuned", "zero-shot",
                                                             "naive: per-drug mean"]
     assert not any("How much one training run varies" in e.label for e in app.expander)
     # Once training_scripts.seed_noise has run, the page says how much one training run varies.

@@ -7,12 +7,20 @@ import streamlit as st
 
 from core.config import models_dir
 from core.evaluation.cohort_scores import scored_table
-from dashboard.common import ARCHITECTURES, KIND_SHORT, bundle_evaluation, bundle_grid, no_bundles_message
+from dashboard.common import (
+    ARCHITECTURES,
+    KIND_SHORT,
+    bundle_evaluation,
+    bundle_evidence,
+    bundle_grid,
+    no_bundles_message,
+)
 
 METRICS = {
     "paper_precision_oncology": "paper score",
-    "within_drug_pearson": "within-drug Pearson",
-    "within_drug_spearman": "within-drug Spearman",
+    "within_drug_fold_pearson": "within-drug Pearson",
+    "within_drug_pearson": "within-drug Pearson, pooled residuals (older)",
+    "within_drug_spearman": "within-drug Spearman, pooled residuals (older)",
     "top5_overlap": "top-5 overlap",
     "top5_random": "top-5 by chance",
     "mse": "MSE",
@@ -40,6 +48,35 @@ if not grid:
     no_bundles_message()
     st.stop()
 
+st.subheader("Can these models order organoids within a drug?")
+evidence_rows = []
+for architecture, kinds in grid.items():
+    for kind, name in kinds.items():
+        found = bundle_evidence(name)
+        evidence_rows.append({"architecture": ARCHITECTURES.get(architecture, architecture),
+                              "training": KIND_SHORT.get(kind, kind), "within-drug r": found.within_drug,
+                              "permutation p": found.p_value, "chance level (SD)": found.null_sd,
+                              "verdict": found.verdict().split(" (")[0], "orders": found.orders_samples})
+evidence_table = pd.DataFrame(evidence_rows)
+n_ordering = int(evidence_table["orders"].sum())
+if n_ordering == 0:
+    st.error(f"**None of these {len(evidence_table)} models orders the reference organoids within a drug better than "
+             "chance.** Read their rankings as each drug's average potency with model noise, not as a patient-specific "
+             "prediction. The best is listed first.")
+else:
+    st.success(f"{n_ordering} of {len(evidence_table)} models order the reference organoids within a drug better than "
+               "chance (permutation p < 0.05).")
+st.dataframe(evidence_table.drop(columns="orders").sort_values("within-drug r", ascending=False), hide_index=True,
+             key="performance_evidence",
+             column_config={c: st.column_config.NumberColumn(format="%.2f") for c in
+                            ("within-drug r", "permutation p", "chance level (SD)")}
+             | {"verdict": st.column_config.TextColumn(width="large")})
+st.caption("**within-drug r**: per drug, the Pearson correlation of predicted and observed response across the "
+           "reference organoids, each predicted by the fold model that never saw it, after centring both within each "
+           "test fold (so a drug's average, and anything that only shifts from fold to fold, scores 0); averaged over "
+           "drugs. **permutation p**: how often the same score is reached when the organoids are shuffled within "
+           "folds (one shuffle for all drugs, 1,000 shuffles); **chance level**: the SD of those shuffled scores.")
+
 rows, predictions = [], {}
 naive_rows = None
 for architecture, kinds in grid.items():
@@ -65,23 +102,26 @@ st.dataframe(shown, hide_index=True, key="performance_table",
              column_config={label: st.column_config.NumberColumn(format="%.3f") for label in METRICS.values()})
 st.caption("**paper score**: Prasse et al.'s precision-oncology score (per organoid, Pearson r of predicted and "
            "observed response across drugs, averaged); **paper drug score**: the same per drug across organoids, folds "
-           "pooled, not normalised. **within-drug Pearson/Spearman**: per drug, correlation across organoids after "
-           "removing the drug's training mean (naive per-drug mean = 0). **MSE** on the response min-max scaled to the "
+           "pooled, not normalised. **within-drug Pearson**: the score above (centred within each test fold). **pooled "
+           "residuals (older)**: per drug, correlation across organoids after removing the drug's training mean, folds "
+           "pooled: it also credits what merely shifts from fold to fold (the naive per-organoid mean scores above 0). **MSE** on the response min-max scaled to the "
            "observed range. None: undefined (e.g. a prediction constant within each organoid). "
            "Naive baselines: the per-drug mean (each drug's average response in the training folds) ignores the "
            "organoid; the per-organoid mean ignores the drug; the additive model uses both averages. Top-5 overlap: "
            "of the 5 drugs with the lowest predicted z-score, how many are among the 5 lowest observed, per organoid.")
 
 st.subheader("Within-drug score per architecture")
-bars = table[table["bundle"] != "-"]
-figure = px.bar(bars, x="architecture", y="within_drug_pearson", color="training", barmode="group",
+figure = px.bar(evidence_table, x="architecture", y="within-drug r", color="training", barmode="group",
+                error_y=evidence_table["chance level (SD)"] * 1.645, hover_data=["permutation p"],
                 category_orders={"training": [KIND_SHORT[k] for k in ("scratch", "finetuned", "zeroshot")]},
-                labels={"within_drug_pearson": "within-drug Pearson (cross-validated)", "architecture": ""},
+                labels={"within-drug r": "within-drug Pearson (cross-validated)", "architecture": ""},
                 color_discrete_map=COLOURS)
 figure.add_hline(y=0, line_dash="dash", line_color="#c0392b", annotation_text="naive per-drug mean = 0",
                  annotation_position="top left")
 figure.update_layout(height=420, bargap=0.35)
 st.plotly_chart(figure, key="performance_bars")
+st.caption("Whiskers: 1.645 x the SD of the shuffled-organoid scores; a bar whose whisker crosses 0 is within what "
+           "chance produces (one-sided 5 %).")
 
 st.subheader("Per-drug absolute error")
 architecture = st.radio("Architecture", list(grid), format_func=lambda a: ARCHITECTURES.get(a, a), horizontal=True,
@@ -128,7 +168,9 @@ if summary is not None and {"dataset", "split"} <= set(summary.columns):
     # A log axis cannot show 0: the zero-shot model is drawn half a step left of the smallest training set.
     curve["pairs"] = curve["pairs"].replace(0, trained_sizes.min() / 2 if len(trained_sizes) else 1)
     curve["kind"] = curve["model"].str.split("_").str[-1].map(KIND_SHORT).fillna(curve["model"])
-    metric = st.radio("Score", ["within_drug_pearson", "paper_precision_oncology", "mse"], horizontal=True,
+    scores = [m for m in ("within_drug_fold_pearson", "within_drug_pearson", "paper_precision_oncology", "mse")
+              if m in curve.columns]
+    metric = st.radio("Score", scores, horizontal=True,
                       format_func=METRICS.get, key="performance_size_metric")
     figure = px.line(curve.sort_values("pairs"), x="pairs", y=metric, color="kind", line_dash="architecture",
                      markers=True, log_x=True, color_discrete_map=COLOURS,

@@ -34,6 +34,7 @@ from dashboard.common import (
     no_bundles_message,
     organoid_genes,
     profile,
+    readable_evidence,
     remembered_choice,
     require_profile,
     sample_expression,
@@ -98,6 +99,10 @@ architecture = choose_architecture("ranking_architecture", require=("scratch", "
 kinds_present = grid[architecture]
 show_zero_shot = False
 if "zeroshot" in kinds_present:
+    # Shown from the start when it has the best evidence of the three (then it is the ranking to read first).
+    found = {kind: readable_evidence(name) for kind, name in kinds_present.items()}
+    scores = {kind: e.within_drug for kind, e in found.items() if e is not None}
+    st.session_state.setdefault("ranking_zeroshot", bool(scores) and max(scores, key=scores.get) == "zeroshot")
     show_zero_shot = st.checkbox("Also show the zero-shot model (pre-trained on GDSC, never trained on organoids)",
                                  key="ranking_zeroshot")
 kinds = [k for k in ("scratch", "finetuned") if k in kinds_present] + (["zeroshot"] if show_zero_shot else [])
