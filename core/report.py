@@ -202,7 +202,8 @@ def build_report(
     """Self-contained HTML report of one organoid.
 
     ``rankings``: label (e.g. "From scratch") -> table from :func:`annotate_ranking`; ``bundles``: same
-    labels -> ``{"name": bundle name, "created": manifest creation date}``. ``genes`` (top genes of
+    labels -> ``{"name": bundle name, "created": manifest creation date, "evidence": the verdict of its
+    within-drug evidence}``. ``genes`` (top genes of
     ``genes_drug`` from ``genes_bundle``) and its figure are optional. ``unit`` is the predicted response.
     """
     generated = generated or dt.datetime.now(dt.timezone.utc)
@@ -217,11 +218,13 @@ def build_report(
         f"<p><b>{html.escape(reference_sentence(n_reference, cohort))}</b> Rank 1 = most sensitive. The top {k} "
         "drugs of each model are highlighted. Drugs flagged <i>no better than naive</i> had a cross-validated "
         "within-drug correlation &le; 0: for them the model orders organoids no better than the drug's average.</p>",
-        "<h2>Models</h2><table><thead><tr><th>model</th><th>bundle</th><th>created</th></tr></thead><tbody>",
+        "<h2>Models</h2><table><thead><tr><th>model</th><th>bundle</th><th>created</th>"
+        "<th>does it order organoids within a drug? (cross-validated)</th></tr></thead><tbody>",
     ]
     for label, info in bundles.items():
         parts.append(f"<tr><td>{html.escape(label)}</td><td>{html.escape(str(info.get('name', '')))}</td>"
-                     f"<td>{html.escape(str(info.get('created', '')))}</td></tr>")
+                     f"<td>{html.escape(str(info.get('created', '')))}</td>"
+                     f"<td>{html.escape(str(info.get('evidence', 'not scored')))}</td></tr>")
     parts.append("</tbody></table>")
     parts.append("<h2>Drug ranking</h2><div class='side'>")
     for label, table in rankings.items():

@@ -149,7 +149,11 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
     app.button(key="prepare_report").click().run()
     assert not app.exception
     assert "Download HTML report" in [b.label for b in app.get("download_button")]
-    assert "P10" in app.session_state["report_html"][-1]
+    report = app.session_state["report_html"][-1]
+    assert "P10" in report
+    for kind in ("scratch", "finetuned", "zeroshot"):  # each model's overall evidence, as on the page
+        reference = load_bundle(tiny_models_dir / f"colorectal_tdnn_{kind}").reference_predictions
+        assert f"cross-validated within-drug r = {within_drug_fold(scored_table(reference)):+.2f}" in report
 
 
 def test_ranking_follows_the_sample_picker(uploaded: AppTest) -> None:

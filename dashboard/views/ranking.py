@@ -186,7 +186,8 @@ if st.button("Prepare HTML report", key="prepare_report"):
     html = build_report(
         sample=sample,
         rankings={labels[k]: tables[k] for k in kinds},
-        bundles={labels[k]: {"name": bundles[k].name, "created": bundles[k].manifest.get("created", "?")} for k in kinds},
+        bundles={labels[k]: {"name": bundles[k].name, "created": bundles[k].manifest.get("created", "?"),
+                             "evidence": readable_evidence(bundles[k].name).verdict()} for k in kinds},
         scatter=scatter,
         n_reference=n_ref,
         genes=genes,
