@@ -111,3 +111,17 @@ def test_registry_rejects_unknown_names() -> None:
     with pytest.raises(KeyError, match="known"):
         load_cohort("tcga")
     assert {"gdsc1", "colorectal", "pancreas", "beat_aml", "lung_pdx", "ccle"} <= set(DATASETS)
+
+
+def test_every_drug_name_the_reference_cohort_uses_is_accepted_by_name_alone(colorectal) -> None:
+    """A lab typing the names the app itself shows (ABT-263, AICAR, AZD-2281, ...) gets a structure wherever
+    the reference cohort has one, found by name alone (the cohort itself is matched by GDSC id)."""
+    catalogue = GdscDrugCatalogue.from_shared_data()
+    with_structure = [drug for drug, smiles in colorectal.drug_smiles.items() if smiles]
+    missing = [drug for drug in with_structure if catalogue.match(drug).smiles is None]
+    assert not missing
+    for drug, gdsc_name in (("ABT-263", "Navitoclax"), ("AICAR", "AICA Ribonucleotide"), ("AZD-2281", "Olaparib")):
+        match = catalogue.match(drug)
+        assert match.gdsc_name == gdsc_name and match.smiles == colorectal.drug_smiles[drug]
+    assert catalogue.match("GSK2118436/Dabrafenib").gdsc_name == "Dabrafenib"
+    assert catalogue.match("Carboplatin/Etoposide").smiles is None  # a combination is not one of its drugs

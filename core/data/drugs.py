@@ -77,7 +77,9 @@ class DrugMatch:
 class GdscDrugCatalogue:
     """GDSC drug names, ids and SMILES (invitro/drugs.csv) plus the paper's GDSC1 SMILES table."""
 
-    def __init__(self, drugs: pd.DataFrame, paper_smiles: pd.DataFrame):
+    def __init__(self, drugs: pd.DataFrame, paper_smiles: pd.DataFrame, aliases: pd.DataFrame | None = None):
+        """``aliases`` (columns ``drug``, ``gdsc_drug_id``): names other screens give GDSC drugs (e.g. the
+        colorectal organoids' "ABT-263" for Navitoclax), accepted by name wherever the GDSC name is."""
         self._by_id: dict[str, str] = {}
         for name, ids in zip(drugs["drug_name"], drugs["gdsc_drug_id"].fillna("")):
             for drug_id in str(ids).split(";"):
@@ -95,6 +97,10 @@ class GdscDrugCatalogue:
                 # A name with a structure wins a key over a name without one (e.g. two screens' spellings).
                 if key not in self._by_key or (name in self._smiles and self._by_key[key] not in self._smiles):
                     self._by_key[key] = name
+        for alias, drug_id in zip(*(([], []) if aliases is None else (aliases["drug"], aliases["gdsc_drug_id"]))):
+            name = self._by_id.get(str(drug_id))
+            for key in name_keys(alias) if name else []:
+                self._by_key.setdefault(key, name)
         self._paper_smiles: dict[str, str] = {}
         for name, smiles in zip(paper_smiles["inhibitor"], paper_smiles["canonical_smiles"]):
             if isinstance(smiles, str):
@@ -120,10 +126,17 @@ class GdscDrugCatalogue:
             return self._by_id[str(gdsc_drug_id)], "gdsc_id"
         if isinstance(inchikey, str) and inchikey.split("-")[0] in self._by_skeleton:
             return self._by_skeleton[inchikey.split("-")[0]], "inchikey"
-        for key in name_keys(name):
-            if key in self._by_key:
-                return self._by_key[key], "name"
-        return None, "unmatched"
+        found = self._by_name(name)
+        parts = str(name).split("/")
+        if found is None and len(parts) == 2 and any(c.isdigit() for c in parts[0]):
+            # "code/name" (e.g. "GSK2118436/Dabrafenib"): the parts that resolve must agree. Two names
+            # ("Carboplatin/Etoposide") are a combination, never one of its drugs.
+            named = {self._by_name(part) for part in parts} - {None}
+            found = named.pop() if len(named) == 1 else None
+        return (found, "name") if found else (None, "unmatched")
+
+    def _by_name(self, name: str) -> str | None:
+        return next((self._by_key[key] for key in name_keys(name) if key in self._by_key), None)
 
     def match(
         self,
@@ -156,4 +169,6 @@ def _default_catalogue() -> GdscDrugCatalogue:
     root = data_root()
     drugs = pd.read_csv(root / "invitro" / "gdsc_deepdr2023" / "drugs.csv", dtype={"gdsc_drug_id": str})
     paper = pd.read_csv(root / "paper_resources" / "gdsc_compound_smiles.csv")
-    return GdscDrugCatalogue(drugs, paper)
+    aliases = pd.read_csv(root / "patient" / "colorectal_organoids_vandewetering2015" / "drugs.csv",
+                          dtype={"gdsc_drug_id": str})
+    return GdscDrugCatalogue(drugs, paper, aliases)

@@ -145,8 +145,9 @@ def build_cohort(profile: ValidatedProfile, table: ResponseTable, panel: list[st
                        + name_list([f"{d} ({table.own_smiles[d]})" for d in unreadable], 10) + ".")
     unknown = [d for d in unmatched if d not in table.own_smiles]
     if unknown:
-        dropped.append(f"Drugs without a structure (not found in the GDSC catalogue and the table gives no "
-                       f"SMILES; add a smiles column): {name_list(unknown, 10)}.")
+        dropped.append(f"Drugs without a structure (not found in the GDSC catalogue by name and the table gives "
+                       f"neither a SMILES nor a GDSC drug id; add a smiles or gdsc_drug_id column): "
+                       f"{name_list(unknown, 10)}.")
     pairs = pairs[~pairs["drug"].isin(unmatched)]
     spread = pairs.groupby("drug")["value"].nunique()
     constant = sorted(spread.index[spread < 2])
