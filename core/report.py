@@ -46,6 +46,21 @@ def ranking_columns(unit: str = "AUC") -> dict[str, str]:
     }
 
 
+def outside_assay_range(ranking: pd.DataFrame, unit: str) -> list[str]:
+    """Drugs whose predicted AUC lies outside 0-1, the range an AUC can take (none for other units): a model
+    extrapolating there says "beyond the screen's range", not a precise value."""
+    if unit != "AUC":
+        return []
+    outside = ranking[(ranking["predicted"] > 1) | (ranking["predicted"] < 0)]
+    return outside.sort_values("rank")["drug"].tolist()
+
+
+def without_spread(ranking: pd.DataFrame) -> pd.DataFrame:
+    """The ranking with no uncertainty: for a bundle whose members share one network (zero-shot), the members'
+    spread is not the model's uncertainty, so none is shown rather than a misleading near-zero."""
+    return ranking.assign(uncertainty=np.nan, z_uncertainty=np.nan)
+
+
 def reference_sentence(n_reference: int, cohort: str = "colorectal") -> str:
     """The sign convention in one sentence, with the size of the reference cohort."""
     source = ("the {n} colorectal organoids of van de Wetering 2015" if cohort == "colorectal"

@@ -31,7 +31,15 @@ from core.evaluation.cohort_scores import per_drug_reliability, scored_table
 from core.evaluation.metrics import within_drug_fold
 from core.explain.dashboard_api import organoid_attributions, pathway_enrichment, reference_attributions
 from core.predict import rank_drugs
-from core.report import annotate_ranking, build_report, display_table, ranking_agreement, z_score_scatter
+from core.report import (
+    annotate_ranking,
+    build_report,
+    display_table,
+    outside_assay_range,
+    ranking_agreement,
+    without_spread,
+    z_score_scatter,
+)
 
 TIMEOUT = 180
 N_DRUGS = 8
@@ -145,6 +153,9 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
 
     app.checkbox(key="ranking_zeroshot").check().run()
     assert len(app.dataframe) == 3 and len(app.dataframe[2].value) == N_DRUGS
+    zero_shot = app.dataframe[2].value  # one network: no ensemble spread is shown, not a misleading ±0.000
+    assert zero_shot["± AUC"].isna().all() and zero_shot["± z"].isna().all()
+    assert any("No ensemble spread" in c.value for c in app.caption)
 
     app.button(key="prepare_report").click().run()
     assert not app.exception
@@ -362,3 +373,13 @@ def test_html_report_is_self_contained(tiny_models_dir: Path) -> None:  # noqa: 
     # A bundle of an ln IC50 screen: the report's headers say so.
     in_ic50 = build_report("P10", rankings, bundles, None, n_reference=19, unit="ln IC50")
     assert "<th>predicted ln IC50</th><th>± ln IC50</th>" in in_ic50 and "AUC" not in in_ic50
+
+
+def test_predictions_outside_the_auc_range_are_named_and_spread_can_be_withheld() -> None:
+    ranking = pd.DataFrame({"drug": ["a", "b", "c"], "rank": [2, 1, 3], "predicted": [1.2, -0.1, 0.5],
+                            "uncertainty": [0.1, 0.2, 0.3], "z_uncertainty": [1.0, 1.0, 1.0]})
+    assert outside_assay_range(ranking, "AUC") == ["b", "a"]
+    assert outside_assay_range(ranking, "ln IC50") == []  # no bounded range
+    withheld = without_spread(ranking)
+    assert withheld["uncertainty"].isna().all() and withheld["z_uncertainty"].isna().all()
+    assert withheld["predicted"].equals(ranking["predicted"])

@@ -269,3 +269,4 @@ def test_naive_predictions_never_see_their_own_fold() -> None:
     fold0 = drug_mean[drug_mean["fold"] == 0]
     expected = drug_mean[drug_mean["fold"] != 0].groupby("drug")["y_true"].mean()
     assert fold0["y_pred"].to_numpy() == pytest.approx(fold0["drug"].map(expected).to_numpy())
+

@@ -13,10 +13,12 @@ from core.report import (
     annotate_ranking,
     build_report,
     display_table,
+    outside_assay_range,
     ranking_agreement,
     ranking_columns,
     reference_sentence,
     top_genes_figure,
+    without_spread,
     z_score_scatter,
 )
 from dashboard.common import (
@@ -80,6 +82,9 @@ def column_config(unit: str) -> dict:
         "z-score": st.column_config.NumberColumn("z", format="%+.2f", width=55,
                                                  help="(prediction - reference mean) / reference SD; negative = more "
                                                       "sensitive than the average reference organoid"),
+        "± z": st.column_config.NumberColumn("± z", format="%.2f", width=48,
+                                             help="Uncertainty of z: the fold models' spread in units of the reference "
+                                                  "SD. Drugs whose z differ by less than this cannot be told apart."),
         "CV within-drug r": st.column_config.NumberColumn(
             "CV r", format="%+.2f", width=55, help="Cross-validated within-drug correlation of this bundle for this drug "
             "(0 = the naive per-drug mean)"),
@@ -117,11 +122,17 @@ first = next(iter(bundles.values()))
 n_ref = n_reference(first)
 cohort_label = (first.manifest.get("cohort") or {}).get("label") or first.manifest.get("target_cohort", "colorectal")
 unit = first.response_unit
-st.markdown(f"Organoid **{sample}**. Rank 1 = most sensitive; the top {TOP_K} drugs of each model are highlighted.")
+st.markdown(f"Organoid **{sample}**. Drugs are ranked by z, most negative first: rank 1 is the drug this organoid is "
+            f"predicted *most sensitive to relative to the reference organoids*, not necessarily more sensitive than "
+            f"average (a positive z at rank 1 means it is not). The top {TOP_K} of each model are highlighted; **± z** "
+            "is the uncertainty, so drugs whose z differ by less than it are not told apart. Lower "
+            f"{first.response_unit} = more sensitive.")
 st.info(f"**{reference_sentence(n_ref, cohort_label)}**")
 
 with st.spinner("Predicting every drug with every fold model..."):
     tables = {kind: ranking_for(bundles[kind].name, sample) for kind in kinds}
+    if "zeroshot" in tables:  # its members share one network: their spread is not an uncertainty
+        tables["zeroshot"] = without_spread(tables["zeroshot"])
 
 columns = st.columns(len(kinds))
 for column, kind in zip(columns, kinds):
@@ -135,19 +146,27 @@ for column, kind in zip(columns, kinds):
         shown_columns = column_config(unit)
         st.dataframe(styled(table, unit), hide_index=True, height=min(35 * (len(table) + 1) + 3, 705),
                      column_config=shown_columns, column_order=list(shown_columns), key=f"ranking_table_{kind}")
+        if kind == "zeroshot":
+            st.caption("No ensemble spread: the zero-shot members are one pre-trained network (they differ only in the "
+                       "ComBat fit), so no uncertainty is shown for it.")
+        outside = outside_assay_range(table, unit)
+        if outside:
+            st.warning(f"{len(outside)} drug(s) predicted outside 0-1, the range an AUC can take ({', '.join(outside[:5])}"
+                       f"{', ...' if len(outside) > 5 else ''}): the model extrapolates; read them as at the edge of "
+                       "the screen, not as precise values.")
         st.download_button("Download CSV", csv_bytes(display_table(table, unit)), file_name=f"{sample}_{b.name}_ranking.csv",
                            mime="text/csv", key=f"download_{kind}")
 
 n_flagged = int(tables[kinds[0]]["no_better_than_naive"].sum())
 st.caption(
     f"**{unit}**: predicted {unit} (mean of the fold models); **± {unit}**: their spread (SD), the uncertainty; "
-    "**z**: z-score "
-    "against the reference cohort; **CV r**: the bundle's cross-validated within-drug correlation for the drug. "
+    "**z**: z-score against the reference cohort; **± z**: its uncertainty; **CV r**: the bundle's cross-validated "
+    "within-drug correlation for the drug. "
     "**≤ naive** (no better than naive): the bundle's cross-validated within-drug correlation (how well it ordered the "
     "reference organoids for this drug, after removing the drug's average) is at or below 0, or could not be "
     f"computed: for these drugs the ranking reflects the drug's average potency, not this organoid. "
     f"{n_flagged} of {len(tables[kinds[0]])} drugs are flagged for the {KIND_SHORT[kinds[0]]} model. The CSV "
-    "download holds every column, including the z-score's uncertainty."
+    "download holds the same columns."
 )
 
 scatter = None
