@@ -91,6 +91,19 @@ def test_full_csv_samples_as_rows(full_matrix: pd.DataFrame, panel: list[str]) -
     assert profile.expression["CCN3"].tolist() == pytest.approx(full_matrix["NOV"].tolist(), abs=1e-4)
 
 
+def test_wide_export_of_linear_values_loads(full_matrix: pd.DataFrame, panel: list[str]) -> None:
+    """Genes as columns, one long line per sample (12,000 linear values: over 131,072 characters, the csv
+    module's field limit when a wrong delimiter is tried first)."""
+    linear = 2.0 ** full_matrix.iloc[:2]
+    data = csv_bytes(linear, float_format="%.8f")
+    assert max(len(line) for line in data.splitlines()) > 131_072
+    profile = validate_upload(data, "wide_linear.csv", panel)
+    assert profile.report.n_samples == 2 and profile.report.orientation == "samples as rows"
+    assert profile.report.scale is not Scale.LOG2  # recognised as linear and log-transformed
+    assert "log2" in profile.report.transformation
+    np.testing.assert_allclose(profile.expression[panel[:50]], np.log2(linear[panel[:50]] + 1), atol=1e-3)
+
+
 def test_tsv_genes_as_rows(matrix: pd.DataFrame, panel: list[str]) -> None:
     profile = validate_upload(csv_bytes(matrix.T, sep="\t"), "organoids.txt", panel)
     assert profile.report.orientation == "genes as rows"

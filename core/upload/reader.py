@@ -242,7 +242,10 @@ def _sniff_delimiter(lines: list[str]) -> tuple[str, int, bool]:
     """Delimiter giving the most columns with the same count on every line (header may be one short)."""
     best: tuple[str, int, bool] | None = None
     for delimiter in _DELIMITERS:
-        width, header_short = _consistent_width([len(row) for row in csv.reader(lines, delimiter=delimiter)])
+        try:
+            width, header_short = _consistent_width([len(row) for row in csv.reader(lines, delimiter=delimiter)])
+        except csv.Error:  # e.g. a whole wide line read as one field under the wrong delimiter (> 131,072 chars)
+            continue
         if width > 1 and (best is None or width > best[1]):
             best = (delimiter, width, header_short)
     if best is None:
