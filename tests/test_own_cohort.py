@@ -38,7 +38,7 @@ from core.training.own_cohort import comparison_table, train_own_cohort
 from core.training.pretrained import pretrained_from_zeroshot_bundle
 from core.upload import UploadError
 from core.upload.cohort import UploadedCohort, training_expression_again, validate_cohort_upload
-from core.upload.responses import read_response_table
+from core.upload.responses import example_response_table, read_response_table
 from training_scripts import finetune_own_cohort
 
 N_ORGANOIDS = 12
@@ -90,6 +90,16 @@ def test_response_table_reads_common_layouts() -> None:
     assert pairs[("A", "5-FU")] == pytest.approx(2.0) and pairs[("B", "5-FU")] == pytest.approx(-0.25)
     assert len(pairs) == 3 and table.dropped == []
     assert any("given more than once (2 rows" in note and "averaged" in note for note in table.notes)
+
+
+def test_example_response_table_is_read_back_whole(colorectal) -> None:
+    """The template the fine-tune page offers is a real excerpt of the public screen in the layout it reads."""
+    example = example_response_table(colorectal)
+    table = read_response_table(example, "example_responses.csv", "auc")
+    assert table.dropped == [] and table.pairs["sample"].nunique() == 3
+    assert table.columns["value"] == "value" and set(table.gdsc_drug_ids) == set(table.pairs["drug"])
+    screened = colorectal.responses.set_index(["sample", "drug"])["value"]
+    np.testing.assert_allclose(table.pairs["value"], screened.loc[list(zip(table.pairs["sample"], table.pairs["drug"]))])
 
 
 def test_bad_rows_are_dropped_and_listed() -> None:

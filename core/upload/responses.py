@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from core.data.cohort import Cohort
 from core.preprocessing.drug_features import canonical_smiles
 from core.upload.errors import UploadError, name_list
 from core.upload.reader import DECIMAL_COMMA, read_grid
@@ -268,3 +269,13 @@ def _own_structures(table: pd.DataFrame) -> tuple[dict[str, str], list[str]]:
     conflicting = sorted(given.assign(canonical=canonical).groupby("drug")["canonical"].nunique().loc[lambda n: n > 1].index)
     own = {drug: smiles for drug, smiles in zip(given["drug"], given["smiles"]) if drug not in conflicting}
     return own, conflicting
+
+
+def example_response_table(cohort: Cohort, n_samples: int = 3) -> bytes:
+    """A response table in the layout :func:`read_response_table` reads (sample, drug, value, gdsc_drug_id), made
+    from the first ``n_samples`` samples of a public screen: a template a lab can fill in."""
+    responses = cohort.responses
+    samples = sorted(responses["sample"].unique())[:n_samples]
+    rows = responses[responses["sample"].isin(samples)].sort_values(["sample", "drug"])
+    columns = ["sample", "drug", "value"] + (["gdsc_drug_id"] if "gdsc_drug_id" in rows.columns else [])
+    return rows[columns].to_csv(index=False).encode("utf-8")

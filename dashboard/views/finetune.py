@@ -15,12 +15,15 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from core.artifacts import BundleError, bundles_from_zip_bytes, bundles_to_zip_bytes
 from core.config import models_dir
+from core.data.cohort import Cohort
+from core.data.registry import load_cohort
 from core.training import background
 from core.training.fit import TrainingSettings
 from core.training.own_cohort import BROWSER_TRAINING, comparison_table, n_folds_for, train_own_cohort_to_zip
 from core.training.pipeline import TrainedModel
 from core.training.pretrained import pretrained_from_zeroshot_bundle
 from core.upload import UploadError
+from core.upload.responses import example_response_table
 from core.upload.cohort import (
     MIN_DRUGS,
     MIN_PAIRS,
@@ -46,6 +49,12 @@ METRIC_LABELS = {"auc": "AUC (area under the viability curve, 0-1)", "ln_ic50": 
 @st.cache_resource(show_spinner="Loading the pre-trained model (once per server)...")
 def _pretrained(folder: str, stamp: float) -> tuple[TrainedModel, dict]:
     return pretrained_from_zeroshot_bundle(Path(folder))
+
+
+@st.cache_resource(show_spinner=False)
+def reference_cohort() -> Cohort:
+    """The public reference screen (for the example response table)."""
+    return load_cohort(TARGET_COHORT)
 
 
 def zeroshot_folder(architecture: str) -> Path:
@@ -245,6 +254,11 @@ trusted on your cohort before using it to rank drugs for your next patient.
   {MIN_DRUGS} drugs and {MIN_PAIRS} pairs.
 """
 )
+st.download_button("Example response table (CSV)", example_response_table(reference_cohort()),
+                   file_name="example_responses.csv", mime="text/csv", key="finetune_example",
+                   icon=":material/download:",
+                   help="Three colorectal organoids of the public reference screen (van de Wetering 2015) in the layout "
+                        "this page reads: sample, drug, value (AUC), and the optional gdsc_drug_id.")
 st.caption("Your files are read in memory and kept only in this browser session: never written to disk, never "
            "shared with other users. The trained bundles too: download them to keep them.")
 
