@@ -77,6 +77,9 @@ def test_upload_shows_the_qc_report_and_keeps_the_profile_in_the_session(uploade
     assert metrics["Samples found"] == "2"
     assert metrics["Scale detected"] == "log2"
     assert metrics["Panel coverage"] == "100.0%"
+    profile_report = uploaded.session_state["profile"].report
+    assert metrics["Genes mapped"] == f"{profile_report.n_mapped / profile_report.n_identifiers:.0%}"
+    assert all(len(value) <= 8 for value in metrics.values())  # short enough for a tile: nothing cut off
     text = _text(uploaded)
     assert "Quality control: two_organoids.csv" in text
     assert "ComBat with the parameters stored in the model bundle" in text

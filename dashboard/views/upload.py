@@ -107,9 +107,11 @@ if button.button("Forget this profile", key="forget_profile"):
 
 col1, col2, col3, col4 = st.columns(4)
 col1.metric("Samples found", report.n_samples)
-col2.metric("Scale detected", str(report.scale))
+# Short values: a metric tile cuts what does not fit ("12,031 of 12,..."); the full figures are in the help.
+col2.metric("Scale detected", str(report.scale).split(" (")[0], help=f"{report.scale}: {report.transformation}")
 col3.metric("Panel coverage", f"{report.coverage_overall:.1%}", help=f"of the {report.panel_size:,} genes the models read")
-col4.metric("Genes mapped", f"{report.n_mapped:,} of {report.n_identifiers:,}")
+col4.metric("Genes mapped", f"{report.n_mapped / max(report.n_identifiers, 1):.0%}",
+            help=f"{report.n_mapped:,} of {report.n_identifiers:,} identifiers mapped to approved HGNC symbols")
 st.markdown(
     f"- **Samples:** {', '.join(report.samples[:20])}{' ...' if report.n_samples > 20 else ''}\n"
     f"- **Layout:** {report.orientation}; identifiers are {report.identifier_type}\n"
