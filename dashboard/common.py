@@ -39,6 +39,9 @@ _CACHE = "_session_cache"
 _SESSION_BUNDLES = "_session_bundles"  # bundle name -> ModelBundle, this session only
 _SESSION_REFERENCE = "_session_reference_expression"  # bundle name -> its reference cohort's expression
 _ids = itertools.count(1)
+# Uploaders take any file: the library's checks then say in plain words why a wrong one cannot be used (a type
+# filter would only show a red chip with its reason on hover).
+UPLOAD_HELP = "CSV, TSV, TXT or XLSX, optionally gzipped; any other file gets a plain reason on the page."
 
 
 # ---------------------------------------------------------------- bundles (public, shared by sessions)

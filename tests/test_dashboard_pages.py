@@ -110,6 +110,18 @@ def test_an_image_is_refused_in_plain_language(models_env) -> None:  # noqa: F81
     assert "is a PNG image, not an expression table" in app.error[0].value
 
 
+@pytest.mark.parametrize("name, data, reason", [
+    ("notes.json", b'{"sample": "P10", "genes": {"TP53": 7.1, "EGFR": 5.2}}', "The file is JSON, not an expression table"),
+    ("paper.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)) * 4, "The file is a PDF document, not an expression table"),
+])
+def test_other_file_types_get_the_reason_on_the_page(models_env, name: str, data: bytes, reason: str) -> None:  # noqa: F811
+    """The uploader takes any file, so the reason is read on the page, not in a red chip's tooltip."""
+    app = _app("views/upload.py")
+    app.file_uploader(key="upload_file").set_value((name, data, "application/octet-stream")).run()
+    assert not app.exception
+    assert len(app.error) == 1 and reason in app.error[0].value
+
+
 def test_demo_uses_a_reference_organoid_like_an_upload(models_env) -> None:  # noqa: F811
     app = _app("views/upload.py")
     app.radio(key="upload_source").set_value("Use a reference organoid as a demo").run()

@@ -24,13 +24,10 @@ from dashboard_fixtures import APP, models_env, tiny_models_dir  # noqa: F401  (
 from streamlit.testing.v1 import AppTest
 
 from core.artifacts import BundleError, bundle_files, bundles_from_zip_bytes, bundles_to_zip_bytes, load_bundle
-from core.config import cache_dir
-from core.data.drugs import GdscDrugCatalogue
 from core.data.registry import load_cohort
 from core.evaluation.cohort_scores import cross_validated_scores
 from core.models.config import TDNNConfig
 from core.predict import member_predictions, rank_drugs
-from core.preprocessing.drug_features import CACHE_SUBDIR
 from core.preprocessing.panels import load_panel
 from core.training import background
 from core.training.fit import TrainingSettings
@@ -42,6 +39,7 @@ from core.upload.responses import example_response_table, read_response_table
 from training_scripts import finetune_own_cohort
 
 N_ORGANOIDS = 12
+OWN_STRUCTURE = "ABT-263"
 EXTRA_DRUGS = ["Oxaliplatin", "Gemcitibine"]  # besides the tiny bundles' 8 drugs; the screen spells it so
 FAST = TrainingSettings(batch_size=32, max_epochs=3, patience=2)
 TINY = TDNNConfig(gene_units=(32, 16, 8), drug_units=(32, 16, 8), head_units=(8, 8, 4))
@@ -52,15 +50,14 @@ TIMEOUT = 300
 
 def screen_tables(models: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(expression: genes x organoids, responses: Organoid, Drug, AUC, SMILES) of the first 12 screened
-    colorectal organoids and the tiny bundles' drugs plus two; SMILES only where the name is not in GDSC."""
+    colorectal organoids and the tiny bundles' drugs plus two; SMILES given for one drug (a lab's own structure,
+    used even though GDSC knows the name, and featurised in memory)."""
     colorectal = load_cohort("colorectal")
     drugs = list(pd.read_csv(models / "colorectal_tdnn_finetuned" / "drugs.csv")["drug"]) + EXTRA_DRUGS
     samples = sorted(colorectal.responses["sample"].unique())[:N_ORGANOIDS]
     rows = colorectal.responses[colorectal.responses["sample"].isin(samples) & colorectal.responses["drug"].isin(drugs)]
-    catalogue = GdscDrugCatalogue.from_shared_data()
-    in_house = {d for d in drugs if catalogue.match(d).smiles is None}
     responses = pd.DataFrame({"Organoid": rows["sample"], "Drug": rows["drug"], "AUC": rows["value"],
-                              "SMILES": rows["drug"].map(lambda d: colorectal.drug_smiles[d] if d in in_house else "")})
+                              "SMILES": rows["drug"].map(lambda d: colorectal.drug_smiles[d] if d == OWN_STRUCTURE else "")})
     return colorectal.expression.loc[samples].T.rename_axis("gene"), responses.reset_index(drop=True)
 
 

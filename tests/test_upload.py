@@ -324,7 +324,7 @@ def test_refuses_all_missing_sample(matrix: pd.DataFrame, panel: list[str]) -> N
     frame = matrix.copy()
     frame.loc["P13"] = np.nan
     message = refused(csv_bytes(frame), "blank.csv", panel)
-    assert "P13" in message and "no values at all" in message
+    assert "P13" in message and "has no usable value" in message
 
 
 def test_refuses_mostly_missing_sample(matrix: pd.DataFrame, panel: list[str]) -> None:

@@ -170,6 +170,8 @@ def read_grid(data: bytes, table_kind: str, advice: str) -> RawGrid:
     for magic, kind in _BINARY_MAGIC.items():
         if data.startswith(magic):
             raise UploadError(f"The file is {kind}, not {table_kind}. {advice}")
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+        raise UploadError(f"The file is JSON, not {table_kind}. {advice}")
     if data.startswith(_ZIP_MAGIC):
         grid, kind, notes = _xlsx_grid(data)
         decimal_comma_possible = False

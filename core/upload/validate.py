@@ -185,7 +185,8 @@ def _refuse_bad_samples(values: pd.DataFrame) -> None:
                           "unique name (average technical replicates before uploading).")
     empty = values.index[values.isna().all(axis=1).to_numpy()]
     if len(empty):
-        raise UploadError(f"Sample {name_list(empty)} has no values at all. Remove it or fill in its expression.")
+        raise UploadError(f"Sample {name_list(empty)} has no usable value: every cell is empty, not a number, or "
+                          "infinite (e.g. the log of 0). Remove it or fill in its expression.")
 
 
 def _to_approved_symbols(values: pd.DataFrame,

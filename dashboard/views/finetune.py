@@ -35,13 +35,13 @@ from core.upload.cohort import (
 from dashboard.common import (
     ARCHITECTURES,
     TARGET_COHORT,
+    UPLOAD_HELP,
     add_session_bundles,
     attach_reference_expression,
     reference_grid,
     session_bundles,
 )
 
-UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "gz"]
 COHORT, JOB, JOB_COHORT, TRAINED = "finetune_cohort", "finetune_job", "finetune_job_cohort", "finetune_trained"
 METRIC_LABELS = {"auc": "AUC (area under the viability curve, 0-1)", "ln_ic50": "ln IC50 (natural log, micromolar)"}
 
@@ -196,7 +196,7 @@ def show_results(trained: dict) -> None:
 
 
 def load_saved_bundles() -> None:
-    uploaded = st.file_uploader("Bundles saved earlier (.zip)", type=["zip"], key="finetune_bundle_zip")
+    uploaded = st.file_uploader("Bundles saved earlier (.zip)", key="finetune_bundle_zip")
     if uploaded is None or uploaded.file_id == st.session_state.get("finetune_bundle_zip_id"):
         return
     try:
@@ -215,7 +215,7 @@ def load_saved_bundles() -> None:
 def load_training_expression(names: list[str]) -> None:
     """Optional: the loaded bundles' training expression file again, so the genes page can explain their cohort."""
     uploaded = st.file_uploader("Their cohort's expression file (optional: the genes page then also explains the "
-                                "cohort)", type=UPLOAD_TYPES, key="finetune_loaded_expression_file")
+                                "cohort)", key="finetune_loaded_expression_file", help=UPLOAD_HELP)
     done = st.session_state.get("finetune_loaded_expression")  # (file id, bundles given their expression)
     if uploaded is not None and (done is None or uploaded.file_id != done[0]):
         attached, problems = [], []
@@ -282,9 +282,9 @@ st.subheader("1. Your cohort")
 with st.form("finetune_form"):
     label = st.text_input("Cohort name", max_chars=60, key="finetune_label")
     left, right = st.columns(2)
-    expression_file = left.file_uploader("Expression (genes x samples)", type=UPLOAD_TYPES, key="finetune_expression")
-    response_file = right.file_uploader("Drug responses (sample, drug, value)", type=UPLOAD_TYPES,
-                                        key="finetune_responses")
+    expression_file = left.file_uploader("Expression (genes x samples)", key="finetune_expression", help=UPLOAD_HELP)
+    response_file = right.file_uploader("Drug responses (sample, drug, value)", key="finetune_responses",
+                                        help=UPLOAD_HELP)
     left, middle, right = st.columns(3)
     metric = left.radio("Response metric", list(METRIC_LABELS), format_func=METRIC_LABELS.get, key="finetune_metric")
     direction = middle.radio("Direction", ["lower", "higher"], key="finetune_direction",

@@ -8,6 +8,7 @@ from core.artifacts import BundleError
 from core.upload import UploadError, validate_upload
 from dashboard.common import (
     ARCHITECTURES,
+    UPLOAD_HELP,
     bundle,
     bundle_grid,
     clear_profile,
@@ -16,7 +17,6 @@ from dashboard.common import (
     set_profile,
 )
 
-UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "gz"]
 
 
 def model_panels() -> dict[str, list[str]]:
@@ -70,7 +70,7 @@ source_choice = st.radio("Profile", ["Upload a file", "Use a reference organoid 
                          key="upload_source")
 
 if source_choice == "Upload a file":
-    uploaded = st.file_uploader("Expression profile", type=UPLOAD_TYPES, key="upload_file")
+    uploaded = st.file_uploader("Expression profile", key="upload_file", help=UPLOAD_HELP)
     if uploaded is not None and uploaded.file_id != st.session_state.get("upload_file_id"):
         if validate(uploaded.getvalue(), uploaded.name, union_panel, f"file {uploaded.name}"):
             st.session_state["upload_file_id"] = uploaded.file_id
