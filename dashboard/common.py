@@ -21,7 +21,14 @@ import streamlit as st
 
 from core.artifacts import BundleError, ModelBundle, list_bundles, load_bundle, read_manifest
 from core.config import models_dir
-from core.evaluation.evidence import EVIDENCE_FILE, Evidence, best_architecture, evidence, stored_evidence
+from core.evaluation.evidence import (
+    EVIDENCE_FILE,
+    Evidence,
+    best_architecture,
+    evidence,
+    reference_hash,
+    stored_evidence,
+)
 from core.upload import ValidatedProfile
 
 ARCHITECTURES = {"tdnn": "tDNN", "convnn": "ConvNN", "paccmann": "PaccMann"}
@@ -138,8 +145,7 @@ def bundle_evidence(name: str) -> Evidence:
         return session_cached(("evidence", name), lambda: evidence(predictions, QUICK_PERMUTATIONS))
     path = models_dir() / "benchmark" / EVIDENCE_FILE
     found = stored_evidence(_evidence_table(str(path), path.stat().st_mtime if path.is_file() else 0.0), name, manifest)
-    return found or _computed_evidence(name, str((manifest.get("files") or {}).get("reference_predictions.csv.gz")),
-                                       predictions)
+    return found or _computed_evidence(name, reference_hash(manifest), predictions)
 
 
 def readable_evidence(name: str) -> Evidence | None:

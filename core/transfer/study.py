@@ -26,7 +26,7 @@ from core.evaluation.splits import cell_cold_start_folds
 from core.evaluation.stats import permutation_test
 from core.preprocessing.panels import load_panel
 from core.preprocessing.standardise import standardise_per_sample
-from core.transfer.alignment import ALIGNMENTS, REFERENCE, TARGET, make_alignment
+from core.transfer.alignment import ALIGNMENTS, REFERENCE, TARGET, Alignment, make_alignment
 from core.transfer.linear import PerDrugRidge, shared_alpha, tissue_residuals
 
 TARGET_DATASET = "colorectal"
@@ -89,7 +89,7 @@ class TransferModel:
 
     alignment_name: str
     training_set: str
-    alignment: object
+    alignment: Alignment
     gdsc_model: PerDrugRidge
 
     def features(self, expression: pd.DataFrame, domain: str) -> pd.DataFrame:
