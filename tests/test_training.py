@@ -20,7 +20,7 @@ from core.predict import rank_drugs, reference_z_scores
 from core.preprocessing.panels import load_panel
 from core.training.bundles import build_bundle
 from core.training.compiled import compiled_twin
-from core.training.fit import TrainingSettings, fit
+from core.training.fit import TrainingSettings, fit, predict
 from core.training.pipeline import build_pair_table
 from core.training.protocols import finetune, pretrain, train_from_scratch, training_pairs
 
@@ -218,10 +218,14 @@ def test_drug_centred_target_learns_deviations_and_survives_a_bundle_round_trip(
     scaled = trained.target.transform(pairs["value"].to_numpy(), smiles.to_numpy())
     per_drug = pairs.assign(scaled=scaled).groupby("drug")["scaled"].mean()
     np.testing.assert_allclose(per_drug.to_numpy(), per_drug.iloc[0], atol=1e-6)  # every drug's mean maps to one value
-    predictions = pairs.assign(y_pred=trained.predict_pairs(crc.expression, pairs, crc.drug_smiles))
-    observed_means = pairs.groupby("drug")["value"].mean()
-    offsets = predictions.groupby("drug")["y_pred"].mean() - observed_means
-    assert offsets.std() < 0.5 * observed_means.std()  # the drugs' potency comes back from the stored means
+    # A prediction is the network's deviation on the response scale plus the drug's stored training mean.
+    predicted = trained.predict_pairs(crc.expression, pairs, crc.drug_smiles)
+    table = build_pair_table(trained.expression, trained.drugs, trained.target, crc.expression, pairs, crc.drug_smiles,
+                             trained.domain)
+    deviation = predict(trained.model, table) * (trained.target.maximum - trained.target.minimum) + trained.target.minimum
+    np.testing.assert_allclose(predicted - deviation, smiles.map(trained.target.drug_means), atol=1e-5)
+    assert trained.target.inverse_transform(np.zeros(1), np.array(["not a training drug"]))[0] == pytest.approx(
+        trained.target.minimum + trained.target.overall_mean)  # an unseen drug gets the overall training mean
     bundle = build_bundle("scratch", "tdnn", load_panel("tdnn"), gdsc, crc, centred, 2, config=TINY["tdnn"])
     save_bundle(bundle, tmp_path / "centred")
     loaded = load_bundle(tmp_path / "centred")
