@@ -73,7 +73,7 @@ def gdsc_multitask_and_ridge(fold: int, seed: int = 0) -> pd.DataFrame:
     tables.append(tables[list(fitted).index(chosen)].assign(model="multitask_selected", selected=chosen))
     ensemble = sum(network.predict(test_genes) for network in fitted.values()) / len(fitted)
     tables.append(_with_predictions(test, "multitask_ensemble", fold, as_pairs(ensemble, test)))
-    train_pairs = responses.stack().rename("value").reset_index()
+    train_pairs = responses.stack().dropna().rename("value").reset_index()
     ridge = PerDrugRidge(alpha=shared_alpha(train_genes, train_pairs)).fit(train_genes, train_pairs)
     tables.append(_with_predictions(test, "ridge_per_drug", fold, ridge.predict(test_genes, test)))
     return pd.concat(tables, ignore_index=True)
