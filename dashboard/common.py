@@ -358,7 +358,7 @@ def choose_architecture(widget_key: str, container: Any = st, require: tuple[str
     grid = bundle_grid()
     options = [a for a in grid if all(k in grid[a] for k in require)] or list(grid)
     found = {a: [readable_evidence(grid[a][k]) for k in (require or grid[a])] for a in options}
-    default = best_architecture({a: [e for e in evidence if e is not None] for a, evidence in found.items()})
+    default = best_architecture({a: [e for e in scored if e is not None] for a, scored in found.items()})
     return remembered_choice("Architecture", options, ARCH, widget_key, lambda a: ARCHITECTURES.get(a, a),
                              horizontal=True, default=default, container=container)
 
