@@ -108,6 +108,20 @@ def ranking_agreement(first: pd.DataFrame, second: pd.DataFrame, k: int = TOP_K)
     return RankingAgreement(rho, len(shared), k, len(merged), shared)
 
 
+LABEL_POSITIONS = ("top center", "bottom center", "middle right", "middle left", "top right", "bottom left")
+
+
+def label_positions(x: np.ndarray, y: np.ndarray, near: float = 0.08) -> list[str]:
+    """A text position per point such that points closer than ``near`` (a share of the larger axis range) get
+    different positions, so neighbouring drug names do not print over each other."""
+    span = max(float(np.ptp(x)) if len(x) else 0.0, float(np.ptp(y)) if len(y) else 0.0, 1e-9)
+    positions: list[str] = []
+    for i in range(len(x)):
+        taken = {positions[j] for j in range(i) if np.hypot(x[i] - x[j], y[i] - y[j]) < near * span}
+        positions.append(next((p for p in LABEL_POSITIONS if p not in taken), LABEL_POSITIONS[i % len(LABEL_POSITIONS)]))
+    return positions
+
+
 def z_score_scatter(first: pd.DataFrame, second: pd.DataFrame, first_label: str, second_label: str,
                     k: int = TOP_K) -> go.Figure:
     """Scatter of two models' z-scores per drug; drugs in either top k are labelled and coloured."""
@@ -118,6 +132,9 @@ def z_score_scatter(first: pd.DataFrame, second: pd.DataFrame, first_label: str,
     colours = {f"top {k} of both": "#1e8449", f"top {k}: {first_label} only": "#d68910",
                f"top {k}: {second_label} only": "#8e44ad", "other": "#aab7b8"}
     agreement = ranking_agreement(first, second, k)
+    labelled_rows = merged["group"] != "other"  # positions over every labelled drug, whichever trace it is in
+    merged.loc[labelled_rows, "label_position"] = label_positions(merged.loc[labelled_rows, "z_score_a"].to_numpy(),
+                                                                  merged.loc[labelled_rows, "z_score_b"].to_numpy())
     figure = go.Figure()
     for group, colour in colours.items():
         rows = merged[merged["group"] == group]
@@ -126,7 +143,8 @@ def z_score_scatter(first: pd.DataFrame, second: pd.DataFrame, first_label: str,
         labelled = group != "other"
         figure.add_trace(go.Scatter(
             x=rows["z_score_a"], y=rows["z_score_b"], mode="markers+text" if labelled else "markers", name=group,
-            text=rows["drug"] if labelled else None, textposition="top center",
+            text=rows["drug"] if labelled else None,
+            textposition=rows["label_position"] if labelled else None,
             marker={"color": colour, "size": 10 if labelled else 7},
             customdata=np.stack([rows["drug"], rows["rank_a"], rows["rank_b"]], axis=1),
             hovertemplate="%{customdata[0]}<br>" + first_label + ": z=%{x:.2f} (rank %{customdata[1]})<br>"

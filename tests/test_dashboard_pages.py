@@ -35,6 +35,7 @@ from core.report import (
     annotate_ranking,
     build_report,
     display_table,
+    label_positions,
     outside_assay_range,
     ranking_agreement,
     without_spread,
@@ -398,3 +399,10 @@ def test_predictions_outside_the_auc_range_are_named_and_spread_can_be_withheld(
     withheld = without_spread(ranking)
     assert withheld["uncertainty"].isna().all() and withheld["z_uncertainty"].isna().all()
     assert withheld["predicted"].equals(ranking["predicted"])
+
+
+def test_neighbouring_scatter_labels_get_different_positions() -> None:
+    x, y = np.array([0.0, 0.01, 0.02, 1.0]), np.array([0.0, 0.0, 0.01, 1.0])
+    positions = label_positions(x, y)
+    assert len(set(positions[:3])) == 3  # three drugs within 8 % of the range: three different positions
+    assert positions[3] == "top center"  # a drug far from the others keeps the default
