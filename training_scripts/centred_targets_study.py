@@ -35,7 +35,7 @@ from core.transfer.deep_study import (
     organoid_cross_validation,
     pretrained_model,
 )
-from core.transfer.study import score_models
+from core.transfer.study import score_models, seed_summary
 
 STEPS = ("gdsc", "organoids", "external")
 
@@ -91,11 +91,7 @@ def main(argv: list[str] | None = None) -> None:
                 log(f"organoids {target} seed {seed}:\n{scored.round(3).to_string(index=False)}")
         scores = pd.concat(scores, ignore_index=True)
         scores.to_csv(args.out / "deep_organoid_scores.csv", index=False, float_format="%.4g")
-        first = scores[scores["seed"] == args.seeds[0]].set_index("model")[["permutation_null_sd", "permutation_p"]]
-        summary = scores.groupby("model").agg(fold_pearson_mean=("within_drug_fold_pearson", "mean"),
-                                              fold_pearson_sd=("within_drug_fold_pearson", "std"),
-                                              fold_spearman_mean=("within_drug_fold_spearman", "mean"),
-                                              n_seeds=("seed", "size")).join(first).reset_index()
+        summary = seed_summary(scores, args.seeds[0])
         summary.to_csv(args.out / "deep_organoid_summary.csv", index=False, float_format="%.4g")
         print(summary.round(3).to_string(index=False), flush=True)
 

@@ -27,6 +27,7 @@ from core.transfer.study import (
     external_predictions,
     load_inputs,
     score_models,
+    seed_summary,
 )
 
 
@@ -51,13 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         scores.append(scored)
         print(scored.round(3).to_string(index=False), flush=True)
     predictions, scores = pd.concat(predictions, ignore_index=True), pd.concat(scores, ignore_index=True)
-    first = scores[scores["seed"] == args.seeds[0]].set_index("model")
-    summary = scores.groupby("model").agg(
-        fold_pearson_mean=("within_drug_fold_pearson", "mean"), fold_pearson_sd=("within_drug_fold_pearson", "std"),
-        fold_spearman_mean=("within_drug_fold_spearman", "mean"), residual_pearson_mean=("within_drug_pearson", "mean"),
-        n_seeds=("seed", "size"))
-    summary = summary.join(first[["permutation_null_sd", "permutation_p", "n_drugs"]]).reset_index()
-    summary = summary.sort_values("fold_pearson_mean", ascending=False)
+    summary = seed_summary(scores, args.seeds[0])
 
     external = []
     for alignment, training_set in configurations():

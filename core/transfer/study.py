@@ -200,3 +200,14 @@ def score_models(predictions: pd.DataFrame, n_permutations: int) -> pd.DataFrame
             "permutation_p": np.nan if test is None else test.p_value,
         })
     return pd.DataFrame(rows)
+
+
+def seed_summary(scores: pd.DataFrame, first_seed: int) -> pd.DataFrame:
+    """Per model, mean and SD over seeds of the headline score (``scores`` from :func:`score_models` with a
+    ``seed`` column), with the permutation test of ``first_seed`` (the only seed tested); best first."""
+    first = scores[scores["seed"] == first_seed].set_index("model")[["permutation_null_sd", "permutation_p", "n_drugs"]]
+    summary = scores.groupby("model").agg(
+        fold_pearson_mean=("within_drug_fold_pearson", "mean"), fold_pearson_sd=("within_drug_fold_pearson", "std"),
+        fold_spearman_mean=("within_drug_fold_spearman", "mean"), residual_pearson_mean=("within_drug_pearson", "mean"),
+        n_seeds=("seed", "size"))
+    return summary.join(first).reset_index().sort_values("fold_pearson_mean", ascending=False)
