@@ -32,17 +32,15 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 import pandas as pd
 
-import core.models  # noqa: F401  (registers the custom layers that model_from_json needs)
-from core.training.drug_encoding import encoder_from_dict
-from core.training.expression import ExpressionPreprocessor
-from core.training.pipeline import TrainedModel
-from core.training.target import MinMaxTargetScaler
+if TYPE_CHECKING:  # Keras and TensorFlow load only where models are read or written (see _load_member)
+    import keras
+
+    from core.training.pipeline import TrainedModel
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -305,6 +303,16 @@ def _unsafe_name(name: str) -> bool:
 
 
 def _load_member(files: Mapping[str, bytes], entry: dict[str, str]) -> BundleMember:
+    # Imported here, not at module level: pages that only read a bundle's manifest and scores (performance,
+    # about, home) then never import TensorFlow, the largest part of a cold page visit (about 8 s).
+    import keras
+
+    import core.models  # noqa: F401  (registers the custom layers that model_from_json needs)
+    from core.training.drug_encoding import encoder_from_dict
+    from core.training.expression import ExpressionPreprocessor
+    from core.training.pipeline import TrainedModel
+    from core.training.target import MinMaxTargetScaler
+
     directory = entry["directory"]
     state = json.loads(files[f"{directory}/preprocessing.json"])
     model = keras.models.model_from_json(files[f"{directory}/architecture.json"].decode("utf-8"))
