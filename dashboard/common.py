@@ -148,6 +148,20 @@ def bundle_evidence(name: str) -> Evidence:
     return found or _computed_evidence(name, reference_hash(manifest), predictions)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _public_result(name: str, reference_sha256: str, key: Hashable, _compute: Callable[[], Any]) -> Any:
+    return _compute()
+
+
+def bundle_cached(name: str, key: Hashable, compute: Callable[[], Any]) -> Any:
+    """Memoise something derived from a bundle's reference predictions: once per process for a reference
+    bundle (public data, keyed by the hash of its predictions), in this session only for the session's own."""
+    if is_session_bundle(name):
+        return session_cached(("bundle", name, key), compute)
+    manifest, _, _ = bundle_evaluation(name)
+    return _public_result(name, reference_hash(manifest), key, compute)
+
+
 def readable_evidence(name: str) -> Evidence | None:
     """The bundle's evidence, or None for a bundle that cannot be read (reported where it is opened, not here)."""
     try:

@@ -29,6 +29,7 @@ from core.config import REPO_ROOT
 from core.data.registry import load_cohort
 from core.evaluation.cohort_scores import per_drug_reliability, scored_table
 from core.evaluation.metrics import within_drug_fold
+from core.evaluation.performance import NAIVE_LABELS
 from core.explain.dashboard_api import organoid_attributions, pathway_enrichment, reference_attributions
 from core.predict import rank_drugs
 from core.report import (
@@ -51,6 +52,13 @@ SENTENCE = ("Negative z-score = predicted more sensitive than the average organo
 def _app(page: str) -> AppTest:
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     return app.switch_page(page).run()
+
+
+def _numbers(values: dict | list) -> list[float]:
+    """A plotly array of a chart spec as a list (plotly stores numeric arrays as base64 bytes)."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
 
 
 def _text(app: AppTest) -> str:
@@ -282,18 +290,25 @@ def test_performance_page(models_env, tiny_models_dir: Path) -> None:  # noqa: F
         assert 0 < evidence_shown.loc[label, "permutation p"] <= 1
     ordering = int((evidence_shown["verdict"] == "Orders organoids within a drug better than chance").sum())
     assert ("None of these 3 models orders" in _text(app)) == (ordering == 0)
-    table = app.dataframe[1].value
+    table = app.dataframe[1].value  # every row shown, the naive baselines last
     assert list(table["training"][:3]) == ["from scratch", "fine-tuned", "zero-shot"]
-    assert {"naive: per-drug mean", "naive: per-organoid mean"} <= set(table["training"])
+    assert list(table["training"][3:]) == list(NAIVE_LABELS.values())
+    # One number per model: the benchmark table's within-drug r is the evidence above, not a second score.
+    for label, r in evidence_shown["within-drug r"].items():
+        assert table.loc[table["training"] == label, "within-drug r"].item() == pytest.approx(r)
+    assert (table.loc[table["architecture"] == "-", "within-drug r"] == 0).all()  # naive baselines: 0 by construction
+    details = app.dataframe[2].value  # the older pooled score sits in the details
     finetuned = load_bundle(tiny_models_dir / "colorectal_tdnn_finetuned").benchmark.iloc[0]
-    row = table[table["training"] == "fine-tuned"].iloc[0]
-    older = "within-drug Pearson, pooled residuals (older)"
-    assert row[older] == pytest.approx(finetuned["within_drug_pearson"])
-    assert (table.loc[table["training"] == "naive: per-drug mean", older] == 0).all()
+    older = "within-drug r, pooled residuals (older)"
+    assert details.loc[details["training"] == "fine-tuned", older].item() == pytest.approx(finetuned["within_drug_pearson"])
+    assert "All scores, and the older within-drug score" in [e.label for e in app.expander]
     text = _text(app)
-    assert "per-drug mean alone, knowing nothing about the organoid, already wins it" in text
-    assert "is not built yet" in text
-    assert len(app.get("plotly_chart")) == 2
+    assert "not built yet" in text
+    # Every naive baseline is drawn in the bar chart, and the per-drug errors come compact and in full.
+    bars = {trace["name"] for trace in json.loads(app.get("plotly_chart")[0].proto.spec)["data"]}
+    assert set(NAIVE_LABELS.values()) <= bars
+    assert len(app.get("plotly_chart")) == 3
+    assert f"Every drug ({N_DRUGS} boxes)" in [e.label for e in app.expander]
 
 
 def test_performance_page_shows_the_benchmark_summary_when_built(tiny_models_dir: Path, tmp_path: Path,  # noqa: F811
@@ -314,13 +329,12 @@ def test_performance_page_shows_the_benchmark_summary_when_built(tiny_models_dir
     app = _app("views/performance.py")
     assert not app.exception
     traces = {trace["name"]: trace for trace in json.loads(app.get("plotly_chart")[-1].proto.spec)["data"]}
-    assert set(traces) == {"fine-tuned, tdnn", "zero-shot, tdnn"}  # classical baselines and other cohorts are not curves
-    x = traces["zero-shot, tdnn"]["x"]  # plotly stores arrays as base64 bytes
-    x = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]) if isinstance(x, dict) else np.asarray(x)
-    assert x.tolist() == [5.0]  # 0 pairs, drawn left of the smallest size (10) on the log axis
+    # classical baselines and other cohorts are not curves; the stars are the shipped bundles
+    assert set(traces) == {"fine-tuned", "zero-shot", "shipped model (star)"}
+    assert _numbers(traces["zero-shot"]["x"]) == [5.0]  # 0 pairs, drawn left of the smallest size (10) on the log axis
     app.selectbox(key="performance_dataset").select("pancreas").run()
-    assert list(app.dataframe[-1].value["model"]) == ["tDNN_pretrain"]
-    assert "is not built yet" not in _text(app) and len(app.get("plotly_chart")) == 3
+    assert list(app.dataframe[-1].value["model"]) == ["tDNN, pre-trained, fine-tuned"]  # plain names
+    assert "not built yet" not in _text(app) and len(app.get("plotly_chart")) == 4
     assert list(app.dataframe[1].value["training"][:4]) == ["from scratch", "fine-tuned", "zero-shot",
                                                             "naive: per-drug mean"]
     assert not any("How much one training run varies" in e.label for e in app.expander)

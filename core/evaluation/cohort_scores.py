@@ -26,14 +26,19 @@ def scored_table(oof: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def naive_predictions(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """A :func:`scored_table` once per naive baseline, with that baseline's cross-validated predictions as
+    ``y_pred`` (fitted on the same folds)."""
+    pairs = table.rename(columns={"y_true": "value"})[["sample", "drug", "value"]]
+    return {name: table.assign(y_pred=cross_validate(baseline, pairs, table["fold"].to_numpy()))
+            for name, baseline in NAIVE_BASELINES.items()}
+
+
 def cross_validated_scores(oof: pd.DataFrame, model_label: str) -> pd.DataFrame:
     """One row for the model and one per naive baseline, every metric of :func:`score_all`."""
     table = scored_table(oof)
-    pairs = table.rename(columns={"y_true": "value"})[["sample", "drug", "value"]]
     rows = [{"model": model_label, **score_all(table)}]
-    for name, baseline in NAIVE_BASELINES.items():
-        naive = table.assign(y_pred=cross_validate(baseline, pairs, table["fold"].to_numpy()))
-        rows.append({"model": name, **score_all(naive)})
+    rows += [{"model": name, **score_all(naive)} for name, naive in naive_predictions(table).items()]
     return pd.DataFrame(rows)
 
 

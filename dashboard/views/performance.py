@@ -1,207 +1,281 @@
-"""Model performance: cross-validated scores of every bundle next to the naive baselines."""
+"""Model performance: how far each model's numbers can be trusted, one number per model, summary first."""
 from __future__ import annotations
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from core.config import models_dir
-from core.evaluation.cohort_scores import scored_table
+from core.evaluation.evidence import SIGNIFICANCE
+from core.evaluation.performance import (
+    DETAIL_SCORE_LABELS,
+    HEADLINE,
+    NAIVE_LABELS,
+    SCORE_LABELS,
+    TRAINING_LABELS,
+    DATASET_LABELS,
+    benchmark_table,
+    drug_medians,
+    model_label,
+    naive_scores,
+    per_drug_errors,
+    readable_summary,
+    shipped_vs_grid,
+    size_curve,
+)
 from dashboard.common import (
     ARCHITECTURES,
     KIND_SHORT,
+    bundle_cached,
     bundle_evaluation,
     bundle_evidence,
     bundle_grid,
     no_bundles_message,
 )
 
-METRICS = {
-    "paper_precision_oncology": "paper score",
-    "within_drug_fold_pearson": "within-drug Pearson",
-    "within_drug_pearson": "within-drug Pearson, pooled residuals (older)",
-    "within_drug_spearman": "within-drug Spearman, pooled residuals (older)",
-    "top5_overlap": "top-5 overlap",
-    "top5_random": "top-5 by chance",
-    "mse": "MSE",
-    "paper_drug_development": "paper drug score",
-}
-COLOURS = {"from scratch": "#d68910", "fine-tuned": "#1e8449", "zero-shot": "#7f8c8d", "naive: per-drug mean": "#85c1e9"}
-NAIVE = {"naive_drug_mean": "naive: per-drug mean", "naive_sample_mean": "naive: per-organoid mean",
-         "naive_additive": "naive: drug + organoid means"}
+KIND_ORDER = [KIND_SHORT[k] for k in ("scratch", "finetuned", "zeroshot")]
+COLOURS = {"from scratch": "#d68910", "fine-tuned": "#1e8449", "zero-shot": "#7f8c8d",
+           NAIVE_LABELS["naive_drug_mean"]: "#85c1e9", NAIVE_LABELS["naive_sample_mean"]: "#2e86c1",
+           NAIVE_LABELS["naive_additive"]: "#1b4f72"}
+ROW_HEIGHT = 35  # st.dataframe's row height in pixels: tables are sized to show every row
+
+
+def full_height(table: pd.DataFrame) -> int:
+    """A dataframe height that shows every row (no inner scroll hiding the last ones)."""
+    return ROW_HEIGHT * (len(table) + 1) + 3
+
+
+def model_rows(grid: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """One row per bundle: its stored benchmark scores, the headline within-drug r replaced by its evidence
+    (the same number the evidence table and every ranking show), and the evidence's p and chance level."""
+    rows = []
+    for architecture, kinds in grid.items():
+        for kind, name in kinds.items():
+            _, benchmark, _ = bundle_evaluation(name)
+            found = bundle_evidence(name)
+            stored = benchmark.iloc[0].to_dict() if not benchmark.empty else {}
+            rows.append(stored | {"architecture": ARCHITECTURES.get(architecture, architecture),
+                                  "training": KIND_SHORT.get(kind, kind), "key": (architecture, kind), HEADLINE:
+                                  found.within_drug, "permutation p": found.p_value, "chance level (SD)": found.null_sd,
+                                  "verdict": found.verdict().split(" (")[0], "orders": found.orders_samples})
+    return pd.DataFrame(rows)
+
+
+def evidence_section(models: pd.DataFrame) -> None:
+    """The verdict in one box, then one number per model."""
+    n_ordering = int(models["orders"].sum())
+    if n_ordering == 0:
+        st.error(f"**None of these {len(models)} models orders the reference organoids within a drug better than "
+                 "chance.** Read their rankings as each drug's average potency with model noise, not as a "
+                 "patient-specific prediction.")
+    else:
+        st.success(f"{n_ordering} of {len(models)} models order the reference organoids within a drug better than "
+                   f"chance (permutation p < {SIGNIFICANCE}).")
+    shown = models[["architecture", "training", HEADLINE, "permutation p", "chance level (SD)", "verdict"]]
+    shown = shown.rename(columns={HEADLINE: SCORE_LABELS[HEADLINE]}).sort_values("within-drug r", ascending=False)
+    st.dataframe(shown, hide_index=True, key="performance_evidence", height=full_height(shown),
+                 column_config={c: st.column_config.NumberColumn(format="%.2f")
+                                for c in ("within-drug r", "permutation p", "chance level (SD)")}
+                 | {"verdict": st.column_config.TextColumn(width="large")})
+    st.caption("**within-drug r**: for each drug, how well the model's predictions order the reference organoids, "
+               "each predicted by a model that never saw it (1 = perfect order, 0 = no better than the drug's average); "
+               "averaged over drugs. **permutation p**: how often organoids shuffled at random score as well. "
+               "**chance level**: the spread of those shuffled scores.")
+
+
+def evidence_bars(models: pd.DataFrame, naive: pd.DataFrame) -> go.Figure:
+    """Each model's within-drug r with its chance whisker, and every naive baseline as a marker."""
+    figure = px.bar(models, x="architecture", y=HEADLINE, color="training", barmode="group",
+                    error_y=models["chance level (SD)"] * 1.645, hover_data=["permutation p"],
+                    category_orders={"training": KIND_ORDER},
+                    labels={HEADLINE: "within-drug r (cross-validated)", "architecture": ""},
+                    color_discrete_map=COLOURS)
+    for _, row in naive.iterrows():
+        label = NAIVE_LABELS[row["model"]]
+        figure.add_trace(go.Scatter(x=["naive baselines"], y=[row[HEADLINE]], name=label, mode="markers",
+                                    marker={"symbol": "diamond", "size": 13, "color": COLOURS[label],
+                                            "line": {"width": 1, "color": "white"}},
+                                    hovertemplate=f"{label}: %{{y:.2f}}<extra></extra>"))
+    figure.add_hline(y=0, line_dash="dash", line_color="#c0392b")
+    figure.update_layout(height=400, bargap=0.35, scattermode="group")
+    return figure
+
+
+def bundle_errors(name: str, kind: str, with_naive: bool) -> pd.DataFrame:
+    return bundle_cached(name, ("errors", with_naive), lambda: per_drug_errors(
+        bundle_evaluation(name)[2], KIND_SHORT.get(kind, kind), with_naive))
+
+
+def error_figures(grid: dict[str, dict[str, str]], architecture: str) -> tuple[pd.DataFrame, list[str]]:
+    """Per-pair absolute errors of the architecture's models and the naive per-drug mean, and the models shown."""
+    parts = [bundle_errors(name, kind, with_naive=i == 0) for i, (kind, name) in enumerate(grid[architecture].items())]
+    errors = pd.concat(parts, ignore_index=True)
+    return errors, [m for m in COLOURS if m in set(errors["model"])]
+
+
+def compact_errors(errors: pd.DataFrame, models: list[str]) -> go.Figure:
+    """One box per model over drugs (each point a drug's median error): the 81-drug picture in one line each."""
+    medians = drug_medians(errors)
+    figure = px.box(medians, x="absolute error", y="model", color="model", points="all", hover_data=["drug"],
+                    category_orders={"model": models}, color_discrete_map=COLOURS, orientation="h",
+                    labels={"absolute error": "median |predicted - observed| per drug (scaled response)", "model": ""})
+    figure.update_layout(height=90 + 55 * len(models), showlegend=False)
+    return figure
+
+
+def every_drug_errors(errors: pd.DataFrame, models: list[str]) -> go.Figure:
+    order = errors.groupby("drug")["absolute error"].median().sort_values().index
+    figure = px.box(errors, y="drug", x="absolute error", color="model", color_discrete_map=COLOURS, orientation="h",
+                    category_orders={"drug": list(order), "model": models},
+                    labels={"absolute error": "|predicted - observed| (scaled response)", "drug": ""})
+    figure.update_layout(height=max(420, (10 + 8 * len(models)) * errors["drug"].nunique() + 160),
+                         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"}, boxgroupgap=0.1, boxgap=0.2)
+    return figure
+
+
+def curve_figure(curve: pd.DataFrame, shipped: pd.DataFrame, metric: str) -> go.Figure:
+    """One panel per architecture, one line per training; stars: the shipped models."""
+    shown = curve.assign(architecture=curve["architecture"].map(ARCHITECTURES),
+                         training=curve["kind"].map(TRAINING_LABELS))
+    panels = [ARCHITECTURES[a] for a in ARCHITECTURES if a in set(curve["architecture"])]
+    figure = px.line(shown, x="pairs", y=metric, color="training", facet_col="architecture", markers=True,
+                     log_x=True, color_discrete_map=COLOURS, category_orders={"architecture": panels,
+                                                                             "training": KIND_ORDER},
+                     labels={"pairs": "organoid training pairs", metric: DETAIL_SCORE_LABELS[metric]})
+    figure.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    ends = curve[curve["n_finetune"].isin(["all", "0"])].set_index(["architecture", "kind"])["pairs"]
+    for column, panel in enumerate(panels, start=1):
+        mine = shipped[shipped["architecture"] == next(a for a, label in ARCHITECTURES.items() if label == panel)]
+        x = [ends.get((a, k)) for a, k in zip(mine["architecture"], mine["kind"])]
+        labels = mine["kind"].map(TRAINING_LABELS)
+        figure.add_trace(go.Scatter(x=x, y=mine["shipped"], mode="markers", name="shipped model (star)",
+                                    showlegend=column == 1, text=labels,
+                                    marker={"symbol": "star", "size": 16, "color": labels.map(COLOURS),
+                                            "line": {"width": 1.5, "color": "#000000"}},
+                                    hovertemplate="shipped, %{text}: %{y:.2f}<extra></extra>"), row=1, col=column)
+    ticks = curve.drop_duplicates("n_finetune").sort_values("pairs")
+    figure.update_xaxes(tickvals=ticks["pairs"], ticktext=ticks["n_finetune"].replace({"0": "none"}), tickangle=0)
+    figure.update_layout(height=380, legend={"orientation": "h", "y": 1.12, "yanchor": "bottom"})
+    return figure
+
+
+def difference_sentence(comparison: pd.DataFrame, metric: str) -> str:
+    """One plain sentence on why the curve's end and the star of the same model differ, with the largest gap."""
+    trained = comparison[comparison["kind"] != "zeroshot"].dropna(subset=["grid"])
+    if trained.empty:
+        return "Stars: the shipped models, the numbers in the tables above."
+    worst = trained.loc[trained["difference"].abs().idxmax()]
+    name = f"{ARCHITECTURES.get(worst['architecture'], worst['architecture'])} {TRAINING_LABELS[worst['kind']]}"
+    return (f"Stars are the shipped models, the numbers in the tables above. Each line point is a separate training "
+            "run on the same folds, so the rightmost point is a second run of the shipped configuration, not the "
+            f"shipped model: the two differ by up to {abs(worst['difference']):.2f} on this score ({name}: "
+            f"{worst['shipped']:+.2f} shipped, {worst['grid']:+.2f} in the curve), which is how far a single training "
+            "run can move it. Zero-shot points are the shipped model itself and coincide with their stars.")
+
 
 st.title("Model performance")
-st.markdown(
-    "Every number below is cross-validated over the reference organoids (each organoid predicted by a model that "
-    "never saw it), next to naive baselines scored on the same folds."
-)
-st.info(
-    "**Why the within-drug score is the number that matters.** The paper's score correlates predicted and observed "
-    "responses across the drugs of one organoid, which mostly measures how potent each drug is on average, so the "
-    "per-drug mean alone, knowing nothing about the organoid, already wins it. A z-score asks something else: does "
-    "the model order organoids correctly for the same drug, and the within-drug score measures exactly that, with "
-    "the naive per-drug mean at 0."
-)
-
 grid = bundle_grid()
 if not grid:
     no_bundles_message()
     st.stop()
+models = model_rows(grid)
+first_bundle = next(iter(next(iter(grid.values())).values()))
+naive = bundle_cached(first_bundle, "naive", lambda: naive_scores(*bundle_evaluation(first_bundle)[1:]))
+best = models.loc[models[HEADLINE].idxmax()]
+st.markdown(
+    f"**In short**: a z-score ranking is only as good as the model's ability to tell, for one drug, which organoids "
+    f"respond better. That ability is measured below as the **within-drug r** (0 = no better than knowing each "
+    f"drug's average). The best model here reaches {best[HEADLINE]:+.2f} ({best['architecture']}, "
+    f"{best['training']}), and {int(models['orders'].sum())} of {len(models)} beat chance. Every number is "
+    "cross-validated: each reference organoid was predicted by a model that never saw it."
+)
 
 st.subheader("Can these models order organoids within a drug?")
-evidence_rows = []
-for architecture, kinds in grid.items():
-    for kind, name in kinds.items():
-        found = bundle_evidence(name)
-        evidence_rows.append({"architecture": ARCHITECTURES.get(architecture, architecture),
-                              "training": KIND_SHORT.get(kind, kind), "within-drug r": found.within_drug,
-                              "permutation p": found.p_value, "chance level (SD)": found.null_sd,
-                              "verdict": found.verdict().split(" (")[0], "orders": found.orders_samples})
-evidence_table = pd.DataFrame(evidence_rows)
-n_ordering = int(evidence_table["orders"].sum())
-if n_ordering == 0:
-    st.error(f"**None of these {len(evidence_table)} models orders the reference organoids within a drug better than "
-             "chance.** Read their rankings as each drug's average potency with model noise, not as a patient-specific "
-             "prediction. The best is listed first.")
-else:
-    st.success(f"{n_ordering} of {len(evidence_table)} models order the reference organoids within a drug better than "
-               "chance (permutation p < 0.05).")
-st.dataframe(evidence_table.drop(columns="orders").sort_values("within-drug r", ascending=False), hide_index=True,
-             key="performance_evidence",
-             column_config={c: st.column_config.NumberColumn(format="%.2f") for c in
-                            ("within-drug r", "permutation p", "chance level (SD)")}
-             | {"verdict": st.column_config.TextColumn(width="large")})
-st.caption("**within-drug r**: per drug, the Pearson correlation of predicted and observed response across the "
-           "reference organoids, each predicted by the fold model that never saw it, after centring both within each "
-           "test fold (so a drug's average, and anything that only shifts from fold to fold, scores 0); averaged over "
-           "drugs. **permutation p**: how often the same score is reached when the organoids are shuffled within "
-           "folds (one shuffle for all drugs, 1,000 shuffles); **chance level**: the SD of those shuffled scores.")
+evidence_section(models)
+st.plotly_chart(evidence_bars(models, naive), key="performance_bars")
+st.caption("Bars: each model's within-drug r; whiskers: what shuffled organoids reach (one-sided 5 %), so a bar "
+           "whose whisker crosses 0 is within chance. Diamonds: the naive baselines, which all score 0 here.")
 
-rows, predictions = [], {}
-naive_rows = None
-for architecture, kinds in grid.items():
-    for kind, name in kinds.items():
-        _, benchmark, reference = bundle_evaluation(name)
-        predictions[(architecture, kind)] = reference
-        if benchmark.empty:
-            continue
-        model_row = benchmark.iloc[[0]].assign(architecture=ARCHITECTURES.get(architecture, architecture),
-                                               training=KIND_SHORT.get(kind, kind), bundle=name)
-        rows.append(model_row)
-        if naive_rows is None:
-            naive_rows = benchmark[benchmark["model"].isin(NAIVE)].assign(
-                architecture="-", training=lambda t: t["model"].map(NAIVE), bundle="-")
-if not rows:
-    st.warning("The bundles hold no benchmark tables.")
-    st.stop()
-
-table = pd.concat([*rows, naive_rows] if naive_rows is not None else rows, ignore_index=True)
-shown = table[["architecture", "training", *[m for m in METRICS if m in table.columns]]].rename(columns=METRICS)
 st.subheader("Cross-validated benchmark")
-st.dataframe(shown, hide_index=True, key="performance_table",
-             column_config={label: st.column_config.NumberColumn(format="%.3f") for label in METRICS.values()})
-st.caption("**paper score**: Prasse et al.'s precision-oncology score (per organoid, Pearson r of predicted and "
-           "observed response across drugs, averaged); **paper drug score**: the same per drug across organoids, folds "
-           "pooled, not normalised. **within-drug Pearson**: the score above (centred within each test fold). **pooled "
-           "residuals (older)**: per drug, correlation across organoids after removing the drug's training mean, folds "
-           "pooled: it also credits what merely shifts from fold to fold (the naive per-organoid mean scores above 0). **MSE** on the response min-max scaled to the "
-           "observed range. None: undefined (e.g. a prediction constant within each organoid). "
-           "Naive baselines: the per-drug mean (each drug's average response in the training folds) ignores the "
-           "organoid; the per-organoid mean ignores the drug; the additive model uses both averages. Top-5 overlap: "
-           "of the 5 drugs with the lowest predicted z-score, how many are among the 5 lowest observed, per organoid.")
+table = benchmark_table(models.drop(columns=["key", "orders", "verdict", "permutation p", "chance level (SD)"]), naive)
+headline_columns = ["architecture", "training", *[c for c in SCORE_LABELS if c in table.columns]]
+st.dataframe(table[headline_columns].rename(columns=SCORE_LABELS), hide_index=True, key="performance_table",
+             height=full_height(table), column_config={label: st.column_config.NumberColumn(format="%.3f")
+                                                       for label in SCORE_LABELS.values()})
+st.caption("**paper score**: the score of Prasse et al. (per organoid, how well predicted and observed responses "
+           "agree across drugs); it mostly rewards knowing which drugs are potent on average, so the naive per-drug "
+           "mean wins it (None: undefined, the per-organoid mean predicts every drug alike). **top-5 overlap**: of the 5 drugs predicted best for an organoid, the share among its 5 "
+           "best observed. **MSE**: mean squared error on the response scaled to 0-1.")
+with st.expander("All scores, and the older within-drug score"):
+    detail_columns = ["architecture", "training", *[c for c in DETAIL_SCORE_LABELS if c in table.columns]]
+    st.dataframe(table[detail_columns].rename(columns=DETAIL_SCORE_LABELS), hide_index=True, height=full_height(table),
+                 key="performance_details",
+                 column_config={label: st.column_config.NumberColumn(format="%.3f")
+                                for label in DETAIL_SCORE_LABELS.values()})
+    st.caption("**within-drug r, pooled residuals (older)**: the score used before this one; it pooled organoids of "
+               "different cross-validation folds, so it credited what merely shifts from fold to fold (the naive "
+               "per-organoid mean scored 0.355 on it with no knowledge of any drug). The within-drug r above centres "
+               "each test fold first, so every naive baseline scores exactly 0. **paper drug score**: per drug across "
+               "organoids, folds pooled. **top-5 by chance**: the overlap a random ranking reaches.")
 
-st.subheader("Within-drug score per architecture")
-figure = px.bar(evidence_table, x="architecture", y="within-drug r", color="training", barmode="group",
-                error_y=evidence_table["chance level (SD)"] * 1.645, hover_data=["permutation p"],
-                category_orders={"training": [KIND_SHORT[k] for k in ("scratch", "finetuned", "zeroshot")]},
-                labels={"within-drug r": "within-drug Pearson (cross-validated)", "architecture": ""},
-                color_discrete_map=COLOURS)
-figure.add_hline(y=0, line_dash="dash", line_color="#c0392b", annotation_text="naive per-drug mean = 0",
-                 annotation_position="top left")
-figure.update_layout(height=420, bargap=0.35)
-st.plotly_chart(figure, key="performance_bars")
-st.caption("Whiskers: 1.645 x the SD of the shuffled-organoid scores; a bar whose whisker crosses 0 is within what "
-           "chance produces (one-sided 5 %).")
-
-st.subheader("Per-drug absolute error")
+st.subheader("Where the models err, drug by drug")
 architecture = st.radio("Architecture", list(grid), format_func=lambda a: ARCHITECTURES.get(a, a), horizontal=True,
                         key="performance_architecture")
-errors = []
-for (arch, kind), reference in predictions.items():
-    if arch != architecture:
-        continue
-    scored = scored_table(reference)
-    errors.append(pd.DataFrame({"drug": scored["drug"], "model": KIND_SHORT.get(kind, kind),
-                                "absolute error": (scored["y_pred"] - scored["y_true"]).abs()}))
-    if len(errors) == 1:
-        errors.append(pd.DataFrame({"drug": scored["drug"], "model": NAIVE["naive_drug_mean"],
-                                    "absolute error": (scored["baseline"] - scored["y_true"]).abs()}))
-if errors:
-    long = pd.concat(errors, ignore_index=True)
-    available = [m for m in COLOURS if m in set(long["model"])]
-    chosen = st.multiselect("Models", available, default=[m for m in ("fine-tuned", NAIVE["naive_drug_mean"])
-                                                          if m in available] or available[:1],
-                            key="performance_models")
-    long = long[long["model"].isin(chosen)]
-    if not long.empty:
-        order = long.groupby("drug")["absolute error"].median().sort_values().index
-        boxes = px.box(long, y="drug", x="absolute error", color="model", color_discrete_map=COLOURS, orientation="h",
-                       category_orders={"drug": list(order), "model": chosen},
-                       labels={"absolute error": "|predicted - observed| (scaled AUC)", "drug": ""})
-        boxes.update_layout(height=max(420, (10 + 8 * len(chosen)) * long["drug"].nunique() + 160),
-                            legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"}, boxgroupgap=0.1, boxgap=0.2)
-        st.plotly_chart(boxes, key="performance_boxes")
-    st.caption("Each box: the reference organoids screened with that drug, each predicted by the fold model that "
-               "never saw it. Responses are min-max scaled to the observed range (0-1), the paper's scale. Drugs are "
-               "sorted by median error, smallest at the top; compare each model with the naive per-drug mean.")
+errors, error_models = error_figures(grid, architecture)
+st.plotly_chart(compact_errors(errors, error_models), key="performance_errors_compact")
+st.caption("Each point is one drug: the median error over the reference organoids screened with it. Responses are "
+           "scaled to 0-1; compare each model with the naive per-drug mean.")
+with st.expander(f"Every drug ({errors['drug'].nunique()} boxes)"):
+    chosen = st.multiselect("Models", error_models, default=error_models, key="performance_models")
+    if chosen:
+        st.plotly_chart(every_drug_errors(errors[errors["model"].isin(chosen)], chosen), key="performance_boxes")
 
-st.subheader("Accuracy vs number of organoid training pairs")
 summary_file = models_dir() / "benchmark" / "summary.csv"
 summary = pd.read_csv(summary_file, dtype={"n_finetune": str}) if summary_file.is_file() else None
 if summary is not None and {"dataset", "split"} <= set(summary.columns):
-    cell = summary[(summary["dataset"] == "colorectal") & (summary["split"] == "precision_oncology")]
-    curve = cell[cell["n_finetune"].notna() & cell["model"].str.split("_").str[0].isin(ARCHITECTURES)].copy()
-    curve["architecture"] = curve["model"].str.split("_").str[0]
-    curve["pairs"] = pd.to_numeric(curve["n_finetune"].replace("all", None), errors="coerce")
-    curve["pairs"] = curve["pairs"].fillna(curve["pairs"].max() * 1.5 if curve["pairs"].notna().any() else 1500)
-    trained_sizes = curve.loc[curve["pairs"] > 0, "pairs"]
-    # A log axis cannot show 0: the zero-shot model is drawn half a step left of the smallest training set.
-    curve["pairs"] = curve["pairs"].replace(0, trained_sizes.min() / 2 if len(trained_sizes) else 1)
-    curve["kind"] = curve["model"].str.split("_").str[-1].map(KIND_SHORT).fillna(curve["model"])
-    scores = [m for m in ("within_drug_fold_pearson", "within_drug_pearson", "paper_precision_oncology", "mse")
-              if m in curve.columns]
-    metric = st.radio("Score", scores, horizontal=True,
-                      format_func=METRICS.get, key="performance_size_metric")
-    figure = px.line(curve.sort_values("pairs"), x="pairs", y=metric, color="kind", line_dash="architecture",
-                     markers=True, log_x=True, color_discrete_map=COLOURS,
-                     labels={"pairs": "organoid training pairs per fold (log; leftmost = zero-shot, rightmost = all)",
-                             metric: METRICS[metric]})
-    naive = cell[cell["model"] == "naive_drug_mean"][metric]
-    if len(naive):
-        figure.add_hline(y=float(naive.iloc[0]), line_dash="dot", annotation_text="naive per-drug mean")
-    st.plotly_chart(figure, key="performance_sizes")
-    st.caption("Colorectal organoids, the bundles' 5 cell cold-start folds; each size is a random subset of a "
-               "fold's training pairs; leftmost point = the zero-shot model (0 pairs: pre-trained on GDSC only). "
-               "One training run per point.")
+    st.subheader("Does more organoid data help?")
+    curve = size_curve(summary, list(ARCHITECTURES))
+    metrics = [m for m in (HEADLINE, "paper_precision_oncology", "mse") if m in curve.columns]
+    if not curve.empty and metrics:
+        metric = st.radio("Score", metrics, horizontal=True, format_func=DETAIL_SCORE_LABELS.get,
+                          key="performance_size_metric")
+        shipped = {key: float(value) for key, value in zip(models["key"], models.get(metric, pd.Series(dtype=float)))}
+        comparison = shipped_vs_grid(curve, shipped, metric)
+        st.plotly_chart(curve_figure(curve, comparison, metric), key="performance_sizes")
+        st.caption("Colorectal organoids, the same 5 folds. Each size is a random subset of a fold's training pairs; "
+                   "the leftmost point is the zero-shot model (pre-trained on cell lines only), the rightmost all "
+                   "pairs. " + difference_sentence(comparison, metric))
     seed_file = models_dir() / "benchmark" / "seed_spread.csv"
     if seed_file.is_file():
         spread = pd.read_csv(seed_file)
         single = spread[(spread["score"] == "within_drug_pearson") & ~spread["model"].str.contains(" - ")]["sd"]
         with st.expander(f"How much one training run varies (within-drug SD over seeds: {single.min():.2f} to "
                          f"{single.max():.2f}, by model)"):
-            st.dataframe(spread, hide_index=True, key="performance_seed_spread",
+            st.dataframe(spread.assign(model=spread["model"].map(lambda m: " - ".join(map(model_label, m.split(" - ")))),
+                                       score=spread["score"].map(DETAIL_SCORE_LABELS)),
+                         hide_index=True, key="performance_seed_spread",
                          column_config={c: st.column_config.NumberColumn(format="%.3f")
                                         for c in ("mean", "sd", "min", "max")})
-            st.caption("The same models retrained with other seeds on the same folds (`python -m "
-                       "training_scripts.seed_noise`). A difference between two points above that is smaller than "
-                       "a few of these SDs can be the seed's doing.")
+            st.caption("The same models retrained with five seeds on the same folds (scored with the older pooled "
+                       "within-drug r). A difference smaller than a few of these SDs can be the seed's doing.")
 
-    st.subheader("Benchmark across cohorts")
-    dataset = st.selectbox("Dataset", sorted(summary["dataset"].unique()), key="performance_dataset")
-    st.dataframe(summary[summary["dataset"] == dataset], hide_index=True, key="performance_summary")
-    st.caption(f"From `{summary_file}` (`python -m training_scripts.benchmark --profile full`); the report with "
-               "figures and paired tests is `REPORT.md` beside it. Models of pancreas, Beat AML and CCLE are the "
-               "published predictions of Prasse et al., scored here with the naive baselines on the paper's folds.")
+    with st.expander("Other cohorts: every model and baseline of the benchmark"):
+        datasets = sorted(summary["dataset"].unique())
+        dataset = st.selectbox("Dataset", datasets, format_func=lambda d: DATASET_LABELS.get(d, d),
+                               key="performance_dataset")
+        st.dataframe(readable_summary(summary[summary["dataset"] == dataset]), hide_index=True,
+                     key="performance_summary")
+        st.caption("Models of the pancreatic organoids, Beat AML and CCLE are the published predictions of Prasse "
+                   "et al., scored here with the naive baselines on the paper's folds. **new patients**: each sample "
+                   "predicted by a model that never saw it; **new drugs**: each drug likewise.")
 else:
-    st.caption(f"The benchmark (`{summary_file}`, `python -m training_scripts.benchmark --profile full`) "
-               "is not built yet.")
+    st.caption("The benchmark across training-set sizes and cohorts is not built yet (see below).")
+
+with st.expander("How these numbers were made (for developers)"):
+    st.markdown(f"- Evidence per bundle: `python -m training_scripts.bundle_evidence` (1,000 permutations) -> "
+                f"`{models_dir() / 'benchmark' / 'bundle_evidence.csv'}`\n"
+                f"- Benchmark grid: `python -m training_scripts.benchmark --profile full` -> `{summary_file}` "
+                "(with `REPORT.md` and paired tests beside it)\n"
+                "- Seed noise: `python -m training_scripts.seed_noise --seeds 5`\n"
+                f"- Bundles shown: {', '.join(f'`{n}`' for kinds in grid.values() for n in kinds.values())}")
