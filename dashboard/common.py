@@ -44,6 +44,7 @@ MODEL_SOURCE, REFERENCE_MODELS, SESSION_MODELS = "model_source", "reference", "s
 _MODEL_SOURCE_WIDGET = "model_source_widget"
 _CACHE = "_session_cache"
 _SESSION_BUNDLES = "_session_bundles"  # bundle name -> ModelBundle, this session only
+ATTRIBUTION_VIEW = "attribution_view"  # remembered across the genes and pathways pages
 _SESSION_REFERENCE = "_session_reference_expression"  # bundle name -> its reference cohort's expression
 _ids = itertools.count(1)
 # Uploaders take any file: the library's checks then say in plain words why a wrong one cannot be used (a type
@@ -394,59 +395,137 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
 
 # ---------------------------------------------------------------- gene attributions
 
+def bundle_reference_expression(bundle_name: str) -> pd.DataFrame | None:
+    """Expression of a bundle's reference cohort (public data, or the session's own cohort); None for a session
+    bundle loaded from a file, whose cohort's expression is not part of the bundle."""
+    if not is_session_bundle(bundle_name):
+        return reference_expression(bundle(bundle_name).manifest.get("target_cohort", TARGET_COHORT))
+    return st.session_state.get(_SESSION_REFERENCE, {}).get(bundle_name)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
-def _reference_genes(folder: str, stamp: float, drug: str) -> pd.DataFrame:
-    from core.explain.dashboard_api import reference_attributions
+def _reference_genes(folder: str, stamp: float, drug: str, view: str) -> pd.DataFrame:
+    from core.explain.bundle_attributions import reference_attributions
 
     b = _load(folder, stamp)
-    return reference_attributions(b, reference_expression(b.manifest.get("target_cohort", TARGET_COHORT)), drug)
+    return reference_attributions(b, reference_expression(b.manifest.get("target_cohort", TARGET_COHORT)), drug, view)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _precomputed_genes(models_folder: str, bundle_name: str, stamp: float, explanation_stamp: float) -> pd.DataFrame | None:
-    """Reference gene rankings written at build time (``core.explain.precomputed``), if present and current."""
-    try:
-        from core.explain.precomputed import load_reference_explanations
-    except ImportError:
+def precomputed_explanations(bundle_name: str, stamp: float, explanation_stamp: float) -> Any:
+    """Reference explanations written at build time (``core.explain.precomputed``), if present and current."""
+    from core.explain.precomputed import load_reference_explanations
+
+    return load_reference_explanations(models_dir(), bundle_name)
+
+
+def reference_explanations(bundle_name: str) -> Any:
+    """The precomputed ``ReferenceExplanations`` of a reference bundle, or None (session bundle, or not built)."""
+    if is_session_bundle(bundle_name):
         return None
-    loaded = load_reference_explanations(Path(models_folder), bundle_name)
-    return None if loaded is None else loaded[0]
+    explanation = models_dir() / "explanations" / bundle_name / "manifest.json"
+    return precomputed_explanations(bundle_name, _stamp(models_dir() / bundle_name),
+                                    explanation.stat().st_mtime if explanation.is_file() else 0.0)
 
 
-def reference_genes(bundle_name: str, drug: str, rows: int = 50) -> pd.DataFrame | None:
-    """Gene ranking of the reference cohort for ``drug``; None for a session bundle loaded from a file
-    (its cohort's expression is not part of the bundle).
+def reference_genes(bundle_name: str, drug: str, view: str, rows: int = 50) -> pd.DataFrame | None:
+    """Gene ranking of the reference cohort for ``drug`` in attribution ``view``; None for a session bundle
+    loaded from a file (its cohort's expression is not part of the bundle).
 
     Reference bundles (public data: cached for every session) use the rankings precomputed beside them when
-    they hold at least ``rows`` genes of the drug, else compute them (a few seconds per drug). Session
+    they hold at least ``rows`` genes of the drug, else compute them (seconds to a minute per drug). Session
     bundles are explained on the session's own cohort, cached in this session only."""
     if is_session_bundle(bundle_name):
-        from core.explain.dashboard_api import reference_attributions
+        from core.explain.bundle_attributions import reference_attributions
 
-        if not has_reference_expression(bundle_name):
+        expression = bundle_reference_expression(bundle_name)
+        if expression is None:
             return None
-        expression = st.session_state[_SESSION_REFERENCE][bundle_name]
         b = bundle(bundle_name)
-        return session_cached(("reference_genes", bundle_name, drug),
-                              lambda: reference_attributions(b, expression, drug))
-    folder = models_dir() / bundle_name
-    explanation = models_dir() / "explanations" / bundle_name / "manifest.json"
-    precomputed = _precomputed_genes(str(models_dir()), bundle_name, _stamp(folder),
-                                     explanation.stat().st_mtime if explanation.is_file() else 0.0)
-    if precomputed is not None and "drug" in precomputed.columns:
-        table = precomputed[precomputed["drug"] == drug]
+        return session_cached(("reference_genes", bundle_name, drug, view),
+                              lambda: reference_attributions(b, expression, drug, view))
+    precomputed = reference_explanations(bundle_name)
+    if precomputed is not None:
+        genes = precomputed.genes
+        table = genes[(genes["drug"] == drug) & (genes["view"] == view)]
         if len(table) >= rows:
-            return table.drop(columns=[c for c in ("drug", "rank") if c in table.columns]).reset_index(drop=True)
-    return _reference_genes(str(folder), _stamp(folder), drug)
+            return table.drop(columns=["drug", "view", "rank"]).reset_index(drop=True)
+    folder = models_dir() / bundle_name
+    return _reference_genes(str(folder), _stamp(folder), drug, view)
 
 
-def organoid_genes(bundle_name: str, sample: str, drug: str) -> pd.DataFrame:
-    """Gene ranking of the session's organoid ``sample`` for ``drug`` (cached in this session only)."""
-    from core.explain.dashboard_api import organoid_attributions
+def choose_view(bundle_name: str, widget_key: str, container: Any = st) -> str:
+    """Attribution view (remembered across the genes and pathways pages); views that need the reference
+    organoids' expression are offered only when it is at hand."""
+    from core.explain.bundle_attributions import DEFAULT_VIEW, VIEWS
+
+    have_references = bundle_reference_expression(bundle_name) is not None
+    options = [name for name, view in VIEWS.items() if have_references or not view.needs_references]
+    return remembered_choice("Attributions", options, ATTRIBUTION_VIEW, widget_key, lambda v: VIEWS[v].label,
+                             horizontal=True, default=DEFAULT_VIEW, container=container)
+
+
+def organoid_genes(bundle_name: str, sample: str, drug: str, view: str) -> pd.DataFrame:
+    """Gene ranking of the session's organoid ``sample`` for ``drug`` (cached in this session only). The
+    drug-specific view needs every drug's attributions: they are computed once per organoid and kept."""
+    from core.explain.bundle_attributions import VIEWS, organoid_attribution_rows, ranked_genes
 
     b = bundle(bundle_name)
-    return session_cached(("organoid_genes", bundle_name, sample, drug),
-                          lambda: organoid_attributions(b, sample_expression(sample), drug))
+    chosen = VIEWS[view]
+    references = bundle_reference_expression(bundle_name) if chosen.needs_references else None
+    expression = sample_expression(sample)
+    drugs = None if chosen.needs_all_drugs else [drug]
+    rows = session_cached(("organoid_attributions", bundle_name, sample, view, None if drugs is None else drug),
+                          lambda: organoid_attribution_rows(b, expression, view, references, drugs))
+    return ranked_genes(rows.loc[drug], expression)
+
+
+def _cohort_importance(bundle_name: str) -> pd.DataFrame | None:
+    """Drugs x genes importance of the reference cohort in the default view: precomputed for reference bundles,
+    computed once per session for a session bundle with its cohort's expression; else None."""
+    from core.explain.bundle_attributions import DEFAULT_VIEW, reference_cohort_attributions
+
+    precomputed = reference_explanations(bundle_name)
+    if precomputed is not None:
+        return precomputed.importance
+    expression = bundle_reference_expression(bundle_name) if is_session_bundle(bundle_name) else None
+    if expression is None:
+        return None
+    b = bundle(bundle_name)
+
+    def compute() -> pd.DataFrame:
+        _, attributions = reference_cohort_attributions(b, expression, DEFAULT_VIEW)
+        return pd.DataFrame(abs(attributions).mean(axis=0), index=list(b.drugs["drug"]), columns=b.genes)
+
+    return session_cached(("cohort_importance", bundle_name), compute)
+
+
+def ranked_pathways(bundle_name: str, drug: str, view: str, collection: str,
+                    sample: str | None) -> pd.DataFrame | None:
+    """GSEA preranked for ``drug``: of the organoid ``sample``'s signed attributions, or (``sample`` None) of the
+    reference cohort's importance relative to each gene's mean over drugs (default view only: it needs every
+    drug; precomputed where built). None where the cohort's importance is not at hand."""
+    from core.explain.bundle_attributions import DEFAULT_VIEW
+    from core.explain.enrichment import ranked_enrichment
+    from core.explain.precomputed import relative_importance
+
+    if sample is not None:
+        genes = organoid_genes(bundle_name, sample, drug, view)
+        return session_cached(("ranked", bundle_name, sample, drug, view, collection),
+                              lambda: ranked_enrichment(genes.set_index("gene")["attribution"], collection))
+    if view != DEFAULT_VIEW:
+        return None
+    precomputed = reference_explanations(bundle_name)
+    if precomputed is not None:
+        ranked = precomputed.ranked
+        found = ranked[(ranked["drug"] == drug) & (ranked["collection"] == collection)]
+        if len(found):
+            return found.drop(columns=["drug", "collection"]).reset_index(drop=True)
+    importance = _cohort_importance(bundle_name)
+    if importance is None:
+        return None
+    return session_cached(("ranked_reference", bundle_name, drug, collection),
+                          lambda: ranked_enrichment(relative_importance(importance).loc[drug], collection))
 
 
 def model_drug_controls(prefix: str) -> tuple[ModelBundle, str]:

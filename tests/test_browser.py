@@ -181,11 +181,18 @@ def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) 
     _shoot(page, "04_genes")
 
     _open(page, "Pathways")
+    page.get_by_text("GSEA preranked of every panel gene", exact=False).wait_for()
+    # Ranked enrichment first: either a plain "no pathway reaches FDR < 0.25" or the passing pathways.
+    page.get_by_text(re.compile(r"pathway reaches FDR|pathway\(s\) at FDR")).first.wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
+    _idle(page)
+    _shoot(page, "05_pathways_ranked")
+    page.get_by_text("Over-representation of the top genes (the paper's test)").click()
     page.get_by_text("Fisher's exact test", exact=False).wait_for()
     # With the paper's thresholds: either a plain "no pathway passes" or a result.
     page.get_by_text(re.compile(r"pathway passes|pathway\(s\) pass")).first.wait_for()
     assert "adjusted p < 0.001, at least 10 of the top 200 genes" in _main_text(page)
-    _shoot(page, "05_pathways_paper_thresholds")
+    _shoot(page, "06_pathways_paper_thresholds")
     # Relax the thresholds: no p filter (slider to its end) and 1 gene: every pathway with a hit.
     page.get_by_test_id("stSlider").get_by_role("slider").press("End")
     _idle(page)
@@ -193,20 +200,20 @@ def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) 
     overlap.fill("1")
     overlap.press("Enter")
     _idle(page)
-    page.get_by_text("pathway(s) pass: any adjusted p, at least 1 of the top 200", exact=False).wait_for()
+    page.get_by_text("No filter: every", exact=False).wait_for()
     page.locator(".js-plotly-plot").first.wait_for()
-    _shoot(page, "06_pathways_relaxed")
+    _shoot(page, "07_pathways_no_filter")
 
     _open(page, "Model performance")
     page.get_by_text("Why the within-drug score is the number that matters").wait_for()
     page.locator(".js-plotly-plot").nth(1).wait_for()
     _idle(page)
     assert "naive: per-drug mean" in _main_text(page)
-    _shoot(page, "07_performance")
+    _shoot(page, "08_performance")
 
     _open(page, "About / model card")
     page.get_by_text("not a medical device", exact=False).first.wait_for()
-    _shoot(page, "08_about")
+    _shoot(page, "09_about")
 
     timings = REPO_ROOT / "test-artifacts" / "browser_timings.txt"
     timings.write_text(f"upload to ranking (2 organoids, tiny bundles): {upload_to_ranking:.1f} s\n"

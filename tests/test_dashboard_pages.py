@@ -30,7 +30,8 @@ from core.data.registry import load_cohort
 from core.evaluation.cohort_scores import per_drug_reliability, scored_table
 from core.evaluation.metrics import within_drug_fold
 from core.evaluation.performance import NAIVE_LABELS
-from core.explain.dashboard_api import organoid_attributions, pathway_enrichment, reference_attributions
+from core.explain.bundle_attributions import organoid_attributions, pathway_enrichment, reference_attributions
+from core.explain.enrichment import ranked_enrichment
 from core.predict import rank_drugs
 from core.report import (
     annotate_ranking,
@@ -226,21 +227,29 @@ def test_genes_page_shows_the_organoid_and_the_reference_cohort(uploaded: AppTes
     assert not app.exception
     drug = app.selectbox(key="genes_drug").value
     assert app.selectbox(key="genes_kind").value == "finetuned"
+    assert app.radio(key="genes_view").value == "drug"  # drug-specific attributions by default
     text = _text(app)
     assert "Organoid P10" in text and "Reference cohort (19 organoids)" in text
     assert "pushes the predicted AUC up = toward resistance" in text
+    assert "minus its average deviation over all drugs" in text
     assert len(app.get("plotly_chart")) == 2
     bundle = load_bundle(tiny_models_dir / "colorectal_tdnn_finetuned")
-    organoid = organoid_attributions(bundle, app.session_state["profile"].expression.loc[["P10"]], drug)
-    shown = app.dataframe[0].value
-    assert len(shown) == 20  # the slider's default
-    assert list(shown["gene"]) == list(organoid["gene"].head(20))
-    np.testing.assert_allclose(shown["attribution"], organoid["attribution"].head(20), rtol=1e-5)
-    reference = reference_attributions(bundle, load_cohort("colorectal").expression, drug)
-    assert list(app.dataframe[1].value["gene"]) == list(reference["gene"].head(20))
+    organoid_expression = app.session_state["profile"].expression.loc[["P10"]]
+    cohort = load_cohort("colorectal").expression
+    for view in ("drug", "absolute", "patient"):
+        app.radio(key="genes_view").set_value(view).run()
+        assert not app.exception
+        organoid = organoid_attributions(bundle, organoid_expression, drug, view, cohort)
+        shown = app.dataframe[0].value
+        assert len(shown) == 20  # the slider's default
+        assert list(shown["gene"]) == list(organoid["gene"].head(20))
+        np.testing.assert_allclose(shown["attribution"], organoid["attribution"].head(20), rtol=1e-4, atol=1e-9)
+        reference = reference_attributions(bundle, cohort, drug, view)
+        assert list(app.dataframe[1].value["gene"]) == list(reference["gene"].head(20))
 
     app.slider(key="genes_top_n").set_value(10).run()
     assert len(app.dataframe[0].value) == 10
+    assert app.switch_page("views/pathways.py").run().radio(key="pathways_view").value == "patient"  # remembered
 
 
 def test_genes_page_without_a_profile_shows_the_reference_cohort(models_env) -> None:  # noqa: F811
@@ -250,17 +259,40 @@ def test_genes_page_without_a_profile_shows_the_reference_cohort(models_env) -> 
     assert len(app.get("plotly_chart")) == 1
 
 
-def test_pathways_page_thresholds(uploaded: AppTest, tiny_models_dir: Path) -> None:  # noqa: F811
+def test_pathways_page_ranked_enrichment_by_default(uploaded: AppTest, tiny_models_dir: Path) -> None:  # noqa: F811
     app = uploaded.switch_page("views/pathways.py").run()
+    assert not app.exception
+    assert app.radio(key="pathways_method").value == "ranked"
+    assert app.radio(key="pathways_view").value == "drug"
+    drug = app.selectbox(key="pathways_drug").value
+    bundle = load_bundle(tiny_models_dir / "colorectal_tdnn_finetuned")
+    ranking = organoid_attributions(bundle, app.session_state["profile"].expression.loc[["P10"]], drug, "drug",
+                                    load_cohort("colorectal").expression)
+    app.selectbox(key="pathways_collection").set_value("Hallmark").run()
+    expected = ranked_enrichment(ranking.set_index("gene")["attribution"], "Hallmark")
+    table = app.dataframe[0].value
+    assert list(table["term"]) == list(expected["term"])
+    np.testing.assert_allclose(table["nes"], expected["nes"], rtol=1e-6)
+    if (expected["fdr"] < 0.25).any():
+        assert f"{int((expected['fdr'] < 0.25).sum())} Hallmark pathway(s) at FDR < 0.25" in app.success[0].value
+    else:
+        assert "No Hallmark pathway reaches FDR < 0.25" in app.info[0].value
+
+
+def test_pathways_page_over_representation_thresholds(uploaded: AppTest, tiny_models_dir: Path) -> None:  # noqa: F811
+    app = uploaded.switch_page("views/pathways.py").run()
+    app.radio(key="pathways_method").set_value("ora").run()
     assert not app.exception
     assert app.select_slider(key="pathways_max_p").value == 0.001
     assert app.number_input(key="pathways_min_overlap").value == 10
     drug = app.selectbox(key="pathways_drug").value
     bundle = load_bundle(tiny_models_dir / "colorectal_tdnn_finetuned")
-    ranking = organoid_attributions(bundle, app.session_state["profile"].expression.loc[["P10"]], drug)
+    ranking = organoid_attributions(bundle, app.session_state["profile"].expression.loc[["P10"]], drug, "drug",
+                                    load_cohort("colorectal").expression)
     strict = pathway_enrichment(ranking, bundle, "Reactome", 200, 0.001, 10)
     if strict.empty:
-        assert "No Reactome pathway passes: adjusted p < 0.001, at least 10 of the top 200" in app.warning[-1].value
+        assert "No Reactome pathway passes" in app.info[0].value
+        assert "adjusted p < 0.001, at least 10 of the top 200" in app.info[0].value
     else:
         assert len(app.dataframe[0].value) == len(strict)
 
@@ -270,11 +302,13 @@ def test_pathways_page_thresholds(uploaded: AppTest, tiny_models_dir: Path) -> N
     assert not app.exception
     relaxed = pathway_enrichment(ranking, bundle, "Hallmark", 200, float(np.nextafter(1.0, 2.0)), 1)
     assert len(relaxed) > 0
-    assert f"{len(relaxed)} Hallmark pathway(s) pass: any adjusted p" in app.success[0].value
+    assert f"No filter: every Hallmark pathway with a hit ({len(relaxed)})" in app.info[0].value
+    assert not app.success  # no filter is not a result
     table = app.dataframe[0].value
     assert list(table["term"]) == list(relaxed["term"])
     assert list(table["genes"]) == [g.replace(";", ", ") for g in relaxed["genes"]]
-    assert app.get("plotly_chart")
+    figure = app.get("plotly_chart")[0].proto.spec
+    assert "odds ratio (effect size)" in figure
 
     app.selectbox(key="pathways_collection").set_value("KEGG").run()
     assert "academic, non-commercial use only" in app.warning[0].value

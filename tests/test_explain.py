@@ -14,19 +14,24 @@ import pandas as pd
 import pytest
 from scipy.stats import false_discovery_control, fisher_exact, hypergeom
 
-from core.explain.enrichment import COLLECTIONS, load_collection, over_representation
+from core.explain.biomarkers import biomarker_ranks, load_biomarkers, random_gene_null, summarise
+from core.explain.bundle_attributions import contrast_over_drugs
+from core.explain.enrichment import COLLECTIONS, GSEA_MAX_FDR, load_collection, over_representation, ranked_enrichment
 from core.explain.gene_ranking import top_genes, top_genes_per_drug
 from core.explain.integrated_gradients import (
     completeness_gap,
     endpoint_difference,
+    expected_gradients,
     explain_cohort,
     explain_organoid,
     explain_pair,
     integrated_gradients,
     pair_grid,
     predict,
+    reference_difference,
     split_model,
 )
+from core.explain.specificity import mean_cosine, top_k_overlap
 from core.models import build_model
 from model_inputs import random_inputs
 
@@ -110,6 +115,84 @@ def test_gene_the_network_ignores_gets_exactly_zero(model: keras.Model) -> None:
     attributions = integrated_gradients(silenced, inputs, steps=16)
     assert np.all(attributions[:, ignored] == 0.0)
     assert np.count_nonzero(attributions) > 0.9 * attributions.size
+
+
+def test_expected_gradients_add_up_to_the_deviation_from_the_references(model: keras.Model) -> None:
+    inputs = random_inputs(model, 3, seed=6)
+    references = np.random.default_rng(7).normal(size=(5, SIZES["n_genes"])).astype("float32")
+    attributions = expected_gradients(model, inputs, references, steps=256)
+    assert attributions.shape == (3, SIZES["n_genes"])
+    target = reference_difference(model, inputs, references)
+    gap = np.abs(attributions.sum(axis=1) - target)
+    assert np.all(gap <= np.maximum(ABSOLUTE_TOLERANCE, 2 * RELATIVE_TOLERANCE * np.abs(target))), (gap, target)
+
+
+def test_expected_gradients_with_one_reference_are_integrated_gradients_from_it() -> None:
+    model = build_model("tdnn", n_genes=30, n_drug_features=12)
+    inputs = random_inputs(model, 4, seed=8)
+    reference = np.random.default_rng(9).normal(size=(1, 30)).astype("float32")
+    np.testing.assert_allclose(expected_gradients(model, inputs, reference, steps=32),
+                               integrated_gradients(model, inputs, baseline=reference[0], steps=32), rtol=1e-5, atol=1e-7)
+    # A sample that is itself the only reference deviates from nothing.
+    itself = {**inputs, "genes": np.repeat(reference, 4, axis=0)}
+    assert np.all(expected_gradients(model, itself, reference, steps=8) == 0.0)
+
+
+def _additive_model(n_genes: int, n_drug_features: int) -> keras.Model:
+    """Prediction = f(genes) + g(drug): no gene acts differently on different drugs."""
+    genes = keras.Input((n_genes,), name="genes")
+    drug = keras.Input((n_drug_features,), name="drug_features")
+    from_genes = keras.layers.Dense(1)(keras.layers.Dense(16, activation="relu")(genes))
+    from_drug = keras.layers.Dense(1)(keras.layers.Dense(8, activation="relu")(drug))
+    return keras.Model({"genes": genes, "drug_features": drug}, keras.layers.Add()([from_genes, from_drug]))
+
+
+def test_drug_view_is_zero_when_no_gene_interacts_with_the_drug() -> None:
+    additive = _additive_model(30, 12)
+    rng = np.random.default_rng(10)
+    organoid, references = rng.normal(size=(1, 30)), rng.normal(size=(6, 30))
+    drugs = {"drug_features": rng.normal(size=(5, 12)).astype("float32")}
+    patient = expected_gradients(additive, pair_grid(organoid, drugs), references, steps=32).reshape(1, 5, 30)
+    assert np.abs(patient).max() > 1e-3  # the organoid does differ from the references
+    np.testing.assert_allclose(contrast_over_drugs(patient), 0.0, atol=1e-6)
+    assert mean_cosine(patient) == pytest.approx(1.0)
+
+
+def test_specificity_measures_on_known_cases() -> None:
+    rng = np.random.default_rng(11)
+    same = np.tile(rng.random(100), (4, 1))
+    assert top_k_overlap(same, k=10) == 1.0
+    disjoint = np.zeros((2, 100))
+    disjoint[0, :10], disjoint[1, 10:20] = 1.0, 1.0
+    assert top_k_overlap(disjoint, k=10) == 0.0
+    orthogonal = np.zeros((1, 2, 4))
+    orthogonal[0, 0, 0], orthogonal[0, 1, 1] = 1.0, -3.0
+    assert mean_cosine(orthogonal) == 0.0
+    assert mean_cosine(-np.concatenate([orthogonal[:, :1], -orthogonal[:, :1]], axis=1)) == -1.0
+
+
+def test_biomarker_ranks_and_random_gene_null() -> None:
+    genes = [f"G{i}" for i in range(200)]
+    importance = pd.DataFrame(np.random.default_rng(12).random((3, 200)), index=["a", "b", "c"], columns=genes)
+    importance.loc["a", "G5"] = importance.loc["b", "G7"] = 2.0  # the markers come first
+    markers = pd.DataFrame({"drug": ["a", "b", "c", "unknown"], "gene": ["G5", "G7", "G9", "G1"]})
+    ranked = biomarker_ranks(importance, markers)
+    assert ranked["drug"].tolist() == ["a", "b", "c"]  # a drug the model lacks is dropped
+    assert ranked["rank"].tolist()[:2] == [1.0, 1.0]
+    null = random_gene_null(importance, markers, draws=2000)
+    assert abs(np.median(null) - 0.5) < 0.05
+    found = summarise(ranked, null)
+    assert found["median_percentile"] == 1 / 200 and found["p_value"] < 0.01
+
+
+def test_known_biomarkers_are_panel_genes_with_sources() -> None:
+    from core.preprocessing.panels import load_panel
+
+    markers = load_biomarkers()
+    assert not markers.duplicated(["drug", "gene"]).any()
+    assert set(markers["gene"]) <= set(load_panel("tdnn"))
+    assert set(markers["high_expression_means"]) <= {"sensitivity", "resistance"}
+    assert markers["source"].str.contains(r"\d{4}").all()
 
 
 def test_token_ids_cannot_be_explained() -> None:
@@ -239,3 +322,17 @@ def test_ora_without_any_hit_is_an_empty_table() -> None:
     background = sorted(load_collection("Hallmark")[PLANTED_TERM]) + ["NOT_IN_ANY_SET"]
     result = over_representation(["NOT_IN_ANY_SET"], background, "Hallmark", max_adjusted_p=1.0, min_overlap=1)
     assert result.empty and result.columns.tolist()[0] == "term"
+
+
+def test_ranked_enrichment_finds_a_planted_set_offline(no_network: None) -> None:
+    gene_sets = load_collection("Hallmark")
+    background = sorted(set().union(*gene_sets.values()))
+    rng = np.random.default_rng(13)
+    scores = pd.Series(rng.normal(size=len(background)), index=background)
+    planted = sorted(gene_sets[PLANTED_TERM])
+    scores[planted] += 3.0  # the set's genes move the prediction toward resistance
+    result = ranked_enrichment(scores, "Hallmark", permutations=200)
+    assert result.columns.tolist() == ["term", "set_size", "nes", "p_value", "fdr", "leading_genes"]
+    top = result.set_index("term").loc[PLANTED_TERM]
+    assert top["nes"] > 2 and top["fdr"] < GSEA_MAX_FDR and top["set_size"] == len(planted)
+    assert result.loc[result["nes"].idxmax(), "term"] == PLANTED_TERM  # sets sharing its genes come after it

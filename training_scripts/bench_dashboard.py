@@ -18,7 +18,8 @@ from streamlit.testing.v1 import AppTest
 from core.artifacts import load_bundle
 from core.config import REPO_ROOT, models_dir
 from core.data.registry import TARGET_DATASET, load_cohort
-from core.explain.dashboard_api import organoid_attributions, pathway_enrichment
+from core.explain.bundle_attributions import DEFAULT_VIEW, VIEWS, organoid_attributions, pathway_enrichment
+from core.explain.enrichment import ranked_enrichment
 from core.explain.precomputed import load_reference_explanations
 from core.predict import rank_drugs
 from core.preprocessing.panels import load_panel
@@ -56,12 +57,20 @@ def main(argv: list[str] | None = None) -> None:
               f"= {qc_s + rank_s:.2f} s")
 
     finetuned = bundles["finetuned"]
-    ig_s, genes = seconds(lambda: organoid_attributions(finetuned, profile.expression, args.drug))
+    references = load_cohort(TARGET_DATASET).expression
+    by_view = {}
+    for view in VIEWS:
+        ig_s, by_view[view] = seconds(lambda: organoid_attributions(finetuned, profile.expression, args.drug, view,
+                                                                    references))
+        print(f"drug detail ({args.drug}), {view} view: organoid attributions {ig_s:.2f} s "
+              f"({len(finetuned.members)} members{', every drug' if VIEWS[view].needs_all_drugs else ''})")
+    genes = by_view[DEFAULT_VIEW]
     ref_s, precomputed = seconds(lambda: load_reference_explanations(models_dir(), finetuned.name))
     ora_s, _ = seconds(lambda: pathway_enrichment(genes, finetuned, "Reactome"))
-    print(f"drug detail ({args.drug}): organoid attributions {ig_s:.2f} s; precomputed reference genes "
-          f"{ref_s:.2f} s ({'found' if precomputed is not None else 'missing: computed on the fly in the app'}); "
-          f"ORA (Reactome) {ora_s:.2f} s")
+    ranked_s, _ = seconds(lambda: ranked_enrichment(genes.set_index("gene")["attribution"], "Reactome"))
+    print(f"precomputed reference explanations {ref_s:.2f} s "
+          f"({'found' if precomputed is not None else 'missing: computed on the fly in the app'}); "
+          f"{DEFAULT_VIEW} view: ORA (Reactome) {ora_s:.2f} s; ranked enrichment (Reactome, one drug) {ranked_s:.2f} s")
 
     profiler = cProfile.Profile()
     profiler.enable()

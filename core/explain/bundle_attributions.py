@@ -1,20 +1,30 @@
-"""Gene attributions of a whole bundle, in the shapes the dashboard shows: one drug at a time, for an
-uploaded organoid (every fold model, averaged, as predictions are) or for the reference cohort (each
-organoid explained by the fold model that never saw it, as its reference prediction was made).
+"""Gene attributions of a whole bundle, one drug (or all drugs) at a time: for an uploaded organoid (every
+fold model, averaged, as predictions are) or for the reference cohort (each organoid explained by the fold
+model that never saw it, as its reference prediction was made).
 
-Attributions come from :func:`core.explain.integrated_gradients.explain_cohort` on the gene input and are
-converted from the model's scaled output back to response units (AUC): a member's output is min-max
-scaled, so an attribution times ``maximum - minimum`` of its target scaler is that gene's share of
-``prediction - prediction at the all-average baseline`` in AUC. Positive = the gene pushes the predicted
-AUC up = towards resistance; negative = towards sensitivity.
+Three views answer three questions (``VIEWS``):
 
-Genes an upload lacks are fed to the model at the reference mean (see
-:meth:`ExpressionPreprocessor.transform`); they were not measured, so they are left out of the
-organoid's ranking rather than presented as drivers.
+- ``patient`` - why is this organoid predicted differently from the reference organoids *for this drug*?
+  Expected gradients with the reference organoids as baselines: the attributions add up to the organoid's
+  prediction minus the mean prediction of the reference organoids for the same drug, the quantity a
+  per-drug z-score reports.
+- ``drug`` - what is specific to this drug? The patient view minus its mean over the bundle's drugs, so a
+  gene that moves every drug's prediction alike (the organoid's general sensitivity) drops out. They add up
+  to the organoid's deviation for this drug minus its average deviation over drugs.
+- ``absolute`` - the paper's view: integrated gradients from the all-average (all-zeros) input; they add up
+  to the prediction minus the prediction for an organoid at average expression of every gene. Measured on
+  the shipped bundles, these rankings are nearly the same for every drug (they explain the organoid).
+
+Attributions are converted from the model's scaled output back to response units (AUC): an attribution
+times ``maximum - minimum`` of the member's target scaler. Positive = pushes the predicted AUC up = towards
+resistance; negative = towards sensitivity. Genes an upload lacks are fed at the reference mean (see
+:meth:`ExpressionPreprocessor.transform`); they were not measured, so they are left out of the organoid's
+ranking rather than presented as drivers.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,75 +32,174 @@ import pandas as pd
 from core.artifacts import BundleMember, ModelBundle
 from core.explain.enrichment import PAPER_MAX_ADJUSTED_P, PAPER_MIN_OVERLAP, over_representation
 from core.explain.gene_ranking import TOP_K, top_genes
-from core.explain.integrated_gradients import DEFAULT_STEPS, explain_cohort
+from core.explain.integrated_gradients import (
+    DEFAULT_STEPS,
+    DEFAULT_STEPS_PER_REFERENCE,
+    expected_gradients,
+    integrated_gradients,
+    pair_grid,
+)
 
 COLUMNS = ["gene", "attribution", "importance", "direction"]
 
 
-def _drug_index(bundle: ModelBundle, drug: str) -> int:
+@dataclass(frozen=True)
+class AttributionView:
+    """One way of splitting a prediction into gene contributions, with the words the app shows for it."""
+
+    name: str
+    label: str
+    adds_up_to: str
+    needs_all_drugs: bool = False
+    needs_references: bool = True
+
+
+VIEWS: dict[str, AttributionView] = {
+    view.name: view
+    for view in (
+        AttributionView("drug", "Drug-specific",
+                        "this organoid's predicted deviation from the reference organoids for this drug, minus its "
+                        "average deviation over all drugs", needs_all_drugs=True),
+        AttributionView("patient", "Patient-specific",
+                        "this organoid's prediction minus the mean prediction of the reference organoids, "
+                        "for this drug"),
+        AttributionView("absolute", "Absolute (as in the paper)",
+                        "the prediction minus the prediction for an organoid at average expression of every gene",
+                        needs_references=False),
+    )
+}
+DEFAULT_VIEW = "drug"
+
+
+def _view(name: str) -> AttributionView:
+    try:
+        return VIEWS[name]
+    except KeyError:
+        raise ValueError(f"Unknown attribution view {name!r}; choose one of {sorted(VIEWS)}") from None
+
+
+def drug_index(bundle: ModelBundle, drug: str) -> int:
     drugs = list(bundle.drugs["drug"])
     if drug not in drugs:
         raise KeyError(f"{drug!r} is not one of the {len(drugs)} drugs of bundle {bundle.name}")
     return drugs.index(drug)
 
 
-def _member_attributions(member: BundleMember, expression: pd.DataFrame, drug_index: int, steps: int) -> np.ndarray:
-    """(samples, panel genes) attributions of one member for one drug, in response units."""
+def member_attributions(member: BundleMember, expression: pd.DataFrame, drug_indices: Sequence[int],
+                        references: pd.DataFrame | None) -> np.ndarray:
+    """(samples, drugs, panel genes) attributions of one member, in response units.
+
+    ``references`` (expression of the reference organoids) gives expected gradients against them; None gives
+    integrated gradients from the all-zeros input (the paper's baseline)."""
     trained = member.trained
     genes = trained.expression.transform(expression, trained.domain, allow_missing=True)
-    drug_rows = {trained.drugs.input_name: member.drug_inputs[[drug_index]]}
-    scaled = explain_cohort(trained.model, genes, drug_rows, steps=steps)[:, 0, :]
+    inputs = pair_grid(genes, {trained.drugs.input_name: member.drug_inputs[list(drug_indices)]})
+    if references is None:
+        scaled = integrated_gradients(trained.model, inputs, steps=DEFAULT_STEPS)
+    else:
+        baselines = trained.expression.transform(references, trained.domain, allow_missing=True)
+        scaled = expected_gradients(trained.model, inputs, baselines, steps=DEFAULT_STEPS_PER_REFERENCE)
+    scaled = scaled.reshape(len(genes), len(drug_indices), -1)
     return scaled * (trained.target.maximum - trained.target.minimum)
 
 
-def organoid_attributions(bundle: ModelBundle, expression: pd.DataFrame, drug: str,
-                          steps: int = DEFAULT_STEPS) -> pd.DataFrame:
-    """Attributions of one organoid (``expression``: one row, genes as columns, log2) for ``drug``.
+def contrast_over_drugs(attributions: np.ndarray) -> np.ndarray:
+    """Attributions (samples, drugs, genes) minus each sample's mean over the drugs: the drug-specific part."""
+    return attributions - attributions.mean(axis=1, keepdims=True)
 
-    Mean over the bundle's members; one row per *measured* panel gene, most important first, columns
-    ``gene, attribution`` (signed, AUC units), ``importance`` (absolute value) and ``direction``
-    (``resistance`` / ``sensitivity``).
-    """
+
+def _reference_rows(bundle: ModelBundle, expression: pd.DataFrame) -> pd.DataFrame:
+    """Expression of the bundle's reference organoids (those of its cross-validation found in ``expression``)."""
+    return expression.loc[expression.index.intersection(list(bundle.manifest["cross_validation"]["folds"]))]
+
+
+def _view_attributions(member: BundleMember, expression: pd.DataFrame, drugs: Sequence[int], view: AttributionView,
+                       references: pd.DataFrame | None) -> np.ndarray:
+    """(samples, drugs, panel genes) attributions of one member for the drug indices ``drugs`` in ``view``."""
+    if view.needs_references and references is None:
+        raise ValueError(f"The {view.label.lower()} view needs the reference organoids' expression")
+    baselines = references if view.needs_references else None
+    if not view.needs_all_drugs:
+        return member_attributions(member, expression, drugs, baselines)
+    every_drug = member_attributions(member, expression, range(len(member.drug_inputs)), baselines)
+    return contrast_over_drugs(every_drug)[:, list(drugs)]
+
+
+def organoid_attribution_rows(bundle: ModelBundle, expression: pd.DataFrame, view: str = DEFAULT_VIEW,
+                              references: pd.DataFrame | None = None,
+                              drugs: Sequence[str] | None = None) -> pd.DataFrame:
+    """One organoid's attributions (drugs x panel genes, response units), mean over the bundle's members, for
+    ``drugs`` (default: all). ``references`` is the reference organoids' expression, needed by every view but
+    ``absolute``. The drug view computes every drug anyway, so callers showing several drugs ask for all."""
     if len(expression) != 1:
         raise ValueError(f"expression must hold one organoid, got {len(expression)} rows")
-    index = _drug_index(bundle, drug)
-    attributions = np.mean([_member_attributions(m, expression, index, steps)[0] for m in bundle.members], axis=0)
-    table = top_genes(attributions, bundle.genes, k=None)
+    names = list(bundle.drugs["drug"]) if drugs is None else list(drugs)
+    indices = [drug_index(bundle, drug) for drug in names]
+    chosen = _view(view)
+    baselines = None if references is None else _reference_rows(bundle, references)
+    mean = np.mean([_view_attributions(m, expression, indices, chosen, baselines)[0] for m in bundle.members], axis=0)
+    return pd.DataFrame(mean, index=names, columns=bundle.genes)
+
+
+def ranked_genes(attributions: pd.Series, expression: pd.DataFrame) -> pd.DataFrame:
+    """One organoid's attributions for one drug (gene -> value) as a ranking of its *measured* panel genes, most
+    important first: ``gene, attribution`` (signed), ``importance`` (absolute value), ``direction``."""
+    table = top_genes(attributions.to_numpy(), list(attributions.index), k=None)
     measured = table["gene"].isin([g for g in expression.columns if expression[g].notna().all()])
-    table = table[measured].reset_index(drop=True)
-    return table.rename(columns={"signed": "attribution"})[COLUMNS]
+    return table[measured].reset_index(drop=True).rename(columns={"signed": "attribution"})[COLUMNS]
 
 
-def drug_attributions(bundle: ModelBundle, expression: pd.DataFrame, drug: str,
-                      steps: int = DEFAULT_STEPS) -> pd.DataFrame:
-    """``organoid_attributions`` under the name the dashboard brief used."""
-    return organoid_attributions(bundle, expression, drug, steps)
+def organoid_attributions(bundle: ModelBundle, expression: pd.DataFrame, drug: str, view: str = DEFAULT_VIEW,
+                          references: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`ranked_genes` of one organoid (``expression``: one row, genes as columns, log2) for ``drug``."""
+    rows = organoid_attribution_rows(bundle, expression, view, references, [drug])
+    return ranked_genes(rows.loc[drug], expression)
 
 
-def reference_attributions(bundle: ModelBundle, expression: pd.DataFrame, drug: str,
-                           steps: int = DEFAULT_STEPS) -> pd.DataFrame:
-    """Gene ranking of the reference cohort for ``drug``: each organoid of the bundle's cross-validation
-    is explained by its out-of-fold member (the model behind its reference prediction).
-
-    ``expression`` is the target cohort's expression (organoids without a fold are ignored). Columns as
-    :func:`organoid_attributions`, with ``attribution`` the mean signed attribution per organoid and
-    ``importance`` the mean absolute attribution per organoid (genes ranked by it, as in
-    :mod:`core.explain.gene_ranking`), plus ``n_organoids``.
-    """
-    index = _drug_index(bundle, drug)
+def out_of_fold_groups(bundle: ModelBundle, expression: pd.DataFrame) -> dict[int, list[str]]:
+    """Member index -> the organoids of ``expression`` it never saw in training (the bundle's CV folds)."""
     folds = pd.Series(bundle.manifest["cross_validation"]["folds"], dtype=int)
     folds = folds[folds.index.isin(expression.index)]
     if folds.empty:
         raise ValueError(f"None of the organoids of bundle {bundle.name}'s cross-validation are in the expression given")
-    rows = []
-    for fold, samples in folds.groupby(folds).groups.items():
-        rows.append(_member_attributions(bundle.members[int(fold)], expression.loc[list(samples)], index, steps))
-    stacked = np.concatenate(rows)
-    table = top_genes(stacked, bundle.genes, k=None)
-    table["importance"] /= len(stacked)
-    table["signed"] /= len(stacked)
-    table["n_organoids"] = len(stacked)
+    return {int(fold): list(samples) for fold, samples in folds.groupby(folds).groups.items()}
+
+
+def reference_cohort_attributions(bundle: ModelBundle, expression: pd.DataFrame,
+                                  view: str = DEFAULT_VIEW) -> tuple[list[str], np.ndarray]:
+    """(organoids, attributions (organoids, drugs, panel genes)) of the reference cohort for every drug, each
+    organoid explained by its out-of-fold member, baselines the whole cohort (views that need them)."""
+    chosen = _view(view)
+    baselines = _reference_rows(bundle, expression) if chosen.needs_references else None
+    samples, blocks = [], []
+    for fold, members in out_of_fold_groups(bundle, expression).items():
+        member = bundle.members[fold]
+        every_drug = member_attributions(member, expression.loc[members], range(len(member.drug_inputs)), baselines)
+        blocks.append(contrast_over_drugs(every_drug) if chosen.needs_all_drugs else every_drug)
+        samples += members
+    return samples, np.concatenate(blocks)
+
+
+def cohort_ranking(attributions: np.ndarray, genes: Sequence[str]) -> pd.DataFrame:
+    """Gene ranking of a cohort's attributions (organoids, genes) for one drug: ``attribution`` the mean signed
+    attribution per organoid, ``importance`` the mean absolute one (genes ranked by it, see
+    :mod:`core.explain.gene_ranking`), plus ``n_organoids``."""
+    table = top_genes(attributions, genes, k=None)
+    table["importance"] /= len(attributions)
+    table["signed"] /= len(attributions)
+    table["n_organoids"] = len(attributions)
     return table.rename(columns={"signed": "attribution"})[[*COLUMNS, "n_organoids"]]
+
+
+def reference_attributions(bundle: ModelBundle, expression: pd.DataFrame, drug: str,
+                           view: str = DEFAULT_VIEW) -> pd.DataFrame:
+    """Gene ranking of the reference cohort for ``drug`` (:func:`cohort_ranking`); ``expression`` is the target
+    cohort's expression (organoids without a fold are ignored)."""
+    index, chosen = drug_index(bundle, drug), _view(view)
+    baselines = _reference_rows(bundle, expression) if chosen.needs_references else None
+    rows = [_view_attributions(bundle.members[fold], expression.loc[members], [index], chosen, baselines)[:, 0]
+            for fold, members in out_of_fold_groups(bundle, expression).items()]
+    return cohort_ranking(np.concatenate(rows), bundle.genes)
 
 
 def pathway_enrichment(ranking: pd.DataFrame, bundle: ModelBundle, collection: str, top_k: int = TOP_K,

@@ -50,6 +50,9 @@ import tensorflow as tf
 from core.models.blocks import GENES
 
 DEFAULT_STEPS = 128  # see "Steps" in the module docstring
+# Per reference sample in expected gradients: the quadrature errors of the reference paths average out
+# (measured in training_scripts/bench_explain.py).
+DEFAULT_STEPS_PER_REFERENCE = 32
 # Interpolated rows per gradient pass: larger batches were no faster on CPU, and PaccMann's repeated
 # SMILES encodings (150 x 208 floats per row) stay cache-sized at this size.
 DEFAULT_BATCH_SIZE = 512
@@ -194,6 +197,45 @@ def integrated_gradients(
         gradients = gradient(path.reshape(n_chunk * steps, -1), others, tf.constant(steps, tf.int32))
         mean_gradients[chunk] = np.einsum("psf,s->pf", gradients.numpy().reshape(n_chunk, steps, -1), weights)
     return (values - base) * mean_gradients
+
+
+def expected_gradients(
+    model: keras.Model,
+    inputs: Mapping[str, np.ndarray],
+    references: np.ndarray,
+    input_name: str = GENES,
+    steps: int = DEFAULT_STEPS_PER_REFERENCE,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> np.ndarray:
+    """Attributions (pairs, width) of each pair's deviation from the references: the mean over the rows of
+    ``references`` (references, width) of integrated gradients with that row as the baseline.
+
+    They add up to ``F(x, drug) - mean_r F(r, drug)`` (the pair's other inputs held at their real values):
+    the part of the prediction that sets this sample apart from the reference samples *for this drug*,
+    which is what a per-drug z-score reports. A deterministic form of expected gradients (Erion et al.
+    2021), with every reference and a Gauss-Legendre rule instead of sampled baselines and path points.
+    """
+    values = _explained_input(model, inputs, input_name)
+    references = np.atleast_2d(np.asarray(references, dtype=np.float32))
+    if references.shape[1] != values.shape[1]:
+        raise ValueError(f"references must have {values.shape[1]} columns like {input_name!r}, got {references.shape}")
+    n_pairs, n_references = len(values), len(references)
+    repeated = {name: np.repeat(np.asarray(array), n_references, axis=0) for name, array in inputs.items()}
+    baselines = np.tile(references, (n_pairs, 1))
+    attributions = integrated_gradients(model, repeated, input_name, baselines, steps, batch_size)
+    return attributions.reshape(n_pairs, n_references, -1).mean(axis=1)
+
+
+def reference_difference(
+    model: keras.Model, inputs: Mapping[str, np.ndarray], references: np.ndarray, input_name: str = GENES
+) -> np.ndarray:
+    """``F(x) - mean_r F(r)`` per pair, the other inputs held: what :func:`expected_gradients` add up to."""
+    values = _explained_input(model, inputs, input_name)
+    references = np.atleast_2d(np.asarray(references, dtype=np.float32))
+    repeated = {name: np.repeat(np.asarray(array), len(references), axis=0) for name, array in inputs.items()}
+    repeated[input_name] = np.tile(references, (len(values), 1))
+    at_references = predict(model, repeated).reshape(len(values), len(references)).mean(axis=1)
+    return predict(model, inputs) - at_references
 
 
 def predict(model: keras.Model, inputs: Mapping[str, np.ndarray], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:

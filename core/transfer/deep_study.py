@@ -79,22 +79,32 @@ def gdsc_multitask_and_ridge(fold: int, seed: int = 0) -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True)
 
 
-def pretrained_model(target: str, exclude_label: str | None = None) -> TrainedModel:
-    """tDNN pre-trained on every GDSC1 pair (but those of lines labelled ``exclude_label``), cached; the min-max
-    model on every pair is the committed one (the zero-shot bundle carries it, same budget and seed)."""
-    if target == "minmax" and exclude_label is None:
+def held_out_lines(exclude: str) -> set[str]:
+    """GDSC lines an ``exclude`` names: ``cell_fold<k>`` is fold k of the benchmark's GDSC cell cold-start,
+    anything else a TCGA label of ``cell_lines.csv`` (e.g. COREAD)."""
+    if exclude.startswith("cell_fold"):
+        fold = int(exclude.removeprefix("cell_fold"))
+        _, test = train_test(IN_VITRO, CELL, fold, GDSC_PROFILE.folds[(IN_VITRO, CELL)])
+        return set(test["sample"])
+    labels = load_inputs().cell_lines["tcga_label"]
+    return set(labels.index[labels == exclude])
+
+
+def pretrained_model(target: str, exclude: str | None = None) -> TrainedModel:
+    """tDNN pre-trained on every GDSC1 pair but those of the lines :func:`held_out_lines` names, cached; the
+    min-max model on every pair is the committed one (the zero-shot bundle carries it, same budget and seed)."""
+    if target == "minmax" and exclude is None:
         return pretrained_from_zeroshot_bundle(models_dir() / f"{TARGET_DATASET}_{ARCHITECTURE}_zeroshot")[0]
-    folder = cache_dir() / "within_drug" / f"pretrained_tdnn_{target}_without_{exclude_label or 'none'}"
+    folder = cache_dir() / "within_drug" / f"pretrained_tdnn_{target}_without_{exclude or 'none'}"
     if not (folder / "manifest.json").is_file():
         gdsc = cohort(PRETRAINING_DATASET)
-        if exclude_label is not None:
-            lines = load_inputs().cell_lines
-            keep = gdsc.responses["sample"].map(lines["tcga_label"]) != exclude_label
-            kept_lines = gdsc.expression.index.map(lines["tcga_label"]) != exclude_label
-            gdsc = dataclasses.replace(gdsc, responses=gdsc.responses[keep], expression=gdsc.expression[kept_lines])
+        if exclude is not None:
+            held_out = held_out_lines(exclude)
+            gdsc = dataclasses.replace(gdsc, responses=gdsc.responses[~gdsc.responses["sample"].isin(held_out)],
+                                       expression=gdsc.expression[~gdsc.expression.index.isin(held_out)])
         settings = dataclasses.replace(PRETRAINING, target=target)
         trained = pretrain(ARCHITECTURE, gdsc, load_panel(ARCHITECTURE), settings, progress=None)
-        save_pretrained(trained, gdsc, settings, {"excluded_tcga_label": exclude_label}, folder)
+        save_pretrained(trained, gdsc, settings, {"excluded": exclude}, folder)
     return load_pretrained(folder)[0]
 
 

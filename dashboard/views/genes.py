@@ -3,26 +3,37 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.explain.bundle_attributions import VIEWS
 from core.report import top_genes_figure
 from dashboard.common import (
+    choose_view,
     csv_bytes,
     current_sample,
     model_drug_controls,
     n_reference,
     organoid_genes,
+    reference_explanations,
     reference_genes,
 )
 
 st.title("Genes behind a prediction")
 b, drug = model_drug_controls("genes")
-top_n = st.slider("Genes shown", min_value=5, max_value=50, value=20, step=5, key="genes_top_n")
+left, right = st.columns([2, 1])
+view = choose_view(b.name, "genes_view", left)
+top_n = right.slider("Genes shown", min_value=5, max_value=50, value=20, step=5, key="genes_top_n")
 unit = b.response_unit
 st.markdown(
-    f"Integrated gradients split each predicted {unit} into one contribution per gene: how much this organoid's "
-    f"deviation from average expression of that gene moved the prediction, in {unit} units. **Positive attribution "
-    f"= pushes the predicted {unit} up = toward resistance** (red); negative = toward sensitivity (blue). "
-    "Attributions explain the model, not the biology: a gene can matter to the model without being a known driver."
+    f"**{VIEWS[view].label}**: integrated gradients split {VIEWS[view].adds_up_to} into one contribution per gene, "
+    f"in {unit} units. **Positive = pushes the predicted {unit} up = toward resistance** (red); negative = toward "
+    "sensitivity (blue). Attributions explain the model, not the biology: a gene can matter to the model without "
+    "being a known driver."
 )
+precomputed = reference_explanations(b.name)
+if precomputed is not None and view in precomputed.specificity:
+    measured = {name: values["top50_overlap"] for name, values in precomputed.specificity.items()}
+    st.caption(f"How drug-specific this view is for `{b.name}`: two drugs share on average "
+               f"{measured[view]:.0%} of their top-50 reference genes (absolute view: {measured['absolute']:.0%}; "
+               f"random rankings: {50 / len(b.genes):.0%}).")
 
 sample = current_sample()
 left, right = st.columns(2)
@@ -32,8 +43,11 @@ with left:
         st.info("Upload a profile (or pick a reference organoid as a demo) on *Upload & QC* to see this organoid's genes.")
         st.page_link("views/upload.py", label="Go to Upload & QC", icon=":material/upload:")
     else:
-        with st.spinner(f"Computing integrated gradients of {drug} for {sample} ({len(b.members)} fold models)..."):
-            organoid = organoid_genes(b.name, sample, drug)
+        spinner = (f"Computing attributions of {sample} for every drug ({len(b.members)} fold models; the drug-specific "
+                   "view needs them all, later drugs are instant)..." if VIEWS[view].needs_all_drugs
+                   else f"Computing attributions of {drug} for {sample} ({len(b.members)} fold models)...")
+        with st.spinner(spinner):
+            organoid = organoid_genes(b.name, sample, drug, view)
         st.plotly_chart(top_genes_figure(organoid, f"{drug}: top {top_n} genes, organoid {sample}", top_n, unit),
                         key="genes_organoid_chart")
         st.caption(f"Mean over the {len(b.members)} fold models of `{b.name}`, as the prediction itself. "
@@ -42,8 +56,8 @@ with left:
         if missing:
             st.caption(f"{missing} panel genes were not measured in this sample; they are left out of its ranking.")
 with right:
-    with st.spinner(f"Computing integrated gradients of {drug} for the reference organoids..."):
-        reference = reference_genes(b.name, drug)
+    with st.spinner(f"Computing attributions of {drug} for the reference organoids..."):
+        reference = reference_genes(b.name, drug, view)
     st.subheader(f"Reference cohort ({n_reference(b)} organoids)")
     if reference is None:
         st.info("This bundle was loaded from a file: it holds its cohort's predictions but not its expression, so the "

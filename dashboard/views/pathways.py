@@ -1,20 +1,35 @@
-"""Pathways: over-representation of a drug's top attributed genes in a pathway collection."""
+"""Pathways: which pathways a drug's attributed genes fall in, by ranked enrichment of the whole panel (default)
+or by over-representation of the top genes (the paper's test)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.explain.dashboard_api import pathway_enrichment
-from core.explain.enrichment import COLLECTIONS, PAPER_MAX_ADJUSTED_P, PAPER_MIN_OVERLAP
+from core.artifacts import ModelBundle
+from core.explain.bundle_attributions import DEFAULT_VIEW, VIEWS, pathway_enrichment
+from core.explain.enrichment import (
+    COLLECTIONS,
+    GSEA_MAX_FDR,
+    PAPER_MAX_ADJUSTED_P,
+    PAPER_MIN_OVERLAP,
+    PRERANK_MAX_SIZE,
+    PRERANK_MIN_SIZE,
+    PRERANK_PERMUTATIONS,
+)
 from core.explain.gene_ranking import TOP_K
 from dashboard.common import (
+    choose_view,
     csv_bytes,
     current_sample,
     has_reference_expression,
     model_drug_controls,
     n_reference,
     organoid_genes,
+    ranked_pathways,
     reference_genes,
     session_cached,
 )
@@ -22,6 +37,130 @@ from dashboard.common import (
 P_THRESHOLDS = [0.001, 0.01, 0.05, 0.1, 0.25, 1.0]
 NO_FILTER = 1.0  # the last option: every tested pathway with a hit, whatever its p
 RESTRICTED = {"KEGG", "ConsensusPathDB"}
+METHODS = {"ranked": "Ranked enrichment of every panel gene (GSEA preranked)",
+           "ora": "Over-representation of the top genes (the paper's test)"}
+SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the page was asked: bundle, drug, pathway collection and whose genes (``source``, as shown)."""
+
+    b: ModelBundle
+    drug: str
+    collection: str
+    source: str
+
+
+def padded_range(values: pd.Series, include_zero: bool = True) -> list[float]:
+    """An axis range that holds every value with a margin, from 0 where asked (no zoom onto a sliver)."""
+    low = min(float(values.min()), 0.0) if include_zero else float(values.min())
+    high = max(float(values.max()), 0.0) if include_zero else float(values.max())
+    margin = max(0.1 * (high - low), 0.05 * max(abs(low), abs(high), 1.0))
+    return [low - margin if low < 0 else low, high + margin]
+
+
+def show_ranked(result: pd.DataFrame | None, organoid: bool, c: Choice) -> None:
+    """Plain verdict, NES bars of the strongest pathways (passing ones coloured), and the table."""
+    if result is None:
+        st.info("Ranked enrichment of the reference cohort compares each gene's importance for this drug with its "
+                f"importance for the other drugs, which needs every drug's attributions: it is available in the "
+                f"{VIEWS[DEFAULT_VIEW].label.lower()} view. Pick that view, an organoid, or the over-representation test.")
+        return
+    passing = result[result["fdr"] < GSEA_MAX_FDR]
+    if result.empty:
+        st.info(f"No {c.collection} pathway has {PRERANK_MIN_SIZE} to {PRERANK_MAX_SIZE} genes in this model's panel, "
+                "so none could be tested.")
+        return
+    best = result.sort_values("fdr").iloc[0]
+    if passing.empty:
+        st.info(f"**No {c.collection} pathway reaches FDR < {GSEA_MAX_FDR:g}** for {c.drug} ({len(result)} tested; the "
+                f"closest is *{best['term']}* at FDR {best['fdr']:.2f}). The attributions do not concentrate in any "
+                "pathway of this collection more than chance placements of its genes would. Below: the strongest "
+                "effects, to read as hypotheses, not findings.")
+    else:
+        st.success(f"{len(passing)} {c.collection} pathway(s) at FDR < {GSEA_MAX_FDR:g} (GSEA's bar for exploration).")
+    shown = result.head(SHOWN).assign(passes=lambda t: np.where(t["fdr"] < GSEA_MAX_FDR, f"FDR < {GSEA_MAX_FDR:g}",
+                                                                   "not significant"))
+    figure = px.bar(shown.iloc[::-1], x="nes", y="term", color="passes", orientation="h",
+                    color_discrete_map={f"FDR < {GSEA_MAX_FDR:g}": "#1b7837", "not significant": "#bbbbbb"},
+                    hover_data={"set_size": True, "p_value": ":.3f", "fdr": ":.3f", "leading_genes": True},
+                    labels={"nes": "normalised enrichment score", "term": "", "passes": ""},
+                    title=f"{c.drug}: the {len(shown)} {c.collection} pathways with the smallest p ({c.source})")
+    figure.update_layout(height=max(320, 26 * len(shown) + 160), margin={"l": 10})
+    figure.update_xaxes(range=padded_range(shown["nes"]))
+    st.plotly_chart(figure, key="pathways_ranked_chart")
+    st.caption("NES > 0: the pathway's genes " + ("push this organoid's prediction toward resistance" if organoid
+               else "matter more for this drug than for the average drug") + "; NES < 0: "
+               + ("toward sensitivity." if organoid else "they matter less for this drug than for the others."))
+    st.dataframe(result, hide_index=True, key="pathways_ranked_table", column_config={
+        "term": st.column_config.TextColumn("pathway", width=300),
+        "set_size": st.column_config.NumberColumn("panel genes in it", width=70),
+        "nes": st.column_config.NumberColumn("NES", format="%.2f", width=60),
+        "p_value": st.column_config.NumberColumn("p", format="%.3f", width=60),
+        "fdr": st.column_config.NumberColumn("FDR q", format="%.3f", width=60),
+        "leading_genes": st.column_config.TextColumn("leading-edge genes"),
+    })
+    st.download_button("Download ranked enrichment (CSV)", csv_bytes(result),
+                       file_name=f"{c.b.name}_{c.drug}_{c.collection}_ranked.csv", mime="text/csv", key="pathways_ranked_download")
+
+
+def ora_controls(b: ModelBundle) -> tuple[int, float, int]:
+    """Top genes tested, adjusted-p bar (1 = no filter) and minimum overlap."""
+    left, middle, right = st.columns(3)
+    top_k = left.number_input("Top genes tested", min_value=10, max_value=len(b.genes), value=min(TOP_K, len(b.genes)),
+                              step=10, key="pathways_top_k",
+                              help=f"The paper tested each drug's top {TOP_K} genes; the panel holds {len(b.genes)}.")
+    max_p = middle.select_slider("Adjusted p below", P_THRESHOLDS, value=PAPER_MAX_ADJUSTED_P, key="pathways_max_p",
+                                 format_func=lambda p: "no filter" if p == NO_FILTER else f"{p:g}",
+                                 help="Benjamini-Hochberg over every tested pathway. The paper used 0.001.")
+    min_overlap = right.number_input("At least this many top genes in the pathway", min_value=1, max_value=100,
+                                     value=PAPER_MIN_OVERLAP, step=1, key="pathways_min_overlap",
+                                     help="The paper required 10.")
+    return int(top_k), float(max_p), int(min_overlap)
+
+
+def show_ora(result: pd.DataFrame, top_k: int, max_p: float, min_overlap: int, c: Choice) -> None:
+    """ORA result: a plain verdict; with no filter, effect sizes (odds ratios) rather than a success box."""
+    bar = f"at least {min_overlap} of the top {top_k} genes in the pathway"
+    if result.empty:
+        p_label = "any adjusted p" if max_p == NO_FILTER else f"adjusted p < {max_p:g}"
+        st.info(f"**No {c.collection} pathway passes** ({p_label}, {bar}). With a {len(c.b.genes)}-gene panel the top "
+                f"{top_k} genes are {top_k / len(c.b.genes):.0%} of the background, so over-representation can hardly "
+                "reach significance: try the ranked enrichment above, or relax the thresholds.")
+        return
+    significant = result["adjusted_p"] < (PAPER_MAX_ADJUSTED_P if max_p == NO_FILTER else max_p)
+    if max_p == NO_FILTER:
+        st.info(f"No filter: every {c.collection} pathway with a hit ({len(result)}), {bar}; "
+                f"{int((result['adjusted_p'] < 0.05).sum())} at adjusted p < 0.05. Read the odds ratios as effect "
+                "sizes, not as findings.")
+    else:
+        st.success(f"{int(significant.sum())} {c.collection} pathway(s) pass: adjusted p < {max_p:g}, {bar}.")
+    shown = result.head(SHOWN).assign(minus_log10_adjusted_p=lambda t: -np.log10(t["adjusted_p"].clip(lower=1e-300)))
+    x = "odds_ratio" if max_p == NO_FILTER else "minus_log10_adjusted_p"
+    figure = px.scatter(
+        shown.iloc[::-1], x=x, y="term", size="overlap", color="adjusted_p", color_continuous_scale="Viridis_r",
+        hover_data={"set_size": True, "adjusted_p": ":.2e", "genes": True},
+        labels={"minus_log10_adjusted_p": "-log10 adjusted p", "odds_ratio": "odds ratio (effect size)", "term": "",
+                "adjusted_p": "adjusted p"},
+        title=f"{c.drug}: {c.collection} pathways among the top {top_k} genes ({c.source})",
+    )
+    figure.update_layout(height=max(320, 28 * len(shown) + 140), margin={"l": 10})
+    figure.update_xaxes(range=padded_range(shown[x]))
+    st.plotly_chart(figure, key="pathways_dotplot")
+    table = result.assign(genes=result["genes"].str.replace(";", ", "))
+    st.dataframe(table, hide_index=True, key="pathways_table", column_config={
+        "term": st.column_config.TextColumn("pathway", width=300),
+        "overlap": st.column_config.NumberColumn("top genes in it", width=70),
+        "set_size": st.column_config.NumberColumn("panel genes in it", width=70),
+        "p_value": st.column_config.NumberColumn("p", format="%.2e", width=70),
+        "adjusted_p": st.column_config.NumberColumn("adjusted p", format="%.2e", width=80),
+        "odds_ratio": st.column_config.NumberColumn("odds ratio", format="%.1f", width=70),
+        "genes": st.column_config.TextColumn("top genes in the pathway"),
+    })
+    st.download_button("Download pathways (CSV)", csv_bytes(table), file_name=f"{c.b.name}_{c.drug}_{c.collection}_pathways.csv",
+                       mime="text/csv", key="pathways_download")
+
 
 st.title("Pathways")
 b, drug = model_drug_controls("pathways")
@@ -32,71 +171,46 @@ if not sources:
     st.info("This bundle was loaded from a file, without its cohort's expression: upload an organoid profile on "
             "*Upload & QC* to test the pathways of its genes.")
     st.stop()
-left, middle, right = st.columns(3)
+left, middle, right = st.columns([1, 2, 1])
 source = left.radio("Genes of", sources, key="pathways_source")
-collection = middle.selectbox("Pathway collection", list(COLLECTIONS), key="pathways_collection")
-top_k = right.number_input("Top genes tested", min_value=10, max_value=len(b.genes), value=min(TOP_K, len(b.genes)),
-                           step=10, key="pathways_top_k",
-                           help=f"The paper tested each drug's top {TOP_K} genes; the panel holds {len(b.genes)}.")
-left, middle, _ = st.columns(3)
-max_p = left.select_slider("Adjusted p below", P_THRESHOLDS, value=PAPER_MAX_ADJUSTED_P, key="pathways_max_p",
-                           format_func=lambda p: "no filter" if p == NO_FILTER else f"{p:g}",
-                           help="Benjamini-Hochberg over every tested pathway. The paper used 0.001.")
-p_label = "any adjusted p" if max_p == NO_FILTER else f"adjusted p < {max_p:g}"
-# Adjusted p-values reach exactly 1, so "no filter" must let p = 1 through.
-p_limit = float(np.nextafter(1.0, 2.0)) if max_p == NO_FILTER else max_p
-min_overlap = middle.number_input("At least this many top genes in the pathway", min_value=1, max_value=100,
-                                  value=PAPER_MIN_OVERLAP, step=1, key="pathways_min_overlap",
-                                  help="The paper required 10.")
+view = choose_view(b.name, "pathways_view", middle)
+collection = right.selectbox("Pathway collection", list(COLLECTIONS), key="pathways_collection")
+method = st.radio("Test", list(METHODS), format_func=METHODS.get, horizontal=True, key="pathways_method")
 licence = COLLECTIONS[collection].licence
 if collection in RESTRICTED:
     st.warning(f"Licence: {licence}.")
 else:
     st.caption(f"Licence: {licence}.")
-st.markdown(
-    f"Fisher's exact test (one-sided) of the top {int(top_k)} genes of **{drug}** against the model's "
-    f"{len(b.genes)}-gene panel as background (only panel genes can be ranked), pathways cut to the panel. "
-    f"The paper's thresholds are adjusted p < {PAPER_MAX_ADJUSTED_P} and at least {PAPER_MIN_OVERLAP} genes; "
-    "relax them to explore, and read relaxed results as hypotheses."
-)
+organoid = source.startswith("organoid") and sample is not None
+choice = Choice(b, drug, collection, source)
 
-with st.spinner(f"Ranking genes for {drug} and testing {collection} pathways..."):
-    if source.startswith("organoid") and sample is not None:
-        ranking = organoid_genes(b.name, sample, drug)
-        result = session_cached(("ora", b.name, sample, drug, collection, int(top_k), p_limit, int(min_overlap)),
-                                lambda: pathway_enrichment(ranking, b, collection, int(top_k), p_limit, int(min_overlap)))
-    else:
-        ranking = reference_genes(b.name, drug, rows=int(top_k))
-        result = pathway_enrichment(ranking, b, collection, int(top_k), p_limit, int(min_overlap))
-
-if result.empty:
-    st.warning(f"No {collection} pathway passes: {p_label}, at least {int(min_overlap)} of the top "
-               f"{int(top_k)} genes in the pathway. Relax the thresholds (e.g. adjusted p < 0.05 and 3 genes) or try another "
-               "collection; with 655 panel genes few pathways reach the paper's thresholds.")
-    st.stop()
-
-st.success(f"{len(result)} {collection} pathway(s) pass: {p_label}, at least {int(min_overlap)} of the top "
-           f"{int(top_k)} genes in the pathway.")
-shown = result.head(30).assign(minus_log10_adjusted_p=lambda t: -np.log10(t["adjusted_p"].clip(lower=1e-300)))
-figure = px.scatter(
-    shown.iloc[::-1], x="minus_log10_adjusted_p", y="term", size="overlap", color="overlap",
-    color_continuous_scale="Viridis", hover_data={"set_size": True, "adjusted_p": ":.2e", "genes": True},
-    labels={"minus_log10_adjusted_p": "-log10 adjusted p", "term": "", "overlap": "top genes in pathway"},
-    title=f"{drug}: {collection} pathways enriched in the top {int(top_k)} genes ({source})",
-)
-figure.update_layout(height=max(320, 28 * len(shown) + 140), margin={"l": 10})
-st.plotly_chart(figure, key="pathways_dotplot")
-if len(result) > len(shown):
-    st.caption(f"The plot shows the {len(shown)} most significant of {len(result)} pathways; the table lists all.")
-table = result.assign(genes=result["genes"].str.replace(";", ", "))
-st.dataframe(table, hide_index=True, key="pathways_table", column_config={
-    "term": st.column_config.TextColumn("pathway", width=300),
-    "overlap": st.column_config.NumberColumn("top genes in it", width=70),
-    "set_size": st.column_config.NumberColumn("panel genes in it", width=70),
-    "p_value": st.column_config.NumberColumn("p", format="%.2e", width=70),
-    "adjusted_p": st.column_config.NumberColumn("adjusted p", format="%.2e", width=80),
-    "odds_ratio": st.column_config.NumberColumn("odds ratio", format="%.1f", width=70),
-    "genes": st.column_config.TextColumn("top genes in the pathway"),
-})
-st.download_button("Download pathways (CSV)", csv_bytes(table), file_name=f"{b.name}_{drug}_{collection}_pathways.csv",
-                   mime="text/csv", key="pathways_download")
+if method == "ranked":
+    scored = ("signed attribution" if organoid
+              else "importance relative to its mean importance over all drugs (log2 ratio)")
+    st.markdown(
+        f"GSEA preranked of **every** panel gene's {scored} for **{drug}** "
+        f"({len(b.genes)} genes, the model's panel as background; pathways cut to the panel, {PRERANK_MIN_SIZE} to "
+        f"{PRERANK_MAX_SIZE} genes; {PRERANK_PERMUTATIONS} gene-set permutations). A pathway passes at FDR q < "
+        f"{GSEA_MAX_FDR:g}, the conventional bar for exploratory GSEA (Subramanian et al. 2005)."
+    )
+    with st.spinner(f"Ranked enrichment of {drug} in {collection} (a few seconds; the reference cohort's "
+                    "non-default views are computed once, up to a minute)..."):
+        show_ranked(ranked_pathways(b.name, drug, view, collection, sample if organoid else None), organoid, choice)
+else:
+    top_k, max_p, min_overlap = ora_controls(b)
+    st.markdown(
+        f"Fisher's exact test (one-sided) of the top {top_k} genes of **{drug}** against the model's "
+        f"{len(b.genes)}-gene panel as background (only panel genes can be ranked), pathways cut to the panel. "
+        f"The paper's thresholds are adjusted p < {PAPER_MAX_ADJUSTED_P} and at least {PAPER_MIN_OVERLAP} genes."
+    )
+    # Adjusted p-values reach exactly 1, so "no filter" must let p = 1 through.
+    p_limit = float(np.nextafter(1.0, 2.0)) if max_p == NO_FILTER else max_p
+    with st.spinner(f"Ranking genes for {drug} and testing {collection} pathways..."):
+        if organoid:
+            ranking = organoid_genes(b.name, sample, drug, view)
+            result = session_cached(("ora", b.name, sample, drug, view, collection, top_k, p_limit, min_overlap),
+                                    lambda: pathway_enrichment(ranking, b, collection, top_k, p_limit, min_overlap))
+        else:
+            ranking = reference_genes(b.name, drug, view, rows=top_k)
+            result = pathway_enrichment(ranking, b, collection, top_k, p_limit, min_overlap)
+    show_ora(result, top_k, max_p, min_overlap, choice)
