@@ -1,7 +1,7 @@
 """What the dashboard shows about one organoid, as figures, agreement numbers and a self-contained HTML report.
 
 Everything here is a pure function of tables the library already produced (:func:`core.predict.rank_drugs`,
-:func:`core.evaluation.cohort_scores.per_drug_reliability`, :mod:`core.explain.dashboard_api`), so the
+:func:`core.evaluation.cohort_scores.per_drug_reliability`, :mod:`core.explain.bundle_attributions`), so the
 dashboard and the downloadable report show exactly the same numbers. The report embeds plotly.js once,
 inline, so it opens offline (about 4.5 MB); nothing in it is fetched from the network.
 """
@@ -41,9 +41,30 @@ def ranking_columns(unit: str = "AUC") -> dict[str, str]:
         "uncertainty": f"± {unit}",
         "z_score": "z-score",
         "z_uncertainty": "± z",
+        "tie": "tied?",
         "reliability_r": "CV within-drug r",
         "no_better_than_naive": "no better than naive",
     }
+
+
+TIED_WITH_FIRST, TIED_WITH_NEIGHBOUR = "≈ #1", "≈ next"
+TIE_SENTENCE = (f"**tied?**: *{TIED_WITH_FIRST}* = the drug's z ± interval overlaps rank 1's, so it cannot be told "
+                f"apart from the top drug; *{TIED_WITH_NEIGHBOUR}* = it overlaps the drug ranked just above or below it.")
+
+
+def tie_marks(ranking: pd.DataFrame) -> pd.Series:
+    """Per drug of a ranking sorted by rank, which ranks its z cannot be told apart from: rank 1's (the
+    intervals z ± z_uncertainty overlap) or, failing that, an adjacent rank's; "" when it stands apart, for
+    rank 1 itself, and where no uncertainty is known."""
+    z, spread = ranking["z_score"].to_numpy(float), ranking["z_uncertainty"].to_numpy(float)
+
+    def overlaps(i: int, j: int) -> bool:
+        return 0 <= j < len(z) and abs(z[i] - z[j]) <= spread[i] + spread[j]  # False when a spread is NaN
+
+    marks = [TIED_WITH_FIRST if i > 0 and overlaps(i, 0) else
+             TIED_WITH_NEIGHBOUR if i > 0 and (overlaps(i, i - 1) or overlaps(i, i + 1)) else ""
+             for i in range(len(z))]
+    return pd.Series(marks, index=ranking.index, dtype=object)
 
 
 def outside_assay_range(ranking: pd.DataFrame, unit: str) -> list[str]:
@@ -85,8 +106,10 @@ def annotate_ranking(ranking: pd.DataFrame, reliability: pd.DataFrame) -> pd.Dat
 
 
 def display_table(annotated: pd.DataFrame, unit: str = "AUC") -> pd.DataFrame:
-    """Column names a clinician reads (and the CSV download uses)."""
-    return annotated.rename(columns=ranking_columns(unit))
+    """Column names a clinician reads (and the CSV download uses), with the tie marks of the z-scores as
+    shown (none once the spread is withheld, see :func:`without_spread`)."""
+    table = annotated.sort_values("rank").assign(tie=lambda t: tie_marks(t))
+    return table[[c for c in ranking_columns() if c in table.columns]].rename(columns=ranking_columns(unit))
 
 
 @dataclass(frozen=True)
@@ -167,7 +190,7 @@ def z_score_scatter(first: pd.DataFrame, second: pd.DataFrame, first_label: str,
 
 
 def top_genes_figure(table: pd.DataFrame, title: str, n: int, unit: str = "AUC") -> go.Figure:
-    """Horizontal bars of the ``n`` most important genes (table from ``core.explain.dashboard_api``),
+    """Horizontal bars of the ``n`` most important genes (table from ``core.explain.bundle_attributions``),
     signed attribution in response units, coloured by direction, most important at the top."""
     top = table.head(n).iloc[::-1]
     labels = direction_labels(unit)
@@ -187,6 +210,9 @@ def top_genes_figure(table: pd.DataFrame, title: str, n: int, unit: str = "AUC")
         legend={"orientation": "h", "y": -0.15}, margin={"t": 50, "l": 90},
     )
     return figure
+
+
+REPORT_GENES_SHOWN = 15  # genes per drug in the report's figure and table
 
 
 def _table_html(table: pd.DataFrame, highlight_top: int = 0) -> str:
@@ -223,10 +249,9 @@ def build_report(
     scatter: go.Figure | None,
     n_reference: int,
     cohort: str = "colorectal",
-    genes: pd.DataFrame | None = None,
-    genes_drug: str | None = None,
+    genes: Mapping[str, pd.DataFrame] | None = None,
     genes_bundle: str | None = None,
-    genes_figure: go.Figure | None = None,
+    genes_view: str = "",
     qc_text: str | None = None,
     generated: dt.datetime | None = None,
     k: int = TOP_K,
@@ -236,8 +261,8 @@ def build_report(
 
     ``rankings``: label (e.g. "From scratch") -> table from :func:`annotate_ranking`; ``bundles``: same
     labels -> ``{"name": bundle name, "created": manifest creation date, "evidence": the verdict of its
-    within-drug evidence}``. ``genes`` (top genes of
-    ``genes_drug`` from ``genes_bundle``) and its figure are optional. ``unit`` is the predicted response.
+    within-drug evidence}``. ``genes`` (drug -> its gene ranking from ``genes_bundle``, attribution view
+    described by ``genes_view``) is optional. ``unit`` is the predicted response.
     """
     generated = generated or dt.datetime.now(dt.timezone.utc)
     plotly_included = False
@@ -249,7 +274,8 @@ def build_report(
         "dashboard (method after Prasse et al., <i>Cancers</i> 2022, 14, 3950).</p>",
         "<p class='warn'><b>Research use only.</b> Not a medical device; not for treatment decisions.</p>",
         f"<p><b>{html.escape(reference_sentence(n_reference, cohort))}</b> Rank 1 = most sensitive. The top {k} "
-        "drugs of each model are highlighted. Drugs flagged <i>no better than naive</i> had a cross-validated "
+        "drugs of each model are highlighted. <i>tied?</i>: &asymp; #1 = its z &plusmn; interval overlaps rank 1's, "
+        "so it cannot be told apart from the top drug; &asymp; next = it overlaps an adjacent rank. Drugs flagged <i>no better than naive</i> had a cross-validated "
         "within-drug correlation &le; 0: for them the model orders organoids no better than the drug's average.</p>",
         "<h2>Models</h2><table><thead><tr><th>model</th><th>bundle</th><th>created</th>"
         "<th>does it order organoids within a drug? (cross-validated)</th></tr></thead><tbody>",
@@ -267,15 +293,15 @@ def build_report(
         parts.append("<h2>Agreement of the models</h2>")
         parts.append(scatter.to_html(full_html=False, include_plotlyjs=True))
         plotly_included = True
-    if genes is not None and genes_drug:
-        parts.append(f"<h2>Genes behind the prediction for {html.escape(genes_drug)}</h2>")
-        parts.append(f"<p class='note'>Integrated gradients of {html.escape(genes_bundle or '')}, averaged over its "
-                     f"fold models. Positive attribution = pushes the predicted {html.escape(unit)} up (toward "
+    for drug, table in (genes or {}).items():
+        parts.append(f"<h2>Genes behind the prediction for {html.escape(drug)}</h2>")
+        parts.append(f"<p class='note'>{html.escape(genes_view)} Attributions of {html.escape(genes_bundle or '')}, "
+                     f"averaged over its fold models. Positive = pushes the predicted {html.escape(unit)} up (toward "
                      "resistance).</p>")
-        if genes_figure is not None:
-            parts.append(genes_figure.to_html(full_html=False, include_plotlyjs=not plotly_included))
-            plotly_included = True
-        parts.append(_table_html(genes.head(50)))
+        figure = top_genes_figure(table, f"Top genes for {drug}", REPORT_GENES_SHOWN, unit)
+        parts.append(figure.to_html(full_html=False, include_plotlyjs=not plotly_included))
+        plotly_included = True
+        parts.append(_table_html(table.head(REPORT_GENES_SHOWN)))
     if qc_text:
         parts.append(f"<h2>Upload quality control</h2><pre>{html.escape(qc_text)}</pre>")
     parts.append("</body></html>")

@@ -34,12 +34,15 @@ from core.explain.bundle_attributions import organoid_attributions, pathway_enri
 from core.explain.enrichment import ranked_enrichment
 from core.predict import rank_drugs
 from core.report import (
+    TIED_WITH_FIRST,
+    TIED_WITH_NEIGHBOUR,
     annotate_ranking,
     build_report,
     display_table,
     label_positions,
     outside_assay_range,
     ranking_agreement,
+    tie_marks,
     without_spread,
     z_score_scatter,
 )
@@ -168,6 +171,11 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
         pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected, check_dtype=False, atol=1e-6)
         reliability = per_drug_reliability(bundle.reference_predictions).set_index("drug")["r"]
         assert (shown["no better than naive"] == ~(shown["drug"].map(reliability) > 0)).all()
+        # Tie marks follow the z ± intervals on screen, and the page counts the drugs tied with rank 1.
+        on_screen = shown.rename(columns={"z-score": "z_score", "± z": "z_uncertainty"})
+        assert list(shown["tied?"]) == list(tie_marks(on_screen))
+        n_tied = int((shown["tied?"] == TIED_WITH_FIRST).sum())
+        assert any(f"{n_tied} of {N_DRUGS - 1}** drugs below rank 1 cannot be told apart" in c.value for c in app.caption)
         tables[kind] = expected.rename(columns={"z-score": "z_score"})
     agreement = ranking_agreement(tables["scratch"], tables["finetuned"])
     metrics = {m.label: m.value for m in app.metric}
@@ -180,6 +188,7 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
     assert len(app.dataframe) == 3 and len(app.dataframe[2].value) == N_DRUGS
     zero_shot = app.dataframe[2].value  # one network: no ensemble spread is shown, not a misleading ±0.000
     assert zero_shot["± AUC"].isna().all() and zero_shot["± z"].isna().all()
+    assert (zero_shot["tied?"] == "").all()  # no spread known: no tie claimed either way
     assert any("No ensemble spread" in c.value for c in app.caption)
 
     app.button(key="prepare_report").click().run()
@@ -187,6 +196,10 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
     assert "Download HTML report" in [b.label for b in app.get("download_button")]
     report = app.session_state["report_html"][-1]
     assert "P10" in report
+    finetuned = app.dataframe[1].value.sort_values("rank")  # the genes model's ranking
+    explained = list(dict.fromkeys([*finetuned["drug"].head(3), app.selectbox(key="ranking_drug").value]))
+    assert [d for d in re.findall(r"<h2>Genes behind the prediction for (.+?)</h2>", report)] == explained
+    assert report.count("Drug-specific: they split") == len(explained)
     for kind in ("scratch", "finetuned", "zeroshot"):  # each model's overall evidence, as on the page
         reference = load_bundle(tiny_models_dir / f"colorectal_tdnn_{kind}").reference_predictions
         assert f"cross-validated within-drug r = {within_drug_fold(scored_table(reference)):+.2f}" in report
@@ -447,6 +460,16 @@ def test_predictions_outside_the_auc_range_are_named_and_spread_can_be_withheld(
     withheld = without_spread(ranking)
     assert withheld["uncertainty"].isna().all() and withheld["z_uncertainty"].isna().all()
     assert withheld["predicted"].equals(ranking["predicted"])
+
+
+def test_tie_marks_say_which_ranks_cannot_be_told_apart() -> None:
+    ranking = pd.DataFrame({"rank": [1, 2, 3, 4, 5], "z_score": [-1.0, -0.9, 0.5, 0.6, 3.0],
+                            "z_uncertainty": [0.2, 0.2, 0.1, 0.1, 0.1]})
+    # rank 2 overlaps rank 1; ranks 3 and 4 overlap each other only; rank 5 stands apart.
+    assert list(tie_marks(ranking)) == ["", TIED_WITH_FIRST, TIED_WITH_NEIGHBOUR, TIED_WITH_NEIGHBOUR, ""]
+    assert list(tie_marks(without_spread(ranking.assign(predicted=0.5, uncertainty=0.1)))) == [""] * 5
+    report_table = display_table(ranking.assign(drug=list("abcde")))
+    assert list(report_table["tied?"]) == list(tie_marks(ranking))  # the CSV and the report carry the same marks
 
 
 def test_neighbouring_scatter_labels_get_different_positions() -> None:

@@ -13,7 +13,7 @@ on the real reference organoids and the bundle's drugs):
    same baseline, so it checks the implementation; cohort background: expected gradients) and
    DeepExplainer (DeepLIFT, all-zeros reference) on the genes input, the drug input held fixed.
 
-Then ORA timings per drug and collection on the top 200 genes of each drug.
+Then ORA and ranked-enrichment (GSEA preranked) timings per drug and collection on each drug's attributions.
 Run: ``python -m training_scripts.bench_explain`` (about 2 minutes on 2 CPU cores).
 """
 from __future__ import annotations
@@ -36,12 +36,19 @@ from tensorflow.python.eager import execute as tf_execute
 from core.artifacts import load_bundle
 from core.config import models_dir
 from core.data.registry import load_cohort
-from core.explain.enrichment import COLLECTIONS, load_collection, over_representation
+from core.explain.enrichment import (
+    COLLECTIONS,
+    PRERANK_PERMUTATIONS,
+    load_collection,
+    over_representation,
+    ranked_enrichment,
+)
 from core.explain.gene_ranking import TOP_K, top_genes
 from core.explain.integrated_gradients import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_STEPS,
     completeness_gap,
+    expected_gradients,
     endpoint_difference,
     explain_organoid,
     explain_pair,
@@ -80,6 +87,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--abs-tol", type=float, default=1e-3)
     parser.add_argument("--rel-tol", type=float, default=0.01)
     parser.add_argument("--shap-organoids", type=int, default=24, help="organoids in the shap comparison")
+    parser.add_argument("--references", type=int, default=19,
+                        help="reference organoids of the expected gradients (the colorectal cohort has 19)")
+    parser.add_argument("--members", type=int, default=5, help="fold models per bundle the app averages (default 5)")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
@@ -280,9 +290,12 @@ def bench_ora(per_drug_attributions: np.ndarray, panel: list[str], repeats: int)
         first = median_seconds(lambda: over_representation(queries[0], panel, name), 1)
         warm = median_seconds(lambda: [over_representation(q, panel, name) for q in queries], repeats) / len(queries)
         found = sum(len(over_representation(q, panel, name)) > 0 for q in queries)
+        ranked = median_seconds(lambda: ranked_enrichment(pd.Series(per_drug_attributions[0], index=panel), name),
+                                repeats)
         rows.append({"collection": name, "sets": len(load_collection(name)), "load s": load,
                      "first ORA s (cuts sets to panel)": first, "ORA s per drug": warm,
-                     "drugs with a significant term": f"{found}/{len(queries)}"})
+                     "drugs with a significant term": f"{found}/{len(queries)}",
+                     f"ranked enrichment s per drug ({PRERANK_PERMUTATIONS} permutations)": ranked})
     return pd.DataFrame(rows)
 
 
@@ -294,11 +307,16 @@ def bench_architecture(name: str, subject: Subject, n_genes: int, args: argparse
     print(f"=== {name} ({weights}) ===")
     drugs = subject.drugs if subject.drugs is not None else random_drugs(model, args.drugs, rng)
     organoids = (subject.organoids if subject.organoids is not None
-                 else rng.normal(size=(max(args.shap_organoids, 1), n_genes)).astype("float32"))
+                 else rng.normal(size=(max(args.shap_organoids, args.references, 1), n_genes)).astype("float32"))
     organoid = organoids[0]
     options = {"steps": args.steps, "batch_size": args.batch_size}
     first_call = median_seconds(lambda: explain_pair(model, organoid, first_rows(drugs), **options), 1)
     pair = median_seconds(lambda: explain_pair(model, organoid, first_rows(drugs), **options), args.repeats)
+    one_pair = pair_grid(organoid[None], {k: v[:1] for k, v in drugs.items()})
+    references = organoids[: args.references]
+    expected_gradients(model, one_pair, references, batch_size=args.batch_size)  # trace
+    versus_references = median_seconds(
+        lambda: expected_gradients(model, one_pair, references, batch_size=args.batch_size), args.repeats)
     attributions = explain_organoid(model, organoid, drugs, **options)
     all_drugs, all_drugs_cpu = median_wall_and_cpu(lambda: explain_organoid(model, organoid, drugs, **options),
                                                    args.repeats)
@@ -323,6 +341,8 @@ def bench_architecture(name: str, subject: Subject, n_genes: int, args: argparse
     print(f"shap vs IG on 1 drug x {args.shap_organoids} organoids, Spearman of |attributions| ({weights}):")
     print(agreement.to_string(index=False, float_format=lambda v: f"{v:.3f}") + "\n")
     row = {"model": name, "weights": weights, "first call s (tracing)": first_call, "1 organoid x 1 drug s": pair,
+           f"same vs {len(references)} references s (patient view, 1 member)": versus_references,
+           f"x {args.members} members s": versus_references * args.members,
            f"1 organoid x {args.drugs} drugs s": all_drugs,
            f"same, CPU s / {os.cpu_count()} cores": all_drugs_cpu / os.cpu_count(),
            "us per step-row": all_drugs / (args.drugs * args.steps) * 1e6}
@@ -341,7 +361,8 @@ def main(argv: list[str] | None = None) -> None:
     print("=== IG timings (median of repeats) ===")
     print(pd.DataFrame([row for row, _ in results.values()]).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     first = next(iter(results))
-    print(f"\n=== ORA of each drug's top {TOP_K} genes ({first} attributions of one organoid, paper thresholds) ===")
+    print(f"\n=== ORA of each drug's top {TOP_K} genes (paper thresholds) and ranked enrichment of one drug "
+          f"({first} attributions of one organoid) ===")
     print(bench_ora(results[first][1], panel, args.repeats).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 

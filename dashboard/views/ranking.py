@@ -7,8 +7,12 @@ import pandas as pd
 import streamlit as st
 
 from core.evaluation.cohort_scores import per_drug_reliability
+from core.explain.bundle_attributions import DEFAULT_VIEW, VIEWS
 from core.predict import rank_drugs
 from core.report import (
+    TIE_SENTENCE,
+    TIED_WITH_FIRST,
+    TIED_WITH_NEIGHBOUR,
     TOP_K,
     annotate_ranking,
     build_report,
@@ -17,7 +21,6 @@ from core.report import (
     ranking_agreement,
     ranking_columns,
     reference_sentence,
-    top_genes_figure,
     without_spread,
     z_score_scatter,
 )
@@ -28,6 +31,7 @@ from dashboard.common import (
     KINDS,
     PROFILE_ID,
     bundle_grid,
+    bundle_reference_expression,
     choose_architecture,
     csv_bytes,
     is_session_bundle,
@@ -43,6 +47,8 @@ from dashboard.common import (
     session_cached,
     show_evidence,
 )
+
+REPORT_TOP_DRUGS = 3  # the report explains the top drugs of the genes model, plus the drug picked here
 
 
 @st.cache_data(show_spinner=False)
@@ -70,26 +76,31 @@ def styled(table: pd.DataFrame, unit: str):
 
 
 def column_config(unit: str) -> dict:
-    """Headers and formats of the ranking table; ``unit`` is the bundle's response (AUC, ln IC50, ...)."""
+    """Headers, formats and order of the ranking table; ``unit`` is the bundle's response (AUC, ln IC50, ...).
+    What the ranking rests on (z, its uncertainty, ties, evidence) comes first, so three tables side by side
+    still show it without scrolling; the predicted response comes last."""
     headers = ranking_columns(unit)
     return {
-        "rank": st.column_config.NumberColumn("rank", width=45, help="1 = most sensitive (most negative z-score)"),
-        "drug": st.column_config.TextColumn("drug", width=150),
-        headers["predicted"]: st.column_config.NumberColumn(unit, format="%.3f", width=58,
-                                                            help=f"Predicted {unit} (mean of the fold models)"),
-        headers["uncertainty"]: st.column_config.NumberColumn(
-            f"± {unit}", format="%.3f", width=58, help=f"Uncertainty: SD of the fold models' predictions, in {unit} units"),
+        "rank": st.column_config.NumberColumn("rank", width=40, help="1 = most sensitive (most negative z-score)"),
+        "drug": st.column_config.TextColumn("drug", width=115),
         "z-score": st.column_config.NumberColumn("z", format="%+.2f", width=55,
                                                  help="(prediction - reference mean) / reference SD; negative = more "
                                                       "sensitive than the average reference organoid"),
         "± z": st.column_config.NumberColumn("± z", format="%.2f", width=48,
                                              help="Uncertainty of z: the fold models' spread in units of the reference "
                                                   "SD. Drugs whose z differ by less than this cannot be told apart."),
+        headers["tie"]: st.column_config.TextColumn(
+            "tied?", width=55, help=f"{TIED_WITH_FIRST}: its z ± interval overlaps rank 1's (cannot be told apart from "
+            f"the top drug); {TIED_WITH_NEIGHBOUR}: it overlaps the drug ranked just above or below"),
         "CV within-drug r": st.column_config.NumberColumn(
             "CV r", format="%+.2f", width=55, help="Cross-validated within-drug correlation of this bundle for this drug "
             "(0 = the naive per-drug mean)"),
         "no better than naive": st.column_config.CheckboxColumn(
             "≤ naive", width=62, help="No better than naive: cross-validated within-drug r <= 0 (or not computable)"),
+        headers["predicted"]: st.column_config.NumberColumn(unit, format="%.3f", width=58,
+                                                            help=f"Predicted {unit} (mean of the fold models)"),
+        headers["uncertainty"]: st.column_config.NumberColumn(
+            f"± {unit}", format="%.3f", width=58, help=f"Uncertainty: SD of the fold models' predictions, in {unit} units"),
     }
 
 
@@ -128,6 +139,7 @@ st.markdown(f"Organoid **{sample}**. Drugs are ranked by z, most negative first:
             "is the uncertainty, so drugs whose z differ by less than it are not told apart. Lower "
             f"{first.response_unit} = more sensitive.")
 st.info(f"**{reference_sentence(n_ref, cohort_label)}**")
+st.markdown(TIE_SENTENCE)
 
 with st.spinner("Predicting every drug with every fold model..."):
     tables = {kind: ranking_for(bundles[kind].name, sample) for kind in kinds}
@@ -146,6 +158,10 @@ for column, kind in zip(columns, kinds):
         shown_columns = column_config(unit)
         st.dataframe(styled(table, unit), hide_index=True, height=min(35 * (len(table) + 1) + 3, 705),
                      column_config=shown_columns, column_order=list(shown_columns), key=f"ranking_table_{kind}")
+        n_tied = int((display_table(table, unit)["tied?"] == TIED_WITH_FIRST).sum())
+        if table["z_uncertainty"].notna().any():
+            st.caption(f"**{n_tied} of {len(table) - 1}** drugs below rank 1 cannot be told apart from it (z ± "
+                       "intervals overlap).")
         if kind == "zeroshot":
             st.caption("No ensemble spread: the zero-shot members are one pre-trained network (they differ only in the "
                        "ComBat fit), so no uncertainty is shown for it.")
@@ -193,13 +209,15 @@ if go_pathways.button("Pathways", icon=":material/hub:", key="to_pathways"):
     st.switch_page("views/pathways.py")
 
 st.subheader("Report")
-st.caption(f"An HTML file with both rankings, the scatter plot and the top genes of {drug} for organoid {sample} "
-           "(opens offline in any browser).")
+genes_kind = "finetuned" if "finetuned" in bundles else kinds[0]
+genes_bundle = bundles[genes_kind]
+report_drugs = list(dict.fromkeys([*tables[genes_kind].sort_values("rank")["drug"].head(REPORT_TOP_DRUGS), drug]))
+report_view = DEFAULT_VIEW if bundle_reference_expression(genes_bundle.name) is not None else "absolute"
+st.caption(f"An HTML file with both rankings, the scatter plot and the {VIEWS[report_view].label.lower()} genes behind "
+           f"{', '.join(report_drugs)} for organoid {sample} (opens offline in any browser).")
 if st.button("Prepare HTML report", key="prepare_report"):
-    genes_kind = "finetuned" if "finetuned" in bundles else kinds[0]
-    genes_bundle = bundles[genes_kind]
-    with st.spinner(f"Computing the genes behind {drug}..."):
-        genes = organoid_genes(genes_bundle.name, sample, drug)
+    with st.spinner(f"Computing the genes behind {len(report_drugs)} drugs..."):
+        genes = {d: organoid_genes(genes_bundle.name, sample, d, report_view) for d in report_drugs}
     labels = {kind: KINDS[kind] for kind in kinds}
     current = profile()
     html = build_report(
@@ -210,9 +228,8 @@ if st.button("Prepare HTML report", key="prepare_report"):
         scatter=scatter,
         n_reference=n_ref,
         genes=genes,
-        genes_drug=drug,
         genes_bundle=genes_bundle.name,
-        genes_figure=top_genes_figure(genes, f"Top genes for {drug} in organoid {sample}", 20, unit),
+        genes_view=f"{VIEWS[report_view].label}: they split {VIEWS[report_view].adds_up_to}.",
         qc_text=current.report.to_text() if current is not None else None,
         generated=dt.datetime.now(dt.timezone.utc),
         unit=unit,
