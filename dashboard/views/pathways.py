@@ -140,6 +140,7 @@ def show_ora(result: pd.DataFrame, top_k: int, max_p: float, min_overlap: int, c
     x = "odds_ratio" if max_p == NO_FILTER else "minus_log10_adjusted_p"
     figure = px.scatter(
         shown.iloc[::-1], x=x, y="term", size="overlap", color="adjusted_p", color_continuous_scale="Viridis_r",
+        range_color=[0, 1],
         hover_data={"set_size": True, "adjusted_p": ":.2e", "genes": True},
         labels={"minus_log10_adjusted_p": "-log10 adjusted p", "odds_ratio": "odds ratio (effect size)", "term": "",
                 "adjusted_p": "adjusted p"},
