@@ -1,0 +1,81 @@
+"""Reference explanations precomputed at build time (core.explain.precomputed) on a tiny bundle: what is stored
+equals what the app would compute, it is tied to the bundle's manifest, and the specificity it reports is
+that of the attributions."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.artifacts import load_bundle
+from core.data.registry import load_cohort
+from core.explain.bundle_attributions import VIEWS, reference_attributions, reference_cohort_attributions
+from core.explain.enrichment import RANKED_COLUMNS
+from core.explain.precomputed import (
+    RANKED_COLLECTIONS,
+    compute_reference_explanations,
+    load_reference_explanations,
+    relative_importance,
+    save_reference_explanations,
+)
+from core.explain.specificity import top_k_overlap
+from dashboard_fixtures import tiny_models_dir  # noqa: F401
+
+BUNDLE = "colorectal_tdnn_finetuned"
+
+
+@pytest.fixture(scope="module")
+def stored(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
+    """A models folder holding a copy of one tiny bundle and its precomputed explanations."""
+    folder = tmp_path_factory.mktemp("explained")
+    shutil.copytree(tiny_models_dir / BUNDLE, folder / BUNDLE)
+    bundle = load_bundle(folder / BUNDLE)
+    explained = compute_reference_explanations(bundle, load_cohort("colorectal").expression)
+    save_reference_explanations(bundle, folder / BUNDLE, explained, folder / "explanations" / BUNDLE)
+    return folder
+
+
+def test_stored_rankings_are_what_the_app_computes(stored: Path) -> None:
+    loaded = load_reference_explanations(stored, BUNDLE)
+    assert loaded is not None
+    bundle = load_bundle(stored / BUNDLE)
+    expression = load_cohort("colorectal").expression
+    assert set(loaded.genes["view"]) == set(VIEWS)
+    drug = bundle.drugs["drug"].iloc[3]
+    for view in VIEWS:
+        table = loaded.genes[(loaded.genes["view"] == view) & (loaded.genes["drug"] == drug)]
+        computed = reference_attributions(bundle, expression, drug, view).head(len(table))
+        assert list(table["gene"]) == list(computed["gene"])
+        np.testing.assert_allclose(table["importance"], computed["importance"], rtol=1e-4)
+    assert loaded.importance.shape == (len(bundle.drugs), len(bundle.genes))
+    assert list(loaded.ranked.columns) == [*RANKED_COLUMNS, "drug", "collection"]
+    assert set(loaded.ranked["collection"]) == set(RANKED_COLLECTIONS)
+
+
+def test_specificity_is_that_of_the_attributions(stored: Path) -> None:
+    loaded = load_reference_explanations(stored, BUNDLE)
+    _, absolute = reference_cohort_attributions(load_bundle(stored / BUNDLE), load_cohort("colorectal").expression,
+                                                "absolute")
+    assert loaded.specificity["absolute"]["top50_overlap"] == pytest.approx(top_k_overlap(np.abs(absolute).mean(0)))
+    # The drug view removes what every drug shares: its attribution vectors are less alike across drugs.
+    assert loaded.specificity["drug"]["cosine"] < loaded.specificity["patient"]["cosine"]
+
+
+def test_relative_importance_is_zero_for_a_gene_equally_important_for_every_drug(stored: Path) -> None:
+    importance = load_reference_explanations(stored, BUNDLE).importance.copy()
+    importance.iloc[:, 0] = 0.5
+    relative = relative_importance(importance)
+    np.testing.assert_allclose(relative.iloc[:, 0], 0.0, atol=1e-12)
+    assert np.isfinite(relative.to_numpy()).all()
+
+
+def test_explanations_of_a_rebuilt_bundle_are_not_used(stored: Path, tmp_path: Path) -> None:
+    shutil.copytree(stored, tmp_path / "models")
+    manifest = tmp_path / "models" / BUNDLE / "manifest.json"
+    content = json.loads(manifest.read_text())
+    content["created"] = "2099-01-01T00:00:00+00:00"
+    manifest.write_text(json.dumps(content))
+    assert load_reference_explanations(tmp_path / "models", BUNDLE) is None
