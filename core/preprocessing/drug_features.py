@@ -297,7 +297,9 @@ class DescriptorStandardiser:
 
     Missing-value rule: a kept column that is NaN for a drug (a new drug at ``transform`` time, or a
     training drug when ``max_missing_fraction > 0``) is imputed with the training mean, i.e. 0 after
-    scaling, and a ``UserWarning`` names the drugs. ``strict=True`` raises instead. A kept column
+    scaling, and a ``UserWarning`` names the drugs, once per standardiser for the same drugs (a training run
+    encodes the same drugs for every fold and split: ten identical warnings told nothing new). ``strict=True``
+    raises instead. A kept column
     that is absent from the table altogether raises ``KeyError`` (different descriptor set/version).
 
     With the default rule a few atypical training drugs decide the column set: on the 416 GDSC
@@ -313,6 +315,7 @@ class DescriptorStandardiser:
         self.mean: np.ndarray = np.empty(0)
         self.std: np.ndarray = np.empty(0)
         self.versions: dict[str, str] = {}
+        self._reported: set[tuple[str, ...]] = set()  # drug sets already warned about (see _impute)
 
     @property
     def is_fitted(self) -> bool:
@@ -361,12 +364,14 @@ class DescriptorStandardiser:
         if not holes.any():
             return values
         counts = holes.sum(axis=1)
-        affected = {str(drug): int(n) for drug, n in zip(index, counts) if n}
+        affected = dict(sorted((str(drug), int(n)) for drug, n in zip(index, counts) if n))  # same drugs, same text
         shown = dict(list(affected.items())[:10])
         message = f"missing descriptor values in {len(affected)} drugs (drug -> number of columns): {shown}"
         if strict:
             raise ValueError(message)
-        warnings.warn(f"{message}; imputed with the training mean", UserWarning, stacklevel=3)
+        if tuple(affected) not in self._reported:
+            self._reported.add(tuple(affected))
+            warnings.warn(f"{message}; imputed with the training mean", UserWarning, stacklevel=3)
         return np.where(holes, self.mean, values)
 
     def to_dict(self) -> dict[str, Any]:
