@@ -93,7 +93,7 @@ def page(browser, server):
     tab.set_default_timeout(STEP_MS)
     tab.goto(server)
     tab.get_by_text("Drug response of patient-derived organoids").wait_for()
-    tab.get_by_test_id("stDataFrame").first.wait_for()  # the home page's dataset table
+    tab.get_by_role("link", name="1. Upload & QC").wait_for()  # the home page's start-here path
     yield tab
     context.close()
 
@@ -205,7 +205,7 @@ def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) 
     _shoot(page, "07_pathways_no_filter")
 
     _open(page, "Model performance")
-    page.get_by_text("Why the within-drug score is the number that matters").wait_for()
+    page.get_by_text("Can these models order organoids within a drug?").wait_for()
     page.locator(".js-plotly-plot").nth(1).wait_for()
     _idle(page)
     assert "naive: per-drug mean" in _main_text(page)

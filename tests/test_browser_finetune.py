@@ -117,7 +117,7 @@ def test_lab_fine_tunes_and_its_downloaded_bundles_rank_the_same(page, browser, 
         other = context.new_page()
         other.set_default_timeout(STEP_MS)
         other.goto(server)
-        other.get_by_test_id("stDataFrame").first.wait_for()
+        other.get_by_role("link", name="1. Upload & QC").wait_for()  # the home page's start-here path
         assert "Models used on every page" not in other.get_by_test_id("stSidebar").inner_text()
         _open(other, "Fine-tune on your cohort")
         _uploader(other, "Bundles saved earlier (.zip)").set_input_files(str(archive))

@@ -36,9 +36,6 @@ CLASSICAL_LABELS = {"rf": "random forest", "rf_per_drug": "random forest, one pe
                     "rf_drug_features": "random forest on genes + drug descriptors",
                     "elasticnet_per_drug": "elastic net, one per drug",
                     "elasticnet_drug_features": "elastic net on genes + drug descriptors"}
-DATASET_LABELS = {"colorectal": "colorectal organoids", "pancreas": "pancreatic organoids (Tiriac 2018)",
-                  "beat_aml": "leukaemia samples (Beat AML)", "ccle": "cancer cell lines (CCLE)",
-                  "gdsc1": "cancer cell lines (GDSC)", "lung": "lung cancer xenografts"}
 SPLIT_LABELS = {"precision_oncology": "new patients", "drug_development": "new drugs"}
 
 

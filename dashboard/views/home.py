@@ -1,4 +1,4 @@
-"""Home page: what the tool does, and which datasets this installation found."""
+"""Home page: what the tool does, where a first-time user starts, and which data this installation found."""
 from __future__ import annotations
 
 import pandas as pd
@@ -6,35 +6,54 @@ import streamlit as st
 
 from core.config import DataRootMissingError, data_root
 from core.data.registry import DATASETS, load_cohort
-from core.data.summary import summarise
+from core.data.summary import dataset_label, summarise
+
+# The path through the app a first-time user takes, in order: page, label, what they get there.
+START_HERE = (
+    ("views/upload.py", "Upload & QC", ":material/upload:",
+     "Give the gene-expression profile of your organoid (or of several), or try a reference organoid as a demo. "
+     "The file is checked and you see how much of it the models can use."),
+    ("views/ranking.py", "Drug ranking", ":material/format_list_numbered:",
+     "Each drug's predicted response for your organoid, compared with other organoids, most promising first, "
+     "with how far each model and each number can be trusted."),
+    ("views/genes.py", "Genes", ":material/genetics:",
+     "For a drug you pick: which of the organoid's genes pushed its prediction up or down."),
+    ("views/performance.py", "Model performance", ":material/monitoring:",
+     "How well the models did on organoids they had never seen, next to simple rules of thumb."),
+)
 
 
 @st.cache_data(show_spinner="Reading the datasets...")
 def dataset_table() -> pd.DataFrame:
-    return pd.DataFrame([summarise(load_cohort(name)) for name in DATASETS])
+    table = pd.DataFrame([summarise(load_cohort(name)) for name in DATASETS])
+    return table.assign(dataset=table["dataset"].map(dataset_label))
 
 
 st.title("Drug response of patient-derived organoids")
 st.markdown(
-    """
-Upload the gene-expression profile of a patient-derived organoid (PDO), or of a cohort, and see each
-drug's predicted response as a z-score against a reference cohort, ranked from most to least
-sensitive. Two models stand side by side: one trained from scratch on patient-derived organoids, one
-pre-trained on cancer cell lines (GDSC) and then fine-tuned, following Prasse et al., *Cancers* 2022,
-14, 3950. For each drug the genes behind the prediction and their pathways are shown, and every
-number comes with its cross-validated accuracy next to naive baselines.
-
-**Research use only. Not a medical device; not for treatment decisions.**
-"""
+    "See which drugs a patient's tumour organoid is predicted to respond to best, from its gene expression alone. "
+    "Two kinds of model stand side by side: one trained only on organoids, one that first learnt from cancer "
+    "cell lines and was then tuned on organoids (after Prasse et al., *Cancers* 2022, 14, 3950)."
 )
-st.subheader("Datasets found")
+st.warning("**Research use only.** Not a medical device; not for treatment decisions.", icon=":material/info:")
+
+st.subheader("Start here")
+for step, (page, label, icon, what) in enumerate(START_HERE, start=1):
+    link, text = st.columns([1, 3], vertical_alignment="center")
+    link.page_link(page, label=f"{step}. {label}", icon=icon)
+    text.markdown(what)
+st.caption("Pathways (gene groups behind a drug's prediction) and fine-tuning on your own screened cohort are in "
+           "the menu on the left; *About* describes every model.")
+
 try:
-    st.caption(f"Data folder: `{data_root()}`")
-    st.dataframe(dataset_table(), hide_index=True)
-    st.caption(
-        "Only the colorectal organoids (van de Wetering et al. 2015) and the GDSC cell lines have "
-        "expression; the other cohorts' expression is not publicly reachable, so they serve responses "
-        "and the paper's folds for benchmarking only."
-    )
+    folder = data_root()
 except DataRootMissingError as error:
     st.error(str(error))
+else:
+    with st.expander("Data this installation found"):
+        st.caption(f"Data folder: `{folder}`")
+        st.dataframe(dataset_table(), hide_index=True)
+        st.caption(
+            "Only the colorectal organoids and the cancer cell lines come with gene expression; the other "
+            "collections' expression is not public, so they serve drug responses for benchmarking only."
+        )

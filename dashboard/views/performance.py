@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.config import models_dir
+from core.data.summary import dataset_label
 from core.evaluation.evidence import SIGNIFICANCE
 from core.evaluation.performance import (
     DETAIL_SCORE_LABELS,
@@ -14,7 +15,6 @@ from core.evaluation.performance import (
     NAIVE_LABELS,
     SCORE_LABELS,
     TRAINING_LABELS,
-    DATASET_LABELS,
     benchmark_table,
     drug_medians,
     model_label,
@@ -205,8 +205,8 @@ st.dataframe(table[headline_columns].rename(columns=SCORE_LABELS), hide_index=Tr
                                                        for label in SCORE_LABELS.values()})
 st.caption("**paper score**: the score of Prasse et al. (per organoid, how well predicted and observed responses "
            "agree across drugs); it mostly rewards knowing which drugs are potent on average, so the naive per-drug "
-           "mean wins it (None: undefined, the per-organoid mean predicts every drug alike). **top-5 overlap**: of the 5 drugs predicted best for an organoid, the share among its 5 "
-           "best observed. **MSE**: mean squared error on the response scaled to 0-1.")
+           "mean wins it (None: undefined, the per-organoid mean predicts every drug alike). **top-5 overlap**: how many of the 5 drugs predicted best for an organoid are among its "
+           "5 best observed (0-5), averaged over organoids. **MSE**: mean squared error on the response scaled to 0-1.")
 with st.expander("All scores, and the older within-drug score"):
     detail_columns = ["architecture", "training", *[c for c in DETAIL_SCORE_LABELS if c in table.columns]]
     st.dataframe(table[detail_columns].rename(columns=DETAIL_SCORE_LABELS), hide_index=True, height=full_height(table),
@@ -217,7 +217,7 @@ with st.expander("All scores, and the older within-drug score"):
                "different cross-validation folds, so it credited what merely shifts from fold to fold (the naive "
                "per-organoid mean scored 0.355 on it with no knowledge of any drug). The within-drug r above centres "
                "each test fold first, so every naive baseline scores exactly 0. **paper drug score**: per drug across "
-               "organoids, folds pooled. **top-5 by chance**: the overlap a random ranking reaches.")
+               "organoids, folds pooled. **top-5 by chance**: the overlap a random ranking reaches on average.")
 
 st.subheader("Where the models err, drug by drug")
 architecture = st.radio("Architecture", list(grid), format_func=lambda a: ARCHITECTURES.get(a, a), horizontal=True,
@@ -262,7 +262,7 @@ if summary is not None and {"dataset", "split"} <= set(summary.columns):
 
     with st.expander("Other cohorts: every model and baseline of the benchmark"):
         datasets = sorted(summary["dataset"].unique())
-        dataset = st.selectbox("Dataset", datasets, format_func=lambda d: DATASET_LABELS.get(d, d),
+        dataset = st.selectbox("Dataset", datasets, format_func=dataset_label,
                                key="performance_dataset")
         st.dataframe(readable_summary(summary[summary["dataset"] == dataset]), hide_index=True,
                      key="performance_summary")
