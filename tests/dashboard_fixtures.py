@@ -11,10 +11,12 @@ are built once per test process whichever module asks first.
 """
 from __future__ import annotations
 
+import base64
 import dataclasses
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -81,6 +83,13 @@ def models_env(tiny_models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the app at the tiny bundles for one test."""
     monkeypatch.setenv("PDO_MODELS_DIR", str(tiny_models_dir))
     return tiny_models_dir
+
+
+def plotly_numbers(values: dict | list) -> list[float]:
+    """A numeric array of a plotly chart spec as a list (plotly stores numeric arrays as base64 bytes)."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
 
 
 def organoid_csv(path: Path, samples: int = 2, blank_in_last: list[str] | None = None) -> Path:

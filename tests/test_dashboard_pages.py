@@ -6,7 +6,6 @@ against the library's own numbers: one ranking row per bundle drug, ranks 1..N b
 """
 from __future__ import annotations
 
-import base64
 import json
 import re
 import shutil
@@ -20,6 +19,7 @@ from dashboard_fixtures import (  # noqa: F401  (fixtures)
     bad_response_table,
     models_env,
     organoid_csv,
+    plotly_numbers,
     tiny_models_dir,
 )
 from streamlit.testing.v1 import AppTest
@@ -56,13 +56,6 @@ SENTENCE = ("Negative z-score = predicted more sensitive than the average organo
 def _app(page: str) -> AppTest:
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     return app.switch_page(page).run()
-
-
-def _numbers(values: dict | list) -> list[float]:
-    """A plotly array of a chart spec as a list (plotly stores numeric arrays as base64 bytes)."""
-    if isinstance(values, dict):
-        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
-    return list(values)
 
 
 def _text(app: AppTest) -> str:
@@ -378,7 +371,7 @@ def test_performance_page_shows_the_benchmark_summary_when_built(tiny_models_dir
     traces = {trace["name"]: trace for trace in json.loads(app.get("plotly_chart")[-1].proto.spec)["data"]}
     # classical baselines and other cohorts are not curves; the stars are the shipped bundles
     assert set(traces) == {"fine-tuned", "zero-shot", "shipped model (star)"}
-    assert _numbers(traces["zero-shot"]["x"]) == [5.0]  # 0 pairs, drawn left of the smallest size (10) on the log axis
+    assert plotly_numbers(traces["zero-shot"]["x"]) == [5.0]  # 0 pairs, drawn left of the smallest size (10) on the log axis
     app.selectbox(key="performance_dataset").select("pancreas").run()
     assert list(app.dataframe[-1].value["model"]) == ["tDNN, pre-trained, fine-tuned"]  # plain names
     assert "not built yet" not in _text(app) and len(app.get("plotly_chart")) == 4

@@ -1,0 +1,120 @@
+"""Trust on screen with the committed bundles (``trained_models/``): one number per model on every page, in
+the HTML report and in the benchmark's ``summary.csv``, and the ranking page opening on the models with
+the best evidence.
+
+Run headless by Streamlit's AppTest like ``test_dashboard_pages.py``; expected numbers come from the
+library (each bundle's fold-centred within-drug r from its own reference predictions), never from the page.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+from dashboard_fixtures import APP, REPO_ROOT, plotly_numbers
+from streamlit.testing.v1 import AppTest
+
+from core.artifacts import read_manifest
+from core.config import MODELS_DIR_ENV
+from core.evaluation.cohort_scores import scored_table
+from core.evaluation.evidence import Evidence, best_architecture, evidence
+from core.evaluation.metrics import within_drug_fold
+from core.evaluation.performance import HEADLINE
+from core.report import build_report
+from dashboard.common import ARCHITECTURES, KIND_SHORT
+
+COMMITTED = REPO_ROOT / "trained_models"
+TIMEOUT = 600  # a ceiling no normal load reaches: AppTest.run returns as soon as the page's run ends
+STORED = 1e-4  # bundle_evidence.csv and summary.csv keep 4 significant digits
+LABELS = {(ARCHITECTURES[a], KIND_SHORT[k]): (a, k) for a in ARCHITECTURES for k in KIND_SHORT}
+
+
+@pytest.fixture
+def committed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MODELS_DIR_ENV, str(COMMITTED))
+
+
+def _reference(architecture: str, kind: str) -> pd.DataFrame:
+    return pd.read_csv(COMMITTED / f"colorectal_{architecture}_{kind}" / "reference_predictions.csv.gz",
+                       dtype={"sample": str})
+
+
+def _headline(architecture: str, kind: str) -> float:
+    """The one number of a shipped model: its fold-centred within-drug r, from its own reference predictions."""
+    return within_drug_fold(scored_table(_reference(architecture, kind)))
+
+
+def _scored(within_drug: float) -> Evidence:
+    """Evidence with only the headline score, the one field :func:`best_architecture` ranks by."""
+    return Evidence(within_drug, float("nan"), float("nan"), float("nan"), float("nan"), 0)
+
+
+def _chart(app: AppTest, trace_name: str) -> dict:
+    for chart in app.get("plotly_chart"):
+        for trace in json.loads(chart.proto.spec)["data"]:
+            if trace.get("name") == trace_name:
+                return json.loads(chart.proto.spec)
+    raise AssertionError(f"no chart with a trace named {trace_name!r}")
+
+
+def test_one_number_per_model_on_the_performance_page_in_the_report_and_in_summary_csv(committed) -> None:
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).switch_page("views/performance.py").run()
+    assert not app.exception
+    expected = {key: _headline(*key) for key in LABELS.values()}
+    evidence_table, benchmark_table = app.dataframe[0].value, app.dataframe[1].value
+    for table in (evidence_table, benchmark_table):
+        models = table[table["architecture"] != "-"]
+        assert len(models) == len(expected)
+        for _, row in models.iterrows():
+            assert row["within-drug r"] == pytest.approx(expected[LABELS[row["architecture"], row["training"]]], abs=STORED)
+
+    # The learning curve's stars are the same numbers; its own points are summary.csv's separate runs, and the
+    # caption names their widest gap.
+    summary = pd.read_csv(COMMITTED / "benchmark" / "summary.csv", dtype={"n_finetune": str})
+    cell = summary[(summary["dataset"] == "colorectal") & (summary["split"] == "precision_oncology")]
+    grid = {tuple(model.split("_")): value for model, value, size in zip(cell["model"], cell[HEADLINE], cell["n_finetune"])
+            if size in ("all", "0") and model.split("_")[0] in ARCHITECTURES}
+    curve = _chart(app, "shipped model (star)")
+    stars = sorted(y for trace in curve["data"] if trace["name"] == "shipped model (star)"
+                   for y in plotly_numbers(trace["y"]))
+    assert stars == pytest.approx(sorted(expected.values()), abs=STORED)
+    for architecture in ARCHITECTURES:  # zero-shot: the shipped model itself, so the same number (stored to 4 digits)
+        assert grid[(architecture, "zeroshot")] == pytest.approx(expected[(architecture, "zeroshot")], abs=STORED)
+    gaps = {key: grid[key] - expected[key] for key in expected if key[1] != "zeroshot"}
+    widest = max(gaps, key=lambda key: abs(gaps[key]))
+    sentence = f"the two differ by up to {abs(gaps[widest]):.2f} on this score"
+    assert any(sentence in caption.value for caption in app.caption), sentence
+
+    # The report states each model's number as the pages do.
+    bundles = {}
+    for key in (("convnn", "scratch"), ("convnn", "finetuned")):
+        name = f"colorectal_{key[0]}_{key[1]}"
+        found = evidence(_reference(*key), n_permutations=20)
+        bundles[KIND_SHORT[key[1]]] = {"name": name, "created": read_manifest(COMMITTED / name)["created"],
+                                       "evidence": found.verdict()}
+    report = build_report("P10", {}, bundles, None, n_reference=19)
+    for key in (("convnn", "scratch"), ("convnn", "finetuned")):
+        assert f"cross-validated within-drug r = {expected[key]:+.2f}" in report
+
+
+def test_ranking_opens_on_the_best_evidence_and_shows_the_same_numbers(committed) -> None:
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).switch_page("views/upload.py").run()
+    app.radio(key="upload_source").set_value("Use a reference organoid as a demo").run()
+    next(b for b in app.button if b.label == "Use as demo profile").click().run()
+    assert app.session_state["profile"] is not None
+    app = app.switch_page("views/ranking.py").run()
+    assert not app.exception
+    scores = {(a, k): _headline(a, k) for a in ARCHITECTURES for k in KIND_SHORT}
+    best = best_architecture({a: [_scored(scores[(a, k)]) for k in ("scratch", "finetuned")] for a in ARCHITECTURES})
+    assert app.radio(key="ranking_architecture").value == best
+    zero_shot_best = max(KIND_SHORT, key=lambda k: scores[(best, k)]) == "zeroshot"
+    assert app.checkbox(key="ranking_zeroshot").value == zero_shot_best
+    # The verdict beside each ranking carries the number of the performance page.
+    shown = [float(r) for box in (*app.success, *app.warning, *app.error)
+             for r in re.findall(r"within-drug r = ([+-]\d\.\d\d)", box.value)]
+    kinds = ["scratch", "finetuned"] + (["zeroshot"] if zero_shot_best else [])
+    assert sorted(shown) == sorted(round(scores[(best, k)], 2) for k in kinds)
+    # ± z is on screen for the trained models, withheld (no spread) for the zero-shot one.
+    for frame, kind in zip(app.dataframe, kinds):
+        assert frame.value["± z"].isna().all() == (kind == "zeroshot")
