@@ -114,7 +114,7 @@ def drug_medians(errors: pd.DataFrame) -> pd.DataFrame:
 def readable_summary(summary: pd.DataFrame) -> pd.DataFrame:
     """``summary.csv`` of one dataset with plain model, split and size names and score headers."""
     table = summary.assign(model=summary["model"].map(model_label), split=summary["split"].map(SPLIT_LABELS).fillna(summary["split"]),
-                           n_finetune=summary["n_finetune"].replace({"0": "none (zero-shot)"}))
+                           n_finetune=summary["n_finetune"].replace({"0": "none (zero-shot)"}).fillna("-"))
     columns = {"split": "predicting", "model": "model", "n_finetune": "training pairs", "n_pairs": "pairs scored"}
     columns |= {c: DETAIL_SCORE_LABELS[c] for c in DETAIL_SCORE_LABELS if c in table.columns}
     return table[[c for c in columns if c in table.columns]].rename(columns=columns)

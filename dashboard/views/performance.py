@@ -254,7 +254,7 @@ if summary is not None and {"dataset", "split"} <= set(summary.columns):
                          f"{single.max():.2f}, by model)"):
             st.dataframe(spread.assign(model=spread["model"].map(lambda m: " - ".join(map(model_label, m.split(" - ")))),
                                        score=spread["score"].map(DETAIL_SCORE_LABELS)),
-                         hide_index=True, key="performance_seed_spread",
+                         hide_index=True, key="performance_seed_spread", height=full_height(spread),
                          column_config={c: st.column_config.NumberColumn(format="%.3f")
                                         for c in ("mean", "sd", "min", "max")})
             st.caption("The same models retrained with five seeds on the same folds (scored with the older pooled "
@@ -262,10 +262,10 @@ if summary is not None and {"dataset", "split"} <= set(summary.columns):
 
     with st.expander("Other cohorts: every model and baseline of the benchmark"):
         datasets = sorted(summary["dataset"].unique())
-        dataset = st.selectbox("Dataset", datasets, format_func=dataset_label,
-                               key="performance_dataset")
-        st.dataframe(readable_summary(summary[summary["dataset"] == dataset]), hide_index=True,
-                     key="performance_summary")
+        dataset = st.selectbox("Dataset", datasets, format_func=dataset_label, key="performance_dataset",
+                               index=datasets.index("colorectal") if "colorectal" in datasets else 0)
+        cohort_table = readable_summary(summary[summary["dataset"] == dataset])
+        st.dataframe(cohort_table, hide_index=True, key="performance_summary", height=full_height(cohort_table))
         st.caption("Models of the pancreatic organoids, Beat AML and CCLE are the published predictions of Prasse "
                    "et al., scored here with the naive baselines on the paper's folds. **new patients**: each sample "
                    "predicted by a model that never saw it; **new drugs**: each drug likewise.")
