@@ -4,8 +4,9 @@ those held-out lines for the drugs of ``core/explain/known_biomarkers.csv``; eac
 panel genes per attribution view, against a random-gene null, beside the rank of the marker in the data
 itself (|Spearman| of expression with AUC over the lines: can the marker be seen at all?).
 
-Writes ``trained_models/benchmark/biomarkers.csv`` (one row per target, view and marker) and prints the
-summary. Run: ``python -m training_scripts.biomarker_check``.
+Writes ``trained_models/benchmark/biomarkers.csv`` (one row per target, view and marker) and
+``biomarkers_summary.csv`` (median percentile, share in the top 5 %, random-gene null and its p per target
+and view) and prints both. Run: ``python -m training_scripts.biomarker_check``.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from core.preprocessing.panels import load_panel
 from core.transfer.deep_study import held_out_lines, pretrained_model
 
 HELD_OUT = "cell_fold0"
-OUTPUT = "biomarkers.csv"
+OUTPUT, SUMMARY = "biomarkers.csv", "biomarkers_summary.csv"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -103,7 +104,9 @@ def main(argv: list[str] | None = None) -> None:
     table = pd.concat(rows, ignore_index=True)
     table.drop(columns=["evidence", "source"]).to_csv(models_dir() / "benchmark" / OUTPUT, index=False,
                                                       float_format="%.4f")
-    print(pd.DataFrame(summaries).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    summary = pd.DataFrame(summaries)
+    summary.to_csv(models_dir() / "benchmark" / SUMMARY, index=False, float_format="%.4f")
+    print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(table.pivot_table(index=["drug", "gene"], columns=["target", "view"], values="percentile")
           .round(3).to_string())
 
