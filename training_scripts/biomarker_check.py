@@ -41,15 +41,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def data_ranks(markers: pd.DataFrame, expression: pd.DataFrame, responses: pd.DataFrame,
-               lines: list[str]) -> pd.DataFrame:
-    """Rank of each marker among the panel genes by |Spearman| of expression with the drug's AUC on ``lines``."""
+def data_importance(markers: pd.DataFrame, expression: pd.DataFrame, responses: pd.DataFrame,
+                    lines: list[str]) -> pd.DataFrame:
+    """Marker drugs x panel genes |Spearman| of expression with the drug's AUC on ``lines``: what the data show."""
     drugs = markers["drug"].unique()
     auc = responses[responses["sample"].isin(lines) & responses["drug"].isin(drugs)].pivot_table(
         index="sample", columns="drug", values="value")
     ranked_expression = expression.loc[auc.index].rank()
     importance = pd.DataFrame({drug: ranked_expression.corrwith(auc[drug].rank()).abs() for drug in auc.columns}).T
-    return biomarker_ranks(importance.fillna(0.0), markers)
+    return importance.fillna(0.0)
 
 
 def view_importance(model_target: str, args: argparse.Namespace, markers: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -90,16 +90,19 @@ def main(argv: list[str] | None = None) -> None:
         print(f"left out (gene not in panel or drug without structure): {missing[['drug', 'gene']].values.tolist()}")
     held_out = sorted(held_out_lines(HELD_OUT) & set(gdsc.expression.index))
     rows, summaries = [], []
-    in_data = data_ranks(markers, gdsc.expression[panel], gdsc.responses, held_out)
-    rows.append(in_data.assign(target="data", view="|Spearman| on held-out lines"))
-    summaries.append({"target": "data", "view": "|Spearman| on held-out lines", **summarise(in_data, np.array([0.5]))})
+
+    def record(target: str, view: str, importance: pd.DataFrame) -> None:
+        ranked = biomarker_ranks(importance, markers)
+        rows.append(ranked.assign(target=target, view=view))
+        summaries.append({"target": target, "view": view,
+                          **summarise(ranked, random_gene_null(importance, markers, seed=args.seed))})
+
+    record("data", "|Spearman| on held-out lines", data_importance(markers, gdsc.expression[panel], gdsc.responses,
+                                                                   held_out))
     for target in args.targets:
         start = time.perf_counter()
         for view, importance in view_importance(target, args, markers).items():
-            ranked = biomarker_ranks(importance, markers)
-            rows.append(ranked.assign(target=target, view=view))
-            summaries.append({"target": target, "view": view,
-                              **summarise(ranked, random_gene_null(importance, markers, seed=args.seed))})
+            record(target, view, importance)
         print(f"{target}: explained in {time.perf_counter() - start:.0f} s", flush=True)
     table = pd.concat(rows, ignore_index=True)
     table.drop(columns=["evidence", "source"]).to_csv(models_dir() / "benchmark" / OUTPUT, index=False,
