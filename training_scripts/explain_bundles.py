@@ -15,23 +15,30 @@ import pandas as pd
 from core.artifacts import list_bundles, load_bundle
 from core.config import models_dir
 from core.data.registry import load_cohort
+from core.explain.bundle_attributions import DEFAULT_VIEW
 from core.explain.precomputed import (
     compute_reference_explanations,
     explanation_dir,
     load_reference_explanations,
+    relative_importance,
     save_reference_explanations,
 )
+from core.explain.specificity import TOP_K_OVERLAP, top_k_overlap
 
 SPECIFICITY_FILE = "explanation_specificity.csv"
 
 
 def specificity_table(names: list[str]) -> pd.DataFrame:
-    """Bundle x view specificity of every bundle whose explanations are current."""
+    """Bundle x view specificity of every bundle whose explanations are current, plus the top-50 overlap of the
+    default view's relative importance (the scores its ranked enrichment uses)."""
     rows = []
     for name in names:
         loaded = load_reference_explanations(models_dir(), name)
-        if loaded is not None:
-            rows += [{"bundle": name, "view": view, **values} for view, values in loaded.specificity.items()]
+        if loaded is None:
+            continue
+        rows += [{"bundle": name, "view": view, **values} for view, values in loaded.specificity.items()]
+        rows.append({"bundle": name, "view": f"{DEFAULT_VIEW}, relative importance",
+                     f"top{TOP_K_OVERLAP}_overlap": top_k_overlap(relative_importance(loaded.importance).to_numpy())})
     return pd.DataFrame(rows)
 
 
