@@ -165,17 +165,17 @@ def out_of_fold_groups(bundle: ModelBundle, expression: pd.DataFrame) -> dict[in
     return {int(fold): list(samples) for fold, samples in folds.groupby(folds).groups.items()}
 
 
-def reference_cohort_attributions(bundle: ModelBundle, expression: pd.DataFrame,
-                                  view: str = DEFAULT_VIEW) -> tuple[list[str], np.ndarray]:
-    """(organoids, attributions (organoids, drugs, panel genes)) of the reference cohort for every drug, each
-    organoid explained by its out-of-fold member, baselines the whole cohort (views that need them)."""
+def reference_cohort_attributions(bundle: ModelBundle, expression: pd.DataFrame, view: str = DEFAULT_VIEW,
+                                  drugs: Sequence[int] | None = None) -> tuple[list[str], np.ndarray]:
+    """(organoids, attributions (organoids, drugs, panel genes)) of the reference cohort for the drug indices
+    ``drugs`` (default: all), each organoid explained by its out-of-fold member, baselines the whole cohort
+    (views that need them)."""
     chosen = _view(view)
     baselines = _reference_rows(bundle, expression) if chosen.needs_references else None
+    indices = range(len(bundle.drugs)) if drugs is None else drugs
     samples, blocks = [], []
     for fold, members in out_of_fold_groups(bundle, expression).items():
-        member = bundle.members[fold]
-        every_drug = member_attributions(member, expression.loc[members], range(len(member.drug_inputs)), baselines)
-        blocks.append(contrast_over_drugs(every_drug) if chosen.needs_all_drugs else every_drug)
+        blocks.append(_view_attributions(bundle.members[fold], expression.loc[members], indices, chosen, baselines))
         samples += members
     return samples, np.concatenate(blocks)
 
@@ -195,11 +195,8 @@ def reference_attributions(bundle: ModelBundle, expression: pd.DataFrame, drug: 
                            view: str = DEFAULT_VIEW) -> pd.DataFrame:
     """Gene ranking of the reference cohort for ``drug`` (:func:`cohort_ranking`); ``expression`` is the target
     cohort's expression (organoids without a fold are ignored)."""
-    index, chosen = drug_index(bundle, drug), _view(view)
-    baselines = _reference_rows(bundle, expression) if chosen.needs_references else None
-    rows = [_view_attributions(bundle.members[fold], expression.loc[members], [index], chosen, baselines)[:, 0]
-            for fold, members in out_of_fold_groups(bundle, expression).items()]
-    return cohort_ranking(np.concatenate(rows), bundle.genes)
+    _, attributions = reference_cohort_attributions(bundle, expression, view, [drug_index(bundle, drug)])
+    return cohort_ranking(attributions[:, 0], bundle.genes)
 
 
 def pathway_enrichment(ranking: pd.DataFrame, bundle: ModelBundle, collection: str, top_k: int = TOP_K,
