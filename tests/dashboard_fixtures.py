@@ -6,8 +6,9 @@ drugs screened in both GDSC1 and the colorectal organoids, cross-validated over 
 fine-tuned and from-scratch bundles. They are real bundles (saved and verified by ``core.artifacts``), so
 every page runs the code path it runs in production; only the numbers are meaningless.
 
-Import the fixtures into a test module (``from dashboard_fixtures import tiny_models_dir``); the bundles
-are built once per test process whichever module asks first.
+``tests/conftest.py`` registers this module as a plugin, so its fixtures reach every test module without an
+import and the session-scoped bundles are built once per test process, whichever test asks first. The plain
+helpers (paths, ``organoid_csv``, ``plotly_numbers``...) are imported as usual.
 """
 from __future__ import annotations
 
@@ -29,8 +30,6 @@ SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 N_DRUGS = 8
 N_FOLDS = 3
 KINDS = ("scratch", "finetuned", "zeroshot")
-
-_built: dict[str, Path] = {}
 
 
 def _restrict(cohort: Cohort, drugs: set[str]) -> Cohort:
@@ -73,9 +72,7 @@ def build_tiny_bundles(folder: Path, kinds: tuple[str, ...] = KINDS) -> Path:
 @pytest.fixture(scope="session")
 def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Folder of the tiny bundles, built once per test process whichever test module asks first."""
-    if "folder" not in _built:
-        _built["folder"] = build_tiny_bundles(tmp_path_factory.mktemp("tiny_bundles"))
-    return _built["folder"]
+    return build_tiny_bundles(tmp_path_factory.mktemp("tiny_bundles"))
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from dashboard_fixtures import REPO_ROOT, tiny_models_dir  # noqa: F401  (fixture)
-from test_browser import STEP_MS, _idle, _main_text, _open, _shoot, browser, page, server  # noqa: F401  (fixtures)
+from browser_fixtures import STEP_MS
+from dashboard_fixtures import REPO_ROOT
+from test_browser import _idle, _main_text, _open, _shoot
 from test_own_cohort import screen_tables
 
 from core.data.registry import load_cohort
@@ -64,7 +65,7 @@ def _ranking_csv(tab, organoid_csv: Path) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(Path(download.value.path()).read_text()))
 
 
-def test_lab_fine_tunes_and_its_downloaded_bundles_rank_the_same(page, browser, server, tiny_models_dir: Path,  # noqa: F811
+def test_lab_fine_tunes_and_its_downloaded_bundles_rank_the_same(page, browser, server, tiny_models_dir: Path,
                                                                   tmp_path: Path) -> None:
     expression, responses = _write_screen(tiny_models_dir, tmp_path)
     _check_cohort(page, expression, responses)
@@ -142,7 +143,7 @@ def test_lab_fine_tunes_and_its_downloaded_bundles_rank_the_same(page, browser, 
     print(timings.read_text())
 
 
-def test_bad_response_table_gets_a_plain_message(page, tiny_models_dir: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_bad_response_table_gets_a_plain_message(page, tiny_models_dir: Path, tmp_path: Path) -> None:
     expression, responses = _write_screen(tiny_models_dir, tmp_path, percent=True)
     _check_cohort(page, expression, responses)
     page.get_by_text("This cohort cannot be used.").wait_for()

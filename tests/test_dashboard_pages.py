@@ -14,14 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from dashboard_fixtures import (  # noqa: F401  (fixtures)
-    APP,
-    bad_response_table,
-    models_env,
-    organoid_csv,
-    plotly_numbers,
-    tiny_models_dir,
-)
+from dashboard_fixtures import APP, bad_response_table, organoid_csv, plotly_numbers
 from streamlit.testing.v1 import AppTest
 
 from core.artifacts import load_bundle
@@ -70,7 +63,7 @@ def upload_bytes(tmp_path_factory) -> bytes:
 
 
 @pytest.fixture
-def uploaded(models_env, upload_bytes) -> AppTest:  # noqa: F811
+def uploaded(models_env, upload_bytes) -> AppTest:
     """The app after uploading two organoids (P10, P11) on the Upload & QC page."""
     app = _app("views/upload.py")
     app.file_uploader(key="upload_file").set_value(("two_organoids.csv", upload_bytes, "text/csv")).run()
@@ -97,7 +90,7 @@ def test_upload_shows_the_qc_report_and_keeps_the_profile_in_the_session(uploade
     assert list(coverage["sample"]) == ["P10", "P11"] and (coverage.iloc[:, 1:] == 1.0).all().all()
 
 
-def test_a_response_table_is_refused_in_plain_language(models_env, tmp_path: Path) -> None:  # noqa: F811
+def test_a_response_table_is_refused_in_plain_language(models_env, tmp_path: Path) -> None:
     app = _app("views/upload.py")
     data = bad_response_table(tmp_path / "screen.csv").read_bytes()
     app.file_uploader(key="upload_file").set_value(("screen.csv", data, "text/csv")).run()
@@ -109,7 +102,7 @@ def test_a_response_table_is_refused_in_plain_language(models_env, tmp_path: Pat
     assert "profile" not in app.session_state
 
 
-def test_an_image_is_refused_in_plain_language(models_env) -> None:  # noqa: F811
+def test_an_image_is_refused_in_plain_language(models_env) -> None:
     app = _app("views/upload.py")
     app.file_uploader(key="upload_file").set_value(("scan.csv", b"\x89PNG\r\n\x1a\n" + bytes(64), "text/csv")).run()
     assert not app.exception
@@ -120,7 +113,7 @@ def test_an_image_is_refused_in_plain_language(models_env) -> None:  # noqa: F81
     ("notes.json", b'{"sample": "P10", "genes": {"TP53": 7.1, "EGFR": 5.2}}', "The file is JSON, not an expression table"),
     ("paper.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)) * 4, "The file is a PDF document, not an expression table"),
 ])
-def test_other_file_types_get_the_reason_on_the_page(models_env, name: str, data: bytes, reason: str) -> None:  # noqa: F811
+def test_other_file_types_get_the_reason_on_the_page(models_env, name: str, data: bytes, reason: str) -> None:
     """The uploader takes any file, so the reason is read on the page, not in a red chip's tooltip."""
     app = _app("views/upload.py")
     app.file_uploader(key="upload_file").set_value((name, data, "application/octet-stream")).run()
@@ -128,7 +121,7 @@ def test_other_file_types_get_the_reason_on_the_page(models_env, name: str, data
     assert len(app.error) == 1 and reason in app.error[0].value
 
 
-def test_demo_uses_a_reference_organoid_like_an_upload(models_env) -> None:  # noqa: F811
+def test_demo_uses_a_reference_organoid_like_an_upload(models_env) -> None:
     app = _app("views/upload.py")
     app.radio(key="upload_source").set_value("Use a reference organoid as a demo").run()
     assert "part of the reference cohort" in _text(app)
@@ -139,7 +132,7 @@ def test_demo_uses_a_reference_organoid_like_an_upload(models_env) -> None:  # n
     assert {m.label: m.value for m in app.metric}["Samples found"] == "2"
 
 
-def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Path) -> None:  # noqa: F811
+def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Path) -> None:
     app = uploaded.switch_page("views/ranking.py").run()
     assert not app.exception
     assert SENTENCE in _text(app)
@@ -204,7 +197,7 @@ def test_ranking_follows_the_sample_picker(uploaded: AppTest) -> None:
     assert "Organoid **P11**" in _text(app)
 
 
-def test_a_sample_with_missing_genes_is_ranked_with_them_imputed(models_env, tiny_models_dir: Path,  # noqa: F811
+def test_a_sample_with_missing_genes_is_ranked_with_them_imputed(models_env, tiny_models_dir: Path,
                                                                   tmp_path: Path) -> None:
     bundle = load_bundle(tiny_models_dir / "colorectal_tdnn_finetuned")
     blank = bundle.genes[:30]
@@ -222,13 +215,13 @@ def test_a_sample_with_missing_genes_is_ranked_with_them_imputed(models_env, tin
     assert "30 panel genes were not measured in this sample" in _text(app)
 
 
-def test_pages_point_to_the_upload_when_there_is_no_profile(models_env) -> None:  # noqa: F811
+def test_pages_point_to_the_upload_when_there_is_no_profile(models_env) -> None:
     app = _app("views/ranking.py")
     assert not app.exception
     assert "No organoid profile yet" in app.info[0].value
 
 
-def test_genes_page_shows_the_organoid_and_the_reference_cohort(uploaded: AppTest, tiny_models_dir: Path) -> None:  # noqa: F811
+def test_genes_page_shows_the_organoid_and_the_reference_cohort(uploaded: AppTest, tiny_models_dir: Path) -> None:
     app = uploaded.switch_page("views/genes.py").run()
     assert not app.exception
     drug = app.selectbox(key="genes_drug").value
@@ -258,14 +251,14 @@ def test_genes_page_shows_the_organoid_and_the_reference_cohort(uploaded: AppTes
     assert app.switch_page("views/pathways.py").run().radio(key="pathways_view").value == "patient"  # remembered
 
 
-def test_genes_page_without_a_profile_shows_the_reference_cohort(models_env) -> None:  # noqa: F811
+def test_genes_page_without_a_profile_shows_the_reference_cohort(models_env) -> None:
     app = _app("views/genes.py")
     assert not app.exception
     assert "to see this organoid's genes" in app.info[0].value
     assert len(app.get("plotly_chart")) == 1
 
 
-def test_pathways_page_ranked_enrichment_by_default(uploaded: AppTest, tiny_models_dir: Path) -> None:  # noqa: F811
+def test_pathways_page_ranked_enrichment_by_default(uploaded: AppTest, tiny_models_dir: Path) -> None:
     app = uploaded.switch_page("views/pathways.py").run()
     assert not app.exception
     assert app.radio(key="pathways_method").value == "ranked"
@@ -285,7 +278,7 @@ def test_pathways_page_ranked_enrichment_by_default(uploaded: AppTest, tiny_mode
         assert "No Hallmark pathway reaches FDR < 0.25" in app.info[0].value
 
 
-def test_pathways_page_over_representation_thresholds(uploaded: AppTest, tiny_models_dir: Path) -> None:  # noqa: F811
+def test_pathways_page_over_representation_thresholds(uploaded: AppTest, tiny_models_dir: Path) -> None:
     app = uploaded.switch_page("views/pathways.py").run()
     app.radio(key="pathways_method").set_value("ora").run()
     assert not app.exception
@@ -320,7 +313,7 @@ def test_pathways_page_over_representation_thresholds(uploaded: AppTest, tiny_mo
     assert "academic, non-commercial use only" in app.warning[0].value
 
 
-def test_performance_page(models_env, tiny_models_dir: Path) -> None:  # noqa: F811
+def test_performance_page(models_env, tiny_models_dir: Path) -> None:
     app = _app("views/performance.py")
     assert not app.exception
     evidence_shown = app.dataframe[0].value.set_index("training")  # the evidence comes first
@@ -351,7 +344,7 @@ def test_performance_page(models_env, tiny_models_dir: Path) -> None:  # noqa: F
     assert f"Every drug ({N_DRUGS} boxes)" in [e.label for e in app.expander]
 
 
-def test_performance_page_shows_the_benchmark_summary_when_built(tiny_models_dir: Path, tmp_path: Path,  # noqa: F811
+def test_performance_page_shows_the_benchmark_summary_when_built(tiny_models_dir: Path, tmp_path: Path,
                                                                  monkeypatch) -> None:
     for bundle in tiny_models_dir.iterdir():
         (tmp_path / bundle.name).symlink_to(bundle, target_is_directory=True)
@@ -388,7 +381,7 @@ def test_performance_page_shows_the_benchmark_summary_when_built(tiny_models_dir
         in labels, labels
 
 
-def test_about_page_shows_every_manifest_and_the_limitations(models_env) -> None:  # noqa: F811
+def test_about_page_shows_every_manifest_and_the_limitations(models_env) -> None:
     app = _app("views/about.py")
     assert not app.exception
     assert len(app.json) == 3
@@ -399,7 +392,7 @@ def test_about_page_shows_every_manifest_and_the_limitations(models_env) -> None
     assert len(app.dataframe[0].value) == 3
 
 
-def test_an_altered_bundle_is_reported_not_crashed(tiny_models_dir: Path, tmp_path: Path, monkeypatch,  # noqa: F811
+def test_an_altered_bundle_is_reported_not_crashed(tiny_models_dir: Path, tmp_path: Path, monkeypatch,
                                                    upload_bytes: bytes) -> None:
     for bundle in tiny_models_dir.iterdir():
         shutil.copytree(bundle, tmp_path / bundle.name)
@@ -423,7 +416,7 @@ def test_no_bundles_gives_a_plain_message(tmp_path: Path, monkeypatch) -> None:
         assert any("No model bundles found" in w.value for w in app.warning), page
 
 
-def test_html_report_is_self_contained(tiny_models_dir: Path) -> None:  # noqa: F811
+def test_html_report_is_self_contained(tiny_models_dir: Path) -> None:
     expression = load_cohort("colorectal").expression.loc[["P10"]]
     rankings, bundles = {}, {}
     for kind, label in (("scratch", "From scratch"), ("finetuned", "Fine-tuned")):

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from dashboard_fixtures import APP, models_env, tiny_models_dir  # noqa: F401  (fixtures)
+from dashboard_fixtures import APP
 from streamlit.testing.v1 import AppTest
 
 from core.artifacts import BundleError, bundle_files, bundles_from_zip_bytes, bundles_to_zip_bytes, load_bundle
@@ -140,7 +140,7 @@ def test_higher_is_sensitive_is_turned_around() -> None:
 
 # ---------------------------------------------------------------- the cohort from two uploads
 
-def test_two_uploads_become_a_cohort_and_what_was_left_out_is_listed(tiny_models_dir: Path) -> None:  # noqa: F811
+def test_two_uploads_become_a_cohort_and_what_was_left_out_is_listed(tiny_models_dir: Path) -> None:
     expression, responses = screen_tables(tiny_models_dir)
     ghost = pd.DataFrame({"Organoid": ["P99"], "Drug": ["Oxaliplatin"], "AUC": [0.5], "SMILES": [""]})
     unknown = pd.DataFrame({"Organoid": ["P10"], "Drug": ["Unobtainium-7"], "AUC": [0.5], "SMILES": [""]})
@@ -168,7 +168,7 @@ def test_two_uploads_become_a_cohort_and_what_was_left_out_is_listed(tiny_models
     assert "12 samples x 10 drugs" in text and "Left out:" in text
 
 
-def test_cohorts_that_cannot_be_trained_on_are_refused(tiny_models_dir: Path) -> None:  # noqa: F811
+def test_cohorts_that_cannot_be_trained_on_are_refused(tiny_models_dir: Path) -> None:
     expression, responses = screen_tables(tiny_models_dir)
     lower = responses.assign(Organoid=responses["Organoid"].str.lower())
     with pytest.raises(UploadError, match="12 would match if upper and lower case were ignored"):
@@ -181,7 +181,7 @@ def test_cohorts_that_cannot_be_trained_on_are_refused(tiny_models_dir: Path) ->
         _upload(swapped, swapped)
 
 
-def test_missing_panel_genes_are_filled_and_counted(tiny_models_dir: Path) -> None:  # noqa: F811
+def test_missing_panel_genes_are_filled_and_counted(tiny_models_dir: Path) -> None:
     expression, responses = screen_tables(tiny_models_dir)
     panel = load_panel("tdnn")
     gap_gene, absent_gene = panel[0], panel[1]
@@ -199,7 +199,7 @@ def test_missing_panel_genes_are_filled_and_counted(tiny_models_dir: Path) -> No
 # ---------------------------------------------------------------- training, bundles, zip
 
 @pytest.fixture(scope="module")
-def trained(tiny_models_dir: Path, gdsc1):  # noqa: F811
+def trained(tiny_models_dir: Path, gdsc1):
     """The fine-tuned and from-scratch bundles of the 12-organoid cohort, with every progress step seen."""
     expression, responses = screen_files(tiny_models_dir)
     uploaded = _upload(expression, responses, label="colorectal subset")
@@ -260,7 +260,7 @@ def test_zip_in_memory_reloads_to_the_same_predictions(trained) -> None:
 
 
 def test_the_training_expression_given_again_is_rebuilt_exactly_and_only_from_the_same_file(trained,
-                                                                                           tiny_models_dir: Path) -> None:  # noqa: F811
+                                                                                           tiny_models_dir: Path) -> None:
     uploaded, _, bundles, _ = trained
     expression, _ = screen_files(tiny_models_dir)
     bundle = bundles["finetuned"]
@@ -338,7 +338,7 @@ def _wait_for(condition, seconds: float = 120) -> None:
         time.sleep(0.05)
 
 
-def test_command_line_writes_loadable_bundles(tiny_models_dir: Path, tmp_path: Path, capsys) -> None:  # noqa: F811
+def test_command_line_writes_loadable_bundles(tiny_models_dir: Path, tmp_path: Path, capsys) -> None:
     expression, responses = screen_files(tiny_models_dir)
     (tmp_path / "expression.csv").write_bytes(expression)
     (tmp_path / "responses.csv").write_bytes(responses)
@@ -413,7 +413,7 @@ def _ranking_of_demo_organoid(app: AppTest, sample: str) -> AppTest:
     return app.switch_page("views/ranking.py").run()
 
 
-def test_page_fine_tunes_and_every_page_uses_the_session_bundles(models_env, tiny_models_dir: Path) -> None:  # noqa: F811
+def test_page_fine_tunes_and_every_page_uses_the_session_bundles(models_env, tiny_models_dir: Path) -> None:
     expression, responses = screen_files(tiny_models_dir)
     with files_written() as written:
         app = _check_cohort(_app("views/finetune.py"), expression, responses)
@@ -462,7 +462,7 @@ def test_page_fine_tunes_and_every_page_uses_the_session_bundles(models_env, tin
             and not Path(path).name.startswith("__autograph_generated_file")] == []
 
 
-def test_the_page_keeps_what_was_typed_while_other_pages_are_open(models_env, tiny_models_dir: Path) -> None:  # noqa: F811
+def test_the_page_keeps_what_was_typed_while_other_pages_are_open(models_env, tiny_models_dir: Path) -> None:
     expression, responses = screen_files(tiny_models_dir)
     app = _check_cohort(_app("views/finetune.py"), expression, responses, label="lab 7 screen")
     assert app.number_input(key="finetune_folds").value == 5  # the default for 12 organoids
@@ -476,7 +476,7 @@ def test_the_page_keeps_what_was_typed_while_other_pages_are_open(models_env, ti
     assert "Checked: **lab 7 screen**" in _texts(app)
 
 
-def test_page_refuses_a_bad_response_table_in_plain_language(models_env, tiny_models_dir: Path) -> None:  # noqa: F811
+def test_page_refuses_a_bad_response_table_in_plain_language(models_env, tiny_models_dir: Path) -> None:
     expression, responses = screen_tables(tiny_models_dir)
     percent = responses.assign(AUC=responses["AUC"] * 100)
     app = _check_cohort(_app("views/finetune.py"), expression.to_csv().encode(), _csv(percent))
@@ -494,7 +494,7 @@ def test_page_refuses_a_bad_response_table_in_plain_language(models_env, tiny_mo
     assert "1 row(s) whose value is not a number (e.g. n.d.)" in left_out and "1 row(s) with AUC outside 0 to 1" in left_out
 
 
-def test_page_loads_a_downloaded_zip_into_this_session_only(models_env, trained) -> None:  # noqa: F811
+def test_page_loads_a_downloaded_zip_into_this_session_only(models_env, trained) -> None:
     archive = bundles_to_zip_bytes(list(trained[2].values()))
     app = _app("views/finetune.py")
     app.file_uploader(key="finetune_bundle_zip").set_value(("bundles.zip", archive, "application/zip")).run()
@@ -527,7 +527,7 @@ def test_page_loads_a_downloaded_zip_into_this_session_only(models_env, trained)
     assert "**These bundles cannot be used.**" in app.error[0].value and "benchmark.csv was modified" in app.error[0].value
 
 
-def test_a_turned_around_ln_ic50_screen_is_labelled_as_such_on_every_page(models_env, tiny_models_dir: Path,  # noqa: F811
+def test_a_turned_around_ln_ic50_screen_is_labelled_as_such_on_every_page(models_env, tiny_models_dir: Path,
                                                                           gdsc1) -> None:
     """A screen reported as ln IC50 with higher = more sensitive is stored negated: tables, axes, CSV and
     report must say "-ln IC50", not "AUC" (the committed bundles' unit)."""

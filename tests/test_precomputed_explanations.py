@@ -22,13 +22,12 @@ from core.explain.precomputed import (
     save_reference_explanations,
 )
 from core.explain.specificity import top_k_overlap
-from dashboard_fixtures import tiny_models_dir  # noqa: F401
 
 BUNDLE = "colorectal_tdnn_finetuned"
 
 
 @pytest.fixture(scope="module")
-def stored(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
+def stored(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A models folder holding a copy of one tiny bundle and its precomputed explanations."""
     folder = tmp_path_factory.mktemp("explained")
     shutil.copytree(tiny_models_dir / BUNDLE, folder / BUNDLE)

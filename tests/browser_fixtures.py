@@ -1,0 +1,93 @@
+"""Fixtures of the browser tests: ``streamlit run dashboard/app.py`` on the tiny bundles, and headless Chromium.
+
+``tests/conftest.py`` registers this module as a plugin, so every browser test module gets the fixtures without
+importing them; ``server`` and ``browser`` are module-scoped, so each module starts its own pair.
+"""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from dashboard_fixtures import APP, REPO_ROOT, environment
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+STARTUP_SECONDS = 180
+STEP_MS = 120_000  # generous: the test machine may be busy training models
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tiny_models_dir: Path):
+    """``streamlit run dashboard/app.py`` on a free port, reading the tiny bundles; killed at teardown."""
+    port = _free_port()
+    log = (REPO_ROOT / "test-artifacts")
+    log.mkdir(exist_ok=True)
+    with open(log / "streamlit_server.log", "w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
+            cwd=REPO_ROOT, env=environment(tiny_models_dir), stdout=output, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + STARTUP_SECONDS
+            while True:
+                if process.poll() is not None:
+                    pytest.fail(f"streamlit exited with code {process.returncode}; see {log / 'streamlit_server.log'}")
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"streamlit did not answer on {url} within {STARTUP_SECONDS} s")
+                time.sleep(0.5)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.is_file():
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}. The browser tests need Debian's Chromium: install it with "
+            "`apt-get update && apt-get install -y chromium` (as root). Do not use `playwright install`."
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
+    tab = context.new_page()
+    tab.set_default_timeout(STEP_MS)
+    tab.goto(server)
+    tab.get_by_text("Drug response of patient-derived organoids").wait_for()
+    tab.get_by_role("link", name="1. Upload & QC").wait_for()  # the home page's start-here path
+    yield tab
+    context.close()
