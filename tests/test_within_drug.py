@@ -14,7 +14,7 @@ from core.evaluation.metrics import within_drug, within_drug_fold, within_drug_f
 from core.evaluation.stats import permutation_test, shuffled_samples
 from core.transfer.alignment import REFERENCE, TARGET, CohortStandardisation, ContrastivePCA, make_alignment
 from core.transfer.linear import PerDrugRidge, tissue_residuals
-from core.transfer.multitask import MultiTaskNetwork, MultiTaskSettings
+from core.transfer.multitask import MultiTaskNetwork, MultiTaskSettings, masked_ordering
 
 
 def _table(n_samples: int = 20, n_drugs: int = 6, n_folds: int = 4, seed: int = 0) -> pd.DataFrame:
@@ -169,3 +169,25 @@ def test_multitask_network_learns_each_drugs_ordering_and_ignores_unscreened_pai
         screened = observed.notna()
         assert np.corrcoef(observed[screened], predicted.loc[screened, drug])[0, 1] > 0.8
         assert predicted[drug].mean() == pytest.approx(responses[drug].iloc[:150].mean(), abs=0.05)
+
+
+def test_ordering_loss_is_one_minus_the_mean_within_drug_pearson_and_blind_to_level_and_scale() -> None:
+    rng = np.random.default_rng(1)
+    truth = rng.normal(size=(12, 3)).astype("float32")
+    truth[[0, 5], 1] = np.nan  # unscreened pairs are left out of drug 1's correlation
+    predicted = rng.normal(size=(12, 3)).astype("float32")
+    expected = 1 - np.mean([np.corrcoef(truth[~np.isnan(truth[:, d]), d], predicted[~np.isnan(truth[:, d]), d])[0, 1]
+                            for d in range(3)])
+    assert float(masked_ordering(truth, predicted)) == pytest.approx(expected, abs=1e-5)
+    affine = np.where(np.isnan(truth), 0.0, truth * np.array([2.0, 0.5, 7.0]) + np.array([1.0, -3.0, 100.0]))
+    assert float(masked_ordering(truth, affine.astype("float32"))) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_multitask_network_trains_with_the_ordering_loss() -> None:
+    rng = np.random.default_rng(2)
+    genes = pd.DataFrame(rng.normal(0, 1, (200, 10)), index=[f"s{i}" for i in range(200)])
+    responses = pd.DataFrame({"d0": 0.8 + 0.1 * genes[0], "d1": 0.3 - 0.05 * genes[1]})
+    settings = MultiTaskSettings(hidden=(16,), dropout=0.0, input_dropout=0.0, max_epochs=100, loss="ordering")
+    predicted = MultiTaskNetwork(settings).fit(genes.iloc[:150], responses.iloc[:150]).predict(genes.iloc[150:])
+    for drug in predicted:
+        assert np.corrcoef(responses[drug].iloc[150:], predicted[drug])[0, 1] > 0.8

@@ -9,7 +9,9 @@ Steps (each cached, so an interrupted run resumes):
 - ``organoids``: tDNN pre-trained on GDSC with each target (20 epochs, the committed budget), then zero-shot,
   fine-tuned and from scratch on the colorectal organoids' 5 folds, for every ``--seeds``;
 - ``external``: tDNN pre-trained without GDSC's colorectal lines, applied to them as it is and after
-  fine-tuning on the organoids.
+  fine-tuning on the organoids;
+- ``ordering``: the multi-task network on GDSC cell cold-start with the squared error, the ordering loss (one
+  minus the per-drug Pearson over a batch's samples) and both, for every ``--seeds``.
 
 Example: ``python -m training_scripts.centred_targets_study --seeds 0 1 2`` (about 1 hour on 2 cores).
 Writes ``deep_*.csv`` to ``--out`` (default ``trained_models/benchmark/within_drug``). Prints figures.
@@ -32,12 +34,13 @@ from core.transfer.deep_study import (
     external_test,
     gdsc_cell_cold_start,
     gdsc_multitask_and_ridge,
+    gdsc_ordering_losses,
     organoid_cross_validation,
     pretrained_model,
 )
 from core.transfer.study import score_models, seed_summary
 
-STEPS = ("gdsc", "organoids", "external")
+STEPS = ("gdsc", "organoids", "external", "ordering")
 
 
 def committed_gdsc_predictions() -> pd.DataFrame:
@@ -101,6 +104,18 @@ def main(argv: list[str] | None = None) -> None:
         scores = score_models(pd.concat(tables, ignore_index=True), args.permutations)
         scores.to_csv(args.out / "deep_external.csv", index=False, float_format="%.4g")
         print(scores.round(3).to_string(index=False), flush=True)
+    if "ordering" in args.steps:
+        tables = []
+        for seed in args.seeds:
+            for fold in range(GDSC_PROFILE.folds[(IN_VITRO, CELL)]):
+                tables.append(cached(args.work_dir / f"gdsc_ordering_fold{fold}_seed{seed}.parquet",
+                                     lambda: gdsc_ordering_losses(fold, seed)).assign(seed=seed))
+                log(f"GDSC cell cold-start ordering losses fold {fold + 1} seed {seed} done")
+        table = pd.concat(tables, ignore_index=True)
+        scores = pd.concat([score_models(part, 0).assign(seed=seed) for seed, part in table.groupby("seed")],
+                           ignore_index=True)
+        scores.to_csv(args.out / "deep_ordering_scores.csv", index=False, float_format="%.4g")
+        print(seed_summary(scores, args.seeds[0]).round(3).to_string(index=False), flush=True)
     log(f"done ({N_FOLDS} organoid folds)")
 
 

@@ -27,12 +27,13 @@ from core.training.pipeline import TrainedModel
 from core.training.pretrained import load_pretrained, pretrained_from_zeroshot_bundle, save_pretrained
 from core.training.protocols import finetune, pretrain, train_from_scratch, zero_shot
 from core.transfer.linear import PerDrugRidge, shared_alpha
-from core.transfer.multitask import VARIANTS, MultiTaskNetwork, as_pairs
+from core.transfer.multitask import LOSSES, VARIANTS, MultiTaskNetwork, as_pairs
 from core.transfer.study import EXTERNAL_LABEL, TARGET_DATASET, load_inputs
 
 ARCHITECTURE = "tdnn"
 N_FOLDS = 5
 PRETRAINING = TrainingSettings(batch_size=512, max_epochs=20)  # the committed tDNN's budget
+ORDERING_VARIANT = "mlp512-256"  # the multi-task variant the losses are compared on
 GDSC_PROFILE = PROFILES["full"]  # the benchmark's GDSC cell cold-start budget (100,000 pairs, 5 epochs)
 
 
@@ -88,6 +89,18 @@ def held_out_lines(exclude: str) -> set[str]:
         return set(test["sample"])
     labels = load_inputs().cell_lines["tcga_label"]
     return set(labels.index[labels == exclude])
+
+
+def gdsc_ordering_losses(fold: int, seed: int = 0) -> pd.DataFrame:
+    """One GDSC fold: the default multi-task network trained with each loss of :data:`LOSSES` (same variant,
+    seed and validation split), so only the loss differs."""
+    train_genes, responses, test_genes, test = gdsc_fold_inputs(fold)
+    tables = []
+    for loss in LOSSES:
+        network = MultiTaskNetwork(dataclasses.replace(VARIANTS[ORDERING_VARIANT], loss=loss), seed).fit(
+            train_genes, responses)
+        tables.append(_with_predictions(test, f"multitask_{loss}", fold, as_pairs(network.predict(test_genes), test)))
+    return pd.concat(tables, ignore_index=True)
 
 
 def pretrained_model(target: str, exclude: str | None = None) -> TrainedModel:

@@ -5,6 +5,8 @@ Where the paper's networks score one (sample, drug) pair at a time and spend muc
 potency, this network sees a sample once per epoch with every drug's deviation as its target, so all it
 learns is how samples differ within drugs. Used by the centred-target study on GDSC cell cold-start
 (:mod:`core.transfer.deep_study`); variants are chosen per fold by validation loss on training lines only.
+The loss is the masked squared error, or (issue 12's ordering loss) one minus the per-drug Pearson correlation
+over the samples of a batch, alone or added to it (``LOSSES``).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ class MultiTaskSettings:
     patience: int = 15
     learning_rate: float = 1e-3
     validation_fraction: float = 0.1
+    loss: str = "mse"  # one of LOSSES
 
 
 VARIANTS = {
@@ -40,6 +43,31 @@ def masked_mse(y_true, y_pred):
     observed = keras.ops.logical_not(keras.ops.isnan(y_true))
     error = keras.ops.where(observed, y_true - y_pred, 0.0)
     return keras.ops.sum(error**2) / keras.ops.maximum(keras.ops.sum(keras.ops.cast(observed, "float32")), 1.0)
+
+
+def masked_ordering(y_true, y_pred):
+    """1 - the mean over drugs of the Pearson correlation between predicted and observed responses of the
+    batch's samples (observed pairs only; drugs with fewer than 3 in the batch left out): a loss on the
+    within-drug ordering itself, blind to each drug's level and scale."""
+    observed = keras.ops.cast(keras.ops.logical_not(keras.ops.isnan(y_true)), "float32")
+    truth = keras.ops.where(observed > 0, y_true, 0.0)
+    count = keras.ops.sum(observed, axis=0)
+    safe = keras.ops.maximum(count, 1.0)
+    true_centred = (truth - keras.ops.sum(truth, axis=0) / safe) * observed
+    pred_centred = (y_pred - keras.ops.sum(y_pred * observed, axis=0) / safe) * observed
+    covariance = keras.ops.sum(true_centred * pred_centred, axis=0)
+    spread = keras.ops.sqrt(keras.ops.sum(true_centred**2, axis=0) * keras.ops.sum(pred_centred**2, axis=0) + 1e-8)
+    usable = keras.ops.cast(count >= 3, "float32")
+    mean_r = keras.ops.sum(usable * covariance / spread) / keras.ops.maximum(keras.ops.sum(usable), 1.0)
+    return 1.0 - mean_r
+
+
+def masked_mse_and_ordering(y_true, y_pred):
+    """Both: the squared error keeps predictions on the response scale, the ordering term rewards ranks."""
+    return masked_mse(y_true, y_pred) + masked_ordering(y_true, y_pred)
+
+
+LOSSES = {"mse": masked_mse, "ordering": masked_ordering, "mse+ordering": masked_mse_and_ordering}
 
 
 class MultiTaskNetwork:
@@ -60,7 +88,7 @@ class MultiTaskNetwork:
             linear = keras.layers.Dense(n_drugs, kernel_regularizer=keras.regularizers.L2(s.linear_skip_l2))(genes)
             output = keras.layers.Add()([output, linear])
         model = keras.Model(genes, output)
-        model.compile(keras.optimizers.Adam(s.learning_rate), loss=masked_mse)
+        model.compile(keras.optimizers.Adam(s.learning_rate), loss=LOSSES[s.loss])
         return model
 
     def fit(self, genes: pd.DataFrame, responses: pd.DataFrame) -> "MultiTaskNetwork":
