@@ -137,6 +137,7 @@ def test_clinical_check_counts_first_line_drugs_in_the_top_k() -> None:
     assert raw["first_line_drugs"] == "5-Fluorouracil, Oxaliplatin"
 
 
+@pytest.mark.slow
 def test_grid_runs_on_ray_writes_every_result_and_resumes(tmp_path: Path) -> None:
     tiny = dataclasses.replace(QUICK, name="tiny", folds={("colorectal", DRUG): 2}, drug_architectures=())
     assert len(tiny.tasks()) == 4  # two classical models with drug features x two folds

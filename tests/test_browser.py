@@ -13,8 +13,11 @@ import re
 import time
 from pathlib import Path
 
+import pytest
 from browser_fixtures import STEP_MS
 from dashboard_fixtures import REPO_ROOT, SCREENSHOTS, bad_response_table, organoid_csv
+
+pytestmark = pytest.mark.browser
 
 
 def _open(page, title: str) -> None:

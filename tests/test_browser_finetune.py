@@ -14,12 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from browser_fixtures import STEP_MS
 from dashboard_fixtures import REPO_ROOT
 from test_browser import _idle, _main_text, _open, _shoot
 from test_own_cohort import screen_tables
 
 from core.data.registry import load_cohort
+
+pytestmark = pytest.mark.browser
 
 NEW_ORGANOID = "P5"
 TRAINING_MS = 1_800_000  # a ceiling no normal load reaches (about 20 s on an idle 2-core machine); the page says when it ends  # has expression, was not screened: not part of the uploaded cohort

@@ -79,6 +79,7 @@ def test_completeness_gap_shrinks_with_more_steps(model: keras.Model) -> None:
     assert fine.mean() < coarse.mean()
 
 
+@pytest.mark.slow
 def test_completeness_with_a_nonzero_baseline_on_drug_features() -> None:
     model = build_model("tdnn", **SIZES)
     inputs = random_inputs(model, 6)

@@ -312,6 +312,7 @@ def _write_file(report, path: str) -> None:
     Path(path).write_text("uploaded data")
 
 
+@pytest.mark.slow
 def test_background_jobs_report_stop_fail_and_queue(tmp_path: Path) -> None:
     first = background.start(_count_slowly, (100_000,), "test-counting")
     queued = background.start(_count_slowly, (3,), "test-queued")

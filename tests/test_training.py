@@ -50,6 +50,7 @@ def pretrained_tdnn(small):
     return pretrain("tdnn", gdsc, load_panel("tdnn"), QUICK, TINY["tdnn"], max_pairs=2000, progress=None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model_name", ["tdnn", "convnn", "paccmann"])
 def test_each_architecture_pretrains_finetunes_and_trains_from_scratch(small, model_name: str) -> None:
     gdsc, crc = small
@@ -66,6 +67,7 @@ def test_each_architecture_pretrains_finetunes_and_trains_from_scratch(small, mo
         assert predictions.std() > 0
 
 
+@pytest.mark.slow
 def test_finetuning_starts_from_the_pretrained_weights(small, pretrained_tdnn) -> None:
     gdsc, crc = small
     frozen = dataclasses.replace(QUICK, learning_rate=0.0, max_epochs=1)
@@ -88,6 +90,7 @@ def saved_bundle(small, pretrained_tdnn, tmp_path_factory):
     return bundle, folder
 
 
+@pytest.mark.slow
 def test_bundle_round_trips_to_identical_predictions(saved_bundle, small) -> None:
     bundle, folder = saved_bundle
     _, crc = small
@@ -97,6 +100,7 @@ def test_bundle_round_trips_to_identical_predictions(saved_bundle, small) -> Non
     assert loaded.manifest["files"] and loaded.benchmark["model"].str.contains("naive").any()
 
 
+@pytest.mark.slow
 def test_tampering_and_schema_mismatch_are_refused(saved_bundle, tmp_path) -> None:
     _, folder = saved_bundle
     copy = tmp_path / "copy"
@@ -114,6 +118,7 @@ def test_tampering_and_schema_mismatch_are_refused(saved_bundle, tmp_path) -> No
         load_bundle(copy)
 
 
+@pytest.mark.slow
 def test_reference_z_scores_are_centred_per_drug_and_every_sample_is_out_of_fold(saved_bundle) -> None:
     bundle, _ = saved_bundle
     z = reference_z_scores(bundle)
@@ -123,6 +128,7 @@ def test_reference_z_scores_are_centred_per_drug_and_every_sample_is_out_of_fold
     assert (z["sample"].map(folds) == z["fold"]).all()
 
 
+@pytest.mark.slow
 def test_ranking_sign_convention_and_missing_genes(saved_bundle, small) -> None:
     bundle, _ = saved_bundle
     _, crc = small
@@ -133,6 +139,7 @@ def test_ranking_sign_convention_and_missing_genes(saved_bundle, small) -> None:
     assert (ranking["uncertainty"] >= 0).all() and ranking["uncertainty"].max() > 0
 
 
+@pytest.mark.slow
 def test_zero_shot_panel_bundle_ranks_another_cohorts_drugs(small, pretrained_tdnn) -> None:
     from core.data.registry import load_cohort
     from core.training.panel_bundle import build_panel_bundle
@@ -150,6 +157,7 @@ def test_zero_shot_panel_bundle_ranks_another_cohorts_drugs(small, pretrained_td
     assert sorted(ranking["drug"]) == sorted(shared)
 
 
+@pytest.mark.slow
 def test_a_cohort_upload_with_genes_missing_in_some_samples_only(saved_bundle, small) -> None:
     bundle, _ = saved_bundle
     _, crc = small
@@ -163,6 +171,7 @@ def test_a_cohort_upload_with_genes_missing_in_some_samples_only(saved_bundle, s
 
 
 
+@pytest.mark.slow
 def test_fold_models_share_one_compiled_twin_reset_to_their_own_state(small, pretrained_tdnn) -> None:
     """fit() trains every fold model on one compiled twin per architecture (traced once): each fold starts
     from its own variables (weights, dropout seeds) and a fresh optimiser, and keeps what it learned."""
@@ -206,6 +215,7 @@ def test_models_built_alike_share_a_twin_and_others_do_not() -> None:
     assert twin_of(build_model("paccmann", TINY["paccmann"], smiles_length=50, **shape), 1e-4) is not first
 
 
+@pytest.mark.slow
 def test_drug_centred_target_learns_deviations_and_survives_a_bundle_round_trip(small, tmp_path) -> None:
     """Centred per drug, the scaled target of every drug has its training mean at the same point, predictions
     add each drug's training mean back, and the bundle keeps the means."""

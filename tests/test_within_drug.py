@@ -155,6 +155,7 @@ def test_tissue_residuals_leave_each_tissue_at_the_drug_mean() -> None:
     assert residual["value"].tolist() == [5.75, 6.75, 5.25, 7.25]
 
 
+@pytest.mark.slow
 def test_multitask_network_learns_each_drugs_ordering_and_ignores_unscreened_pairs() -> None:
     rng = np.random.default_rng(0)
     genes = pd.DataFrame(rng.normal(0, 1, (200, 10)), index=[f"s{i}" for i in range(200)])
@@ -183,6 +184,7 @@ def test_ordering_loss_is_one_minus_the_mean_within_drug_pearson_and_blind_to_le
     assert float(masked_ordering(truth, affine.astype("float32"))) == pytest.approx(0.0, abs=1e-5)
 
 
+@pytest.mark.slow
 def test_multitask_network_trains_with_the_ordering_loss() -> None:
     rng = np.random.default_rng(2)
     genes = pd.DataFrame(rng.normal(0, 1, (200, 10)), index=[f"s{i}" for i in range(200)])
