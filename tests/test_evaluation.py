@@ -8,10 +8,19 @@ from scipy.stats import ttest_rel
 
 from core.data.cohort import Cohort
 from core.evaluation.baselines import (
-    NAIVE_BASELINES, cross_validate, naive_additive, naive_drug_mean, naive_sample_mean,
+    NAIVE_BASELINES,
+    cross_validate,
+    naive_additive,
+    naive_drug_mean,
+    naive_sample_mean,
 )
 from core.evaluation.metrics import (
-    mse, paper_drug_development, paper_precision_oncology, score_all, top_k_agreement, within_drug,
+    mse,
+    paper_drug_development,
+    paper_precision_oncology,
+    score_all,
+    top_k_agreement,
+    within_drug,
     within_drug_per_drug,
 )
 from core.evaluation.peers import naive_cv_predictions, peer_summary

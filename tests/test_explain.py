@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from model_inputs import random_inputs
 from scipy.stats import false_discovery_control, fisher_exact, hypergeom
 
 from core.explain.biomarkers import biomarker_ranks, load_biomarkers, random_gene_null, summarise
@@ -33,7 +34,6 @@ from core.explain.integrated_gradients import (
 )
 from core.explain.specificity import mean_cosine, top_k_overlap
 from core.models import build_model
-from model_inputs import random_inputs
 
 ARCHITECTURES = ["tdnn", "convnn", "paccmann"]
 SIZES = {"n_genes": 655, "n_drug_features": 1200, "smiles_length": 150, "vocabulary_size": 40}

@@ -13,6 +13,7 @@ import h5py
 import keras
 import numpy as np
 import pytest
+from model_inputs import random_inputs
 
 from core.models import (
     MODEL_REGISTRY,
@@ -25,7 +26,6 @@ from core.models import (
     copy_model,
     replace_output_layer,
 )
-from model_inputs import random_inputs
 
 ARCHITECTURES = ["tdnn", "convnn", "paccmann"]
 Trained = tuple[keras.Model, keras.callbacks.History]

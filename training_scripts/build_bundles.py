@@ -7,7 +7,6 @@ Example: ``python -m training_scripts.build_bundles`` (about an hour on 2 CPU co
 from __future__ import annotations
 
 import argparse
-
 import json
 
 from training_scripts import pretrain

@@ -8,10 +8,16 @@ from pathlib import Path
 from core.artifacts import save_bundle
 from core.data.registry import PRETRAINING_DATASET, load_cohort
 from core.preprocessing.panels import load_panel
-from core.training.bundles import bundle_name, build_bundle
+from core.training.bundles import build_bundle, bundle_name
 from core.training.pretrained import load_pretrained
 from training_scripts.settings import (
-    MODELS, N_FOLDS, PANEL_OF_MODEL, TARGET_COHORT, TARGET_TRAINING, TRAINED_MODELS, pretrained_dir,
+    MODELS,
+    N_FOLDS,
+    PANEL_OF_MODEL,
+    TARGET_COHORT,
+    TARGET_TRAINING,
+    TRAINED_MODELS,
+    pretrained_dir,
 )
 
 

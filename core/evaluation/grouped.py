@@ -12,7 +12,11 @@ import numpy as np
 import pandas as pd
 
 from core.evaluation.metrics import (
-    paper_drug_development, paper_precision_oncology, score_all, within_drug, within_drug_per_drug,
+    paper_drug_development,
+    paper_precision_oncology,
+    score_all,
+    within_drug,
+    within_drug_per_drug,
 )
 from core.evaluation.stats import paired_t_test, per_fold
 

@@ -23,7 +23,6 @@ from core.training.own_cohort import BROWSER_TRAINING, comparison_table, n_folds
 from core.training.pipeline import TrainedModel
 from core.training.pretrained import pretrained_from_zeroshot_bundle
 from core.upload import UploadError
-from core.upload.responses import example_response_table
 from core.upload.cohort import (
     MIN_DRUGS,
     MIN_PAIRS,
@@ -32,6 +31,7 @@ from core.upload.cohort import (
     training_expression_again,
     validate_cohort_upload,
 )
+from core.upload.responses import example_response_table
 from dashboard.common import (
     ARCHITECTURES,
     TARGET_COHORT,

@@ -18,7 +18,6 @@ from dashboard.common import (
 )
 
 
-
 def model_panels() -> dict[str, list[str]]:
     """Architecture -> the genes its bundles read (all kinds of one architecture share the panel)."""
     panels = {}

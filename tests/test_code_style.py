@@ -1,0 +1,18 @@
+"""Lint as a test, so CI (which runs exactly ``python -m pytest``) fails on a lint finding like on a failing test.
+
+The rules are ``[tool.ruff]`` in ``pyproject.toml``; ruff is pinned in ``requirements.txt`` so every machine lints
+alike.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_ruff_finds_nothing() -> None:
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise", "."],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"ruff check found problems (fix with `ruff check . --fix`):\n{result.stdout}{result.stderr}"
