@@ -115,7 +115,9 @@ def main(argv: list[str] | None = None) -> None:
         scores = pd.concat([score_models(part, 0).assign(seed=seed) for seed, part in table.groupby("seed")],
                            ignore_index=True)
         scores.to_csv(args.out / "deep_ordering_scores.csv", index=False, float_format="%.4g")
-        print(seed_summary(scores, args.seeds[0]).round(3).to_string(index=False), flush=True)
+        summary = seed_summary(scores, args.seeds[0])
+        summary.to_csv(args.out / "deep_ordering_summary.csv", index=False, float_format="%.4g")
+        print(summary.round(3).to_string(index=False), flush=True)
     log(f"done ({N_FOLDS} organoid folds)")
 
 
