@@ -167,6 +167,13 @@ def over_representation(
     return significant.sort_values(["p_value", "term"], ignore_index=True)[COLUMNS]
 
 
+def ranked_sets(collection: str, genes: Sequence[str]) -> dict[str, list[str]]:
+    """The sets of ``collection`` ranked enrichment tests against ``genes``: cut to them, of
+    ``PRERANK_MIN_SIZE`` to ``PRERANK_MAX_SIZE`` genes."""
+    cut = _sets_in_background(collection, frozenset(genes), PRERANK_MIN_SIZE)
+    return {term: members for term, members in cut.items() if len(members) <= PRERANK_MAX_SIZE}
+
+
 def ranked_enrichment(scores: pd.Series, collection: str, permutations: int = PRERANK_PERMUTATIONS,
                       seed: int = 0) -> pd.DataFrame:
     """GSEA preranked of ``scores`` (gene -> score over the whole panel, e.g. attributions) in ``collection``.
@@ -179,9 +186,7 @@ def ranked_enrichment(scores: pd.Series, collection: str, permutations: int = PR
     scores = scores.dropna().astype(float)
     if scores.index.has_duplicates:
         raise ValueError("scores must hold each gene once")
-    gene_sets = {term: genes for term, genes in _sets_in_background(collection, frozenset(scores.index),
-                                                                    PRERANK_MIN_SIZE).items()
-                 if len(genes) <= PRERANK_MAX_SIZE}
+    gene_sets = ranked_sets(collection, scores.index)
     if not gene_sets:
         return pd.DataFrame(columns=RANKED_COLUMNS)
     with warnings.catch_warnings():  # gseapy 1.3 uses pandas' deprecated ``inplace``; nothing to act on here

@@ -19,6 +19,7 @@ from core.explain.enrichment import (
     PRERANK_MAX_SIZE,
     PRERANK_MIN_SIZE,
     PRERANK_PERMUTATIONS,
+    ranked_sets,
 )
 from core.explain.gene_ranking import TOP_K
 from dashboard.common import (
@@ -60,7 +61,7 @@ def padded_range(values: pd.Series, include_zero: bool = True) -> list[float]:
     return [low - margin if low < 0 else low, high + margin]
 
 
-def show_ranked(result: pd.DataFrame | None, organoid: bool, c: Choice) -> None:
+def show_ranked(result: pd.DataFrame | None, organoid: bool, c: Choice, n_tested: int) -> None:
     """Plain verdict, NES bars of the strongest pathways (passing ones coloured), and the table."""
     if result is None:
         st.info("Ranked enrichment of the reference cohort compares each gene's importance for this drug with its "
@@ -74,7 +75,7 @@ def show_ranked(result: pd.DataFrame | None, organoid: bool, c: Choice) -> None:
         return
     best = result.sort_values("fdr").iloc[0]
     if passing.empty:
-        st.info(f"**No {c.collection} pathway reaches FDR < {GSEA_MAX_FDR:g}** for {c.drug} ({len(result)} tested; the "
+        st.info(f"**No {c.collection} pathway reaches FDR < {GSEA_MAX_FDR:g}** for {c.drug} ({n_tested} tested; the "
                 f"closest is *{best['term']}* at FDR {best['fdr']:.2f}). The attributions do not concentrate in any "
                 "pathway of this collection more than chance placements of its genes would. Below: the strongest "
                 "effects, to read as hypotheses, not findings.")
@@ -101,6 +102,8 @@ def show_ranked(result: pd.DataFrame | None, organoid: bool, c: Choice) -> None:
         "fdr": st.column_config.NumberColumn("FDR q", format="%.3f", width=60),
         "leading_genes": st.column_config.TextColumn("leading-edge genes"),
     })
+    if len(result) < n_tested:
+        st.caption(f"The {len(result)} of {n_tested} tested pathways with the smallest p (precomputed at build time).")
     st.download_button("Download ranked enrichment (CSV)", csv_bytes(result),
                        file_name=f"{c.b.name}_{c.drug}_{c.collection}_ranked.csv", mime="text/csv", key="pathways_ranked_download")
 
@@ -196,7 +199,9 @@ if method == "ranked":
     )
     with st.spinner(f"Ranked enrichment of {drug} in {collection} (a few seconds; the reference cohort's "
                     "non-default views are computed once, up to a minute)..."):
-        show_ranked(ranked_pathways(b.name, drug, view, collection, sample if organoid else None), organoid, choice)
+        scored_genes = organoid_genes(b.name, sample, drug, view)["gene"] if organoid else b.genes
+        show_ranked(ranked_pathways(b.name, drug, view, collection, sample if organoid else None), organoid, choice,
+                    len(ranked_sets(collection, scored_genes)))
 else:
     top_k, max_p, min_overlap = ora_controls(b)
     st.markdown(
