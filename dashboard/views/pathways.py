@@ -61,6 +61,16 @@ def padded_range(values: pd.Series, include_zero: bool = True) -> list[float]:
     return [low - margin if low < 0 else low, high + margin]
 
 
+def show_table(table: pd.DataFrame, key: str, columns: dict, download_label: str, file_name: str) -> None:
+    """A result table (pathway name and panel genes first) and its CSV download."""
+    st.dataframe(table, hide_index=True, key=f"{key}_table", column_config={
+        "term": st.column_config.TextColumn("pathway", width=300),
+        "set_size": st.column_config.NumberColumn("panel genes in it", width=70),
+        **columns,
+    })
+    st.download_button(download_label, csv_bytes(table), file_name=file_name, mime="text/csv", key=f"{key}_download")
+
+
 def show_ranked(result: pd.DataFrame | None, organoid: bool, c: Choice, n_tested: int) -> None:
     """Plain verdict, NES bars of the strongest pathways (passing ones coloured), and the table."""
     if result is None:
@@ -94,18 +104,14 @@ def show_ranked(result: pd.DataFrame | None, organoid: bool, c: Choice, n_tested
     st.caption("NES > 0: the pathway's genes " + ("push this organoid's prediction toward resistance" if organoid
                else "matter more for this drug than for the average drug") + "; NES < 0: "
                + ("toward sensitivity." if organoid else "they matter less for this drug than for the others."))
-    st.dataframe(result, hide_index=True, key="pathways_ranked_table", column_config={
-        "term": st.column_config.TextColumn("pathway", width=300),
-        "set_size": st.column_config.NumberColumn("panel genes in it", width=70),
+    show_table(result, "pathways_ranked", {
         "nes": st.column_config.NumberColumn("NES", format="%.2f", width=60),
         "p_value": st.column_config.NumberColumn("p", format="%.3f", width=60),
         "fdr": st.column_config.NumberColumn("FDR q", format="%.3f", width=60),
         "leading_genes": st.column_config.TextColumn("leading-edge genes"),
-    })
+    }, "Download ranked enrichment (CSV)", f"{c.b.name}_{c.drug}_{c.collection}_ranked.csv")
     if len(result) < n_tested:
         st.caption(f"The {len(result)} of {n_tested} tested pathways with the smallest p (precomputed at build time).")
-    st.download_button("Download ranked enrichment (CSV)", csv_bytes(result),
-                       file_name=f"{c.b.name}_{c.drug}_{c.collection}_ranked.csv", mime="text/csv", key="pathways_ranked_download")
 
 
 def ora_controls(b: ModelBundle) -> tuple[int, float, int]:
@@ -153,17 +159,13 @@ def show_ora(result: pd.DataFrame, top_k: int, max_p: float, min_overlap: int, c
     figure.update_xaxes(range=padded_range(shown[x]))
     st.plotly_chart(figure, key="pathways_dotplot")
     table = result.assign(genes=result["genes"].str.replace(";", ", "))
-    st.dataframe(table, hide_index=True, key="pathways_table", column_config={
-        "term": st.column_config.TextColumn("pathway", width=300),
+    show_table(table, "pathways", {
         "overlap": st.column_config.NumberColumn("top genes in it", width=70),
-        "set_size": st.column_config.NumberColumn("panel genes in it", width=70),
         "p_value": st.column_config.NumberColumn("p", format="%.2e", width=70),
         "adjusted_p": st.column_config.NumberColumn("adjusted p", format="%.2e", width=80),
         "odds_ratio": st.column_config.NumberColumn("odds ratio", format="%.1f", width=70),
         "genes": st.column_config.TextColumn("top genes in the pathway"),
-    })
-    st.download_button("Download pathways (CSV)", csv_bytes(table), file_name=f"{c.b.name}_{c.drug}_{c.collection}_pathways.csv",
-                       mime="text/csv", key="pathways_download")
+    }, "Download pathways (CSV)", f"{c.b.name}_{c.drug}_{c.collection}_pathways.csv")
 
 
 st.title("Pathways")
