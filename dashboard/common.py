@@ -466,17 +466,14 @@ def choose_view(bundle_name: str, widget_key: str, container: Any = st) -> str:
 
 
 def organoid_genes(bundle_name: str, sample: str, drug: str, view: str) -> pd.DataFrame:
-    """Gene ranking of the session's organoid ``sample`` for ``drug`` (cached in this session only). The
-    drug-specific view needs every drug's attributions: they are computed once per organoid and kept."""
+    """Gene ranking of the session's organoid ``sample`` for ``drug`` (cached in this session only)."""
     from core.explain.bundle_attributions import VIEWS, organoid_attribution_rows, ranked_genes
 
     b = bundle(bundle_name)
-    chosen = VIEWS[view]
-    references = bundle_reference_expression(bundle_name) if chosen.needs_references else None
+    references = bundle_reference_expression(bundle_name) if VIEWS[view].needs_references else None
     expression = sample_expression(sample)
-    drugs = None if chosen.needs_all_drugs else [drug]
-    rows = session_cached(("organoid_attributions", bundle_name, sample, view, None if drugs is None else drug),
-                          lambda: organoid_attribution_rows(b, expression, view, references, drugs))
+    rows = session_cached(("organoid_attributions", bundle_name, sample, view, drug),
+                          lambda: organoid_attribution_rows(b, expression, view, references, [drug]))
     return ranked_genes(rows.loc[drug], expression)
 
 

@@ -21,6 +21,7 @@ from core.explain.enrichment import COLLECTIONS, GSEA_MAX_FDR, load_collection, 
 from core.explain.gene_ranking import top_genes, top_genes_per_drug
 from core.explain.integrated_gradients import (
     completeness_gap,
+    drug_mean_expected_gradients,
     endpoint_difference,
     expected_gradients,
     explain_cohort,
@@ -137,6 +138,16 @@ def test_expected_gradients_with_one_reference_are_integrated_gradients_from_it(
     # A sample that is itself the only reference deviates from nothing.
     itself = {**inputs, "genes": np.repeat(reference, 4, axis=0)}
     assert np.all(expected_gradients(model, itself, reference, steps=8) == 0.0)
+
+
+def test_drug_mean_expected_gradients_are_the_mean_over_drugs(model: keras.Model) -> None:
+    drugs = {name: array for name, array in random_inputs(model, 6, seed=14).items() if name != "genes"}
+    rng = np.random.default_rng(15)
+    sample = rng.normal(size=SIZES["n_genes"]).astype("float32")
+    references = rng.normal(size=(3, SIZES["n_genes"])).astype("float32")
+    every_drug = expected_gradients(model, pair_grid(sample[None], drugs), references, steps=16)
+    mean = drug_mean_expected_gradients(model, sample, drugs, references, steps=16, batch_size=8)
+    np.testing.assert_allclose(mean, every_drug.mean(axis=0), rtol=1e-4, atol=1e-7)
 
 
 def _additive_model(n_genes: int, n_drug_features: int) -> keras.Model:

@@ -12,7 +12,12 @@ import pytest
 
 from core.artifacts import load_bundle
 from core.data.registry import load_cohort
-from core.explain.bundle_attributions import VIEWS, reference_attributions, reference_cohort_attributions
+from core.explain.bundle_attributions import (
+    VIEWS,
+    organoid_attribution_rows,
+    reference_attributions,
+    reference_cohort_attributions,
+)
 from core.explain.enrichment import RANKED_COLUMNS
 from core.explain.precomputed import (
     RANKED_COLLECTIONS,
@@ -78,3 +83,12 @@ def test_explanations_of_a_rebuilt_bundle_are_not_used(stored: Path, tmp_path: P
     content["created"] = "2099-01-01T00:00:00+00:00"
     manifest.write_text(json.dumps(content))
     assert load_reference_explanations(tmp_path / "models", BUNDLE) is None
+
+
+def test_drug_view_of_one_drug_equals_the_contrast_over_every_drug(stored: Path) -> None:
+    bundle = load_bundle(stored / BUNDLE)
+    cohort = load_cohort("colorectal").expression
+    drug = bundle.drugs["drug"].iloc[2]
+    one = organoid_attribution_rows(bundle, cohort.loc[["P10"]], "drug", cohort, [drug])
+    every = organoid_attribution_rows(bundle, cohort.loc[["P10"]], "drug", cohort)
+    np.testing.assert_allclose(one.loc[drug], every.loc[drug], rtol=1e-4, atol=1e-9)

@@ -35,6 +35,7 @@ from core.explain.gene_ranking import TOP_K, top_genes
 from core.explain.integrated_gradients import (
     DEFAULT_STEPS,
     DEFAULT_STEPS_PER_REFERENCE,
+    drug_mean_expected_gradients,
     expected_gradients,
     integrated_gradients,
     pair_grid,
@@ -113,16 +114,31 @@ def _reference_rows(bundle: ModelBundle, expression: pd.DataFrame) -> pd.DataFra
     return expression.loc[expression.index.intersection(list(bundle.manifest["cross_validation"]["folds"]))]
 
 
+def member_drug_mean(member: BundleMember, expression: pd.DataFrame, references: pd.DataFrame) -> np.ndarray:
+    """(samples, panel genes) expected gradients of each sample's mean prediction over every drug of the member,
+    in response units: the patient view's mean over drugs, computed without explaining every drug."""
+    trained = member.trained
+    genes = trained.expression.transform(expression, trained.domain, allow_missing=True)
+    baselines = trained.expression.transform(references, trained.domain, allow_missing=True)
+    drug_rows = {trained.drugs.input_name: member.drug_inputs}
+    mean = [drug_mean_expected_gradients(trained.model, sample, drug_rows, baselines) for sample in genes]
+    return np.asarray(mean) * (trained.target.maximum - trained.target.minimum)
+
+
 def _view_attributions(member: BundleMember, expression: pd.DataFrame, drugs: Sequence[int], view: AttributionView,
                        references: pd.DataFrame | None) -> np.ndarray:
     """(samples, drugs, panel genes) attributions of one member for the drug indices ``drugs`` in ``view``."""
     if view.needs_references and references is None:
         raise ValueError(f"The {view.label.lower()} view needs the reference organoids' expression")
     baselines = references if view.needs_references else None
+    drugs = list(drugs)
     if not view.needs_all_drugs:
         return member_attributions(member, expression, drugs, baselines)
-    every_drug = member_attributions(member, expression, range(len(member.drug_inputs)), baselines)
-    return contrast_over_drugs(every_drug)[:, list(drugs)]
+    if len(set(drugs)) == len(member.drug_inputs):  # every drug explained anyway: their mean comes free
+        every_drug = member_attributions(member, expression, range(len(member.drug_inputs)), baselines)
+        return contrast_over_drugs(every_drug)[:, drugs]
+    patient = member_attributions(member, expression, drugs, baselines)
+    return patient - member_drug_mean(member, expression, baselines)[:, None, :]
 
 
 def organoid_attribution_rows(bundle: ModelBundle, expression: pd.DataFrame, view: str = DEFAULT_VIEW,
@@ -130,7 +146,8 @@ def organoid_attribution_rows(bundle: ModelBundle, expression: pd.DataFrame, vie
                               drugs: Sequence[str] | None = None) -> pd.DataFrame:
     """One organoid's attributions (drugs x panel genes, response units), mean over the bundle's members, for
     ``drugs`` (default: all). ``references`` is the reference organoids' expression, needed by every view but
-    ``absolute``. The drug view computes every drug anyway, so callers showing several drugs ask for all."""
+    ``absolute``. The drug view's mean over drugs costs about one drug's attributions (see
+    :func:`member_drug_mean`), so callers ask for the drugs they show."""
     if len(expression) != 1:
         raise ValueError(f"expression must hold one organoid, got {len(expression)} rows")
     names = list(bundle.drugs["drug"]) if drugs is None else list(drugs)

@@ -43,10 +43,7 @@ with left:
         st.info("Upload a profile (or pick a reference organoid as a demo) on *Upload & QC* to see this organoid's genes.")
         st.page_link("views/upload.py", label="Go to Upload & QC", icon=":material/upload:")
     else:
-        spinner = (f"Computing attributions of {sample} for every drug ({len(b.members)} fold models; the drug-specific "
-                   "view needs them all, later drugs are instant)..." if VIEWS[view].needs_all_drugs
-                   else f"Computing attributions of {drug} for {sample} ({len(b.members)} fold models)...")
-        with st.spinner(spinner):
+        with st.spinner(f"Computing attributions of {drug} for {sample} ({len(b.members)} fold models)..."):
             organoid = organoid_genes(b.name, sample, drug, view)
         st.plotly_chart(top_genes_figure(organoid, f"{drug}: top {top_n} genes, organoid {sample}", top_n, unit),
                         key="genes_organoid_chart")
