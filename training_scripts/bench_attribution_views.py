@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
             first_wall, first_cpu = timed(explain)
             warm_wall, warm_cpu = timed(explain)
             rows.append({"bundle": name, "view": view, "members": len(bundle.members),
-                         "every drug": described.needs_all_drugs, "first call s": first_wall,
+                         "mean over drugs": described.needs_all_drugs, "first call s": first_wall,
                          "warm s": warm_wall, "warm CPU s per core": warm_cpu})
             print(f"{name} {view}: first {first_wall:.2f} s, warm {warm_wall:.2f} s", flush=True)
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
