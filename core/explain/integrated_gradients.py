@@ -50,8 +50,9 @@ import tensorflow as tf
 from core.models.blocks import GENES
 
 DEFAULT_STEPS = 128  # see "Steps" in the module docstring
-# Per reference sample in expected gradients: the quadrature errors of the reference paths average out
-# (measured in training_scripts/bench_explain.py).
+# Per reference sample in expected gradients. Measured on trained bundle members (one organoid x 8 drugs, 19
+# references), the median relative completeness gap at 32 steps: tDNN 0.8 %, PaccMann 4 %, ConvNN 6 % (2.6 % at
+# 64); gene rankings need far less precision than the sum (see "Steps").
 DEFAULT_STEPS_PER_REFERENCE = 32
 # Interpolated rows per gradient pass: larger batches were no faster on CPU, and PaccMann's repeated
 # SMILES encodings (150 x 208 floats per row) stay cache-sized at this size.
@@ -199,6 +200,17 @@ def integrated_gradients(
     return (values - base) * mean_gradients
 
 
+def _against_references(
+    inputs: Mapping[str, np.ndarray], references: np.ndarray, values: np.ndarray, input_name: str
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Every pair repeated once per reference row, and the matching baseline rows (pair-major)."""
+    references = np.atleast_2d(np.asarray(references, dtype=np.float32))
+    if references.shape[1] != values.shape[1]:
+        raise ValueError(f"references must have {values.shape[1]} columns like {input_name!r}, got {references.shape}")
+    repeated = {name: np.repeat(np.asarray(array), len(references), axis=0) for name, array in inputs.items()}
+    return repeated, np.tile(references, (len(values), 1))
+
+
 def expected_gradients(
     model: keras.Model,
     inputs: Mapping[str, np.ndarray],
@@ -216,14 +228,9 @@ def expected_gradients(
     2021), with every reference and a Gauss-Legendre rule instead of sampled baselines and path points.
     """
     values = _explained_input(model, inputs, input_name)
-    references = np.atleast_2d(np.asarray(references, dtype=np.float32))
-    if references.shape[1] != values.shape[1]:
-        raise ValueError(f"references must have {values.shape[1]} columns like {input_name!r}, got {references.shape}")
-    n_pairs, n_references = len(values), len(references)
-    repeated = {name: np.repeat(np.asarray(array), n_references, axis=0) for name, array in inputs.items()}
-    baselines = np.tile(references, (n_pairs, 1))
+    repeated, baselines = _against_references(inputs, references, values, input_name)
     attributions = integrated_gradients(model, repeated, input_name, baselines, steps, batch_size)
-    return attributions.reshape(n_pairs, n_references, -1).mean(axis=1)
+    return attributions.reshape(len(values), -1, values.shape[1]).mean(axis=1)
 
 
 def reference_difference(
@@ -231,11 +238,8 @@ def reference_difference(
 ) -> np.ndarray:
     """``F(x) - mean_r F(r)`` per pair, the other inputs held: what :func:`expected_gradients` add up to."""
     values = _explained_input(model, inputs, input_name)
-    references = np.atleast_2d(np.asarray(references, dtype=np.float32))
-    repeated = {name: np.repeat(np.asarray(array), len(references), axis=0) for name, array in inputs.items()}
-    repeated[input_name] = np.tile(references, (len(values), 1))
-    at_references = predict(model, repeated).reshape(len(values), len(references)).mean(axis=1)
-    return predict(model, inputs) - at_references
+    repeated, baselines = _against_references(inputs, references, values, input_name)
+    return endpoint_difference(model, repeated, input_name, baselines).reshape(len(values), -1).mean(axis=1)
 
 
 def _drug_mean_gradient_function(model: keras.Model, input_name: str) -> tuple[keras.Model, GradientFunction]:
