@@ -480,7 +480,7 @@ def organoid_genes(bundle_name: str, sample: str, drug: str, view: str) -> pd.Da
 def _cohort_importance(bundle_name: str) -> pd.DataFrame | None:
     """Drugs x genes importance of the reference cohort in the default view: precomputed for reference bundles,
     computed once per session for a session bundle with its cohort's expression; else None."""
-    from core.explain.bundle_attributions import DEFAULT_VIEW, reference_cohort_attributions
+    from core.explain.bundle_attributions import DEFAULT_VIEW, mean_importance, reference_cohort_attributions
 
     precomputed = reference_explanations(bundle_name)
     if precomputed is not None:
@@ -492,7 +492,7 @@ def _cohort_importance(bundle_name: str) -> pd.DataFrame | None:
 
     def compute() -> pd.DataFrame:
         _, attributions = reference_cohort_attributions(b, expression, DEFAULT_VIEW)
-        return pd.DataFrame(abs(attributions).mean(axis=0), index=list(b.drugs["drug"]), columns=b.genes)
+        return mean_importance(attributions, b.drugs["drug"], b.genes)
 
     return session_cached(("cohort_importance", bundle_name), compute)
 

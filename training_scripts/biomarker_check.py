@@ -20,7 +20,7 @@ from core.benchmark.tasks import cohort
 from core.config import models_dir
 from core.data.registry import PRETRAINING_DATASET
 from core.explain.biomarkers import biomarker_ranks, load_biomarkers, random_gene_null, summarise
-from core.explain.bundle_attributions import DEFAULT_VIEW, contrast_over_drugs
+from core.explain.bundle_attributions import DEFAULT_VIEW, contrast_over_drugs, mean_importance
 from core.explain.integrated_gradients import DEFAULT_STEPS, expected_gradients, integrated_gradients, pair_grid
 from core.explain.precomputed import relative_importance
 from core.preprocessing.panels import load_panel
@@ -77,8 +77,7 @@ def view_importance(model_target: str, args: argparse.Namespace, markers: pd.Dat
     views = {"absolute": absolute, "patient": patient[:, :n_markers],
              "drug": contrast_over_drugs(patient)[:, :n_markers]}
     panel = trained.expression.genes
-    return {view: pd.DataFrame(np.abs(values).mean(axis=0), index=marker_drugs, columns=panel)
-            for view, values in views.items()}
+    return {view: mean_importance(values, marker_drugs, panel) for view, values in views.items()}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -86,22 +86,40 @@ def drug_index(bundle: ModelBundle, drug: str) -> int:
     return drugs.index(drug)
 
 
+def _member_inputs(member: BundleMember, expression: pd.DataFrame,
+                   references: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The member's gene inputs of ``expression`` and of ``references`` (None stays None)."""
+    trained = member.trained
+    genes = trained.expression.transform(expression, trained.domain, allow_missing=True)
+    if references is None:
+        return genes, None
+    return genes, trained.expression.transform(references, trained.domain, allow_missing=True)
+
+
+def _in_response_units(member: BundleMember, scaled: np.ndarray) -> np.ndarray:
+    """Attributions of the member's scaled output in response units (its target scaler is min-max)."""
+    return scaled * (member.trained.target.maximum - member.trained.target.minimum)
+
+
 def member_attributions(member: BundleMember, expression: pd.DataFrame, drug_indices: Sequence[int],
                         references: pd.DataFrame | None) -> np.ndarray:
     """(samples, drugs, panel genes) attributions of one member, in response units.
 
     ``references`` (expression of the reference organoids) gives expected gradients against them; None gives
     integrated gradients from the all-zeros input (the paper's baseline)."""
-    trained = member.trained
-    genes = trained.expression.transform(expression, trained.domain, allow_missing=True)
-    inputs = pair_grid(genes, {trained.drugs.input_name: member.drug_inputs[list(drug_indices)]})
-    if references is None:
-        scaled = integrated_gradients(trained.model, inputs, steps=DEFAULT_STEPS)
+    model = member.trained.model
+    genes, baselines = _member_inputs(member, expression, references)
+    inputs = pair_grid(genes, {member.trained.drugs.input_name: member.drug_inputs[list(drug_indices)]})
+    if baselines is None:
+        scaled = integrated_gradients(model, inputs, steps=DEFAULT_STEPS)
     else:
-        baselines = trained.expression.transform(references, trained.domain, allow_missing=True)
-        scaled = expected_gradients(trained.model, inputs, baselines, steps=DEFAULT_STEPS_PER_REFERENCE)
-    scaled = scaled.reshape(len(genes), len(drug_indices), -1)
-    return scaled * (trained.target.maximum - trained.target.minimum)
+        scaled = expected_gradients(model, inputs, baselines, steps=DEFAULT_STEPS_PER_REFERENCE)
+    return _in_response_units(member, scaled.reshape(len(genes), len(drug_indices), -1))
+
+
+def mean_importance(attributions: np.ndarray, drugs: Sequence[str], genes: Sequence[str]) -> pd.DataFrame:
+    """Drugs x genes mean absolute attribution over the samples of ``attributions`` (samples, drugs, genes)."""
+    return pd.DataFrame(np.abs(attributions).mean(axis=0), index=list(drugs), columns=list(genes))
 
 
 def contrast_over_drugs(attributions: np.ndarray) -> np.ndarray:
@@ -117,12 +135,10 @@ def _reference_rows(bundle: ModelBundle, expression: pd.DataFrame) -> pd.DataFra
 def member_drug_mean(member: BundleMember, expression: pd.DataFrame, references: pd.DataFrame) -> np.ndarray:
     """(samples, panel genes) expected gradients of each sample's mean prediction over every drug of the member,
     in response units: the patient view's mean over drugs, computed without explaining every drug."""
-    trained = member.trained
-    genes = trained.expression.transform(expression, trained.domain, allow_missing=True)
-    baselines = trained.expression.transform(references, trained.domain, allow_missing=True)
-    drug_rows = {trained.drugs.input_name: member.drug_inputs}
-    mean = [drug_mean_expected_gradients(trained.model, sample, drug_rows, baselines) for sample in genes]
-    return np.asarray(mean) * (trained.target.maximum - trained.target.minimum)
+    genes, baselines = _member_inputs(member, expression, references)
+    drug_rows = {member.trained.drugs.input_name: member.drug_inputs}
+    mean = [drug_mean_expected_gradients(member.trained.model, sample, drug_rows, baselines) for sample in genes]
+    return _in_response_units(member, np.asarray(mean))
 
 
 def _view_attributions(member: BundleMember, expression: pd.DataFrame, drugs: Sequence[int], view: AttributionView,

@@ -26,6 +26,7 @@ from core.explain.bundle_attributions import (
     DEFAULT_VIEW,
     cohort_ranking,
     contrast_over_drugs,
+    mean_importance,
     pathway_enrichment,
     reference_cohort_attributions,
 )
@@ -103,7 +104,7 @@ def compute_reference_explanations(bundle: ModelBundle, expression: pd.DataFrame
             top = cohort_ranking(attributions[:, index], bundle.genes).head(rows)
             gene_tables.append(top.assign(view=view, drug=drug, rank=range(1, len(top) + 1)))
         if view == DEFAULT_VIEW:
-            importance = pd.DataFrame(np.abs(attributions).mean(axis=0), index=drugs, columns=bundle.genes)
+            importance = mean_importance(attributions, drugs, bundle.genes)
     genes = pd.concat(gene_tables, ignore_index=True)
     default = genes[genes["view"] == DEFAULT_VIEW]
     pathways = pd.concat([
