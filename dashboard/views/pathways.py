@@ -199,8 +199,7 @@ if method == "ranked":
         f"{PRERANK_MAX_SIZE} genes; {PRERANK_PERMUTATIONS} gene-set permutations). A pathway passes at FDR q < "
         f"{GSEA_MAX_FDR:g}, the conventional bar for exploratory GSEA (Subramanian et al. 2005)."
     )
-    with st.spinner(f"Ranked enrichment of {drug} in {collection} (a few seconds; the reference cohort's "
-                    "non-default views are computed once, up to a minute)..."):
+    with st.spinner(f"Ranked enrichment of {drug} in {collection} (a few seconds)..."):
         scored_genes = organoid_genes(b.name, sample, drug, view)["gene"] if organoid else b.genes
         show_ranked(ranked_pathways(b.name, drug, view, collection, sample if organoid else None), organoid, choice,
                     len(ranked_sets(collection, scored_genes)))
