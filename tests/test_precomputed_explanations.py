@@ -51,9 +51,13 @@ def test_stored_rankings_are_what_the_app_computes(stored: Path) -> None:
     drug = bundle.drugs["drug"].iloc[3]
     for view in VIEWS:
         table = loaded.genes[(loaded.genes["view"] == view) & (loaded.genes["drug"] == drug)]
-        computed = reference_attributions(bundle, expression, drug, view).head(len(table))
-        assert list(table["gene"]) == list(computed["gene"])
-        np.testing.assert_allclose(table["importance"], computed["importance"], rtol=1e-4)
+        computed = reference_attributions(bundle, expression, drug, view).set_index("gene")
+        # The app may compute the drug view by another exact route (the drug-mean gradient), so genes whose
+        # importances agree to float rounding can swap places; every stored gene must carry the computed value,
+        # and no gene outside the stored list may beat the last one kept.
+        np.testing.assert_allclose(table["importance"], computed.loc[table["gene"], "importance"], rtol=1e-4)
+        outside = computed.drop(index=table["gene"])["importance"]
+        assert outside.max() <= table["importance"].min() * (1 + 1e-4)
     assert loaded.importance.shape == (len(bundle.drugs), len(bundle.genes))
     assert list(loaded.ranked.columns) == [*RANKED_COLUMNS, "drug", "collection"]
     assert set(loaded.ranked["collection"]) == set(RANKED_COLLECTIONS)
