@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.artifacts import ModelBundle
-from core.training.batches import PairTable
-from core.training.fit import predict
+from core.inference.bundle import ModelBundle
+from core.inference.model import predict
+from core.inference.pairs import PairTable
 
 
 def member_predictions(bundle: ModelBundle, expression: pd.DataFrame) -> np.ndarray:

@@ -19,7 +19,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.artifacts import BundleError, ModelBundle, list_bundles, load_bundle, read_manifest
 from core.config import models_dir
 from core.evaluation.evidence import (
     EVIDENCE_FILE,
@@ -29,6 +28,7 @@ from core.evaluation.evidence import (
     reference_hash,
     stored_evidence,
 )
+from core.inference.bundle import BundleError, ModelBundle, list_bundles, load_bundle, read_manifest
 from core.upload import ValidatedProfile
 
 ARCHITECTURES = {"tdnn": "tDNN", "convnn": "ConvNN", "paccmann": "PaccMann"}

@@ -3,7 +3,7 @@
 The committed bundles in ``trained_models/`` take hours to train and may be absent or being rebuilt,
 so the dashboard tests build their own: tDNN with a tiny configuration, trained for a few epochs on 8
 drugs screened in both GDSC1 and the colorectal organoids, cross-validated over 3 folds, as zero-shot,
-fine-tuned and from-scratch bundles. They are real bundles (saved and verified by ``core.artifacts``), so
+fine-tuned and from-scratch bundles. They are real bundles (saved and verified by ``core.inference.bundle``), so
 every page runs the code path it runs in production; only the numbers are meaningless.
 
 ``tests/conftest.py`` registers this module as a plugin, so its fixtures reach every test module without an
@@ -42,9 +42,9 @@ def _restrict(cohort: Cohort, drugs: set[str]) -> Cohort:
 
 def build_tiny_bundles(folder: Path, kinds: tuple[str, ...] = KINDS) -> Path:
     """Write tiny ``colorectal_tdnn_<kind>`` bundles into ``folder`` and return it."""
-    from core.artifacts import save_bundle
+    from core.data.panels import load_panel
+    from core.inference.bundle import save_bundle
     from core.models.config import TDNNConfig
-    from core.preprocessing.panels import load_panel
     from core.training.bundles import build_bundle
     from core.training.fit import TrainingSettings
     from core.training.protocols import pretrain

@@ -17,7 +17,6 @@ import pytest
 from dashboard_fixtures import APP, bad_response_table, organoid_csv, plotly_numbers
 from streamlit.testing.v1 import AppTest
 
-from core.artifacts import load_bundle
 from core.config import REPO_ROOT
 from core.data.registry import load_cohort
 from core.evaluation.cohort_scores import per_drug_reliability, scored_table
@@ -25,6 +24,7 @@ from core.evaluation.metrics import within_drug_fold
 from core.evaluation.performance import NAIVE_LABELS
 from core.explain.bundle_attributions import organoid_attributions, pathway_enrichment, reference_attributions
 from core.explain.enrichment import ranked_enrichment
+from core.inference.bundle import load_bundle
 from core.predict import rank_drugs
 from core.report import (
     TIED_WITH_FIRST,

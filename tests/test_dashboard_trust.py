@@ -15,12 +15,12 @@ import pytest
 from dashboard_fixtures import APP, REPO_ROOT, plotly_numbers
 from streamlit.testing.v1 import AppTest
 
-from core.artifacts import read_manifest
 from core.config import MODELS_DIR_ENV
 from core.evaluation.cohort_scores import scored_table
 from core.evaluation.evidence import Evidence, best_architecture, evidence
 from core.evaluation.metrics import within_drug_fold
 from core.evaluation.performance import HEADLINE
+from core.inference.bundle import read_manifest
 from core.report import build_report
 from dashboard.common import ARCHITECTURES, KIND_SHORT
 

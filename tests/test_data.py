@@ -7,9 +7,9 @@ import pytest
 from core.config import DATA_ROOT_ENV, DataRootMissingError, data_root
 from core.data.drugs import GdscDrugCatalogue, name_keys, normalise_drug_name
 from core.data.genes import GeneMapper
+from core.data.panels import build_panel
 from core.data.registry import DATASETS, load_cohort
 from core.data.summary import PAPER_PAIRS, summarise
-from core.preprocessing.panels import build_panel
 
 
 @pytest.mark.parametrize("name", sorted(PAPER_PAIRS))

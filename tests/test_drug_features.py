@@ -11,11 +11,11 @@ from rdkit import Chem
 from rdkit.Chem import rdMolDescriptors
 
 from core.config import CACHE_DIR_ENV, data_root
+from core.data.structures import canonical_smiles
 from core.preprocessing import drug_features
 from core.preprocessing.drug_features import (
     DescriptorStandardiser,
     FeaturisationTimings,
-    canonical_smiles,
     compute_descriptors,
     descriptor_columns,
 )

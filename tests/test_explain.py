@@ -29,11 +29,11 @@ from core.explain.integrated_gradients import (
     explain_pair,
     integrated_gradients,
     pair_grid,
-    predict,
     reference_difference,
     split_model,
 )
 from core.explain.specificity import mean_cosine, top_k_overlap
+from core.inference.model import predict
 from core.models import build_model
 
 ARCHITECTURES = ["tdnn", "convnn", "paccmann"]
@@ -198,7 +198,7 @@ def test_biomarker_ranks_and_random_gene_null() -> None:
 
 
 def test_known_biomarkers_are_panel_genes_with_sources() -> None:
-    from core.preprocessing.panels import load_panel
+    from core.data.panels import load_panel
 
     markers = load_biomarkers()
     assert not markers.duplicated(["drug", "gene"]).any()

@@ -23,12 +23,12 @@ import pytest
 from dashboard_fixtures import APP
 from streamlit.testing.v1 import AppTest
 
-from core.artifacts import BundleError, bundle_files, bundles_from_zip_bytes, bundles_to_zip_bytes, load_bundle
+from core.data.panels import load_panel
 from core.data.registry import load_cohort
 from core.evaluation.cohort_scores import cross_validated_scores
+from core.inference.bundle import BundleError, bundle_files, bundles_from_zip_bytes, bundles_to_zip_bytes, load_bundle
 from core.models.config import TDNNConfig
 from core.predict import member_predictions, rank_drugs
-from core.preprocessing.panels import load_panel
 from core.training import background
 from core.training.fit import TrainingSettings
 from core.training.own_cohort import comparison_table, train_own_cohort

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.artifacts import load_bundle
 from core.data.registry import load_cohort
 from core.explain.bundle_attributions import (
     VIEWS,
@@ -27,6 +26,7 @@ from core.explain.precomputed import (
     save_reference_explanations,
 )
 from core.explain.specificity import top_k_overlap
+from core.inference.bundle import load_bundle
 
 BUNDLE = "colorectal_tdnn_finetuned"
 

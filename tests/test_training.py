@@ -11,17 +11,17 @@ import json
 import numpy as np
 import pytest
 
-from core.artifacts import BundleError, load_bundle, save_bundle
 from core.data.cohort import Cohort
+from core.data.panels import load_panel
+from core.inference.bundle import BundleError, load_bundle, save_bundle
+from core.inference.model import build_pair_table, predict
 from core.models import OUTPUT_LAYER_NAME, build_model
 from core.models.config import ConvNNConfig, PaccMannConfig, TDNNConfig
 from core.models.transfer import replace_output_layer
 from core.predict import rank_drugs, reference_z_scores
-from core.preprocessing.panels import load_panel
 from core.training.bundles import build_bundle
 from core.training.compiled import compiled_twin
-from core.training.fit import TrainingSettings, fit, predict
-from core.training.pipeline import build_pair_table
+from core.training.fit import TrainingSettings, fit
 from core.training.protocols import finetune, pretrain, train_from_scratch, training_pairs
 
 TINY = {

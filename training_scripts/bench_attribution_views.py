@@ -13,10 +13,10 @@ import time
 
 import pandas as pd
 
-from core.artifacts import load_bundle
 from core.config import models_dir
 from core.data.registry import load_cohort
 from core.explain.bundle_attributions import VIEWS, organoid_attributions
+from core.inference.bundle import load_bundle
 
 DEFAULT_BUNDLES = [f"colorectal_{architecture}_finetuned" for architecture in ("tdnn", "convnn", "paccmann")]
 

@@ -19,15 +19,15 @@ import time
 
 from streamlit.testing.v1 import AppTest
 
-from core.artifacts import load_bundle
 from core.config import REPO_ROOT, models_dir
 from core.data.cohort import Cohort
+from core.data.panels import load_panel
 from core.data.registry import TARGET_DATASET, load_cohort
 from core.explain.bundle_attributions import DEFAULT_VIEW, VIEWS, organoid_attributions, pathway_enrichment
 from core.explain.enrichment import ranked_enrichment
 from core.explain.precomputed import load_reference_explanations
+from core.inference.bundle import load_bundle
 from core.predict import rank_drugs
-from core.preprocessing.panels import load_panel
 from core.training import background
 from core.training.own_cohort import BROWSER_TRAINING, train_own_cohort_to_zip
 from core.upload import validate_upload

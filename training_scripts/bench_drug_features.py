@@ -16,10 +16,10 @@ from dataclasses import asdict
 import pandas as pd
 
 from core.config import CACHE_DIR_ENV, data_root
+from core.data.structures import canonical_smiles
 from core.preprocessing.drug_features import (
     DescriptorStandardiser,
     FeaturisationTimings,
-    canonical_smiles,
     compute_descriptors,
     descriptor_columns,
     descriptor_versions,

@@ -34,8 +34,8 @@ import tensorflow as tf
 from scipy.stats import spearmanr
 from tensorflow.python.eager import execute as tf_execute
 
-from core.artifacts import load_bundle
 from core.config import models_dir
+from core.data.panels import PANEL_NAMES, load_panel
 from core.data.registry import load_cohort
 from core.explain.enrichment import (
     COLLECTIONS,
@@ -58,8 +58,8 @@ from core.explain.integrated_gradients import (
     pair_grid,
     split_model,
 )
+from core.inference.bundle import load_bundle
 from core.models import GENES, MODEL_REGISTRY, build_model
-from core.preprocessing.panels import PANEL_NAMES, load_panel
 
 SWEEP_STEPS = (16, 32, 64, 128, 256, 512, 1024)
 

@@ -12,9 +12,9 @@ import time
 
 import pandas as pd
 
-from core.artifacts import list_bundles, load_bundle
 from core.config import models_dir
 from core.data.registry import TARGET_DATASET, load_cohort
+from core.inference.bundle import list_bundles, load_bundle
 from core.predict import rank_drugs
 from training_scripts.settings import MODELS, pretrained_dir
 

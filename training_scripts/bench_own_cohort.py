@@ -25,10 +25,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from core.artifacts import bundles_from_zip_bytes, bundles_to_zip_bytes
 from core.config import REPO_ROOT, data_root, models_dir
 from core.data.cohort import Cohort
 from core.data.registry import PRETRAINING_DATASET, load_cohort
+from core.inference.bundle import bundles_from_zip_bytes, bundles_to_zip_bytes
 from core.predict import member_predictions
 from core.training import background
 from core.training.fit import TrainingSettings

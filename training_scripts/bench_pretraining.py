@@ -13,8 +13,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from core.inference.pairs import PairTable
 from core.models import build_model
-from core.training.batches import PairTable
 from core.training.fit import TrainingSettings, fit
 
 MODELS = ("tdnn", "convnn", "paccmann")
@@ -22,13 +22,13 @@ MODELS = ("tdnn", "convnn", "paccmann")
 
 def export_inputs(path: Path) -> None:
     """Write each architecture's GDSC pre-training inputs (all usable pairs) to one .npz file."""
+    from core.data.panels import load_panel
     from core.data.registry import PRETRAINING_DATASET, load_cohort
-    from core.preprocessing.panels import load_panel
-    from core.training.drug_encoding import new_encoder
-    from core.training.expression import REFERENCE_BATCH, ExpressionPreprocessor
-    from core.training.pipeline import build_pair_table
+    from core.inference.drug_encoding import new_encoder
+    from core.inference.expression import REFERENCE_BATCH, ExpressionPreprocessor
+    from core.inference.model import build_pair_table
+    from core.inference.target import MinMaxTargetScaler
     from core.training.protocols import training_pairs
-    from core.training.target import MinMaxTargetScaler
     from training_scripts.settings import PANEL_OF_MODEL
 
     gdsc = load_cohort(PRETRAINING_DATASET)

@@ -18,12 +18,12 @@ import pandas as pd
 
 from core.benchmark.tasks import cohort
 from core.config import models_dir
+from core.data.panels import load_panel
 from core.data.registry import PRETRAINING_DATASET
 from core.explain.biomarkers import biomarker_ranks, load_biomarkers, random_gene_null, summarise
 from core.explain.bundle_attributions import DEFAULT_VIEW, contrast_over_drugs, mean_importance
 from core.explain.integrated_gradients import DEFAULT_STEPS, expected_gradients, integrated_gradients, pair_grid
 from core.explain.precomputed import relative_importance
-from core.preprocessing.panels import load_panel
 from core.transfer.deep_study import held_out_lines, pretrained_model
 
 HELD_OUT = "cell_fold0"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.artifacts import load_bundle
 from core.config import models_dir
 from core.evaluation.evidence import EVIDENCE_FILE, N_PERMUTATIONS, evidence, evidence_row
+from core.inference.bundle import load_bundle
 
 
 def main(argv: list[str] | None = None) -> None:

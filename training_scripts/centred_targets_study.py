@@ -26,7 +26,7 @@ import pandas as pd
 
 from core.benchmark.grid import CELL, IN_VITRO
 from core.config import cache_dir, models_dir
-from core.training.target import TARGETS
+from core.inference.target import TARGETS
 from core.transfer.deep_study import (
     GDSC_PROFILE,
     N_FOLDS,

@@ -5,9 +5,9 @@ import argparse
 import time
 from pathlib import Path
 
-from core.artifacts import save_bundle
+from core.data.panels import load_panel
 from core.data.registry import PRETRAINING_DATASET, load_cohort
-from core.preprocessing.panels import load_panel
+from core.inference.bundle import save_bundle
 from core.training.bundles import build_bundle, bundle_name
 from core.training.pretrained import load_pretrained
 from training_scripts.settings import (

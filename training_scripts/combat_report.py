@@ -23,9 +23,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold
 
+from core.data.panels import load_panel
 from core.data.registry import PRETRAINING_DATASET, TARGET_DATASET, load_cohort
 from core.preprocessing.combat import ComBatHarmoniser
-from core.preprocessing.panels import load_panel
 from core.preprocessing.standardise import standardise_per_sample
 
 GDSC, ORGANOID = "gdsc", "organoid"

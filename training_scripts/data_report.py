@@ -10,9 +10,9 @@ import argparse
 import pandas as pd
 
 from core.data.cohort import Cohort
+from core.data.panels import PANEL_NAMES, build_panel, listed_genes
 from core.data.registry import DATASETS, PRETRAINING_DATASET, TARGET_DATASET, load_cohort
 from core.data.summary import summarise
-from core.preprocessing.panels import PANEL_NAMES, build_panel, listed_genes
 
 PAPER_GDSC = "paper: GDSC1 ln IC50, 958 cell lines x 282 drugs = 250,625 pairs"
 

@@ -12,7 +12,6 @@ import time
 
 import pandas as pd
 
-from core.artifacts import list_bundles, load_bundle
 from core.config import models_dir
 from core.data.registry import load_cohort
 from core.explain.bundle_attributions import DEFAULT_VIEW
@@ -24,6 +23,7 @@ from core.explain.precomputed import (
     save_reference_explanations,
 )
 from core.explain.specificity import TOP_K_OVERLAP, top_k_overlap
+from core.inference.bundle import list_bundles, load_bundle
 
 SPECIFICITY_FILE = "explanation_specificity.csv"
 

@@ -19,9 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-from core.artifacts import BundleError, save_bundle
 from core.config import models_dir
 from core.data.registry import PRETRAINING_DATASET, load_cohort
+from core.inference.bundle import BundleError, save_bundle
 from core.training.defaults import TARGET_TRAINING
 from core.training.fit import TrainingSettings
 from core.training.own_cohort import DEFAULT_FOLDS, TrainingStep, comparison_table, train_own_cohort

@@ -10,8 +10,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from core.data.panels import load_panel
 from core.data.registry import PRETRAINING_DATASET, load_cohort
-from core.preprocessing.panels import load_panel
 from core.training.pretrained import save_pretrained
 from core.training.protocols import pretrain
 from training_scripts.settings import MODELS, PANEL_OF_MODEL, PRETRAINING, pretrained_dir

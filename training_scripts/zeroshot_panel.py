@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.artifacts import save_bundle
 from core.data.registry import PRETRAINING_DATASET, TARGET_DATASET, load_cohort
+from core.inference.bundle import save_bundle
 from core.training.panel_bundle import build_panel_bundle
 from core.training.pretrained import load_pretrained
 from training_scripts.settings import MODELS, TRAINED_MODELS, pretrained_dir

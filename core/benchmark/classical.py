@@ -16,8 +16,8 @@ from sklearn.linear_model import ElasticNetCV
 from sklearn.model_selection import GroupKFold
 
 from core.data.cohort import Cohort
+from core.inference.drug_encoding import DescriptorEncoder
 from core.preprocessing.standardise import standardise_per_sample
-from core.training.drug_encoding import DescriptorEncoder
 
 MIN_SAMPLES_PER_DRUG = 6  # fewer training samples for a drug: predict its training mean instead
 INNER_FOLDS = 3

@@ -17,13 +17,13 @@ from core.benchmark import classical
 from core.benchmark.grid import DRUG, IN_VITRO, PRIMARY, Profile, Task
 from core.config import models_dir
 from core.data.cohort import Cohort
+from core.data.panels import load_panel
 from core.data.registry import PRETRAINING_DATASET, load_cohort
 from core.evaluation.splits import SPLIT_GROUP, cell_cold_start_folds, drug_cold_start_folds
+from core.inference.model import TrainedModel
 from core.models.registry import config_class
-from core.preprocessing.panels import load_panel
 from core.training.defaults import PANEL_OF_MODEL, TARGET_TRAINING
 from core.training.fit import TrainingSettings
-from core.training.pipeline import TrainedModel
 from core.training.pretrained import load_pretrained, pretrained_from_zeroshot_bundle, save_pretrained
 from core.training.protocols import finetune, pretrain, train_from_scratch, zero_shot
 

@@ -19,7 +19,6 @@ from core.explain.integrated_gradients import (
     explain_pair,
     integrated_gradients,
     pair_grid,
-    predict,
     split_model,
 )
 
@@ -40,7 +39,6 @@ __all__ = [
     "load_collection",
     "over_representation",
     "pair_grid",
-    "predict",
     "split_model",
     "top_genes",
     "top_genes_per_drug",

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.artifacts import BundleMember, ModelBundle
 from core.explain.enrichment import PAPER_MAX_ADJUSTED_P, PAPER_MIN_OVERLAP, over_representation
 from core.explain.gene_ranking import TOP_K, top_genes
 from core.explain.integrated_gradients import (
@@ -40,6 +39,7 @@ from core.explain.integrated_gradients import (
     integrated_gradients,
     pair_grid,
 )
+from core.inference.bundle import BundleMember, ModelBundle
 
 COLUMNS = ["gene", "attribution", "importance", "direction"]
 

@@ -47,6 +47,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from core.inference.model import predict
 from core.models.blocks import GENES
 
 DEFAULT_STEPS = 128  # see "Steps" in the module docstring
@@ -305,16 +306,6 @@ def drug_mean_expected_gradients(
     return ((sample - references) * mean_gradients).mean(axis=0)
 
 
-def predict(model: keras.Model, inputs: Mapping[str, np.ndarray], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
-    """Model output per pair, in inference mode, as a 1-D array."""
-    n_pairs = len(next(iter(inputs.values())))
-    outputs = []
-    for start in range(0, n_pairs, batch_size):
-        batch = {name: np.asarray(array)[start : start + batch_size] for name, array in inputs.items()}
-        outputs.append(keras.ops.convert_to_numpy(model(batch, training=False)))
-    return np.concatenate(outputs).reshape(n_pairs)
-
-
 def endpoint_difference(
     model: keras.Model,
     inputs: Mapping[str, np.ndarray],
@@ -324,7 +315,7 @@ def endpoint_difference(
     """``F(x) - F(baseline)`` per pair: what the attributions of ``input_name`` should add up to."""
     values = _explained_input(model, inputs, input_name)
     at_baseline = {**inputs, input_name: np.ascontiguousarray(_baseline(values, baseline))}
-    return predict(model, inputs) - predict(model, at_baseline)
+    return predict(model, inputs, DEFAULT_BATCH_SIZE) - predict(model, at_baseline, DEFAULT_BATCH_SIZE)
 
 
 def completeness_gap(

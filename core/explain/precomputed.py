@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.artifacts import ModelBundle
 from core.data.datasets.common import file_sha256
 from core.explain.bundle_attributions import (
     DEFAULT_VIEW,
@@ -39,6 +38,7 @@ from core.explain.enrichment import (
 )
 from core.explain.gene_ranking import TOP_K
 from core.explain.specificity import TOP_K_OVERLAP, mean_cosine, top_k_overlap
+from core.inference.bundle import ModelBundle
 
 EXPLANATIONS = "explanations"
 THRESHOLDS = {"paper": (PAPER_MAX_ADJUSTED_P, PAPER_MIN_OVERLAP), "relaxed": (0.05, 3)}

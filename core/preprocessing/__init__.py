@@ -1,1 +1,2 @@
-"""Expression preprocessing shared by training and prediction: per-sample standardisation and ComBat."""
+"""Input transforms shared by training and prediction, each knowing nothing of models: per-sample
+standardisation and ComBat for expression, RDKit + Mordred descriptors and SMILES tokens for drugs."""

@@ -1,21 +1,11 @@
 """Drug structure -> fixed-length numeric descriptor vector (RDKit 2D + Mordred 2D).
 
 The same drug arrives from several tables in different SMILES spellings (salts, other atom orders),
-so everything is keyed by :func:`canonical_smiles`. Descriptors are cached on disk per molecule,
-because Mordred is the slow step and the drug set barely changes between runs.
-
-Structure rules (chosen so that a drug and its salt form get the same features):
-
-- Organic salts and solvates keep only the largest organic fragment
-  (RDKit ``LargestFragmentChooser(preferOrganic=True)``), which is then neutralised where possible
-  (``Uncharger``): ``erlotinib.HCl`` -> erlotinib, ``dovitinib lactate`` -> dovitinib.
-  Alkali and alkaline-earth cations (Na, K, Ca, ...) count as removable counter-ions.
-- If any other metal is present (platinum drugs such as cisplatin, carboplatin, oxaliplatin are
-  written as disconnected ligands + metal ion), **all fragments are kept unchanged**: the metal
-  complex is the drug, and largest-fragment selection would turn carboplatin into
-  cyclobutane-1,1-dicarboxylic acid and cisplatin into ammonia. Their molecular weights therefore
-  match the real complexes (cisplatin 300.05, carboplatin 371.25, oxaliplatin 397.29), but Mordred
-  cannot compute 570-780 of its 1,613 descriptors for them (see :class:`DescriptorStandardiser`).
+so everything is keyed by :func:`core.data.structures.canonical_smiles`, and descriptors are computed on
+the parent structure it defines (salts stripped, metal complexes kept whole; the rules are there).
+Descriptors are cached on disk per molecule, because Mordred is the slow step and the drug set barely
+changes between runs. Platinum drugs keep their metal, so Mordred cannot compute 570-780 of its 1,613
+descriptors for them (see :class:`DescriptorStandardiser`).
 """
 from __future__ import annotations
 
@@ -40,55 +30,16 @@ import numpy as np
 import pandas as pd
 import rdkit
 from mordred import descriptors as mordred_descriptors
-from rdkit import Chem, rdBase
+from rdkit import Chem
 from rdkit.Chem import Descriptors
-from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from core.config import cache_dir
+from core.data.structures import canonical_smiles, parent_molecule, parse_smiles
 
 CACHE_SUBDIR = "drug_descriptors"
 # Bump when the way descriptors are computed changes without an rdkit/mordred version change.
 CACHE_SCHEMA = 1
 STANDARDISER_FORMAT = "pdo-descriptor-standardiser/1"
-
-# Elements that are not metals for our purpose (metalloids B, Si, As, Te included: bortezomib has B).
-_NON_METALS = frozenset("H He B C N O F Ne Si P S Cl Ar As Se Br Kr Te I Xe At Rn".split())
-# Metals that only ever appear as counter-ions of organic drugs, never as the active part.
-_COUNTER_ION_METALS = frozenset("Li Na K Rb Cs Mg Ca Sr Ba".split())
-
-
-# --------------------------------------------------------------------------- structures
-
-
-def _parse(smiles: str) -> Chem.Mol | None:
-    """RDKit molecule or None, without RDKit's error spam for the unparsable ones."""
-    if not isinstance(smiles, str) or not smiles.strip():
-        return None
-    with rdBase.BlockLogs():
-        mol = Chem.MolFromSmiles(smiles.strip())
-    return mol if mol is not None and mol.GetNumAtoms() > 0 else None
-
-
-def _is_metal_complex(mol: Chem.Mol) -> bool:
-    """True when a metal that is part of the drug (not a Na/K/... counter-ion) is present."""
-    symbols = {atom.GetSymbol() for atom in mol.GetAtoms()}
-    return bool(symbols - _NON_METALS - _COUNTER_ION_METALS)
-
-
-def parent_molecule(mol: Chem.Mol) -> Chem.Mol:
-    """The structure descriptors are computed on (see the module docstring for the rules)."""
-    if _is_metal_complex(mol):
-        return mol
-    largest = rdMolStandardize.LargestFragmentChooser(preferOrganic=True).choose(mol)
-    return rdMolStandardize.Uncharger().uncharge(largest)
-
-
-def canonical_smiles(smiles: str) -> str | None:
-    """RDKit canonical isomeric SMILES of the parent structure; None for unparsable input."""
-    mol = _parse(smiles)
-    if mol is None:
-        return None
-    return Chem.MolToSmiles(parent_molecule(mol))
 
 
 # --------------------------------------------------------------------------- descriptors
@@ -207,7 +158,7 @@ def _canonical_unique(smiles: Iterable[str]) -> list[str]:
 
 def _compute_vectors(smiles: Sequence[str], n_jobs: int, timings: FeaturisationTimings) -> np.ndarray:
     """RDKit + Mordred descriptors for canonical SMILES, bypassing the cache."""
-    mols = [parent_molecule(_parse(s)) for s in smiles]
+    mols = [parent_molecule(parse_smiles(s)) for s in smiles]
     start = time.perf_counter()
     rdkit_part = rdkit_descriptor_matrix(mols)
     timings.rdkit_s += time.perf_counter() - start

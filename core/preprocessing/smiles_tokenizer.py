@@ -4,7 +4,7 @@ Tokens are chemically meaningful units rather than characters, so ``Cl`` is neve
 carbon + ``l`` and a bracket atom such as ``[C@@H]`` or ``[nH+]`` (element, isotope, chirality,
 hydrogens, charge) stays one symbol. The tokenizer is total: a character that matches no SMILES
 rule becomes its own one-character token, so joining the tokens always gives back the input exactly.
-The vocabulary does not canonicalise; pass it canonical SMILES (``drug_features.canonical_smiles``)
+The vocabulary does not canonicalise; pass it canonical SMILES (``core.data.structures.canonical_smiles``)
 so that one drug always gives one sequence.
 """
 from __future__ import annotations

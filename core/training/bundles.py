@@ -13,13 +13,13 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pandas as pd
 
-from core.artifacts import BundleMember, ModelBundle, round_to_storage_precision, unit_of_metric
 from core.data.cohort import Cohort
 from core.evaluation.cohort_scores import cross_validated_scores
+from core.inference.bundle import BundleMember, ModelBundle, round_to_storage_precision, unit_of_metric
+from core.inference.model import TrainedModel
 from core.models.config import ModelConfig
 from core.training.crossval import cross_validate, sample_folds
 from core.training.fit import EpochReport, TrainingSettings, print_progress
-from core.training.pipeline import TrainedModel
 from core.training.protocols import finetune, train_from_scratch, zero_shot
 
 BUNDLE_KINDS = ("zeroshot", "finetuned", "scratch")

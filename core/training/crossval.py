@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.cohort import Cohort
-from core.training.pipeline import TrainedModel
+from core.inference.model import TrainedModel
 
 FitFold = Callable[[int, pd.DataFrame], TrainedModel]  # (fold, training pairs) -> fitted model
 

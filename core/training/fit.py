@@ -1,7 +1,8 @@
 """The fit loop shared by pre-training, fine-tuning and training from scratch.
 
 Adam on mean squared error of the min-max scaled response, early stopping with patience 5 on a random
-10% validation split of the training pairs, best weights restored (Prasse et al.).
+10% validation split of the training pairs, best weights restored (Prasse et al.). Fitted models predict
+through the batched loop of :mod:`core.inference.model`.
 """
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from dataclasses import asdict, dataclass
 import keras
 import numpy as np
 
-from core.training.batches import PairBatches, PairTable
+from core.inference.model import FitResult
+from core.inference.pairs import PairBatches, PairTable
+from core.inference.target import TARGETS
 from core.training.compiled import compiled_twin
-from core.training.target import TARGETS
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class TrainingSettings:
     patience: int = 5
     validation_fraction: float = 0.1
     seed: int = 0
-    target: str = "minmax"  # or "drug_centred": see core.training.target
+    target: str = "minmax"  # or "drug_centred": see core.inference.target
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -45,15 +47,6 @@ class EpochReport:
     val_loss: float
     seconds: float
     seconds_left_at_most: float
-
-
-@dataclass(frozen=True)
-class FitResult:
-    epochs_run: int
-    best_epoch: int
-    best_val_loss: float
-    history: dict[str, list[float]]
-    seconds: float
 
 
 class _ProgressReporter(keras.callbacks.Callback):
@@ -125,18 +118,3 @@ def fit(
         history={k: [float(v) for v in values] for k, values in history.history.items()},
         seconds=time.perf_counter() - start,
     )
-
-
-def predict(model: keras.Model, table: PairTable, batch_size: int = 4096) -> np.ndarray:
-    """Scaled predictions for every pair of ``table``, as a flat float32 array.
-
-    Calls the model directly per batch instead of ``model.predict``, which would trace a new graph for
-    every fold model and every call (slow, and noisy warnings) for tables this small.
-    """
-    batches = PairBatches(table, batch_size)
-    outputs = [keras.ops.convert_to_numpy(model(_inputs(batches[i]), training=False)) for i in range(len(batches))]
-    return np.concatenate(outputs).reshape(-1).astype(np.float32)
-
-
-def _inputs(batch):
-    return batch[0] if isinstance(batch, tuple) else batch

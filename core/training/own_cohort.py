@@ -27,14 +27,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.artifacts import ModelBundle, bundles_to_zip_bytes
 from core.data.cohort import Cohort
 from core.data.registry import PRETRAINING_DATASET, load_cohort
+from core.inference.bundle import ModelBundle, bundles_to_zip_bytes
+from core.inference.model import TrainedModel
 from core.models.config import ModelConfig
 from core.preprocessing.drug_features import descriptor_cache_read_only
 from core.training.bundles import build_bundle
 from core.training.fit import EpochReport, TrainingSettings
-from core.training.pipeline import TrainedModel
 from core.training.pretrained import pretrained_from_zeroshot_bundle
 
 KINDS = ("finetuned", "scratch")

@@ -13,10 +13,10 @@ import datetime as dt
 
 import pandas as pd
 
-from core.artifacts import BundleMember, ModelBundle
 from core.data.cohort import Cohort
+from core.inference.bundle import BundleMember, ModelBundle
+from core.inference.model import TrainedModel
 from core.training.bundles import package_versions
-from core.training.pipeline import TrainedModel
 from core.training.protocols import zero_shot
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.artifacts import BundleMember, ModelBundle, load_bundle, save_bundle
 from core.data.cohort import Cohort
+from core.inference.bundle import BundleMember, ModelBundle, load_bundle, save_bundle
+from core.inference.model import TrainedModel
 from core.training.fit import TrainingSettings
-from core.training.pipeline import TrainedModel
 
 
 def save_pretrained(trained: TrainedModel, gdsc: Cohort, settings: TrainingSettings, extra: dict, folder: Path) -> None:

@@ -14,14 +14,14 @@ from collections.abc import Callable
 import pandas as pd
 
 from core.data.cohort import Cohort
+from core.inference.drug_encoding import new_encoder
+from core.inference.expression import REFERENCE_BATCH, TARGET_BATCH, ExpressionPreprocessor
+from core.inference.model import TrainedModel, build_pair_table
+from core.inference.target import MinMaxTargetScaler
 from core.models import build_model
 from core.models.config import ModelConfig
 from core.models.transfer import replace_output_layer
-from core.training.drug_encoding import new_encoder
-from core.training.expression import REFERENCE_BATCH, TARGET_BATCH, ExpressionPreprocessor
 from core.training.fit import EpochReport, TrainingSettings, fit, print_progress
-from core.training.pipeline import TrainedModel, build_pair_table
-from core.training.target import MinMaxTargetScaler
 
 Progress = Callable[[EpochReport], None] | None
 

@@ -17,13 +17,13 @@ import pandas as pd
 from core.benchmark.grid import CELL, IN_VITRO, PROFILES
 from core.benchmark.tasks import cohort, restricted, train_test
 from core.config import cache_dir, models_dir
+from core.data.panels import load_panel
 from core.data.registry import PRETRAINING_DATASET
-from core.preprocessing.panels import load_panel
+from core.inference.expression import REFERENCE_BATCH
+from core.inference.model import TrainedModel
 from core.preprocessing.standardise import standardise_per_sample
 from core.training.defaults import TARGET_TRAINING
-from core.training.expression import REFERENCE_BATCH
 from core.training.fit import TrainingSettings
-from core.training.pipeline import TrainedModel
 from core.training.pretrained import load_pretrained, pretrained_from_zeroshot_bundle, save_pretrained
 from core.training.protocols import finetune, pretrain, train_from_scratch, zero_shot
 from core.transfer.linear import PerDrugRidge, shared_alpha

@@ -20,11 +20,11 @@ import pandas as pd
 
 from core.config import data_root
 from core.data.cohort import Cohort
+from core.data.panels import load_panel
 from core.data.registry import PRETRAINING_DATASET, load_cohort
 from core.evaluation.metrics import within_drug, within_drug_fold, within_drug_fold_per_drug
 from core.evaluation.splits import cell_cold_start_folds
 from core.evaluation.stats import permutation_test
-from core.preprocessing.panels import load_panel
 from core.preprocessing.standardise import standardise_per_sample
 from core.transfer.alignment import ALIGNMENTS, REFERENCE, TARGET, Alignment, make_alignment
 from core.transfer.linear import PerDrugRidge, shared_alpha, tissue_residuals

@@ -60,7 +60,7 @@ def _fraction(text: str) -> float:
 
 
 def _named_panel(name: str) -> list[str]:
-    from core.preprocessing.panels import load_panel  # only --panel needs the panel machinery
+    from core.data.panels import load_panel  # only --panel needs the panel machinery
 
     try:
         return load_panel(name)

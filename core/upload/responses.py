@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.cohort import Cohort
-from core.preprocessing.drug_features import canonical_smiles
+from core.data.structures import canonical_smiles
 from core.upload.errors import UploadError, name_list
 from core.upload.reader import DECIMAL_COMMA, read_grid
 

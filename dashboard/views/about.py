@@ -4,8 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.artifacts import BundleError
 from core.config import models_dir
+from core.inference.bundle import BundleError
 from dashboard.common import ARCHITECTURES, KIND_SHORT, bundle_evaluation, bundle_grid, no_bundles_message
 
 st.title("About / model card")

@@ -13,14 +13,14 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from core.artifacts import BundleError, bundles_from_zip_bytes, bundles_to_zip_bytes
 from core.config import models_dir
 from core.data.cohort import Cohort
 from core.data.registry import load_cohort
+from core.inference.bundle import BundleError, bundles_from_zip_bytes, bundles_to_zip_bytes
+from core.inference.model import TrainedModel
 from core.training import background
 from core.training.fit import TrainingSettings
 from core.training.own_cohort import BROWSER_TRAINING, comparison_table, n_folds_for, train_own_cohort_to_zip
-from core.training.pipeline import TrainedModel
 from core.training.pretrained import pretrained_from_zeroshot_bundle
 from core.upload import UploadError
 from core.upload.cohort import (

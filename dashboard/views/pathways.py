@@ -9,7 +9,6 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.artifacts import ModelBundle
 from core.explain.bundle_attributions import DEFAULT_VIEW, VIEWS, pathway_enrichment
 from core.explain.enrichment import (
     COLLECTIONS,
@@ -22,6 +21,7 @@ from core.explain.enrichment import (
     ranked_sets,
 )
 from core.explain.gene_ranking import TOP_K
+from core.inference.bundle import ModelBundle
 from dashboard.common import (
     choose_view,
     csv_bytes,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.artifacts import BundleError
+from core.inference.bundle import BundleError
 from core.upload import UploadError, validate_upload
 from dashboard.common import (
     ARCHITECTURES,
@@ -29,7 +29,7 @@ def model_panels() -> dict[str, list[str]]:
             except BundleError as error:
                 st.warning(str(error))
     if not panels:
-        from core.preprocessing.panels import load_panel
+        from core.data.panels import load_panel
 
         st.warning("No model bundles found, so the QC below uses the tDNN gene panel; nothing can be ranked yet.")
         panels = {"tdnn": load_panel("tdnn")}

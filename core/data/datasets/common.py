@@ -8,7 +8,7 @@ import pandas as pd
 
 from core.data.drugs import GdscDrugCatalogue
 from core.data.genes import GeneMapper
-from core.preprocessing.drug_features import canonical_smiles
+from core.data.structures import canonical_smiles
 
 
 def harmonise_gene_columns(expression: pd.DataFrame) -> pd.DataFrame:

@@ -10,8 +10,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from core.data.structures import canonical_smiles
 from core.models.blocks import DRUG_FEATURES, SMILES_TOKENS
-from core.preprocessing.drug_features import DescriptorStandardiser, canonical_smiles, compute_descriptors
+from core.preprocessing.drug_features import DescriptorStandardiser, compute_descriptors
 from core.preprocessing.smiles_tokenizer import SmilesVocabulary, max_token_length
 
 MAX_SMILES_TOKENS = 256  # longer SMILES keep their first 256 tokens (no GDSC drug is that long)

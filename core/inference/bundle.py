@@ -40,7 +40,7 @@ import pandas as pd
 if TYPE_CHECKING:  # Keras and TensorFlow load only where models are read or written (see _load_member)
     import keras
 
-    from core.training.pipeline import TrainedModel
+    from core.inference.model import TrainedModel
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -308,10 +308,10 @@ def _load_member(files: Mapping[str, bytes], entry: dict[str, str]) -> BundleMem
     import keras
 
     import core.models  # noqa: F401  (registers the custom layers that model_from_json needs)
-    from core.training.drug_encoding import encoder_from_dict
-    from core.training.expression import ExpressionPreprocessor
-    from core.training.pipeline import TrainedModel
-    from core.training.target import MinMaxTargetScaler
+    from core.inference.drug_encoding import encoder_from_dict
+    from core.inference.expression import ExpressionPreprocessor
+    from core.inference.model import TrainedModel
+    from core.inference.target import MinMaxTargetScaler
 
     directory = entry["directory"]
     state = json.loads(files[f"{directory}/preprocessing.json"])

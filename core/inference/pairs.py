@@ -1,7 +1,8 @@
 """Mini-batches of (sample, drug) pairs, gathered on the fly from per-sample and per-drug matrices.
 
 Materialising 250,000 pairs x (655 genes + 1,500 descriptors) would take gigabytes; gathering rows by
-index per batch keeps memory at the size of the two small matrices.
+index per batch keeps memory at the size of the two small matrices. Training iterates a table with
+:class:`PairBatches` (shuffled, with targets); prediction with :func:`core.inference.model.predict`.
 """
 from __future__ import annotations
 

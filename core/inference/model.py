@@ -1,17 +1,31 @@
-"""A trained model with everything needed to turn raw inputs into responses, and how pairs become inputs."""
+"""A trained model with everything needed to turn raw inputs into responses, how pairs become inputs, and the
+one batched loop that runs a model over pairs (prediction, evaluation during training, explanation checks)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 import pandas as pd
 
-from core.training.batches import PairTable
-from core.training.drug_encoding import DrugEncoder
-from core.training.expression import ExpressionPreprocessor
-from core.training.fit import FitResult, predict
-from core.training.target import MinMaxTargetScaler
+from core.inference.drug_encoding import DrugEncoder
+from core.inference.expression import ExpressionPreprocessor
+from core.inference.pairs import PairTable
+from core.inference.target import MinMaxTargetScaler
+
+PREDICT_BATCH_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """How the fit of a model went (training writes it; a model read from a bundle has none)."""
+
+    epochs_run: int
+    best_epoch: int
+    best_val_loss: float
+    history: dict[str, list[float]]
+    seconds: float
 
 
 @dataclass
@@ -58,3 +72,25 @@ def build_pair_table(
         drug_index=drugs.get_indexer(pairs["drug"]),
         target=target,
     )
+
+
+def predict(model: keras.Model, pairs: PairTable | Mapping[str, np.ndarray],
+            batch_size: int = PREDICT_BATCH_SIZE) -> np.ndarray:
+    """Model output for every pair, in inference mode, as a flat float32 array (scaled, for a trained model).
+
+    ``pairs`` is a :class:`PairTable` (rows gathered batch by batch) or model inputs already holding one
+    row per pair (input name -> array), as the explanation code builds them. Calls the model directly per
+    batch instead of ``model.predict``, which would trace a new graph for every fold model and every call
+    (slow, and noisy warnings) for tables this small.
+    """
+    if isinstance(pairs, PairTable):
+        n_pairs, rows_of = len(pairs), pairs.inputs
+    else:
+        n_pairs = len(next(iter(pairs.values())))
+
+        def rows_of(rows: slice) -> dict[str, np.ndarray]:
+            return {name: np.asarray(values)[rows] for name, values in pairs.items()}
+
+    outputs = [keras.ops.convert_to_numpy(model(rows_of(slice(start, start + batch_size)), training=False))
+               for start in range(0, n_pairs, batch_size)]
+    return np.concatenate(outputs).reshape(n_pairs).astype(np.float32)
