@@ -11,7 +11,7 @@ from core.config import models_dir
 from core.evaluation.evidence import Evidence, best_architecture, evidence, evidence_row, stored_evidence
 from core.evaluation.grouped import with_baseline
 from core.evaluation.metrics import within_drug, within_drug_fold, within_drug_fold_per_drug
-from core.evaluation.stats import permutation_test, shuffled_samples
+from core.evaluation.permutation import SampleGrid, permutation_test
 from core.transfer.alignment import REFERENCE, TARGET, CohortStandardisation, ContrastivePCA, make_alignment
 from core.transfer.linear import PerDrugRidge, tissue_residuals
 from core.transfer.multitask import MultiTaskNetwork, MultiTaskSettings, masked_ordering
@@ -63,16 +63,32 @@ def test_naive_per_sample_mean_scores_zero_on_the_committed_colorectal_folds() -
     assert within_drug_fold(naive) == 0.0
 
 
-def test_shuffling_moves_whole_samples_within_their_fold() -> None:
-    table = _table().assign(y_pred=lambda t: t["y_true"] + 0.01)
-    shuffled = shuffled_samples(table, np.random.default_rng(3))
-    assert len(shuffled) == len(table)
-    assert shuffled.groupby("fold")["sample"].unique().map(set).equals(table.groupby("fold")["sample"].unique().map(set))
-    # Each sample's predictions all come from one other sample of the same fold (same permutation for every drug).
-    moved = shuffled.merge(table[["sample", "drug", "y_pred"]], on=["drug", "y_pred"], suffixes=("", "_source"))
-    assert (moved.groupby("sample")["sample_source"].nunique() == 1).all()
-    assert not (shuffled["y_pred"].to_numpy() == table.set_index(["sample", "drug"]).loc[
-        pd.MultiIndex.from_frame(shuffled[["sample", "drug"]]), "y_pred"].to_numpy()).all()
+def _shuffled_by_hand(table: pd.DataFrame, grid: SampleGrid, permutation: np.ndarray) -> pd.DataFrame:
+    """The table with every (fold, sample)'s predictions replaced by those of the row ``permutation`` names, built
+    with pandas (pairs whose new sample lacks the drug dropped), as a reader would shuffle it."""
+    units = pd.MultiIndex.from_frame(table[["fold", "sample"]]).unique()
+    source = dict(zip(units, units[permutation]))
+    predictions = table.set_index(["fold", "sample", "drug"])["y_pred"]
+    keys = [(*source[(fold, sample)], drug) for fold, sample, drug in table[["fold", "sample", "drug"]].itertuples(index=False)]
+    return table.assign(y_pred=predictions.reindex(pd.MultiIndex.from_tuples(keys)).to_numpy()).dropna(subset=["y_pred"])
+
+
+def test_vectorised_permutation_scores_equal_the_metric_on_tables_shuffled_by_hand() -> None:
+    rng = np.random.default_rng(3)
+    table = _table(n_samples=21, n_drugs=5, n_folds=3)
+    table = table.assign(y_pred=table["y_true"] + rng.normal(0, 0.2, len(table)))
+    table.loc[table["drug"] == "d4", "y_pred"] = 0.7  # a drug the model does not order: scores 0, not NaN
+    table = table.drop(index=rng.choice(len(table), 15, replace=False))  # unscreened pairs
+    grid = SampleGrid.from_table(table)
+
+    assert grid.scores(np.arange(len(grid.fold))[None])[0] == pytest.approx(within_drug_fold(table), abs=1e-12)
+    permutations = grid.permutations(6, rng)
+    for fold in np.unique(grid.fold):  # each permutation moves rows only within their fold
+        members = np.flatnonzero(grid.fold == fold)
+        assert all(sorted(row[members]) == list(members) for row in permutations)
+    assert (permutations != np.arange(len(grid.fold))).any(axis=1).all()
+    expected = [within_drug_fold(_shuffled_by_hand(table, grid, row)) for row in permutations]
+    np.testing.assert_allclose(grid.scores(permutations), expected, atol=1e-12)
 
 
 def test_permutation_null_separates_signal_from_noise() -> None:
@@ -80,7 +96,7 @@ def test_permutation_null_separates_signal_from_noise() -> None:
     rng = np.random.default_rng(5)
     informative = table.assign(y_pred=table["y_true"] + rng.normal(0, 0.3, len(table)))
     noise = table.assign(y_pred=rng.normal(0, 1, len(table)))
-    strong, chance = (permutation_test(t, within_drug_fold, 200) for t in (informative, noise))
+    strong, chance = (permutation_test(t, 200) for t in (informative, noise))
     assert strong.observed > 0.5 and strong.p_value < 0.01 and abs(strong.null_mean) < 0.2
     assert chance.p_value > 0.05
 

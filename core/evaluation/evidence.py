@@ -13,7 +13,7 @@ import pandas as pd
 
 from core.evaluation.cohort_scores import scored_table
 from core.evaluation.metrics import within_drug, within_drug_fold
-from core.evaluation.stats import permutation_test
+from core.evaluation.permutation import permutation_test
 
 SIGNIFICANCE = 0.05
 N_PERMUTATIONS = 1000
@@ -54,7 +54,7 @@ def evidence(out_of_fold: pd.DataFrame, n_permutations: int = N_PERMUTATIONS, se
     table = scored_table(out_of_fold)
     if table.empty:
         raise ValueError("no screened response among the reference predictions: nothing to score")
-    test = permutation_test(table, within_drug_fold, n_permutations, seed)
+    test = permutation_test(table, n_permutations, seed)
     return Evidence(test.observed, within_drug_fold(table, "spearman"), within_drug(table), test.null_sd,
                     test.p_value, test.n_permutations)
 

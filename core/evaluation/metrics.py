@@ -17,12 +17,12 @@ from scipy.stats import rankdata
 Method = Literal["pearson", "spearman"]
 
 MIN_GROUP = 3  # fewest points a per-sample or per-drug Pearson r is computed on
-_RELATIVE_TOLERANCE = 1e-6  # a vector whose range is below this (relative) counts as constant: float32 storage noise
+CONSTANT_TOLERANCE = 1e-6  # a vector whose range is below this (relative) counts as constant: float32 storage noise
 
 
 def _is_constant(values: np.ndarray) -> bool:
     """True when ``values`` carry no ordering; floating noise around one value counts as constant."""
-    return bool(np.ptp(values) <= _RELATIVE_TOLERANCE * max(1.0, float(np.abs(values).max())))
+    return bool(np.ptp(values) <= CONSTANT_TOLERANCE * max(1.0, float(np.abs(values).max())))
 
 
 def _correlation(x: np.ndarray, y: np.ndarray, method: Method) -> float:

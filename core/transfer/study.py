@@ -23,8 +23,8 @@ from core.data.cohort import Cohort
 from core.data.panels import load_panel
 from core.data.registry import PRETRAINING_DATASET, load_cohort
 from core.evaluation.metrics import within_drug, within_drug_fold, within_drug_fold_per_drug
+from core.evaluation.permutation import permutation_test
 from core.evaluation.splits import cell_cold_start_folds
-from core.evaluation.stats import permutation_test
 from core.preprocessing.standardise import standardise_per_sample
 from core.transfer.alignment import ALIGNMENTS, REFERENCE, TARGET, Alignment, make_alignment
 from core.transfer.linear import PerDrugRidge, shared_alpha, tissue_residuals
@@ -188,7 +188,7 @@ def score_models(predictions: pd.DataFrame, n_permutations: int) -> pd.DataFrame
     rows = []
     for model, table in predictions.groupby("model", sort=True):
         table = table.dropna(subset=["y_pred"])
-        test = permutation_test(table, within_drug_fold, n_permutations) if n_permutations else None
+        test = permutation_test(table, n_permutations) if n_permutations else None
         rows.append({
             "model": model,
             "within_drug_fold_pearson": within_drug_fold(table),
