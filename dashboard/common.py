@@ -125,9 +125,6 @@ def bundle_evaluation(name: str) -> tuple[dict[str, Any], pd.DataFrame, pd.DataF
     return _evaluation(str(folder), _stamp(folder))
 
 
-QUICK_PERMUTATIONS = 200  # for a bundle without precomputed evidence (a session's own, or one rebuilt since)
-
-
 @st.cache_data(show_spinner=False)
 def _evidence_table(path: str, stamp: float) -> pd.DataFrame:
     return pd.read_csv(path) if Path(path).is_file() else pd.DataFrame(columns=["bundle", "reference_sha256"])
@@ -135,7 +132,7 @@ def _evidence_table(path: str, stamp: float) -> pd.DataFrame:
 
 @st.cache_data(show_spinner="Testing the model's ordering of organoids against shuffled ones...", max_entries=32)
 def _computed_evidence(name: str, reference_sha256: str, _predictions: pd.DataFrame) -> Evidence:
-    return evidence(_predictions, QUICK_PERMUTATIONS)
+    return evidence(_predictions)
 
 
 def bundle_evidence(name: str) -> Evidence:
@@ -143,7 +140,7 @@ def bundle_evidence(name: str) -> Evidence:
     (``training_scripts.bundle_evidence``), computed once otherwise (a session's bundle: in its session only)."""
     manifest, _, predictions = bundle_evaluation(name)
     if is_session_bundle(name):
-        return session_cached(("evidence", name), lambda: evidence(predictions, QUICK_PERMUTATIONS))
+        return session_cached(("evidence", name), lambda: evidence(predictions))
     path = models_dir() / "benchmark" / EVIDENCE_FILE
     found = stored_evidence(_evidence_table(str(path), path.stat().st_mtime if path.is_file() else 0.0), name, manifest)
     return found or _computed_evidence(name, reference_hash(manifest), predictions)

@@ -4,8 +4,8 @@ ridge, a per-fold selected configuration, and the external test on GDSC's colore
 
 Examples::
 
-    python -m training_scripts.within_drug_study                       # 3 fold seeds, 200 permutations
-    python -m training_scripts.within_drug_study --seeds 0 --permutations 1000
+    python -m training_scripts.within_drug_study                       # 3 fold seeds, 1,000 permutations
+    python -m training_scripts.within_drug_study --seeds 0 --permutations 200
 
 Writes ``scores.csv`` (per model and seed), ``summary.csv`` (mean +- SD over seeds, permutation p of seed 0),
 ``external.csv``, ``per_drug.csv`` and ``predictions.parquet`` to ``--out`` (default
@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.config import models_dir
+from core.evaluation.evidence import N_PERMUTATIONS
 from core.evaluation.metrics import within_drug_fold_per_drug
 from core.transfer.study import (
     configurations,
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="fold partition seeds (0 = bundles')")
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--permutations", type=int, default=200)
+    parser.add_argument("--permutations", type=int, default=N_PERMUTATIONS)
     parser.add_argument("--out", type=Path, default=models_dir() / "benchmark" / "within_drug")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
