@@ -15,6 +15,7 @@ from core.data.cohort import Cohort
 from core.data.panels import load_panel
 from core.inference.bundle import BundleError, load_bundle, save_bundle
 from core.inference.model import build_pair_table, predict
+from core.inference.pairs import PairTable
 from core.models import OUTPUT_LAYER_NAME, build_model
 from core.models.config import ConvNNConfig, PaccMannConfig, TDNNConfig
 from core.models.transfer import replace_output_layer
@@ -22,6 +23,7 @@ from core.predict import rank_drugs, reference_z_scores
 from core.training.bundles import build_bundle
 from core.training.compiled import compiled_twin
 from core.training.fit import TrainingSettings, fit
+from core.training.ordering import DrugGroupedBatches, grouped_ordering
 from core.training.protocols import finetune, pretrain, train_from_scratch, training_pairs
 
 TINY = {
@@ -203,9 +205,9 @@ def test_fold_models_share_one_compiled_twin_reset_to_their_own_state(small, pre
 
 def test_models_built_alike_share_a_twin_and_others_do_not() -> None:
     """Fresh builds of one architecture (PaccMann's unnamed token-mask operation is numbered per build) share
-    the compiled twin; another input length or learning rate gets its own."""
-    def twin_of(model, learning_rate: float = 1e-3):
-        with compiled_twin(model, learning_rate) as twin:
+    the compiled twin; another input length, learning rate or loss gets its own."""
+    def twin_of(model, learning_rate: float = 1e-3, loss: str = "mse"):
+        with compiled_twin(model, learning_rate, loss) as twin:
             return twin
 
     shape = {"n_genes": 40, "vocabulary_size": 30}
@@ -213,6 +215,8 @@ def test_models_built_alike_share_a_twin_and_others_do_not() -> None:
     assert twin_of(build_model("paccmann", TINY["paccmann"], smiles_length=50, **shape)) is first
     assert twin_of(build_model("paccmann", TINY["paccmann"], smiles_length=51, **shape)) is not first
     assert twin_of(build_model("paccmann", TINY["paccmann"], smiles_length=50, **shape), 1e-4) is not first
+    ordering = twin_of(build_model("paccmann", TINY["paccmann"], smiles_length=50, **shape), loss="ordering")
+    assert ordering is not first and ordering.loss is grouped_ordering
 
 
 @pytest.mark.slow
@@ -247,3 +251,48 @@ def test_drug_centred_target_learns_deviations_and_survives_a_bundle_round_trip(
 def test_training_settings_refuse_an_unknown_target() -> None:
     with pytest.raises(ValueError, match="target must be one of"):
         TrainingSettings(target="ranks")
+
+
+def test_training_settings_refuse_an_unknown_loss() -> None:
+    with pytest.raises(ValueError, match="loss must be one of"):
+        TrainingSettings(loss="ranknet")
+
+
+def test_grouped_ordering_loss_is_one_minus_the_mean_per_drug_pearson_and_blind_to_level_and_scale() -> None:
+    rng = np.random.default_rng(0)
+    drug = np.array([0] * 6 + [1] * 4 + [2] * 2 + [0] * 3, dtype=np.float32)  # drug 2: too few pairs to count
+    target, predicted = rng.normal(size=len(drug)).astype(np.float32), rng.normal(size=len(drug)).astype(np.float32)
+    y_true = np.stack([target, drug], axis=1)
+    expected = 1 - np.mean([np.corrcoef(target[drug == d], predicted[drug == d])[0, 1] for d in (0, 1)])
+    assert float(grouped_ordering(y_true, predicted[:, None])) == pytest.approx(expected, abs=1e-5)
+    affine = target * np.array([3.0, 0.5, 9.0])[drug.astype(int)] + np.array([1.0, -2.0, 5.0])[drug.astype(int)]
+    assert float(grouped_ordering(y_true, affine[:, None].astype(np.float32))) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_drug_grouped_batches_deal_every_pair_once_drug_by_drug_in_a_new_order_each_epoch() -> None:
+    drug_index = np.repeat(np.arange(5), [7, 3, 9, 4, 6])
+    table = PairTable(np.zeros((1, 2), np.float32), np.zeros((5, 2), np.float32), "drug", np.zeros(29, int), drug_index,
+                      np.arange(29, dtype=np.float32))
+    batches = DrugGroupedBatches(table, batch_size=8, shuffle=True, seed=1)
+
+    def epoch() -> np.ndarray:
+        return np.concatenate([batches[i][1] for i in range(len(batches))])
+
+    first = epoch()
+    assert sorted(first[:, 0]) == list(range(29)) and len(batches) == 4
+    np.testing.assert_array_equal(first[:, 1], drug_index[first[:, 0].astype(int)])  # each target with its drug
+    assert (np.diff(first[:, 1]) != 0).sum() == 4  # five runs, one per drug
+    batches.on_epoch_end()
+    assert not np.array_equal(epoch()[:, 0], first[:, 0])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loss", ["ordering", "mse+ordering"])
+def test_tdnn_trains_with_an_ordering_loss(small, loss: str) -> None:
+    gdsc, crc = small
+    settings = dataclasses.replace(QUICK, loss=loss, target="drug_centred")
+    pairs = training_pairs(crc)
+    trained = train_from_scratch("tdnn", load_panel("tdnn"), gdsc, crc, pairs, settings, TINY["tdnn"], progress=None)
+    assert np.isfinite(trained.fit_result.best_val_loss) and trained.fit_result.epochs_run >= 1
+    predictions = trained.predict_pairs(crc.expression, pairs, crc.drug_smiles)
+    assert np.isfinite(predictions).all() and predictions.std() > 0

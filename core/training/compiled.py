@@ -23,6 +23,7 @@ import keras
 import numpy as np
 
 from core.models.copying import copy_model
+from core.training.ordering import LOSS_FUNCTIONS
 
 MAX_TWINS = 4  # architectures kept compiled per process (a cross-validation needs two: fine-tuned, scratch)
 
@@ -34,7 +35,7 @@ class _Twin:
     lock: threading.Lock
 
 
-_twins: OrderedDict[tuple[str, float], _Twin] = OrderedDict()  # (graph key, learning rate) -> twin
+_twins: OrderedDict[tuple[str, float, str], _Twin] = OrderedDict()  # (graph key, learning rate, loss) -> twin
 _twins_lock = threading.Lock()
 
 
@@ -55,13 +56,13 @@ def _graph_key(model: keras.Model) -> str:
     return json.dumps(canonical(config), sort_keys=True, default=str)
 
 
-def _twin_for(model: keras.Model, learning_rate: float) -> _Twin:
-    key = (_graph_key(model), learning_rate)
+def _twin_for(model: keras.Model, learning_rate: float, loss: str) -> _Twin:
+    key = (_graph_key(model), learning_rate, loss)
     with _twins_lock:
         twin = _twins.pop(key, None)
         if twin is None:
             copy = copy_model(model)
-            copy.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
+            copy.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=LOSS_FUNCTIONS.get(loss, "mse"))
             copy.optimizer.build(copy.trainable_variables)
             twin = _Twin(copy, [v.numpy() for v in copy.optimizer.variables], threading.Lock())
         _twins[key] = twin  # most recently used last
@@ -78,10 +79,11 @@ def _copy_variables(source: keras.Model, target: keras.Model) -> None:
 
 
 @contextmanager
-def compiled_twin(model: keras.Model, learning_rate: float) -> Iterator[keras.Model]:
-    """A compiled model with ``model``'s variables and a fresh Adam optimiser (mean squared error loss);
-    when the block ends, its variables are copied back into ``model``. One thread at a time per twin."""
-    twin = _twin_for(model, learning_rate)
+def compiled_twin(model: keras.Model, learning_rate: float, loss: str = "mse") -> Iterator[keras.Model]:
+    """A compiled model with ``model``'s variables and a fresh Adam optimiser (``loss``: one of
+    :data:`core.training.ordering.LOSSES`); when the block ends, its variables are copied back into ``model``.
+    One thread at a time per twin."""
+    twin = _twin_for(model, learning_rate, loss)
     with twin.lock:
         _copy_variables(model, twin.model)
         for variable, fresh in zip(twin.model.optimizer.variables, twin.fresh_optimizer):

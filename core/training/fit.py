@@ -1,7 +1,8 @@
 """The fit loop shared by pre-training, fine-tuning and training from scratch.
 
 Adam on mean squared error of the min-max scaled response, early stopping with patience 5 on a random
-10% validation split of the training pairs, best weights restored (Prasse et al.). Fitted models predict
+10% validation split of the training pairs, best weights restored (Prasse et al.); optionally an ordering
+loss on drug-grouped batches (:mod:`core.training.ordering`). Fitted models predict
 through the batched loop of :mod:`core.inference.model`.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from core.inference.model import FitResult
 from core.inference.pairs import PairBatches, PairTable
 from core.inference.target import TARGETS
 from core.training.compiled import compiled_twin
+from core.training.ordering import LOSSES, DrugGroupedBatches
 
 
 @dataclass(frozen=True)
@@ -30,10 +32,13 @@ class TrainingSettings:
     validation_fraction: float = 0.1
     seed: int = 0
     target: str = "minmax"  # or "drug_centred": see core.inference.target
+    loss: str = "mse"  # or an ordering loss on drug-grouped batches: see core.training.ordering
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, not {self.target!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, not {self.loss!r}")
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -101,11 +106,12 @@ def fit(
     ]
     if progress is not None:
         callbacks.append(_ProgressReporter(settings.max_epochs, progress))
+    batches = PairBatches if settings.loss == "mse" else DrugGroupedBatches
     start = time.perf_counter()
-    with compiled_twin(model, settings.learning_rate) as twin:
+    with compiled_twin(model, settings.learning_rate, settings.loss) as twin:
         history = twin.fit(
-            PairBatches(table.subset(train_rows), settings.batch_size, shuffle=True, seed=settings.seed),
-            validation_data=PairBatches(table.subset(validation_rows), settings.batch_size),
+            batches(table.subset(train_rows), settings.batch_size, shuffle=True, seed=settings.seed),
+            validation_data=batches(table.subset(validation_rows), settings.batch_size),
             epochs=settings.max_epochs,
             callbacks=callbacks,
             verbose=0,

@@ -121,22 +121,24 @@ def pretrained_model(target: str, exclude: str | None = None) -> TrainedModel:
     return load_pretrained(folder)[0]
 
 
-def organoid_cross_validation(pretrained: TrainedModel, target: str, seed: int) -> pd.DataFrame:
-    """Zero-shot, fine-tuned and from-scratch tDNN on the colorectal organoids' 5 cell cold-start folds."""
+def organoid_cross_validation(pretrained: TrainedModel, target: str, seed: int, loss: str = "mse") -> pd.DataFrame:
+    """Zero-shot, fine-tuned and from-scratch tDNN on the colorectal organoids' 5 cell cold-start folds; with an
+    ordering ``loss`` (:mod:`core.training.ordering`) only the two trained here, named with the loss."""
     gdsc, organoids = cohort(PRETRAINING_DATASET), cohort(TARGET_DATASET)
-    settings = dataclasses.replace(TARGET_TRAINING, seed=seed, target=target)
+    settings = dataclasses.replace(TARGET_TRAINING, seed=seed, target=target, loss=loss)
+    name = f"tdnn_{target}" if loss == "mse" else f"tdnn_{target}_{loss}"
     tables = []
     for fold in range(N_FOLDS):
         train, test = train_test(TARGET_DATASET, CELL, fold, N_FOLDS)
-        models = {
-            "zeroshot": zero_shot(pretrained, gdsc, organoids.expression.loc[train["sample"].unique()]),
-            "finetuned": finetune(pretrained, gdsc, organoids, train, settings, progress=None),
-            "scratch": train_from_scratch(ARCHITECTURE, load_panel(ARCHITECTURE), gdsc, organoids, train, settings,
-                                          progress=None),
-        }
+        models = {}
+        if loss == "mse":  # the pre-trained model as it is: trained with the GDSC loss, whatever this run's
+            models["zeroshot"] = zero_shot(pretrained, gdsc, organoids.expression.loc[train["sample"].unique()])
+        models["finetuned"] = finetune(pretrained, gdsc, organoids, train, settings, progress=None)
+        models["scratch"] = train_from_scratch(ARCHITECTURE, load_panel(ARCHITECTURE), gdsc, organoids, train,
+                                               settings, progress=None)
         for kind, trained in models.items():
             y_pred = trained.predict_pairs(organoids.expression, test, organoids.drug_smiles)
-            tables.append(_with_predictions(test, f"tdnn_{target}_{kind}", fold, y_pred))
+            tables.append(_with_predictions(test, f"{name}_{kind}", fold, y_pred))
     return pd.concat(tables, ignore_index=True)
 
 
