@@ -15,6 +15,7 @@ from core.evaluation.permutation import SampleGrid, permutation_test
 from core.transfer.alignment import REFERENCE, TARGET, CohortStandardisation, ContrastivePCA, make_alignment
 from core.transfer.linear import PerDrugRidge, tissue_residuals
 from core.transfer.multitask import MultiTaskNetwork, MultiTaskSettings, masked_ordering
+from core.transfer.multitask_transfer import finetuned
 
 
 def _table(n_samples: int = 20, n_drugs: int = 6, n_folds: int = 4, seed: int = 0) -> pd.DataFrame:
@@ -209,3 +210,23 @@ def test_multitask_network_trains_with_the_ordering_loss() -> None:
     predicted = MultiTaskNetwork(settings).fit(genes.iloc[:150], responses.iloc[:150]).predict(genes.iloc[150:])
     for drug in predicted:
         assert np.corrcoef(responses[drug].iloc[150:], predicted[drug])[0, 1] > 0.8
+
+
+@pytest.mark.slow
+def test_fine_tuning_a_transferred_network_leaves_the_original_and_predicts_on_the_new_cohorts_scale() -> None:
+    rng = np.random.default_rng(3)
+    genes = pd.DataFrame(rng.normal(0, 1, (260, 10)), index=[f"s{i}" for i in range(260)])
+    responses = pd.DataFrame({"d0": 0.8 + 0.1 * genes[0], "d1": 0.3 - 0.05 * genes[1]})
+    settings = MultiTaskSettings(hidden=(16,), dropout=0.0, input_dropout=0.0, max_epochs=100)
+    reference = MultiTaskNetwork(settings).fit(genes.iloc[:200], responses.iloc[:200])
+    target = genes.iloc[200:]  # another cohort: same ordering, another level and scale of response
+    target_responses = 10 + 20 * responses.iloc[200:]
+    before = reference.predict(target)
+
+    tuned = finetuned(reference, target.iloc[:40], target_responses.iloc[:40])
+
+    pd.testing.assert_frame_equal(reference.predict(target), before)
+    predicted = tuned.predict(target.iloc[40:])
+    for drug in predicted:
+        assert np.corrcoef(target_responses[drug].iloc[40:], predicted[drug])[0, 1] > 0.7  # ordering kept
+        assert predicted[drug].mean() == pytest.approx(target_responses[drug].iloc[:40].mean(), rel=0.05)

@@ -7,11 +7,15 @@ Steps (each cached, so an interrupted run resumes):
   lowest validation loss per fold, and their mean) and a per-drug ridge, beside the committed min-max tDNN and
   per-drug random forest on the same folds;
 - ``organoids``: tDNN pre-trained on GDSC with each target (20 epochs, the committed budget), then zero-shot,
-  fine-tuned and from scratch on the colorectal organoids' 5 folds, for every ``--seeds``;
+  fine-tuned and from scratch on the colorectal organoids' 5 folds, for every ``--seeds``; fine-tuned and from
+  scratch also with the ordering losses on drug-grouped batches (``--losses``);
 - ``external``: tDNN pre-trained without GDSC's colorectal lines, applied to them as it is and after
   fine-tuning on the organoids;
 - ``ordering``: the multi-task network on GDSC cell cold-start with the squared error, the ordering loss (one
-  minus the per-drug Pearson over a batch's samples) and both, for every ``--seeds``.
+  minus the per-drug Pearson over a batch's samples) and both, for every ``--seeds``;
+- ``transfer``: that network trained on GDSC with each loss and alignment, then zero-shot and fine-tuned on the
+  colorectal organoids' 5 folds and on GDSC's colorectal lines held out of its training, with the per-fold
+  selected configuration and the mean of all, for every ``--seeds``.
 
 Example: ``python -m training_scripts.centred_targets_study --seeds 0 1 2`` (about 1 hour on 2 cores).
 Writes ``deep_*.csv`` to ``--out`` (default ``trained_models/benchmark/within_drug``). Prints figures.
@@ -27,6 +31,8 @@ import pandas as pd
 from core.benchmark.grid import CELL, IN_VITRO
 from core.config import cache_dir, models_dir
 from core.inference.target import TARGETS
+from core.training.ordering import LOSSES
+from core.transfer import multitask_transfer
 from core.transfer.deep_study import (
     GDSC_PROFILE,
     N_FOLDS,
@@ -38,9 +44,9 @@ from core.transfer.deep_study import (
     organoid_cross_validation,
     pretrained_model,
 )
-from core.transfer.study import score_models, seed_summary
+from core.transfer.study import load_inputs, score_models, seed_summary
 
-STEPS = ("gdsc", "organoids", "external", "ordering")
+STEPS = ("gdsc", "organoids", "external", "ordering", "transfer")
 
 
 def committed_gdsc_predictions() -> pd.DataFrame:
@@ -56,6 +62,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS))
     parser.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--losses", nargs="+", choices=LOSSES, default=list(LOSSES),
+                        help="tDNN fine-tuning and training-from-scratch losses of the organoids step")
     parser.add_argument("--permutations", type=int, default=1000)
     parser.add_argument("--work-dir", type=Path, default=cache_dir() / "within_drug")
     parser.add_argument("--out", type=Path, default=models_dir() / "benchmark" / "within_drug")
@@ -87,11 +95,13 @@ def main(argv: list[str] | None = None) -> None:
             pretrained = pretrained_model(target)
             log(f"pre-trained tDNN ({target}) ready")
             for seed in args.seeds:
-                table = cached(args.work_dir / f"organoids_{target}_seed{seed}.parquet",
-                               lambda: organoid_cross_validation(pretrained, target, seed))
-                scored = score_models(table, args.permutations if seed == args.seeds[0] else 0).assign(seed=seed)
-                scores.append(scored)
-                log(f"organoids {target} seed {seed}:\n{scored.round(3).to_string(index=False)}")
+                for loss in args.losses:
+                    suffix = "" if loss == "mse" else f"_{loss}"
+                    table = cached(args.work_dir / f"organoids_{target}{suffix}_seed{seed}.parquet",
+                                   lambda: organoid_cross_validation(pretrained, target, seed, loss))
+                    scored = score_models(table, args.permutations if seed == args.seeds[0] else 0).assign(seed=seed)
+                    scores.append(scored)
+                    log(f"organoids {target} {loss} seed {seed}:\n{scored.round(3).to_string(index=False)}")
         scores = pd.concat(scores, ignore_index=True)
         scores.to_csv(args.out / "deep_organoid_scores.csv", index=False, float_format="%.4g")
         summary = seed_summary(scores, args.seeds[0])
@@ -118,6 +128,21 @@ def main(argv: list[str] | None = None) -> None:
         summary = seed_summary(scores, args.seeds[0])
         summary.to_csv(args.out / "deep_ordering_summary.csv", index=False, float_format="%.4g")
         print(summary.round(3).to_string(index=False), flush=True)
+    if "transfer" in args.steps:
+        inputs = load_inputs()
+        for test, compute in (("organoids", multitask_transfer.cross_validated_predictions),
+                              ("external", multitask_transfer.external_predictions)):
+            scores = []
+            for seed in args.seeds:
+                table = multitask_transfer.with_ensembles(cached(
+                    args.work_dir / f"multitask_{test}_seed{seed}.parquet", lambda: compute(inputs, seed, progress=log)))
+                scores.append(score_models(table, args.permutations if seed == args.seeds[0] else 0).assign(seed=seed))
+                log(f"multi-task transfer, {test}, seed {seed} done")
+            scores = pd.concat(scores, ignore_index=True)
+            scores.to_csv(args.out / f"multitask_{test}_scores.csv", index=False, float_format="%.4g")
+            summary = seed_summary(scores, args.seeds[0])
+            summary.to_csv(args.out / f"multitask_{test}_summary.csv", index=False, float_format="%.4g")
+            print(summary.round(3).to_string(index=False), flush=True)
     log(f"done ({N_FOLDS} organoid folds)")
 
 
