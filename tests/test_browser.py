@@ -50,6 +50,15 @@ def _main_text(page) -> str:
     return page.get_by_test_id("stMain").inner_text()
 
 
+def _text_once_shown(page, *expected: str) -> str:
+    """The main block's text once every ``expected`` text is drawn: a page can be read between a rerun's first
+    element and its last (seen in CI after the upload's rerun), so each asserted text is waited on first."""
+    main = page.get_by_test_id("stMain")
+    for text in expected:
+        main.get_by_text(text, exact=False).first.wait_for()
+    return _main_text(page)
+
+
 def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) -> None:
     _shoot(page, "01_home")
 
@@ -60,7 +69,7 @@ def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) 
     page.get_by_text("Quality control: two_organoids.csv").wait_for()
     page.get_by_text("See the drug ranking").wait_for()
     _idle(page)
-    text = _main_text(page)
+    text = _text_once_shown(page, "Samples found", "Samples:", "ComBat")
     assert "Samples found" in text and "Samples: P10, P11" in text and "log2" in text and "ComBat" in text
     _shoot(page, "02_upload_qc")
 
@@ -70,7 +79,8 @@ def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) 
     page.locator(".js-plotly-plot").first.wait_for()
     _idle(page)
     upload_to_ranking = time.monotonic() - started
-    text = _main_text(page)
+    text = _text_once_shown(page, "Trained from scratch", "Pre-trained on GDSC, fine-tuned", "Spearman rank correlation",
+                            "Top-5 overlap", "no better than naive", "Organoid P10.")
     assert "Trained from scratch" in text and "Pre-trained on GDSC, fine-tuned" in text
     assert "Spearman rank correlation" in text and "Top-5 overlap" in text
     assert "no better than naive" in text
@@ -97,7 +107,7 @@ def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) 
     page.locator(".js-plotly-plot").nth(1).wait_for()
     _idle(page)
     genes_seconds = time.monotonic() - started
-    text = _main_text(page)
+    text = _text_once_shown(page, "Organoid P10", "Reference cohort (19 organoids)", "toward resistance")
     assert "Organoid P10" in text and "Reference cohort (19 organoids)" in text
     assert "toward resistance" in text
     _shoot(page, "04_genes")
@@ -113,7 +123,7 @@ def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) 
     page.get_by_text("Fisher's exact test", exact=False).wait_for()
     # With the paper's thresholds: either a plain "no pathway passes" or a result.
     page.get_by_text(re.compile(r"pathway passes|pathway\(s\) pass")).first.wait_for()
-    assert "adjusted p < 0.001, at least 10 of the top 200 genes" in _main_text(page)
+    assert "adjusted p < 0.001, at least 10 of the top 200 genes" in _text_once_shown(page, "adjusted p < 0.001")
     _shoot(page, "06_pathways_paper_thresholds")
     # Relax the thresholds: no p filter (slider to its end) and 1 gene: every pathway with a hit.
     page.get_by_test_id("stSlider").get_by_role("slider").press("End")
@@ -130,7 +140,7 @@ def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) 
     page.get_by_text("Can these models order organoids within a drug?").wait_for()
     page.locator(".js-plotly-plot").nth(1).wait_for()
     _idle(page)
-    assert "naive: per-drug mean" in _main_text(page)
+    assert "naive: per-drug mean" in _text_once_shown(page, "naive: per-drug mean")
     _shoot(page, "08_performance")
 
     _open(page, "About / model card")
@@ -149,7 +159,7 @@ def test_bad_files_get_a_plain_message(page, tmp_path: Path) -> None:
     uploader.set_input_files(str(bad_response_table(tmp_path / "drug_screen.csv")))
     page.get_by_text("This file cannot be used.").wait_for()
     _idle(page)
-    text = _main_text(page)
+    text = _text_once_shown(page, "looks like a drug-response table")
     assert "looks like a drug-response table" in text
     assert "Traceback" not in text
     _shoot(page, "09_upload_refused_response_table")

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from browser_fixtures import STEP_MS
 from dashboard_fixtures import REPO_ROOT
-from test_browser import _idle, _main_text, _open, _shoot
+from test_browser import _idle, _main_text, _open, _shoot, _text_once_shown
 from test_own_cohort import screen_tables
 
 from core.data.registry import load_cohort
@@ -72,8 +72,7 @@ def test_lab_fine_tunes_and_its_downloaded_bundles_rank_the_same(page, browser, 
                                                                   tmp_path: Path) -> None:
     expression, responses = _write_screen(tiny_models_dir, tmp_path)
     _check_cohort(page, expression, responses)
-    page.get_by_text("Samples kept").wait_for()
-    text = _main_text(page)
+    text = _text_once_shown(page, "Samples kept", "Nothing was left out")
     assert "Nothing was left out" in text and "Traceback" not in text
     _shoot(page, "11_finetune_cohort_checked")
 
@@ -102,9 +101,8 @@ def test_lab_fine_tunes_and_its_downloaded_bundles_rank_the_same(page, browser, 
     training_seconds = time.monotonic() - started
     # The job's end reruns the whole page from the progress fragment's timer; one CI run read the page without the
     # results just after they had appeared (a rerun in flight), so the text is read once they are drawn again.
-    results.wait_for()
+    text = _text_once_shown(page, "How far each model can be trusted on your cohort", "Every page now uses these models")
     page.get_by_role("button", name="Download both bundles (.zip)").wait_for()
-    text = _main_text(page)
     assert "How far each model can be trusted on your cohort" in text and "Every page now uses these models" in text
     assert page.get_by_test_id("stSidebar").get_by_text("Models used on every page").is_visible()
     _shoot(page, "13_finetune_results")
@@ -153,8 +151,7 @@ def test_lab_fine_tunes_and_its_downloaded_bundles_rank_the_same(page, browser, 
 def test_bad_response_table_gets_a_plain_message(page, tiny_models_dir: Path, tmp_path: Path) -> None:
     expression, responses = _write_screen(tiny_models_dir, tmp_path, percent=True)
     _check_cohort(page, expression, responses)
-    page.get_by_text("This cohort cannot be used.").wait_for()
-    text = _main_text(page)
+    text = _text_once_shown(page, "This cohort cannot be used.", "Most values lie outside 0 to 1")
     assert "Most values lie outside 0 to 1" in text and "If your AUC is in percent, divide it by 100" in text
     assert "Traceback" not in text and "Fine-tune and train from scratch" not in text
     _shoot(page, "16_finetune_refused_percent_auc")
