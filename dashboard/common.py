@@ -29,9 +29,10 @@ from core.evaluation.evidence import (
     stored_evidence,
 )
 from core.inference.bundle import BundleError, ModelBundle, list_bundles, load_bundle, read_manifest
+from core.models import SPECS
 from core.upload import ValidatedProfile
 
-ARCHITECTURES = {"tdnn": "tDNN", "convnn": "ConvNN", "paccmann": "PaccMann"}
+ARCHITECTURES = {name: spec.label for name, spec in SPECS.items()}  # in menu order
 KINDS = {
     "scratch": "Trained from scratch",
     "finetuned": "Pre-trained on GDSC, fine-tuned",

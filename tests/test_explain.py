@@ -34,9 +34,9 @@ from core.explain.integrated_gradients import (
 )
 from core.explain.specificity import mean_cosine, top_k_overlap
 from core.inference.model import predict
-from core.models import build_model
+from core.models import SPECS, build_model
 
-ARCHITECTURES = ["tdnn", "convnn", "paccmann"]
+ARCHITECTURES = list(SPECS)
 SIZES = {"n_genes": 655, "n_drug_features": 1200, "smiles_length": 150, "vocabulary_size": 40}
 # Layers whose kernel rows are indexed by the gene input: zeroing row j there cuts gene j out of the model.
 GENE_INPUT_LAYERS = {"tdnn": ["gene_1"], "convnn": ["gene_1"], "paccmann": ["gene_attention", "gene_encoding_1"]}

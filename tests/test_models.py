@@ -15,9 +15,13 @@ import numpy as np
 import pytest
 from model_inputs import random_inputs
 
+from core.benchmark.grid import ARCHITECTURES as GRID_ARCHITECTURES
+from core.data.panels import load_panel
+from core.inference.drug_encoding import new_encoder
 from core.models import (
-    MODEL_REGISTRY,
+    GENES,
     OUTPUT_LAYER_NAME,
+    SPECS,
     ConvNNConfig,
     PaccMannConfig,
     TDNNConfig,
@@ -26,8 +30,10 @@ from core.models import (
     copy_model,
     replace_output_layer,
 )
+from dashboard.common import ARCHITECTURES as DASHBOARD_LABELS
+from training_scripts.settings import MODELS, PRETRAINING
 
-ARCHITECTURES = ["tdnn", "convnn", "paccmann"]
+ARCHITECTURES = list(SPECS)
 Trained = tuple[keras.Model, keras.callbacks.History]
 SIZES = {"n_genes": 500, "n_drug_features": 120, "smiles_length": 100, "vocabulary_size": 40}
 
@@ -156,13 +162,35 @@ def test_config_rejects_unknown_field_and_bad_values() -> None:
 
 
 def test_registry_names_and_errors() -> None:
-    assert set(MODEL_REGISTRY) == {"tdnn", "convnn", "paccmann"}
+    assert ARCHITECTURES[:3] == ["tdnn", "convnn", "paccmann"]  # menu order of the shipped ones
     with pytest.raises(ValueError, match=r"Unknown model 'deepdr'.*convnn.*paccmann.*tdnn"):
         build_model("deepdr", n_genes=10)
     with pytest.raises(ValueError, match="needs n_drug_features"):
         build_model("tdnn", n_genes=10)
     with pytest.raises(TypeError, match="TDNNConfig"):
         build_model("tdnn", ConvNNConfig(), n_genes=10, n_drug_features=5)
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_every_spec_builds_on_its_panel_with_its_drug_encoder(name: str) -> None:
+    """What a new registry entry must get right: its builder path, panel name and drug input kind."""
+    genes = load_panel(SPECS[name].panel)
+    model = build_model(name, n_genes=len(genes), **{k: v for k, v in SIZES.items() if k != "n_genes"})
+    assert set(model.input) == {GENES, new_encoder(name).input_name}
+    assert model.input[GENES].shape[1] == len(genes)
+
+
+def test_every_list_of_architectures_is_the_registry() -> None:
+    """The dashboard's menus, the benchmark grid and the build scripts offer exactly the registry's
+    architectures, in its order, so adding one to the registry is enough; the shipped ones keep the labels,
+    panels and pre-training budgets their committed bundles were built with."""
+    assert list(DASHBOARD_LABELS) == list(GRID_ARCHITECTURES) == list(MODELS) == list(PRETRAINING) == ARCHITECTURES
+    shipped = {"tdnn": ("tDNN", "tdnn", None, 512, 20), "convnn": ("ConvNN", "tdnn", None, 512, 10),
+               "paccmann": ("PaccMann", "paccmann", 60_000, 256, 10)}
+    for name, (label, panel, max_pairs, batch_size, epochs) in shipped.items():
+        budget = PRETRAINING[name]
+        assert (DASHBOARD_LABELS[name], SPECS[name].panel) == (label, panel)
+        assert (budget.max_pairs, budget.settings.batch_size, budget.settings.max_epochs) == (max_pairs, batch_size, epochs)
 
 
 def test_replace_output_layer_rejects_foreign_model() -> None:

@@ -16,7 +16,7 @@ from core.data.panels import load_panel
 from core.inference.bundle import BundleError, load_bundle, save_bundle
 from core.inference.model import build_pair_table, predict
 from core.inference.pairs import PairTable
-from core.models import OUTPUT_LAYER_NAME, build_model
+from core.models import OUTPUT_LAYER_NAME, SPECS, build_model
 from core.models.config import ConvNNConfig, PaccMannConfig, TDNNConfig
 from core.models.transfer import replace_output_layer
 from core.predict import rank_drugs, reference_z_scores
@@ -53,10 +53,10 @@ def pretrained_tdnn(small):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model_name", ["tdnn", "convnn", "paccmann"])
+@pytest.mark.parametrize("model_name", list(SPECS))
 def test_each_architecture_pretrains_finetunes_and_trains_from_scratch(small, model_name: str) -> None:
     gdsc, crc = small
-    genes = load_panel("paccmann" if model_name == "paccmann" else "tdnn")
+    genes = load_panel(SPECS[model_name].panel)
     pre = pretrain(model_name, gdsc, genes, QUICK, TINY[model_name], max_pairs=1500, progress=None)
     assert 1 <= pre.fit_result.epochs_run <= QUICK.max_epochs and np.isfinite(pre.fit_result.best_val_loss)
     pairs = training_pairs(crc)

@@ -17,8 +17,9 @@ from core.config import models_dir
 from core.data.registry import load_cohort
 from core.explain.bundle_attributions import VIEWS, organoid_attributions
 from core.inference.bundle import load_bundle
+from core.models import SPECS
 
-DEFAULT_BUNDLES = [f"colorectal_{architecture}_finetuned" for architecture in ("tdnn", "convnn", "paccmann")]
+DEFAULT_BUNDLES = [f"colorectal_{architecture}_finetuned" for architecture in SPECS]
 
 
 def timed(action) -> tuple[float, float]:

@@ -27,6 +27,7 @@ from core.explain.bundle_attributions import DEFAULT_VIEW, VIEWS, organoid_attri
 from core.explain.enrichment import ranked_enrichment
 from core.explain.precomputed import load_reference_explanations
 from core.inference.bundle import load_bundle
+from core.models import SPECS
 from core.predict import rank_drugs
 from core.training import background
 from core.training.own_cohort import BROWSER_TRAINING, train_own_cohort_to_zip
@@ -87,7 +88,7 @@ def training_clicks(architecture: str, n_samples: int = 12, n_drugs: int = 10) -
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--architecture", default="tdnn", choices=["tdnn", "convnn", "paccmann"])
+    parser.add_argument("--architecture", default="tdnn", choices=list(SPECS))
     parser.add_argument("--drug", default="Oxaliplatin")
     args = parser.parse_args(argv)
 
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     names = {kind: f"{TARGET_DATASET}_{args.architecture}_{kind}" for kind in ("scratch", "finetuned")}
     load_s, bundles = seconds(lambda: {k: load_bundle(models_dir() / n) for k, n in names.items()})
     print(f"loading both bundles (once per process, hashes verified): {load_s:.2f} s")
-    panel = load_panel("paccmann" if args.architecture == "paccmann" else "tdnn")
+    panel = load_panel(SPECS[args.architecture].panel)
     for attempt in ("first", "warm"):
         qc_s, profile = seconds(lambda: validate_upload(upload, "organoid.csv", panel))
         rank_s, _ = seconds(lambda: [rank_drugs(b, profile.expression) for b in bundles.values()])

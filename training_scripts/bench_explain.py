@@ -59,7 +59,7 @@ from core.explain.integrated_gradients import (
     split_model,
 )
 from core.inference.bundle import load_bundle
-from core.models import GENES, MODEL_REGISTRY, build_model
+from core.models import GENES, SPECS, build_model
 
 SWEEP_STEPS = (16, 32, 64, 128, 256, 512, 1024)
 
@@ -70,7 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Time integrated gradients and ORA at real sizes, measure the steps IG needs for "
         "completeness, and compare IG gene rankings with shap explainers.",
     )
-    parser.add_argument("--architectures", nargs="+", default=list(MODEL_REGISTRY), choices=list(MODEL_REGISTRY))
+    parser.add_argument("--architectures", nargs="+", default=list(SPECS), choices=list(SPECS))
     parser.add_argument("--bundle", action="append", default=[], metavar="ARCH=BUNDLE",
                         help="explain member 0 of a trained bundle on real inputs (repeatable)")
     parser.add_argument("--panel", choices=PANEL_NAMES, default="tdnn", help="gene panel naming the gene input")

@@ -29,6 +29,7 @@ from core.config import REPO_ROOT, data_root, models_dir
 from core.data.cohort import Cohort
 from core.data.registry import PRETRAINING_DATASET, load_cohort
 from core.inference.bundle import bundles_from_zip_bytes, bundles_to_zip_bytes
+from core.models import SPECS
 from core.predict import member_predictions
 from core.training import background
 from core.training.fit import TrainingSettings
@@ -85,7 +86,7 @@ def page_seconds(runs: int) -> list[float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--architecture", default="tdnn", choices=["tdnn", "convnn", "paccmann"])
+    parser.add_argument("--architecture", default="tdnn", choices=list(SPECS))
     parser.add_argument("--batch-size", type=int, default=BROWSER_TRAINING.batch_size)
     parser.add_argument("--max-epochs", type=int, default=BROWSER_TRAINING.max_epochs)
     parser.add_argument("--folds", type=int, default=DEFAULT_FOLDS)

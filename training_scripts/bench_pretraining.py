@@ -14,10 +14,8 @@ import keras
 import numpy as np
 
 from core.inference.pairs import PairTable
-from core.models import build_model
+from core.models import SPECS, build_model
 from core.training.fit import TrainingSettings, fit
-
-MODELS = ("tdnn", "convnn", "paccmann")
 
 
 def export_inputs(path: Path) -> None:
@@ -29,13 +27,12 @@ def export_inputs(path: Path) -> None:
     from core.inference.model import build_pair_table
     from core.inference.target import MinMaxTargetScaler
     from core.training.protocols import training_pairs
-    from training_scripts.settings import PANEL_OF_MODEL
 
     gdsc = load_cohort(PRETRAINING_DATASET)
     pairs = training_pairs(gdsc)
     arrays: dict[str, np.ndarray] = {}
-    for model_name in MODELS:
-        genes = load_panel(PANEL_OF_MODEL[model_name])
+    for model_name in SPECS:
+        genes = load_panel(SPECS[model_name].panel)
         encoder = new_encoder(model_name).fit(sorted({gdsc.drug_smiles[d] for d in pairs["drug"].unique()}))
         scaler = MinMaxTargetScaler().fit(pairs["value"].to_numpy())
         table = build_pair_table(ExpressionPreprocessor(genes).fit(gdsc.expression, None), encoder, scaler,
@@ -53,7 +50,7 @@ def table_from(arrays: np.lib.npyio.NpzFile, model_name: str) -> PairTable:
 
 
 def model_for(model_name: str, table: PairTable) -> keras.Model:
-    if model_name == "tdnn":
+    if SPECS[model_name].drug_input == "descriptors":
         return build_model(model_name, n_genes=table.genes.shape[1], n_drug_features=table.drugs.shape[1])
     return build_model(model_name, n_genes=table.genes.shape[1], smiles_length=table.drugs.shape[1],
                        vocabulary_size=int(table.drugs.max()) + 1)
@@ -63,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arrays", type=Path, help="inputs written by --export (skip building from data)")
     parser.add_argument("--export", type=Path, help="only write the inputs to this .npz and stop")
-    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    parser.add_argument("--models", nargs="+", choices=list(SPECS), default=list(SPECS))
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs (the first includes tracing)")
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--max-pairs", type=int, help="time on a random subset of pairs")

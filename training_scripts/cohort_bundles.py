@@ -8,12 +8,12 @@ from pathlib import Path
 from core.data.panels import load_panel
 from core.data.registry import PRETRAINING_DATASET, load_cohort
 from core.inference.bundle import save_bundle
+from core.models import SPECS
 from core.training.bundles import build_bundle, bundle_name
 from core.training.pretrained import load_pretrained
 from training_scripts.settings import (
     MODELS,
     N_FOLDS,
-    PANEL_OF_MODEL,
     TARGET_COHORT,
     TARGET_TRAINING,
     TRAINED_MODELS,
@@ -43,7 +43,7 @@ def build_and_save(kinds: list[str], args: argparse.Namespace) -> None:
                 raise SystemExit(f"No pre-trained {model_name} in {folder}: run "
                                  f"`python -m training_scripts.pretrain --model {model_name}` first.")
             pretrained, pretraining_manifest = load_pretrained(folder)
-        genes = pretrained.expression.genes if pretrained else load_panel(PANEL_OF_MODEL[model_name])
+        genes = pretrained.expression.genes if pretrained else load_panel(SPECS[model_name].panel)
         for kind in kinds:
             start = time.perf_counter()
             bundle = build_bundle(kind, model_name, genes, gdsc, cohort, TARGET_TRAINING, args.folds,

@@ -22,6 +22,7 @@ from pathlib import Path
 from core.config import models_dir
 from core.data.registry import PRETRAINING_DATASET, load_cohort
 from core.inference.bundle import BundleError, save_bundle
+from core.models import SPECS
 from core.training.defaults import TARGET_TRAINING
 from core.training.fit import TrainingSettings
 from core.training.own_cohort import DEFAULT_FOLDS, TrainingStep, comparison_table, train_own_cohort
@@ -79,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="AUC (0-1) or ln IC50 (natural log, micromolar)")
     parser.add_argument("--higher-is-sensitive", action="store_true",
                         help="higher values mean more sensitive (default: lower = more sensitive)")
-    parser.add_argument("--architecture", default="tdnn", choices=["tdnn", "convnn", "paccmann"])
+    parser.add_argument("--architecture", default="tdnn", choices=list(SPECS))
     parser.add_argument("--pretrained", type=Path,
                         help="zero-shot bundle carrying the pre-trained model (default: trained_models/"
                              "colorectal_<architecture>_zeroshot)")

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from core.data.panels import load_panel
 from core.data.registry import PRETRAINING_DATASET, load_cohort
+from core.models import SPECS
 from core.training.pretrained import save_pretrained
 from core.training.protocols import pretrain
-from training_scripts.settings import MODELS, PANEL_OF_MODEL, PRETRAINING, pretrained_dir
+from training_scripts.settings import MODELS, PRETRAINING, pretrained_dir
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,14 +39,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     max_pairs = args.max_pairs if args.max_pairs is not None else budget.max_pairs
     gdsc = load_cohort(PRETRAINING_DATASET)
-    genes = load_panel(PANEL_OF_MODEL[args.model])
+    genes = load_panel(SPECS[args.model].panel)
     print(f"Pre-training {args.model} on {PRETRAINING_DATASET} ({max_pairs or 'all'} pairs, {len(genes)} genes), "
           f"{settings}", flush=True)
     start = time.perf_counter()
     trained = pretrain(args.model, gdsc, genes, settings, max_pairs=max_pairs)
     seconds = time.perf_counter() - start
     out = args.out or pretrained_dir(args.model)
-    extra = {"max_pairs": max_pairs, "panel": PANEL_OF_MODEL[args.model], "total_seconds": round(seconds, 1)}
+    extra = {"max_pairs": max_pairs, "panel": SPECS[args.model].panel, "total_seconds": round(seconds, 1)}
     save_pretrained(trained, gdsc, settings, extra, out)
     result = trained.fit_result
     print(f"Done in {seconds / 60:.1f} min: {result.epochs_run} epochs, best validation MSE {result.best_val_loss:.5f} "

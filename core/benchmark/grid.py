@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ARCHITECTURES = ("tdnn", "convnn", "paccmann")
+from core.models import SPECS
+
+ARCHITECTURES = tuple(SPECS)
 FINETUNE_SIZES = ("10", "50", "100", "500", "1000", "all")  # "0" is the zero-shot model
 CELL, DRUG = "precision_oncology", "drug_development"
 PRIMARY, IN_VITRO = "colorectal", "gdsc1"

@@ -21,8 +21,8 @@ from core.data.panels import load_panel
 from core.data.registry import PRETRAINING_DATASET, load_cohort
 from core.evaluation.splits import SPLIT_GROUP, cell_cold_start_folds, drug_cold_start_folds
 from core.inference.model import TrainedModel
-from core.models.registry import config_class
-from core.training.defaults import PANEL_OF_MODEL, TARGET_TRAINING
+from core.models import SPECS, config_class
+from core.training.defaults import TARGET_TRAINING
 from core.training.fit import TrainingSettings
 from core.training.pretrained import load_pretrained, pretrained_from_zeroshot_bundle, save_pretrained
 from core.training.protocols import finetune, pretrain, train_from_scratch, zero_shot
@@ -99,7 +99,7 @@ def run_pretraining(dataset: str, architecture: str, fold: int, profile: Profile
         return folder
     gdsc = pretraining_without_test_drugs(dataset, architecture, fold, profile)
     settings = TrainingSettings(batch_size=PRETRAINING_BATCH, max_epochs=profile.drug_pretraining_epochs)
-    trained = pretrain(architecture, gdsc, load_panel(PANEL_OF_MODEL[architecture]), settings,
+    trained = pretrain(architecture, gdsc, load_panel(SPECS[architecture].panel), settings,
                        max_pairs=profile.drug_pretraining_pairs, progress=None,
                        encoder_smiles=_structures(cohort(PRETRAINING_DATASET), cohort(dataset)))
     save_pretrained(trained, gdsc, settings, {"max_pairs": profile.drug_pretraining_pairs,
@@ -126,13 +126,13 @@ def _deep_prediction(task: Task, train: pd.DataFrame, test: pd.DataFrame, profil
     gdsc = cohort(PRETRAINING_DATASET)
     if task.dataset == IN_VITRO:  # on GDSC itself "scratch" is pre-training on the fold's training pairs
         settings = TrainingSettings(batch_size=PRETRAINING_BATCH, max_epochs=profile.gdsc_epochs)
-        trained = pretrain(architecture, restricted(gdsc, train), load_panel(PANEL_OF_MODEL[architecture]), settings,
+        trained = pretrain(architecture, restricted(gdsc, train), load_panel(SPECS[architecture].panel), settings,
                            max_pairs=profile.gdsc_max_pairs, progress=None,
                            encoder_smiles=_structures(gdsc) if task.split == DRUG else None)
         return trained.predict_pairs(gdsc.expression, test, gdsc.drug_smiles)
     train = _subsample(train, task.n_finetune, task.fold)
     if kind == "scratch":
-        trained = train_from_scratch(architecture, load_panel(PANEL_OF_MODEL[architecture]), gdsc, target, train,
+        trained = train_from_scratch(architecture, load_panel(SPECS[architecture].panel), gdsc, target, train,
                                      training, config_class(architecture)(seed=seed), progress=None)
     else:
         pretrained = (_fold_pretrained(pretraining_folder(results_dir, task.dataset, architecture, task.fold))

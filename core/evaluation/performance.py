@@ -14,6 +14,7 @@ import pandas as pd
 
 from core.evaluation.cohort_scores import naive_predictions, scored_table
 from core.evaluation.metrics import within_drug_fold
+from core.models import SPECS
 
 HEADLINE = "within_drug_fold_pearson"
 NAIVE_LABELS = {"naive_drug_mean": "naive: per-drug mean", "naive_sample_mean": "naive: per-organoid mean",
@@ -28,8 +29,9 @@ DETAIL_SCORE_LABELS = SCORE_LABELS | {
     "paper_drug_development": "paper drug score",
     "top5_random": "top-5 by chance",
 }
-ARCHITECTURE_LABELS = {"tdnn": "tDNN", "convnn": "ConvNN", "paccmann": "PaccMann", "nn_baseline": "ConvNN",
-                       "nn_paccmann": "PaccMann", "tDNN": "tDNN"}
+# The registry's architectures, then the names the paper's stored results use for them.
+ARCHITECTURE_LABELS = {name: spec.label for name, spec in SPECS.items()} | {
+    "nn_baseline": "ConvNN", "nn_paccmann": "PaccMann", "tDNN": "tDNN"}
 TRAINING_LABELS = {"scratch": "from scratch", "finetuned": "fine-tuned", "zeroshot": "zero-shot",
                    "pretrain": "pre-trained, fine-tuned"}
 CLASSICAL_LABELS = {"rf": "random forest", "rf_per_drug": "random forest, one per drug",

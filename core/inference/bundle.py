@@ -307,7 +307,7 @@ def _load_member(files: Mapping[str, bytes], entry: dict[str, str]) -> BundleMem
     # about, home) then never import TensorFlow, the largest part of a cold page visit (about 8 s).
     import keras
 
-    import core.models  # noqa: F401  (registers the custom layers that model_from_json needs)
+    import core.models.attention  # noqa: F401  (registers the custom layer that model_from_json needs)
     from core.inference.drug_encoding import encoder_from_dict
     from core.inference.expression import ExpressionPreprocessor
     from core.inference.model import TrainedModel

@@ -12,6 +12,7 @@ import numpy as np
 
 from core.data.structures import canonical_smiles
 from core.models.blocks import DRUG_FEATURES, SMILES_TOKENS
+from core.models.specs import SPECS
 from core.preprocessing.drug_features import DescriptorStandardiser, compute_descriptors
 from core.preprocessing.smiles_tokenizer import SmilesVocabulary, max_token_length
 
@@ -74,11 +75,11 @@ class TokenEncoder:
         return {"kind": "tokens", "vocabulary": self.vocabulary.to_dict(), "max_length": self.max_length}
 
 
-ENCODER_OF_MODEL = {"tdnn": DescriptorEncoder, "convnn": TokenEncoder, "paccmann": TokenEncoder}
+_ENCODERS = {"descriptors": DescriptorEncoder, "tokens": TokenEncoder}
 
 
 def new_encoder(model_name: str) -> DrugEncoder:
-    return ENCODER_OF_MODEL[model_name]()
+    return _ENCODERS[SPECS[model_name].drug_input]()
 
 
 def encoder_from_dict(state: dict[str, Any]) -> DrugEncoder:

@@ -1,38 +1,22 @@
-"""Architectures by name, so training scripts, bundles and the dashboard can pick one from a string."""
+"""Architectures built by name from :data:`core.models.specs.SPECS`, so callers pick one from a string."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from importlib import import_module
 
 import keras
 
-from core.models.config import ConvNNConfig, ModelConfig, PaccMannConfig, TDNNConfig
-from core.models.convnn import build_convnn
-from core.models.paccmann import build_paccmann
-from core.models.tdnn import build_tdnn
+from core.models.config import ModelConfig
+from core.models.specs import SPECS, ArchitectureSpec
+
+# The input sizes each drug encoder kind fixes in a model.
+_DIMENSIONS = {"descriptors": ("n_drug_features",), "tokens": ("smiles_length", "vocabulary_size")}
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """How to build one architecture: its config class, its builder and the input sizes it needs."""
-
-    config_class: type[ModelConfig]
-    builder: Callable[..., keras.Model]
-    dimensions: tuple[str, ...]
-
-
-MODEL_REGISTRY: dict[str, ModelSpec] = {
-    "tdnn": ModelSpec(TDNNConfig, build_tdnn, ("n_drug_features",)),
-    "convnn": ModelSpec(ConvNNConfig, build_convnn, ("smiles_length", "vocabulary_size")),
-    "paccmann": ModelSpec(PaccMannConfig, build_paccmann, ("smiles_length", "vocabulary_size")),
-}
-
-
-def _spec(name: str) -> ModelSpec:
+def _spec(name: str) -> ArchitectureSpec:
     try:
-        return MODEL_REGISTRY[name]
+        return SPECS[name]
     except KeyError:
-        raise ValueError(f"Unknown model {name!r}; choose one of {sorted(MODEL_REGISTRY)}") from None
+        raise ValueError(f"Unknown model {name!r}; choose one of {sorted(SPECS)}") from None
 
 
 def config_class(name: str) -> type[ModelConfig]:
@@ -64,8 +48,10 @@ def build_model(
         "smiles_length": smiles_length,
         "vocabulary_size": vocabulary_size,
     }
-    missing = [dimension for dimension in spec.dimensions if sizes[dimension] is None]
+    dimensions = _DIMENSIONS[spec.drug_input]
+    missing = [dimension for dimension in dimensions if sizes[dimension] is None]
     if missing:
         raise ValueError(f"Model {name!r} needs {', '.join(missing)}")
-    needed = {dimension: sizes[dimension] for dimension in spec.dimensions}
-    return spec.builder(config, n_genes=n_genes, **needed)
+    module, _, function = spec.builder.rpartition(".")
+    builder = getattr(import_module(module), function)
+    return builder(config, n_genes=n_genes, **{dimension: sizes[dimension] for dimension in dimensions})

@@ -3,9 +3,6 @@ from __future__ import annotations
 
 from core.training.fit import TrainingSettings
 
-# Which gene panel each architecture reads: tDNN and ConvNN share the GDSC/LINCS/OncoKB panel.
-PANEL_OF_MODEL = {"tdnn": "tdnn", "convnn": "tdnn", "paccmann": "paccmann"}
-
 # Fine-tuning and training from scratch on a target cohort: the pre-training optimiser, smaller batches
 # for a cohort of about 1,200 pairs.
 TARGET_TRAINING = TrainingSettings(batch_size=32, max_epochs=100)
