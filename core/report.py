@@ -17,6 +17,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from scipy.stats import spearmanr
 
+from core.evaluation.metrics import HEADLINE, METRICS
+
 TOP_K = 5
 RESISTANCE_COLOUR = "#c0392b"  # pushes the predicted response up
 SENSITIVITY_COLOUR = "#2471a3"  # pushes the predicted response down
@@ -42,7 +44,7 @@ def ranking_columns(unit: str = "AUC") -> dict[str, str]:
         "z_score": "z-score",
         "z_uncertainty": "± z",
         "tie": "tied?",
-        "reliability_r": "CV within-drug r",
+        "reliability_r": f"CV {METRICS[HEADLINE].label}",  # the headline score, per drug
         "no_better_than_naive": "no better than naive",
     }
 

@@ -20,8 +20,8 @@ from streamlit.testing.v1 import AppTest
 from core.config import REPO_ROOT
 from core.data.registry import load_cohort
 from core.evaluation.cohort_scores import per_drug_reliability, scored_table
-from core.evaluation.metrics import within_drug_fold
-from core.evaluation.performance import NAIVE_LABELS
+from core.evaluation.metrics import METRICS, within_drug_fold
+from core.evaluation.performance import DETAIL_SCORES, HEADLINE_SCORES, NAIVE_LABELS
 from core.explain.bundle_attributions import organoid_attributions, pathway_enrichment, reference_attributions
 from core.explain.enrichment import ranked_enrichment
 from core.inference.bundle import load_bundle
@@ -331,6 +331,8 @@ def test_performance_page(models_env, tiny_models_dir: Path) -> None:
         assert table.loc[table["training"] == label, "within-drug r"].item() == pytest.approx(r)
     assert (table.loc[table["architecture"] == "-", "within-drug r"] == 0).all()  # naive baselines: 0 by construction
     details = app.dataframe[2].value  # the older pooled score sits in the details
+    for shown, keys in ((table, HEADLINE_SCORES), (details, DETAIL_SCORES)):  # every score under its registry label
+        assert list(shown.columns) == ["architecture", "training", *(METRICS[key].label for key in keys)]
     finetuned = load_bundle(tiny_models_dir / "colorectal_tdnn_finetuned").benchmark.iloc[0]
     older = "within-drug r, pooled residuals (older)"
     assert details.loc[details["training"] == "fine-tuned", older].item() == pytest.approx(finetuned["within_drug_pearson"])

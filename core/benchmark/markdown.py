@@ -7,10 +7,11 @@ import pandas as pd
 
 from core.benchmark.grid import Profile
 from core.benchmark.report import baseline_bars, error_boxes, size_curves
+from core.evaluation.metrics import METRICS
 
 ALPHA = 0.05
 HEADLINE_METRICS = ["paper_precision_oncology", "paper_drug_development", "within_drug_fold_pearson", "within_drug_pearson",
-                    "within_drug_spearman", "top5_overlap", "top5_random", "mse", "n_pairs"]
+                    "within_drug_spearman", "top5_overlap", "top5_random", "mse"]
 
 
 def markdown_table(table: pd.DataFrame, decimals: int = 3) -> str:
@@ -26,26 +27,30 @@ def markdown_table(table: pd.DataFrame, decimals: int = 3) -> str:
 
 
 def _headline(summary: pd.DataFrame) -> pd.DataFrame:
-    """Each model at its largest training set (zero-shot and naive included)."""
+    """Each model at its largest training set (zero-shot and naive included), scores under their registry labels."""
     largest = summary[summary["n_finetune"].isna() | summary["n_finetune"].isin(["all", "0", "10000"])]
-    return largest[["dataset", "split", "model", "n_finetune", *HEADLINE_METRICS]]
+    table = largest[["dataset", "split", "model", "n_finetune", *HEADLINE_METRICS, "n_pairs"]]
+    return table.rename(columns={key: METRICS[key].label for key in HEADLINE_METRICS})
 
 
 def statements(tests: pd.DataFrame) -> list[str]:
-    """Plain sentences from the paired tests: who beats whom at p < 0.05, and where nobody does."""
+    """Plain sentences from the paired tests: who beats whom at p < 0.05 in the metric's better direction, and
+    where nobody does."""
     lines = []
-    for (dataset, split, metric), rows in tests.groupby(["dataset", "split", "metric"], sort=True):
+    for (dataset, split, key), rows in tests.groupby(["dataset", "split", "metric"], sort=True):
+        metric = METRICS[key].label
+        rows = rows.assign(gain=rows["difference"] * (1 if METRICS[key].higher_is_better else -1))  # > 0: a is better
         versus_naive = rows[rows["model_b"].str.contains("naive") & ~rows["model_a"].str.contains("naive")]
-        winners = versus_naive[(versus_naive["difference"] > 0) & (versus_naive["p_value"] < ALPHA)]
+        winners = versus_naive[(versus_naive["gain"] > 0) & (versus_naive["p_value"] < ALPHA)]
         naive = versus_naive["model_b"].iloc[0] if len(versus_naive) else "the naive baselines"
         if winners.empty:
             lines.append(f"- **{dataset}, {split}, {metric}**: no model beats the best naive baseline ({naive}) at p < {ALPHA}.")
         else:
-            names = ", ".join(f"{r.model_a} (+{r.difference:.3f}, p = {r.p_value:.2g})" for r in winners.itertuples())
+            names = ", ".join(f"{r.model_a} ({r.difference:+.3f}, p = {r.p_value:.2g})" for r in winners.itertuples())
             lines.append(f"- **{dataset}, {split}, {metric}**: better than {naive}: {names}.")
         pretrained = rows[~rows["model_b"].str.contains("naive")]
-        better = pretrained[(pretrained["difference"] > 0) & (pretrained["p_value"] < ALPHA)]
-        worse = pretrained[(pretrained["difference"] < 0) & (pretrained["p_value"] < ALPHA)]
+        better = pretrained[(pretrained["gain"] > 0) & (pretrained["p_value"] < ALPHA)]
+        worse = pretrained[(pretrained["gain"] < 0) & (pretrained["p_value"] < ALPHA)]
         if len(pretrained):
             lines.append(f"  Pre-trained vs scratch ({len(pretrained)} comparisons): pre-trained better in "
                          f"{len(better)} ({', '.join(f'{r.model_a} n={r.n_finetune_a}' for r in better.itertuples()) or 'none'}), "

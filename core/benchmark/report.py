@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from core.evaluation.grouped import PAPER_SCORE  # noqa: E402
+from core.evaluation.metrics import METRICS  # noqa: E402
 
 SIZE_ORDER = ["0", "10", "50", "100", "500", "1000", "5000", "10000", "all"]
 NAIVE_STYLE = {"naive_drug_mean": "--", "naive_sample_mean": ":", "naive_additive": "-."}
@@ -47,7 +48,7 @@ def size_curves(summary: pd.DataFrame, dataset: str, split: str, path: Path) -> 
                     axis.axhline(value.iloc[0], color="black", linestyle=style, linewidth=0.8, label=name)
             sizes = sorted(set(models["n_finetune"]), key=_size_position)
             axis.set_xticks([_size_position(s) for s in sizes], sizes)
-            axis.set_title(f"{family}: {metric}", fontsize=9)
+            axis.set_title(f"{family}: {METRICS[metric].label}", fontsize=9)
             axis.grid(alpha=0.3)
     axes[-1][0].set_xlabel("training pairs from the target cohort (0 = zero-shot)")
     labelled = {label: handle for axis in axes.flat for handle, label in zip(*axis.get_legend_handles_labels())}
@@ -94,7 +95,7 @@ def baseline_bars(summary: pd.DataFrame, path: Path) -> None:
             ordered = rows.sort_values(metric)
             colours = ["tab:grey" if "naive" in m else "tab:blue" for m in ordered["model"]]
             axis.barh(ordered["model"], ordered[metric], color=colours)
-            axis.set_title(f"{dataset}, {split.replace('_', ' ')}: {metric}", fontsize=9)
+            axis.set_title(f"{dataset}, {split.replace('_', ' ')}: {METRICS[metric].label}", fontsize=9)
             axis.tick_params(axis="y", labelsize=7)
             axis.axvline(0, color="black", linewidth=0.6)
     figure.tight_layout()

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from core.evaluation.cohort_scores import scored_table
-from core.evaluation.metrics import within_drug, within_drug_fold
+from core.evaluation.metrics import HEADLINE, METRICS, within_drug, within_drug_fold
 from core.evaluation.permutation import permutation_test
 
 SIGNIFICANCE = 0.05
@@ -38,7 +38,7 @@ class Evidence:
 
     def verdict(self) -> str:
         """One plain sentence a clinician can act on."""
-        score = f"cross-validated within-drug r = {self.within_drug:+.2f}, permutation p = {self.p_value:.2g}"
+        score = f"cross-validated {METRICS[HEADLINE].label} = {self.within_drug:+.2f}, permutation p = {self.p_value:.2g}"
         if self.within_drug <= 0:
             return f"Orders organoids no better than each drug's average ({score}): do not read its ranking as patient-specific."
         if self.p_value >= SIGNIFICANCE:

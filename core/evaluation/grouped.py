@@ -11,13 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.evaluation.metrics import (
-    paper_drug_development,
-    paper_precision_oncology,
-    score_all,
-    within_drug,
-    within_drug_per_drug,
-)
+from core.evaluation.metrics import METRICS, score_all, within_drug_per_drug
 from core.evaluation.stats import paired_t_test, per_fold
 
 REFERENCE_BASELINE = {"precision_oncology": "naive_drug_mean", "drug_development": "naive_sample_mean"}
@@ -49,15 +43,11 @@ def summarise(predictions: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-METRICS_BY_NAME = {"paper_precision_oncology": paper_precision_oncology,
-                   "paper_drug_development": paper_drug_development, "within_drug_pearson": within_drug}
-
-
 def _unit_scores(rows: pd.DataFrame, metric: str, unit: str) -> pd.Series:
     """``metric`` per fold, or (within-drug score only) per drug with folds pooled."""
     if unit == "drug":
         return within_drug_per_drug(rows).set_index("drug")["r"]
-    return per_fold(rows, METRICS_BY_NAME[metric])
+    return per_fold(rows, METRICS[metric].compute)
 
 
 def _rows_of(table: pd.DataFrame, model: str, n_finetune: str) -> pd.DataFrame:
@@ -90,11 +80,14 @@ def compare(predictions: pd.DataFrame, a: tuple[str, str], b: tuple[str, str], d
 
 
 def best_naive(summary: pd.DataFrame, dataset: str, split: str, metric: str) -> str:
-    """The naive baseline with the highest pooled ``metric`` on this dataset and split (the bar to clear).
+    """The naive baseline with the best pooled ``metric`` on this dataset and split (the bar to clear), best in
+    the metric's registered direction.
 
     The reference baseline scores exactly 0 on the normalised within-drug score by construction; it is
     still a legitimate bar, and any naive baseline above 0 is the harder one.
     """
     naive = summary[(summary["dataset"] == dataset) & (summary["split"] == split) & summary["model"].str.contains("naive")]
     scores = naive.set_index("model")[metric].astype(float)
-    return str(scores.idxmax()) if scores.notna().any() else str(np.nan)
+    if not scores.notna().any():
+        return str(np.nan)
+    return str(scores.idxmax() if METRICS[metric].higher_is_better else scores.idxmin())

@@ -13,22 +13,17 @@ import numpy as np
 import pandas as pd
 
 from core.evaluation.cohort_scores import naive_predictions, scored_table
-from core.evaluation.metrics import within_drug_fold
+from core.evaluation.metrics import HEADLINE, METRICS, within_drug_fold
 from core.models import SPECS
 
-HEADLINE = "within_drug_fold_pearson"
 NAIVE_LABELS = {"naive_drug_mean": "naive: per-drug mean", "naive_sample_mean": "naive: per-organoid mean",
                 "naive_additive": "naive: drug + organoid means"}
-# The scores a reader needs first, then the rest (shown under "details").
-SCORE_LABELS = {HEADLINE: "within-drug r", "paper_precision_oncology": "paper score", "top5_overlap": "top-5 overlap",
-                "mse": "MSE"}
-DETAIL_SCORE_LABELS = SCORE_LABELS | {
-    "within_drug_fold_spearman": "within-drug Spearman",
-    "within_drug_pearson": "within-drug r, pooled residuals (older)",
-    "within_drug_spearman": "within-drug Spearman, pooled residuals (older)",
-    "paper_drug_development": "paper drug score",
-    "top5_random": "top-5 by chance",
-}
+# The scores a reader needs first, then the rest (shown under "details"); labels from the metric registry.
+HEADLINE_SCORES = (HEADLINE, "paper_precision_oncology", "top5_overlap", "mse")
+DETAIL_SCORES = (*HEADLINE_SCORES, "within_drug_fold_spearman", "within_drug_pearson", "within_drug_spearman",
+                 "paper_drug_development", "top5_random")
+SCORE_LABELS = {key: METRICS[key].label for key in HEADLINE_SCORES}
+DETAIL_SCORE_LABELS = {key: METRICS[key].label for key in DETAIL_SCORES}
 # The registry's architectures, then the names the paper's stored results use for them.
 ARCHITECTURE_LABELS = {name: spec.label for name, spec in SPECS.items()} | {
     "nn_baseline": "ConvNN", "nn_paccmann": "PaccMann", "tDNN": "tDNN"}

@@ -29,6 +29,7 @@ import pandas as pd
 
 from core.data.cohort import Cohort
 from core.data.registry import PRETRAINING_DATASET, load_cohort
+from core.evaluation.metrics import HEADLINE, METRICS
 from core.inference.bundle import ModelBundle, bundles_to_zip_bytes
 from core.inference.model import TrainedModel
 from core.models.config import ModelConfig
@@ -40,13 +41,8 @@ from core.training.pretrained import pretrained_from_zeroshot_bundle
 KINDS = ("finetuned", "scratch")
 DEFAULT_FOLDS = 5
 BROWSER_TRAINING = TrainingSettings(batch_size=64, max_epochs=30)
-SCORES = {
-    "within_drug_pearson": "within-drug Pearson",
-    "within_drug_spearman": "within-drug Spearman",
-    "paper_precision_oncology": "paper score",
-    "top5_overlap": "top-5 overlap",
-    "mse": "MSE",
-}
+# The headline (fold-centred) within-drug scores, as on the performance page, then the paper's score and the rest.
+SCORES = (HEADLINE, "within_drug_fold_spearman", "paper_precision_oncology", "top5_overlap", "mse")
 MODEL_LABELS = {"finetuned": "fine-tuned (pre-trained on GDSC)", "scratch": "from scratch",
                 "naive_drug_mean": "naive: per-drug mean", "naive_sample_mean": "naive: per-organoid mean",
                 "naive_additive": "naive: drug + organoid means"}
@@ -142,10 +138,10 @@ def _step(progress: Progress, kind: str, n_folds: int, max_epochs: int, fold: in
 
 def comparison_table(bundles: dict[str, ModelBundle]) -> pd.DataFrame:
     """Cross-validated scores of the trained models and the naive baselines (scored on the same folds),
-    one row per model, columns ``model`` and :data:`SCORES`."""
+    one row per model, columns ``model`` and the registry labels of :data:`SCORES`."""
     rows = [bundles[kind].benchmark.iloc[[0]].assign(model=kind) for kind in KINDS if kind in bundles]
     first = next(iter(bundles.values())).benchmark
     naive = first[first["model"].str.startswith("naive")]
     table = pd.concat([*rows, naive], ignore_index=True)
     table["model"] = table["model"].map(MODEL_LABELS).fillna(table["model"])
-    return table[["model", *[c for c in SCORES if c in table.columns]]].rename(columns=SCORES)
+    return table[["model", *[c for c in SCORES if c in table.columns]]].rename(columns={k: METRICS[k].label for k in SCORES})

@@ -16,11 +16,12 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from core.config import models_dir
 from core.data.cohort import Cohort
 from core.data.registry import load_cohort
+from core.evaluation.metrics import HEADLINE, METRICS
 from core.inference.bundle import BundleError, bundles_from_zip_bytes, bundles_to_zip_bytes
 from core.inference.model import TrainedModel
 from core.training import background
 from core.training.fit import TrainingSettings
-from core.training.own_cohort import BROWSER_TRAINING, comparison_table, n_folds_for, train_own_cohort_to_zip
+from core.training.own_cohort import BROWSER_TRAINING, SCORES, comparison_table, n_folds_for, train_own_cohort_to_zip
 from core.training.pretrained import pretrained_from_zeroshot_bundle
 from core.upload import UploadError
 from core.upload.cohort import (
@@ -174,16 +175,15 @@ def show_results(trained: dict) -> None:
                "every page*); z-scores are computed against your cohort's cross-validated predictions.")
     st.dataframe(comparison_table(by_kind), hide_index=True, key="finetune_scores",
                  column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                for c in ("within-drug Pearson", "within-drug Spearman", "paper score",
-                                          "top-5 overlap", "MSE")})
+                                for c in (METRICS[key].label for key in SCORES)})
     first = next(iter(by_kind.values()))
     folds = first.manifest["cross_validation"]["n_folds"]
     st.caption(
         f"Cell cold-start cross-validation over your {first.manifest['n_reference_samples']} organoids ({folds} folds): "
-        "each organoid predicted by models that never saw it. **within-drug**: per drug, the correlation across "
-        "organoids after removing the drug's average; the naive per-drug mean scores 0, so a model must score "
-        "above 0 to rank organoids better than a drug's average does. **paper score**: Prasse et al.'s correlation "
-        "across the drugs of one organoid, which the per-drug mean alone already wins. Same metric code as the "
+        f"each organoid predicted by models that never saw it. **{METRICS[HEADLINE].label}**: per drug, the correlation "
+        "across organoids after removing the drug's average in each test fold; every naive baseline scores 0, so a model "
+        "must score above 0 to rank organoids better than a drug's average does. "
+        f"**{METRICS['paper_precision_oncology'].label}**: Prasse et al.'s correlation across the drugs of one organoid, which the per-drug mean alone already wins. Same metric code as the "
         "*Model performance* page.")
     stem = re.sub(r"[^A-Za-z0-9]+", "_", trained["label"]).strip("_") or "cohort"
     st.download_button(

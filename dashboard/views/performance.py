@@ -9,9 +9,12 @@ import streamlit as st
 from core.config import models_dir
 from core.data.summary import dataset_label
 from core.evaluation.evidence import SIGNIFICANCE
+from core.evaluation.metrics import glossary
 from core.evaluation.performance import (
     DETAIL_SCORE_LABELS,
+    DETAIL_SCORES,
     HEADLINE,
+    HEADLINE_SCORES,
     NAIVE_LABELS,
     SCORE_LABELS,
     TRAINING_LABELS,
@@ -73,14 +76,12 @@ def evidence_section(models: pd.DataFrame) -> None:
         st.success(f"{n_ordering} of {len(models)} models order the reference organoids within a drug better than "
                    f"chance (permutation p < {SIGNIFICANCE}).")
     shown = models[["architecture", "training", HEADLINE, "permutation p", "chance level (SD)", "verdict"]]
-    shown = shown.rename(columns={HEADLINE: SCORE_LABELS[HEADLINE]}).sort_values("within-drug r", ascending=False)
+    shown = shown.rename(columns=SCORE_LABELS).sort_values(SCORE_LABELS[HEADLINE], ascending=False)
     st.dataframe(shown, hide_index=True, key="performance_evidence", height=full_height(shown),
                  column_config={c: st.column_config.NumberColumn(format="%.2f")
-                                for c in ("within-drug r", "permutation p", "chance level (SD)")}
+                                for c in (SCORE_LABELS[HEADLINE], "permutation p", "chance level (SD)")}
                  | {"verdict": st.column_config.TextColumn(width="large")})
-    st.caption("**within-drug r**: for each drug, how well the model's predictions order the reference organoids, "
-               "each predicted by a model that never saw it (1 = perfect order, 0 = no better than the drug's average); "
-               "averaged over drugs. **permutation p**: how often organoids shuffled at random score as well. "
+    st.caption(glossary([HEADLINE]) + " **permutation p**: how often organoids shuffled at random score as well. "
                "**chance level**: the spread of those shuffled scores.")
 
 
@@ -89,7 +90,7 @@ def evidence_bars(models: pd.DataFrame, naive: pd.DataFrame) -> go.Figure:
     figure = px.bar(models, x="architecture", y=HEADLINE, color="training", barmode="group",
                     error_y=models["chance level (SD)"] * 1.645, hover_data=["permutation p"],
                     category_orders={"training": KIND_ORDER},
-                    labels={HEADLINE: "within-drug r (cross-validated)", "architecture": ""},
+                    labels={HEADLINE: f"{SCORE_LABELS[HEADLINE]} (cross-validated)", "architecture": ""},
                     color_discrete_map=COLOURS)
     for _, row in naive.iterrows():
         label = NAIVE_LABELS[row["model"]]
@@ -185,7 +186,7 @@ naive = bundle_cached(first_bundle, "naive", lambda: naive_scores(*bundle_evalua
 best = models.loc[models[HEADLINE].idxmax()]
 st.markdown(
     f"**In short**: a z-score ranking is only as good as the model's ability to tell, for one drug, which organoids "
-    f"respond better. That ability is measured below as the **within-drug r** (0 = no better than knowing each "
+    f"respond better. That ability is measured below as the **{SCORE_LABELS[HEADLINE]}** (0 = no better than knowing each "
     f"drug's average). The best model here reaches {best[HEADLINE]:+.2f} ({best['architecture']}, "
     f"{best['training']}), and {int(models['orders'].sum())} of {len(models)} beat chance. Every number is "
     "cross-validated: each reference organoid was predicted by a model that never saw it."
@@ -194,7 +195,7 @@ st.markdown(
 st.subheader("Can these models order organoids within a drug?")
 evidence_section(models)
 st.plotly_chart(evidence_bars(models, naive), key="performance_bars")
-st.caption("Bars: each model's within-drug r; whiskers: what shuffled organoids reach (one-sided 5 %), so a bar "
+st.caption(f"Bars: each model's {SCORE_LABELS[HEADLINE]}; whiskers: what shuffled organoids reach (one-sided 5 %), so a bar "
            "whose whisker crosses 0 is within chance. Diamonds: the naive baselines, which all score 0 here.")
 
 st.subheader("Cross-validated benchmark")
@@ -203,21 +204,14 @@ headline_columns = ["architecture", "training", *[c for c in SCORE_LABELS if c i
 st.dataframe(table[headline_columns].rename(columns=SCORE_LABELS), hide_index=True, key="performance_table",
              height=full_height(table), column_config={label: st.column_config.NumberColumn(format="%.3f")
                                                        for label in SCORE_LABELS.values()})
-st.caption("**paper score**: the score of Prasse et al. (per organoid, how well predicted and observed responses "
-           "agree across drugs); it mostly rewards knowing which drugs are potent on average, so the naive per-drug "
-           "mean wins it (None: undefined, the per-organoid mean predicts every drug alike). **top-5 overlap**: how many of the 5 drugs predicted best for an organoid are among its "
-           "5 best observed (0-5), averaged over organoids. **MSE**: mean squared error on the response scaled to 0-1.")
+st.caption(glossary([key for key in HEADLINE_SCORES if key != HEADLINE]))  # the headline is explained above
 with st.expander("All scores, and the older within-drug score"):
     detail_columns = ["architecture", "training", *[c for c in DETAIL_SCORE_LABELS if c in table.columns]]
     st.dataframe(table[detail_columns].rename(columns=DETAIL_SCORE_LABELS), hide_index=True, height=full_height(table),
                  key="performance_details",
                  column_config={label: st.column_config.NumberColumn(format="%.3f")
                                 for label in DETAIL_SCORE_LABELS.values()})
-    st.caption("**within-drug r, pooled residuals (older)**: the score used before this one; it pooled organoids of "
-               "different cross-validation folds, so it credited what merely shifts from fold to fold (the naive "
-               "per-organoid mean scored 0.355 on it with no knowledge of any drug). The within-drug r above centres "
-               "each test fold first, so every naive baseline scores exactly 0. **paper drug score**: per drug across "
-               "organoids, folds pooled. **top-5 by chance**: the overlap a random ranking reaches on average.")
+    st.caption(glossary(DETAIL_SCORES[len(HEADLINE_SCORES):]))
 
 st.subheader("Where the models err, drug by drug")
 architecture = st.radio("Architecture", list(grid), format_func=lambda a: ARCHITECTURES.get(a, a), horizontal=True,

@@ -92,7 +92,7 @@ def column_config(unit: str) -> dict:
         headers["tie"]: st.column_config.TextColumn(
             "tied?", width=55, help=f"{TIED_WITH_FIRST}: its z ± interval overlaps rank 1's (cannot be told apart from "
             f"the top drug); {TIED_WITH_NEIGHBOUR}: it overlaps the drug ranked just above or below"),
-        "CV within-drug r": st.column_config.NumberColumn(
+        headers["reliability_r"]: st.column_config.NumberColumn(
             "CV r", format="%+.2f", width=55, help="Cross-validated within-drug correlation of this bundle for this drug "
             "(0 = the naive per-drug mean)"),
         "no better than naive": st.column_config.CheckboxColumn(
