@@ -26,10 +26,11 @@ SECTIONS = [
      "towards on the training organoids; `ridge_organoids_scratch`: organoids only; `ridge_selected_zeroshot`: the "
      "configuration chosen per outer fold on its training organoids (the honest choice among the grid: every other "
      "row is one configuration of a grid of 12, and its best is picked with hindsight)."),
-    ("tDNN: drug-centred targets against the paper's min-max targets (colorectal organoids)", "deep_organoid_summary.csv",
-     "python -m training_scripts.centred_targets_study --steps organoids",
+    ("tDNN: drug-centred targets against the paper's min-max targets, and ordering losses (colorectal organoids)",
+     "deep_organoid_summary.csv", "python -m training_scripts.centred_targets_study --steps organoids",
      "Mean and SD over training seeds 0-2 on the bundles' folds (zero-shot: one pre-training, so no spread); "
-     "permutation p of seed 0."),
+     "permutation p of seed 0. `mse+ordering` / `ordering`: fine-tuned and from scratch with the ordering loss "
+     "added to the squared error or alone, on drug-grouped batches (the pre-training keeps the squared error)."),
     ("External test: GDSC's 45 colorectal lines, held out of everything (ridge)", "external.csv",
      "python -m training_scripts.within_drug_study",
      "The GDSC ridge fitted without the colorectal lines (zero-shot) and then shrunk towards on all organoids "
