@@ -104,7 +104,7 @@ def test_lab_fine_tunes_and_its_downloaded_bundles_rank_the_same(page, browser, 
     text = _text_once_shown(page, "How far each model can be trusted on your cohort", "Every page now uses these models")
     page.get_by_role("button", name="Download both bundles (.zip)").wait_for()
     assert "How far each model can be trusted on your cohort" in text and "Every page now uses these models" in text
-    assert page.get_by_test_id("stSidebar").get_by_text("Models used on every page").is_visible()
+    page.get_by_test_id("stSidebar").get_by_text("Models used on every page").wait_for()  # visible, or a timeout
     _shoot(page, "13_finetune_results")
     with page.expect_download() as download:
         page.get_by_role("button", name="Download both bundles (.zip)").click()

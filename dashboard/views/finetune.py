@@ -44,6 +44,7 @@ from dashboard.common import (
 )
 
 COHORT, JOB, JOB_COHORT, TRAINED = "finetune_cohort", "finetune_job", "finetune_job_cohort", "finetune_trained"
+OUTCOME_DRAWN = "finetune_outcome_drawn"  # the finished job whose outcome a completed run of this page drew
 METRIC_LABELS = {"auc": "AUC (area under the viability curve, 0-1)", "ln_ic50": "ln IC50 (natural log, micromolar)"}
 
 
@@ -127,27 +128,35 @@ def start_training(uploaded: UploadedCohort, architecture: str, label: str, sett
     st.session_state[TRAINED] = None
 
 
-def collect_finished_job() -> None:
-    """Move a finished job's bundles into this session's models (once), then rerun so every page sees them."""
+def collect_finished_job() -> bool:
+    """Move a finished job's bundles into this session's models (once); True when it did."""
     job = st.session_state.get(JOB)
     if job is None or job.status != background.DONE or job.result is None:
-        return
+        return False
     archive, job.result = job.result, None
     bundles = bundles_from_zip_bytes(archive)
     trained_on = st.session_state[JOB_COHORT]
     add_session_bundles(bundles, trained_on["expression"])
     st.session_state[TRAINED] = {"names": [b.name for b in bundles], "seconds": job.seconds,
                                  "label": trained_on["label"]}
-    st.rerun()
+    return True
 
 
 def training_status(job: background.BackgroundJob) -> None:
-    """Progress of the running job, redrawn every second (only this fragment reruns)."""
+    """Progress of the running job, redrawn every second (only this fragment reruns).
 
-    @st.fragment(run_every=1.0 if job.active else None)
+    The fragment keeps polling until a whole run of the page has drawn the job's outcome: the full rerun it
+    asks for when the job ends can be lost (a CI run's page stayed on its progress bar, no timer left), and
+    then the next tick asks again. ``inline`` tells the call inside a full run, which must not ask for one.
+    """
+    inline = {"now": True}
+
+    @st.fragment(run_every=None if st.session_state.get(OUTCOME_DRAWN) is job else 1.0)
     def progress() -> None:
         if not job.active:
-            collect_finished_job()  # reruns the whole page once the bundles are in
+            if not inline["now"] and st.session_state.get(OUTCOME_DRAWN) is not job:
+                collect_finished_job()
+                st.rerun()  # the whole page: the sidebar and the results show the new models
             return
         step = job.progress
         if job.status == background.QUEUED:
@@ -163,6 +172,7 @@ def training_status(job: background.BackgroundJob) -> None:
             st.rerun()  # the whole page, which now says the training was stopped
 
     progress()
+    inline["now"] = False
 
 
 def show_results(trained: dict) -> None:
@@ -262,7 +272,8 @@ st.download_button("Example response table (CSV)", example_response_table(refere
 st.caption("Your files are read in memory and kept only in this browser session: never written to disk, never "
            "shared with other users. The trained bundles too: download them to keep them.")
 
-collect_finished_job()
+if collect_finished_job():
+    st.rerun()  # the sidebar, drawn before this page, then lists the new models
 available = architectures()
 if not available:
     st.warning(f"No pre-trained model found in `{models_dir()}` (the `{TARGET_COHORT}_<architecture>_zeroshot` "
@@ -343,3 +354,6 @@ loaded = st.session_state.get("finetune_loaded")
 if loaded and all(name in session_bundles() for name in loaded):
     st.success(f"Loaded {', '.join(loaded)}: every page now uses them (sidebar: *Models used on every page*).")
     load_training_expression(loaded)
+
+if job is not None and not job.active:  # reached only by a run that drew the outcome: the polling may stop
+    st.session_state[OUTCOME_DRAWN] = job
