@@ -27,7 +27,7 @@ from core.training.fit import TrainingSettings
 from core.training.pretrained import load_pretrained, pretrained_from_zeroshot_bundle, save_pretrained
 from core.training.protocols import finetune, pretrain, train_from_scratch, zero_shot
 from core.transfer.linear import PerDrugRidge, shared_alpha
-from core.transfer.multitask import LOSSES, VARIANTS, MultiTaskNetwork, as_pairs
+from core.transfer.multitask import LOSSES, VARIANTS, MultiTaskNetwork, as_pairs, responses_matrix
 from core.transfer.study import EXTERNAL_LABEL, TARGET_DATASET, load_inputs
 
 ARCHITECTURE = "tdnn"
@@ -58,7 +58,7 @@ def gdsc_fold_inputs(fold: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
     gdsc = cohort(IN_VITRO)
     train, test = train_test(IN_VITRO, CELL, fold, GDSC_PROFILE.folds[(IN_VITRO, CELL)])
     genes = standardise_per_sample(gdsc.expression, load_panel(ARCHITECTURE)).astype(np.float64)
-    responses = train.pivot_table(index="sample", columns="drug", values="value")
+    responses = responses_matrix(train)
     return genes.loc[responses.index], responses, genes.loc[test["sample"].unique()], test
 
 

@@ -115,6 +115,11 @@ class MultiTaskNetwork:
         return pd.DataFrame(z, index=genes.index, columns=self.drugs) * self.drug_sd + self.drug_mean
 
 
+def responses_matrix(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Samples x drugs response matrix of long ``pairs`` (sample, drug, value); NaN where not screened."""
+    return pairs.pivot_table(index="sample", columns="drug", values="value")
+
+
 def as_pairs(matrix: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
     """The value of ``matrix`` (samples x drugs) at each (sample, drug) row of ``pairs``."""
     return matrix.stack().reindex(pd.MultiIndex.from_frame(pairs[["sample", "drug"]])).to_numpy()

@@ -16,7 +16,6 @@ needs one per fold.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Sequence
 
 import keras
@@ -24,37 +23,36 @@ import numpy as np
 import pandas as pd
 
 from core.evaluation.metrics import within_drug_fold
-from core.transfer.alignment import ALIGNMENTS, REFERENCE, TARGET, make_alignment
-from core.transfer.multitask import LOSSES, VARIANTS, MultiTaskNetwork, as_pairs
-from core.transfer.study import EXTERNAL_LABEL, Inputs, gdsc_training_pairs, organoid_folds
+from core.transfer.alignment import ALIGNMENTS, REFERENCE, TARGET, Alignment
+from core.transfer.multitask import LOSSES, VARIANTS, MultiTaskNetwork, as_pairs, responses_matrix
+from core.transfer.study import (
+    EXTERNAL_LABEL,
+    Inputs,
+    aligned,
+    content_key,
+    fit_alignment,
+    gdsc_training_pairs,
+    organoid_folds,
+)
 
 VARIANT = "mlp512-256"  # the variant the GDSC loss comparison used
 FINETUNE_EPOCHS = 20
 FINETUNE_LEARNING_RATE = 1e-4
 
 
-def responses_matrix(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Samples x drugs response matrix of long ``pairs`` (sample, drug, value); NaN where not screened."""
-    return pairs.pivot_table(index="sample", columns="drug", values="value")
+_GDSC_NETWORKS: dict[str, MultiTaskNetwork] = {}
 
 
-class _NetworkCache:
-    """GDSC networks by (features, responses, loss, seed): most alignments give GDSC the same features in every
-    fold, so one network serves all folds and alignments that share them."""
-
-    def __init__(self) -> None:
-        self.networks: dict[str, MultiTaskNetwork] = {}
-
-    def fit(self, features: pd.DataFrame, responses: pd.DataFrame, loss: str, seed: int) -> MultiTaskNetwork:
-        digest = hashlib.sha256(features.to_numpy().tobytes() + responses.to_numpy().tobytes()
-                                + f"{loss}/{seed}".encode()).hexdigest()
-        if digest not in self.networks:
-            settings = dataclasses.replace(VARIANTS[VARIANT], loss=loss)
-            self.networks[digest] = MultiTaskNetwork(settings, seed).fit(features, responses)
-        return self.networks[digest]
-
-
-GDSC_NETWORKS = _NetworkCache()
+def _gdsc_network(inputs: Inputs, alignment: Alignment, exclude_label: str | None, loss: str,
+                  seed: int) -> MultiTaskNetwork:
+    """The GDSC network of these aligned features, loss and seed, fitted once per :func:`content_key`."""
+    responses = responses_matrix(gdsc_training_pairs(inputs, "all_lines", exclude_label))
+    features = aligned(alignment, inputs.gdsc.loc[responses.index], REFERENCE)
+    key = content_key(features, responses, extra=f"{loss}/{seed}")
+    if key not in _GDSC_NETWORKS:
+        settings = dataclasses.replace(VARIANTS[VARIANT], loss=loss)
+        _GDSC_NETWORKS[key] = MultiTaskNetwork(settings, seed).fit(features, responses)
+    return _GDSC_NETWORKS[key]
 
 
 def finetuned(network: MultiTaskNetwork, features: pd.DataFrame, responses: pd.DataFrame) -> MultiTaskNetwork:
@@ -79,22 +77,6 @@ def _copy(network: MultiTaskNetwork) -> MultiTaskNetwork:
     return copy
 
 
-def _aligned(inputs: Inputs, alignment_name: str, lines: list[str], organoids: list[str]):
-    alignment = make_alignment(alignment_name).fit(inputs.gdsc.loc[lines].to_numpy(),
-                                                   inputs.organoids.loc[organoids].to_numpy())
-
-    def features(expression: pd.DataFrame, domain: str) -> pd.DataFrame:
-        return pd.DataFrame(alignment.transform(expression.to_numpy(), domain), index=expression.index,
-                            columns=expression.columns)
-
-    return features
-
-
-def _gdsc_network(inputs: Inputs, features, exclude_label: str | None, loss: str, seed: int) -> MultiTaskNetwork:
-    responses = responses_matrix(gdsc_training_pairs(inputs, "all_lines", exclude_label))
-    return GDSC_NETWORKS.fit(features(inputs.gdsc.loc[responses.index], REFERENCE), responses, loss, seed)
-
-
 def _long(test: pd.DataFrame, model: str, fold: int, matrix: pd.DataFrame) -> pd.DataFrame:
     return test.assign(model=model, fold=fold, y_pred=as_pairs(matrix, test))
 
@@ -112,10 +94,10 @@ def cross_validated_predictions(inputs: Inputs, seed: int, n_folds: int = 5, los
         train_samples = sorted(train["sample"].unique())
         selection = []
         for alignment_name in ALIGNMENTS:
-            features = _aligned(inputs, alignment_name, lines, train_samples)
-            organoids = features(inputs.organoids, TARGET)
+            alignment = fit_alignment(inputs, alignment_name, lines, train_samples)
+            organoids = aligned(alignment, inputs.organoids, TARGET)
             for loss in losses:
-                network = _gdsc_network(inputs, features, None, loss, seed)
+                network = _gdsc_network(inputs, alignment, None, loss, seed)
                 name = f"multitask_{loss}_{alignment_name}"
                 zero_shot = network.predict(organoids)
                 tables.append(_long(test, f"{name}_zeroshot", fold, zero_shot))
@@ -139,11 +121,11 @@ def external_predictions(inputs: Inputs, seed: int, losses: Sequence[str] = tupl
     external = inputs.gdsc.loc[sorted(test["sample"].unique())]
     tables = []
     for alignment_name in ALIGNMENTS:
-        features = _aligned(inputs, alignment_name, lines, organoid_samples)
-        external_features = features(external, REFERENCE)
-        organoids = features(inputs.organoids.loc[organoid_samples], TARGET)
+        alignment = fit_alignment(inputs, alignment_name, lines, organoid_samples)
+        external_features = aligned(alignment, external, REFERENCE)
+        organoids = aligned(alignment, inputs.organoids.loc[organoid_samples], TARGET)
         for loss in losses:
-            network = _gdsc_network(inputs, features, EXTERNAL_LABEL, loss, seed)
+            network = _gdsc_network(inputs, alignment, EXTERNAL_LABEL, loss, seed)
             name = f"multitask_{loss}_{alignment_name}"
             tuned = finetuned(network, organoids, responses_matrix(inputs.organoid_pairs))
             tables += [_long(test, f"{name}_zeroshot", 0, network.predict(external_features)),

@@ -93,19 +93,41 @@ class TransferModel:
     gdsc_model: PerDrugRidge
 
     def features(self, expression: pd.DataFrame, domain: str) -> pd.DataFrame:
-        return pd.DataFrame(self.alignment.transform(expression.to_numpy(), domain), index=expression.index)
+        return aligned(self.alignment, expression, domain)
 
     def finetune(self, organoids: pd.DataFrame, pairs: pd.DataFrame) -> PerDrugRidge:
         return PerDrugRidge().fit(self.features(organoids, TARGET), pairs, prior=self.gdsc_model)
+
+
+def fit_alignment(inputs: Inputs, alignment_name: str, lines: list[str], target_samples: list[str]) -> Alignment:
+    """The alignment fitted on GDSC ``lines`` and ``target_samples`` (training organoids only)."""
+    return make_alignment(alignment_name).fit(inputs.gdsc.loc[lines].to_numpy(),
+                                              inputs.organoids.loc[target_samples].to_numpy())
+
+
+def aligned(alignment: Alignment, expression: pd.DataFrame, domain: str) -> pd.DataFrame:
+    """``expression`` (samples x genes) of ``domain`` as the fitted ``alignment`` maps it, same labels."""
+    return pd.DataFrame(alignment.transform(expression.to_numpy(), domain), index=expression.index,
+                        columns=expression.columns)
+
+
+def content_key(*tables: pd.DataFrame, extra: str = "") -> str:
+    """SHA-256 of the tables' values and labels (and ``extra``): a model fitted on equal inputs is fitted once
+    (most alignments leave GDSC's features the same in every fold; only contrastive PCA depends on the
+    fold's organoids)."""
+    digest = hashlib.sha256(extra.encode())
+    for table in tables:
+        digest.update(pd.util.hash_pandas_object(table).to_numpy().tobytes())
+    return digest.hexdigest()
 
 
 def fit_transfer(inputs: Inputs, alignment_name: str, training_set: str, target_samples: list[str],
                  exclude_label: str | None = None) -> TransferModel:
     """Alignment fitted on the GDSC lines used and ``target_samples`` (training organoids only), then the GDSC ridge."""
     pairs = gdsc_training_pairs(inputs, training_set, exclude_label)
-    lines = inputs.gdsc.loc[sorted(pairs["sample"].unique())]
-    alignment = make_alignment(alignment_name).fit(lines.to_numpy(), inputs.organoids.loc[target_samples].to_numpy())
-    features = pd.DataFrame(alignment.transform(lines.to_numpy(), REFERENCE), index=lines.index)
+    lines = sorted(pairs["sample"].unique())
+    alignment = fit_alignment(inputs, alignment_name, lines, target_samples)
+    features = aligned(alignment, inputs.gdsc.loc[lines], REFERENCE)
     return TransferModel(alignment_name, training_set, alignment, _gdsc_ridge(features, pairs))
 
 
@@ -113,9 +135,8 @@ _GDSC_RIDGES: dict[str, PerDrugRidge] = {}
 
 
 def _gdsc_ridge(features: pd.DataFrame, pairs: pd.DataFrame) -> PerDrugRidge:
-    """The GDSC ridge of these features and pairs, fitted once: most alignments leave GDSC's features the same
-    in every fold (only contrastive PCA depends on the fold's organoids)."""
-    key = hashlib.sha256(features.to_numpy().tobytes() + pd.util.hash_pandas_object(pairs).to_numpy().tobytes()).hexdigest()
+    """The GDSC ridge of these features and pairs, fitted once per :func:`content_key`."""
+    key = content_key(features, pairs)
     if key not in _GDSC_RIDGES:
         _GDSC_RIDGES[key] = PerDrugRidge(alpha=shared_alpha(features, pairs)).fit(features, pairs)
     return _GDSC_RIDGES[key]
