@@ -12,6 +12,7 @@ the session's own bundles, fine-tuned on a cohort the user uploaded or loaded fr
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,22 @@ def bundle_evaluation(name: str) -> tuple[dict[str, Any], pd.DataFrame, pd.DataF
         return b.manifest, b.benchmark, b.reference_predictions
     folder = models_dir() / name
     return _evaluation(str(folder), _stamp(folder))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _panel_genes(folder: str, stamp: float) -> list[str]:
+    manifest = read_manifest(Path(folder))  # verifies every file's hash, preprocessing.json included
+    state = json.loads((Path(folder) / manifest["members"][0]["directory"] / "preprocessing.json").read_text())
+    return list(state["expression"]["genes"])
+
+
+def bundle_genes(name: str) -> list[str]:
+    """The genes a bundle reads, without loading its networks: the upload page's QC needs only the panel, and
+    loading every bundle (TensorFlow import and nine ensembles) made its first visit take half a minute."""
+    if is_session_bundle(name):
+        return session_bundles()[name].genes
+    folder = models_dir() / name
+    return _panel_genes(str(folder), _stamp(folder))
 
 
 @st.cache_data(show_spinner=False)

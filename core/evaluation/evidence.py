@@ -11,9 +11,8 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from core.evaluation.cohort_scores import scored_table
-from core.evaluation.metrics import HEADLINE, METRICS, within_drug, within_drug_fold
-from core.evaluation.permutation import permutation_test
+# The scoring modules (scipy.stats, about 2 s) are imported where they are used: the dashboard imports this
+# module on every start to read the stored evidence, and its home page must not wait for scipy.
 
 SIGNIFICANCE = 0.05
 N_PERMUTATIONS = 1000
@@ -38,6 +37,8 @@ class Evidence:
 
     def verdict(self) -> str:
         """One plain sentence a clinician can act on."""
+        from core.evaluation.metrics import HEADLINE, METRICS
+
         score = f"cross-validated {METRICS[HEADLINE].label} = {self.within_drug:+.2f}, permutation p = {self.p_value:.2g}"
         if self.within_drug <= 0:
             return f"Orders organoids no better than each drug's average ({score}): do not read its ranking as patient-specific."
@@ -51,6 +52,10 @@ class Evidence:
 
 def evidence(out_of_fold: pd.DataFrame, n_permutations: int = N_PERMUTATIONS, seed: int = 0) -> Evidence:
     """The evidence of a bundle's reference predictions (columns sample, drug, y_pred, y_true, fold)."""
+    from core.evaluation.cohort_scores import scored_table
+    from core.evaluation.metrics import within_drug, within_drug_fold
+    from core.evaluation.permutation import permutation_test
+
     table = scored_table(out_of_fold)
     if table.empty:
         raise ValueError("no screened response among the reference predictions: nothing to score")

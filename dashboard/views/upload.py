@@ -9,7 +9,7 @@ from core.upload import UploadError, validate_upload
 from dashboard.common import (
     ARCHITECTURES,
     UPLOAD_HELP,
-    bundle,
+    bundle_genes,
     bundle_grid,
     clear_profile,
     profile,
@@ -24,7 +24,7 @@ def model_panels() -> dict[str, list[str]]:
     for architecture, kinds in bundle_grid().items():
         for name in kinds.values():
             try:
-                panels[architecture] = bundle(name).genes
+                panels[architecture] = bundle_genes(name)
                 break
             except BundleError as error:
                 st.warning(str(error))
