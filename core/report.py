@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from scipy.stats import spearmanr
 
+from core.evaluation.evidence import Evidence
 from core.evaluation.metrics import HEADLINE, METRICS
 
 TOP_K = 5
@@ -240,14 +241,35 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;c
 h1{font-size:1.6em} h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:0.85em;margin:0.5em 0} td,th{border:1px solid #ddd;padding:3px 7px;text-align:left}
 tr.top{background:#e8f6ef;font-weight:600} .note{color:#555;font-size:0.9em} .warn{background:#fdf2e9;padding:0.6em;border-left:4px solid #d68910}
-.side{display:flex;gap:2em;flex-wrap:wrap} .side>div{flex:1;min-width:420px}
+.side{display:flex;gap:1.5em;flex-wrap:wrap} .side>div{flex:1 1 420px;min-width:0;overflow-x:auto}
+.side table{font-size:0.75em} .side td,.side th{padding:2px 4px}
+table{max-width:100%} pre{white-space:pre-wrap;overflow-wrap:anywhere} .plotly-graph-div{max-width:100%}
 """
+# Every table and figure stays within the page (max-width 1200 px): side-by-side rankings wrap below each other
+# when the window is narrow, and a table wider than its column scrolls inside it instead of widening the page.
+
+
+def _models_html(bundles: Mapping[str, Mapping[str, object]]) -> str:
+    """One row per model: its bundle, creation date, overall cross-validated within-drug r with its permutation p,
+    and the verdict in words (``evidence``: an :class:`Evidence`, or its verdict as text for older callers)."""
+    header = ("<table><thead><tr><th>model</th><th>bundle</th><th>created</th><th>within-drug r (cross-validated)</th>"
+              "<th>p</th><th>does it order organoids within a drug?</th></tr></thead><tbody>")
+    rows = []
+    for label, info in bundles.items():
+        found = info.get("evidence")
+        if isinstance(found, Evidence):
+            score, p_value, verdict = f"{found.within_drug:+.2f}", f"{found.p_value:.2f}", found.verdict().split(" (")[0]
+        else:
+            score, p_value, verdict = "", "", str(found or "not scored")
+        cells = (label, info.get("name", ""), str(info.get("created", ""))[:10], score, p_value, verdict)
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    return header + "".join(rows) + "</tbody></table>"
 
 
 def build_report(
     sample: str,
     rankings: Mapping[str, pd.DataFrame],
-    bundles: Mapping[str, Mapping[str, str]],
+    bundles: Mapping[str, Mapping[str, object]],
     scatter: go.Figure | None,
     n_reference: int,
     cohort: str = "colorectal",
@@ -262,8 +284,8 @@ def build_report(
     """Self-contained HTML report of one organoid.
 
     ``rankings``: label (e.g. "From scratch") -> table from :func:`annotate_ranking`; ``bundles``: same
-    labels -> ``{"name": bundle name, "created": manifest creation date, "evidence": the verdict of its
-    within-drug evidence}``. ``genes`` (drug -> its gene ranking from ``genes_bundle``, attribution view
+    labels -> ``{"name": bundle name, "created": manifest creation date, "evidence": its within-drug
+    :class:`Evidence`}``. ``genes`` (drug -> its gene ranking from ``genes_bundle``, attribution view
     described by ``genes_view``) is optional. ``unit`` is the predicted response.
     """
     generated = generated or dt.datetime.now(dt.timezone.utc)
@@ -279,14 +301,13 @@ def build_report(
         "drugs of each model are highlighted. <i>tied?</i>: &asymp; #1 = its z &plusmn; interval overlaps rank 1's, "
         "so it cannot be told apart from the top drug; &asymp; next = it overlaps an adjacent rank. Drugs flagged <i>no better than naive</i> had a cross-validated "
         "within-drug correlation &le; 0: for them the model orders organoids no better than the drug's average.</p>",
-        "<h2>Models</h2><table><thead><tr><th>model</th><th>bundle</th><th>created</th>"
-        "<th>does it order organoids within a drug? (cross-validated)</th></tr></thead><tbody>",
+        "<h2>Models</h2>",
+        _models_html(bundles),
+        "<p class='note'><i>within-drug r</i>: how well the model ordered the reference organoids for a drug, each "
+        "predicted by a fold model that never saw it, after removing each drug's average within every test fold "
+        "(0 = no better than the drug's average; the number the dashboard shows for this model on every page). "
+        "<i>p</i>: how often organoids shuffled at random scored as well (1,000 shuffles).</p>",
     ]
-    for label, info in bundles.items():
-        parts.append(f"<tr><td>{html.escape(label)}</td><td>{html.escape(str(info.get('name', '')))}</td>"
-                     f"<td>{html.escape(str(info.get('created', '')))}</td>"
-                     f"<td>{html.escape(str(info.get('evidence', 'not scored')))}</td></tr>")
-    parts.append("</tbody></table>")
     parts.append("<h2>Drug ranking</h2><div class='side'>")
     for label, table in rankings.items():
         parts.append(f"<div><h3>{html.escape(label)}</h3>{_table_html(display_table(table, unit), k)}</div>")

@@ -389,7 +389,7 @@ def test_about_page_shows_every_manifest_and_the_limitations(models_env) -> None
     assert len(app.json) == 3
     assert {json.loads(j.value)["training"] for j in app.json} == {"scratch", "finetuned", "zeroshot"}
     limitations = app.error[0].value
-    for phrase in ("Research use only", "not a medical device", "19 organoids", "5,778", "655", "ComBat"):
+    for phrase in ("Research use only", "not a medical device", "19 organoids", "5,757", "655", "ComBat"):
         assert phrase in limitations
     assert len(app.dataframe[0].value) == 3
 

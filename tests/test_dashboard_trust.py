@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.config import MODELS_DIR_ENV
 from core.evaluation.cohort_scores import scored_table
-from core.evaluation.evidence import Evidence, best_architecture, evidence
+from core.evaluation.evidence import EVIDENCE_FILE, Evidence, best_architecture, stored_evidence
 from core.evaluation.metrics import within_drug_fold
 from core.evaluation.performance import HEADLINE
 from core.inference.bundle import read_manifest
@@ -27,6 +27,7 @@ from dashboard.common import ARCHITECTURES, KIND_SHORT
 COMMITTED = REPO_ROOT / "trained_models"
 TIMEOUT = 600  # a ceiling no normal load reaches: AppTest.run returns as soon as the page's run ends
 STORED = 1e-4  # bundle_evidence.csv and summary.csv keep 4 significant digits
+ROUNDED = 6e-4  # a number the README rounds to 3 decimals (half a unit, and a stored 4th digit of 5)
 LABELS = {(ARCHITECTURES[a], KIND_SHORT[k]): (a, k) for a in ARCHITECTURES for k in KIND_SHORT}
 
 
@@ -86,16 +87,21 @@ def test_one_number_per_model_on_the_performance_page_in_the_report_and_in_summa
     sentence = f"the two differ by up to {abs(gaps[widest]):.2f} on this score"
     assert any(sentence in caption.value for caption in app.caption), sentence
 
-    # The report states each model's number as the pages do.
+    # The report states each model's number and permutation p as the pages and bundle_evidence.csv do.
+    stored = pd.read_csv(COMMITTED / "benchmark" / EVIDENCE_FILE).set_index("bundle")
     bundles = {}
     for key in (("convnn", "scratch"), ("convnn", "finetuned")):
         name = f"colorectal_{key[0]}_{key[1]}"
-        found = evidence(_reference(*key), n_permutations=20)
-        bundles[KIND_SHORT[key[1]]] = {"name": name, "created": read_manifest(COMMITTED / name)["created"],
-                                       "evidence": found.verdict()}
+        manifest = read_manifest(COMMITTED / name)
+        bundles[KIND_SHORT[key[1]]] = {"name": name, "created": manifest["created"],
+                                       "evidence": stored_evidence(stored.reset_index(), name, manifest)}
     report = build_report("P10", {}, bundles, None, n_reference=19)
     for key in (("convnn", "scratch"), ("convnn", "finetuned")):
-        assert f"cross-validated within-drug r = {expected[key]:+.2f}" in report
+        name = f"colorectal_{key[0]}_{key[1]}"
+        row = stored.loc[name]
+        assert row["within_drug"] == pytest.approx(expected[key], abs=STORED)
+        assert (f"<td>{KIND_SHORT[key[1]]}</td><td>{name}</td><td>{bundles[KIND_SHORT[key[1]]]['created'][:10]}</td>"
+                f"<td>{expected[key]:+.2f}</td><td>{row['p_value']:.2f}</td>") in report
 
 
 def test_ranking_opens_on_the_best_evidence_and_shows_the_same_numbers(committed) -> None:
@@ -118,3 +124,23 @@ def test_ranking_opens_on_the_best_evidence_and_shows_the_same_numbers(committed
     # ± z is on screen for the trained models, withheld (no spread) for the zero-shot one.
     for frame, kind in zip(app.dataframe, kinds):
         assert frame.value["± z"].isna().all() == (kind == "zeroshot")
+
+
+def test_the_readme_states_the_shipped_models_numbers_as_their_bundles_do() -> None:
+    """The README's table of shipped models carries each bundle's stored paper score and MSE, and the within-drug r
+    and permutation p of bundle_evidence.csv (the numbers every page and the HTML report show), to its 3 digits."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    stored = pd.read_csv(COMMITTED / "benchmark" / EVIDENCE_FILE).set_index("bundle")
+    rows = {match[0]: match[1:] for match in re.findall(
+        r"^\| (\w+) scratch / fine-tuned / zero-shot \| ([^|]+) \| ([^|]+\(p = [^|]+) \| ([^|]+) \|$", readme, re.M)}
+    assert set(rows) == set(ARCHITECTURES.values())
+    for architecture, label in ARCHITECTURES.items():
+        paper, evidence_cells, mse = (cell.split(" / ") for cell in rows[label])
+        for position, kind in enumerate(("scratch", "finetuned", "zeroshot")):
+            name = f"colorectal_{architecture}_{kind}"
+            benchmark = pd.read_csv(COMMITTED / name / "benchmark.csv").set_index("model").loc[f"{architecture}_{kind}"]
+            assert float(paper[position]) == pytest.approx(benchmark["paper_precision_oncology"], abs=ROUNDED)
+            assert float(mse[position]) == pytest.approx(benchmark["mse"], abs=ROUNDED)
+            r, p = re.fullmatch(r"(-?\d\.\d+) \(p = (\d\.\d+)\)", evidence_cells[position].strip()).groups()
+            assert float(r) == pytest.approx(stored.loc[name, "within_drug"], abs=ROUNDED)
+            assert float(p) == pytest.approx(stored.loc[name, "p_value"], abs=5e-3)

@@ -19,7 +19,7 @@ fine-tuned** on the organoids (the zero-shot, pre-trained-only model is shown fo
 set of cross-validation fold models; predictions are their mean and the uncertainty their spread.
 
 **Data.**
-- Pre-training: GDSC1 cell lines (fitted viability AUC; expression as per-cell z-scored RMA over 5,778 genes),
+- Pre-training: GDSC1 cell lines (fitted viability AUC; expression as per-cell z-scored RMA over 5,757 genes),
   drugs described by RDKit + Mordred descriptors (tDNN) or SMILES (ConvNN, PaccMann).
 - Reference / fine-tuning cohort: 22 colorectal cancer organoids of van de Wetering et al., *Cell* 2015
   (log2 microarray, GEO GSE64392), 19 of them screened with 83 drugs (AUC).
@@ -43,7 +43,7 @@ over-representation test; the background is always the model's gene panel.
 st.error(
     "**Limitations.** Research use only: this is **not a medical device** and must not be used for treatment "
     "decisions. Only 19 organoids have drug responses, so every accuracy estimate is noisy and many drugs are "
-    "predicted no better than their average (see *Model performance*). GDSC's public expression covers only 5,778 "
+    "predicted no better than their average (see *Model performance*). GDSC's public expression covers only 5,757 "
     "genes, so the models read a 655-gene panel (528 for PaccMann), without BRAF, KRAS or APC. Uploads from other "
     "platforms (RNA-seq, other arrays) are harmonised with the organoid batch's ComBat parameters, which were fitted "
     "on one microarray platform; a systematic platform difference can shift every z-score."

@@ -71,8 +71,11 @@ def styled(table: pd.DataFrame, unit: str):
     """The ranking with the top drugs highlighted (formats and headers come from ``column_config``)."""
     shown = display_table(table, unit)
     top = shown["rank"] <= TOP_K
-    return shown.style.apply(
+    headers = ranking_columns(unit)
+    spreads = {"± z": "{:.2f}", headers["uncertainty"]: "{:.3f}"}  # withheld (zero-shot): a dash, not "None"
+    return (shown.style.apply(
         lambda row: ["background-color: #d5f5e3; font-weight: 600" if top[row.name] else "" for _ in row], axis=1)
+        .format({column: form for column, form in spreads.items() if column in shown.columns}, na_rep="–"))
 
 
 def column_config(unit: str) -> dict:
@@ -224,7 +227,7 @@ if st.button("Prepare HTML report", key="prepare_report"):
         sample=sample,
         rankings={labels[k]: tables[k] for k in kinds},
         bundles={labels[k]: {"name": bundles[k].name, "created": bundles[k].manifest.get("created", "?"),
-                             "evidence": readable_evidence(bundles[k].name).verdict()} for k in kinds},
+                             "evidence": readable_evidence(bundles[k].name)} for k in kinds},
         scatter=scatter,
         n_reference=n_ref,
         genes=genes,
