@@ -7,14 +7,13 @@ Example: ``python -m training_scripts.bench_models``. Prints a table; asserts no
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import pandas as pd
 
 from core.config import models_dir
 from core.data.registry import TARGET_DATASET, load_cohort
-from core.inference.bundle import list_bundles, load_bundle
+from core.inference.bundle import list_bundles, load_bundle, unverified_manifest
 from core.predict import rank_drugs
 from training_scripts.settings import MODELS, pretrained_dir
 
@@ -22,18 +21,18 @@ from training_scripts.settings import MODELS, pretrained_dir
 def pretraining_rows() -> list[dict[str, object]]:
     rows = []
     for model_name in MODELS:
-        path = pretrained_dir(model_name) / "manifest.json"
-        if not path.is_file():
+        folder = pretrained_dir(model_name)
+        if not (folder / "manifest.json").is_file():
             continue
-        manifest = json.loads(path.read_text())
-        fit = manifest["fit"]
+        manifest = unverified_manifest(folder)
+        fit, settings = manifest.fit or {}, manifest.settings or {}
         rows.append({
             "model": model_name,
-            "pairs": manifest["settings"].get("max_pairs") or "all",
+            "pairs": settings.get("max_pairs") or "all",
             "epochs": fit["epochs_run"],
             "s/epoch": round(fit["seconds"] / fit["epochs_run"], 1),
             "fit min": round(fit["seconds"] / 60, 1),
-            "total min (incl. features)": round(manifest["settings"]["total_seconds"] / 60, 1),
+            "total min (incl. features)": round(settings["total_seconds"] / 60, 1),
             "best val MSE": round(fit["best_val_loss"], 5),
         })
     return rows

@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
             time.sleep(PAGE_EVERY_S)
         if job.status != background.DONE:
             raise SystemExit(f"training ended {job.status}: {job.error}")
-        bundles = {b.manifest["training"]: b for b in bundles_from_zip_bytes(job.result)}
+        bundles = {b.manifest.training: b for b in bundles_from_zip_bytes(job.result)}
         timings["fine-tune + from scratch, cross-validated"] = job.seconds
         print(f"{'fine-tune + from scratch, cross-validated':<48s} {job.seconds:7.1f} s (worker process, "
               "including its start: imports, GDSC, pre-trained model, zip)")
@@ -133,8 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     else:
         bundles = timed("fine-tune + from scratch, cross-validated", train, timings)
     for kind, bundle in bundles.items():
-        epochs = [f["epochs_run"] for f in bundle.manifest["fold_training"]]
-        print(f"  {kind}: {bundle.manifest['build_seconds']:.1f} s, epochs per fold {epochs}")
+        epochs = [f["epochs_run"] for f in bundle.manifest.fold_training or ()]
+        print(f"  {kind}: {bundle.manifest.build_seconds:.1f} s, epochs per fold {epochs}")
     archive = timed("zip export (in memory)", lambda: bundles_to_zip_bytes(list(bundles.values())), timings)
     reloaded = timed("zip reload (hashes verified)", lambda: bundles_from_zip_bytes(archive), timings)
     probe = cohort.expression.iloc[:3]

@@ -7,8 +7,8 @@ Example: ``python -m training_scripts.build_bundles`` (about an hour on 2 CPU co
 from __future__ import annotations
 
 import argparse
-import json
 
+from core.inference.bundle import unverified_manifest
 from training_scripts import pretrain
 from training_scripts.cohort_bundles import add_common_arguments, build_and_save
 from training_scripts.settings import PRETRAINING, pretrained_dir
@@ -16,10 +16,10 @@ from training_scripts.settings import PRETRAINING, pretrained_dir
 
 def has_current_pretraining(model_name: str) -> bool:
     """A cached pre-trained model exists and was trained with today's budget and settings."""
-    manifest_path = pretrained_dir(model_name) / "manifest.json"
-    if not manifest_path.is_file():
+    folder = pretrained_dir(model_name)
+    if not (folder / "manifest.json").is_file():
         return False
-    settings = json.loads(manifest_path.read_text())["settings"]
+    settings = unverified_manifest(folder).settings or {}
     budget = PRETRAINING[model_name]
     return settings.get("max_pairs") == budget.max_pairs and settings.get("training") == budget.settings.to_dict()
 

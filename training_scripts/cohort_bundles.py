@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from core.data.panels import load_panel
@@ -48,9 +49,9 @@ def build_and_save(kinds: list[str], args: argparse.Namespace) -> None:
             start = time.perf_counter()
             bundle = build_bundle(kind, model_name, genes, gdsc, cohort, TARGET_TRAINING, args.folds,
                                   pretrained=pretrained, pretraining_manifest=pretraining_manifest)
-            bundle.manifest["build_seconds"] = round(time.perf_counter() - start, 1)
+            bundle.manifest = replace(bundle.manifest, build_seconds=round(time.perf_counter() - start, 1))
             save_bundle(bundle, args.out / bundle_name(cohort.name, model_name, kind), shared_weights=kind == "zeroshot")
             scores = bundle.benchmark.set_index("model")
-            print(f"{bundle.name}: built in {bundle.manifest['build_seconds'] / 60:.1f} min\n"
+            print(f"{bundle.name}: built in {bundle.manifest.build_seconds / 60:.1f} min\n"
                   f"{scores[['paper_precision_oncology', 'within_drug_pearson', 'within_drug_spearman', 'top5_overlap', 'mse']].round(3).to_string()}",
                   flush=True)

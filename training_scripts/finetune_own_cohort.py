@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                                load_cohort(PRETRAINING_DATASET), settings, args.folds, _print_step)
     for bundle in bundles.values():
         save_bundle(bundle, args.out / bundle.name)
-        print(f"wrote {args.out / bundle.name} ({bundle.manifest['build_seconds']:.0f} s)")
+        print(f"wrote {args.out / bundle.name} ({bundle.manifest.build_seconds:.0f} s)")
     print(f"\ntrained in {(time.perf_counter() - start) / 60:.1f} min; cross-validated scores on the cohort:")
     print(comparison_table(bundles).round(3).to_string(index=False))
     return 0

@@ -2,8 +2,8 @@
 
 Layout of ``trained_models/<name>/``::
 
-    manifest.json                 schema version, model, training, data hashes, settings, versions,
-                                  metrics, and the SHA-256 of every other file
+    manifest.json                 schema version, model, training, gene panel, data hashes, settings,
+                                  versions, metrics, and the SHA-256 of every other file (see manifest.py)
     drugs.csv                     the drugs the bundle ranks: name, canonical SMILES, GDSC name
     members/<k>/architecture.json Keras model config (model.to_json())
     members/<k>/preprocessing.json panel, ComBat parameters, drug encoder, target scaler
@@ -24,33 +24,31 @@ both with the same hash verification as a folder.
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from core.inference.manifest import SCHEMA_VERSION, BundleError, Manifest, MemberFiles, parse_manifest
+
 if TYPE_CHECKING:  # Keras and TensorFlow load only where models are read or written (see _load_member)
     import keras
 
     from core.inference.model import TrainedModel
 
-SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 # A tDNN bundle is about 31 MB; a zip claiming far more once unpacked is not a bundle archive.
 MAX_ZIP_UNPACKED_BYTES = 400 * 1024**2
 MAX_ZIP_ENTRIES = 2_000
-
-
-class BundleError(RuntimeError):
-    """A bundle that cannot be used: missing, from another schema version, or altered since it was built."""
 
 
 @dataclass
@@ -64,7 +62,7 @@ class BundleMember:
 @dataclass
 class ModelBundle:
     name: str
-    manifest: dict[str, Any]
+    manifest: Manifest
     drugs: pd.DataFrame  # columns: drug, smiles, gdsc_name
     members: list[BundleMember]
     reference_predictions: pd.DataFrame  # sample, drug, y_pred, y_true (NaN if not screened), fold
@@ -77,7 +75,7 @@ class ModelBundle:
     @property
     def response_unit(self) -> str:
         """Label of the predicted values ("AUC", "ln IC50", "1 - AUC", ...) for tables, axes and reports."""
-        return self.manifest.get("response_unit") or unit_of_metric(str(self.manifest.get("response_metric", "auc")))
+        return self.manifest.response_unit or unit_of_metric(self.manifest.response_metric)
 
 
 def unit_of_metric(metric: str) -> str:
@@ -113,10 +111,12 @@ def bundle_files(bundle: ModelBundle, shared_weights: bool = False) -> dict[str,
         files[f"members/{k}/architecture.json"] = member.trained.model.to_json().encode("utf-8")
         files[f"members/{k}/preprocessing.json"] = json.dumps(_preprocessing_state(member.trained)).encode("utf-8")
         files[f"members/{k}/drug_inputs.npy"] = _npy_bytes(member.drug_inputs)
-        members.append({"directory": f"members/{k}", "weights": weights_name})
-    manifest = dict(bundle.manifest, schema_version=SCHEMA_VERSION, name=bundle.name, members=members)
-    manifest["files"] = {name: _sha256(data) for name, data in sorted(files.items())}
-    files[MANIFEST] = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
+        members.append(MemberFiles(f"members/{k}", weights_name))
+    if list(bundle.manifest.genes) != bundle.genes:
+        raise ValueError(f"The manifest of {bundle.name} names another gene panel than its models read")
+    manifest = replace(bundle.manifest, schema_version=SCHEMA_VERSION, name=bundle.name, members=tuple(members),
+                       files={name: _sha256(data) for name, data in sorted(files.items())})
+    files[MANIFEST] = json.dumps(manifest.to_json(), indent=1, sort_keys=True).encode("utf-8")
     return files
 
 
@@ -178,21 +178,29 @@ def _read_folder(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _verified_manifest(files: Mapping[str, bytes], label: str, advice: str) -> dict[str, Any]:
-    """The manifest of a file map, after checking the schema version and every file's hash."""
-    if MANIFEST not in files:
-        raise BundleError(f"{label} is not a model bundle: it has no {MANIFEST}.")
+def _parsed_manifest(data: bytes, label: str, read: Callable[[str], bytes]) -> Manifest:
+    """The manifest in ``data``; ``read(path)`` gives another file of the bundle (a schema-1 panel's source)."""
     try:
-        manifest = json.loads(files[MANIFEST])
+        raw = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise BundleError(f"The {MANIFEST} of {label} is not valid JSON, so it is not a model bundle.") from error
-    if not isinstance(manifest, dict) or manifest.get("schema_version") != SCHEMA_VERSION:
-        version = manifest.get("schema_version") if isinstance(manifest, dict) else None
-        raise BundleError(
-            f"Bundle {label} has schema version {version}, this code reads "
-            f"version {SCHEMA_VERSION}. Rebuild it with `python -m training_scripts.build_bundles`."
-        )
-    listed = manifest.get("files", {})
+
+    def member_panel(directory: str) -> list[str]:
+        path = f"{directory}/preprocessing.json"
+        try:
+            return list(json.loads(read(path))["expression"]["genes"])
+        except (KeyError, OSError, TypeError, ValueError) as error:
+            raise BundleError(f"Bundle {label} has no readable {path}, so its gene panel is unknown.") from error
+
+    return parse_manifest(raw, label, member_panel)
+
+
+def _verified_manifest(files: Mapping[str, bytes], label: str, advice: str) -> Manifest:
+    """The manifest of a file map, after checking its schema and fields and every file's hash."""
+    if MANIFEST not in files:
+        raise BundleError(f"{label} is not a model bundle: it has no {MANIFEST}.")
+    manifest = _parsed_manifest(files[MANIFEST], label, lambda path: files[path])
+    listed = manifest.files
     present = set(files) - {MANIFEST}
     problems = [f"missing {name}" for name in sorted(set(listed) - present)]
     problems += [f"unlisted file {name}" for name in sorted(present - set(listed))]
@@ -205,17 +213,34 @@ def _verified_manifest(files: Mapping[str, bytes], label: str, advice: str) -> d
     return manifest
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest, after checking the schema version and every file's hash."""
+def read_manifest(folder: Path) -> Manifest:
+    """The manifest, after checking its schema and fields and every file's hash."""
     if not (folder / MANIFEST).is_file():
         raise BundleError(f"{folder} is not a model bundle: it has no {MANIFEST}.")
     return _verified_manifest(_read_folder(folder), folder.name, "rebuild it or restore it from the repository")
 
 
-def list_bundles(folder: Path) -> dict[str, dict[str, Any]]:
-    """Bundle name -> manifest (unverified, for menus) of every bundle folder directly below ``folder``."""
+def list_bundles(folder: Path) -> dict[str, Manifest]:
+    """Bundle name -> manifest (file hashes unverified, for menus) of every bundle folder directly below ``folder``."""
     manifests = sorted(folder.glob(f"*/{MANIFEST}")) if folder.is_dir() else []
-    return {path.parent.name: json.loads(path.read_text()) for path in manifests}
+    return {path.parent.name: unverified_manifest(path.parent) for path in manifests}
+
+
+def unverified_manifest(folder: Path) -> Manifest:
+    """The manifest of the bundle in ``folder``, its fields checked but not the hashes of the other files."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise BundleError(f"{folder} is not a model bundle: it has no {MANIFEST}.")
+    status = path.stat()
+    return _unverified_manifest(str(path), status.st_mtime_ns, status.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _unverified_manifest(path: str, modified_ns: int, size: int) -> Manifest:
+    """Parsed once per version of the file: menus list the bundles on every page run, and a schema-1
+    manifest's panel costs a parse of a 160 KB preprocessing file."""
+    folder = Path(path).parent
+    return _parsed_manifest(Path(path).read_bytes(), folder.name, lambda name: (folder / name).read_bytes())
 
 
 def load_bundle(folder: Path) -> ModelBundle:
@@ -231,9 +256,9 @@ def bundle_from_files(files: Mapping[str, bytes], label: str, advice: str) -> Mo
     ``label`` names the bundle in error messages, ``advice`` says what to do when it was altered.
     """
     manifest = _verified_manifest(files, label, advice)
-    members = [_load_member(files, entry) for entry in manifest["members"]]
+    members = [_load_member(files, entry) for entry in manifest.members]
     return ModelBundle(
-        name=manifest["name"],
+        name=manifest.name,
         manifest=manifest,
         drugs=pd.read_csv(io.BytesIO(files["drugs.csv"])),
         members=members,
@@ -302,7 +327,7 @@ def _unsafe_name(name: str) -> bool:
     return path.is_absolute() or ".." in path.parts or "\\" in name
 
 
-def _load_member(files: Mapping[str, bytes], entry: dict[str, str]) -> BundleMember:
+def _load_member(files: Mapping[str, bytes], entry: MemberFiles) -> BundleMember:
     # Imported here, not at module level: pages that only read a bundle's manifest and scores (performance,
     # about, home) then never import TensorFlow, the largest part of a cold page visit (about 8 s).
     import keras
@@ -313,10 +338,10 @@ def _load_member(files: Mapping[str, bytes], entry: dict[str, str]) -> BundleMem
     from core.inference.model import TrainedModel
     from core.inference.target import MinMaxTargetScaler
 
-    directory = entry["directory"]
+    directory = entry.directory
     state = json.loads(files[f"{directory}/preprocessing.json"])
     model = keras.models.model_from_json(files[f"{directory}/architecture.json"].decode("utf-8"))
-    with np.load(io.BytesIO(files[entry["weights"]]), allow_pickle=False) as stored:
+    with np.load(io.BytesIO(files[entry.weights]), allow_pickle=False) as stored:
         weights = [stored[key] for key in sorted(stored.files)]
     model.set_weights([w.astype(np.float32) if w.dtype.kind == "f" else w for w in weights])
     trained = TrainedModel(

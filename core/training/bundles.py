@@ -16,6 +16,7 @@ import pandas as pd
 from core.data.cohort import Cohort
 from core.evaluation.cohort_scores import cross_validated_scores
 from core.inference.bundle import BundleMember, ModelBundle, round_to_storage_precision, unit_of_metric
+from core.inference.manifest import CrossValidation, Manifest
 from core.inference.model import TrainedModel
 from core.models.config import ModelConfig
 from core.training.crossval import cross_validate, sample_folds
@@ -95,36 +96,39 @@ def build_bundle(
     smiles = [cohort.drug_smiles[d] for d in drugs]
     members = [BundleMember(model, model.drugs.transform(smiles)) for model in models]
     benchmark = cross_validated_scores(oof, f"{model_name}_{kind}")
-    manifest = {
-        "model_name": model_name,
-        "training": kind,
-        "target_cohort": cohort.name,
-        "response_metric": cohort.metric,
-        "lower_is_sensitive": cohort.lower_is_sensitive,
-        "response_unit": cohort.response_unit or unit_of_metric(cohort.metric),
-        "n_genes": len(genes),
-        "n_drugs": len(drugs),
-        "n_reference_samples": len(samples),
-        "cross_validation": {"split": "cell cold-start (folds grouped by organoid)", "n_folds": n_folds,
-                             "folds": folds.to_dict()},
-        "data_files": {**gdsc.data_files, **cohort.data_files},
-        "settings": {"training": settings.to_dict(), "model_config": None if config is None else config.to_dict()},
-        "pretraining": pretraining_manifest if kind != "scratch" else None,
-        "fold_training": [
+    name = bundle_name(cohort.name, model_name, kind)
+    manifest = Manifest(
+        name=name,
+        model_name=model_name,
+        training=kind,
+        target_cohort=cohort.name,
+        response_metric=cohort.metric,
+        lower_is_sensitive=cohort.lower_is_sensitive,
+        response_unit=cohort.response_unit or unit_of_metric(cohort.metric),
+        genes=tuple(models[0].expression.genes),
+        n_genes=len(genes),
+        n_drugs=len(drugs),
+        n_reference_samples=len(samples),
+        cross_validation=CrossValidation(split="cell cold-start (folds grouped by organoid)", n_folds=n_folds,
+                                         folds=folds.to_dict()),
+        data_files={**gdsc.data_files, **cohort.data_files},
+        settings={"training": settings.to_dict(), "model_config": None if config is None else config.to_dict()},
+        pretraining=pretraining_manifest if kind != "scratch" else None,
+        fold_training=tuple(
             None if m.fit_result is None or kind == "zeroshot"
             else {"epochs_run": m.fit_result.epochs_run, "best_epoch": m.fit_result.best_epoch,
                   "best_val_loss": m.fit_result.best_val_loss}
             for m in models
-        ],
-        "float16_max_abs_change_on_training_pairs": max(rounding_changes, default=0.0),
-        "metrics": benchmark.set_index("model").to_dict(orient="index"),
-        "versions": package_versions(),
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
+        ),
+        float16_max_abs_change_on_training_pairs=max(rounding_changes, default=0.0),
+        metrics=benchmark.set_index("model").to_dict(orient="index"),
+        versions=package_versions(),
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    )
     drug_table = pd.DataFrame({
         "drug": drugs, "smiles": smiles, "gdsc_name": [cohort.drug_gdsc_names.get(d) for d in drugs],
     })
-    return ModelBundle(bundle_name(cohort.name, model_name, kind), manifest, drug_table, members, oof, benchmark)
+    return ModelBundle(name, manifest, drug_table, members, oof, benchmark)
 
 
 def _round_weights(model: TrainedModel, cohort: Cohort, pairs: pd.DataFrame) -> float:

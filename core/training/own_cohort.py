@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -109,13 +109,12 @@ def train_own_cohort(
                 pretraining_manifest=pretraining_manifest if kind == "finetuned" else None,
                 progress=None if progress is None else partial(_step, progress, kind, folds, settings.max_epochs),
             )
-            bundle.manifest["build_seconds"] = round(time.perf_counter() - start, 1)
-            bundle.manifest["cohort"] = {
+            bundle.manifest = replace(bundle.manifest, build_seconds=round(time.perf_counter() - start, 1), cohort={
                 "label": label,
                 "source": "uploaded by a user (dashboard session or command line); the uploaded files are not part of "
                           "this bundle and are identified by their SHA-256 in data_files",
                 "provenance": cohort.provenance,
-            }
+            })
             bundles[kind] = bundle
     return bundles
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from core.data.cohort import Cohort
 from core.inference.bundle import BundleMember, ModelBundle
+from core.inference.manifest import Manifest
 from core.inference.model import TrainedModel
 from core.training.bundles import package_versions
 from core.training.protocols import zero_shot
@@ -31,23 +32,25 @@ def build_panel_bundle(pretrained: TrainedModel, gdsc: Cohort, panel: Cohort, re
     grid["y_true"] = float("nan")
     grid["fold"] = -1
     name = f"{panel.name}-panel_{pretrained.model_name}_zeroshot"
-    manifest = {
-        "model_name": pretrained.model_name,
-        "training": "zeroshot",
-        "target_cohort": reference.name,
-        "drug_panel_cohort": panel.name,
-        "response_metric": f"{gdsc.metric} (GDSC pre-training scale)",
-        "lower_is_sensitive": True,
-        "n_genes": len(pretrained.expression.genes),
-        "n_drugs": len(drugs),
-        "n_reference_samples": len(reference.expression),
-        "benchmark": f"none: {panel.name} has no public expression, so these rankings cannot be scored",
-        "data_files": {**gdsc.data_files, **panel.data_files, **reference.data_files},
-        "pretraining": pretraining_manifest,
-        "metrics": {},
-        "versions": package_versions(),
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
+    manifest = Manifest(
+        name=name,
+        model_name=pretrained.model_name,
+        training="zeroshot",
+        target_cohort=reference.name,
+        drug_panel_cohort=panel.name,
+        response_metric=f"{gdsc.metric} (GDSC pre-training scale)",
+        lower_is_sensitive=True,
+        genes=tuple(model.expression.genes),
+        n_genes=len(pretrained.expression.genes),
+        n_drugs=len(drugs),
+        n_reference_samples=len(reference.expression),
+        benchmark_note=f"none: {panel.name} has no public expression, so these rankings cannot be scored",
+        data_files={**gdsc.data_files, **panel.data_files, **reference.data_files},
+        pretraining=pretraining_manifest,
+        metrics={},
+        versions=package_versions(),
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    )
     drug_table = pd.DataFrame({"drug": drugs, "smiles": smiles, "gdsc_name": [panel.drug_gdsc_names.get(d) for d in drugs]})
     member = BundleMember(model, model.drugs.transform(smiles))
     return ModelBundle(name, manifest, drug_table, [member], grid)

@@ -8,6 +8,7 @@ import pandas as pd
 
 from core.data.cohort import Cohort
 from core.inference.bundle import BundleMember, ModelBundle, load_bundle, save_bundle
+from core.inference.manifest import Manifest
 from core.inference.model import TrainedModel
 from core.training.fit import TrainingSettings
 
@@ -17,23 +18,26 @@ def save_pretrained(trained: TrainedModel, gdsc: Cohort, settings: TrainingSetti
     drugs = sorted({d for d in gdsc.usable_pairs()["drug"].unique()})
     smiles = [gdsc.drug_smiles[d] for d in drugs]
     result = trained.fit_result
-    manifest = {
-        "model_name": trained.model_name,
-        "training": "pretrained",
-        "target_cohort": gdsc.name,
-        "response_metric": gdsc.metric,
-        "lower_is_sensitive": True,
-        "data_files": gdsc.data_files,
-        "settings": {"training": settings.to_dict(), **extra},
-        "fit": None if result is None else {
+    name = f"pretrained_{trained.model_name}"
+    manifest = Manifest(
+        name=name,
+        model_name=trained.model_name,
+        training="pretrained",
+        target_cohort=gdsc.name,
+        response_metric=gdsc.metric,
+        lower_is_sensitive=True,
+        genes=tuple(trained.expression.genes),
+        data_files=gdsc.data_files,
+        settings={"training": settings.to_dict(), **extra},
+        fit=None if result is None else {
             "epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
             "best_val_loss": result.best_val_loss, "seconds": round(result.seconds, 1),
             "val_loss_curve": result.history.get("val_loss"),
         },
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    )
     bundle = ModelBundle(
-        name=f"pretrained_{trained.model_name}",
+        name=name,
         manifest=manifest,
         drugs=pd.DataFrame({"drug": drugs, "smiles": smiles, "gdsc_name": drugs}),
         members=[BundleMember(trained, trained.drugs.transform(smiles))],
@@ -45,9 +49,9 @@ def save_pretrained(trained: TrainedModel, gdsc: Cohort, settings: TrainingSetti
 def load_pretrained(folder: Path) -> tuple[TrainedModel, dict]:
     """The pre-trained model and its manifest (recorded in every bundle built from it)."""
     bundle = load_bundle(folder)
-    if bundle.manifest.get("training") != "pretrained":
-        raise ValueError(f"{folder} holds a {bundle.manifest.get('training')} bundle, not a pre-trained model")
-    return bundle.members[0].trained, {k: v for k, v in bundle.manifest.items() if k not in ("files", "members")}
+    if bundle.manifest.training != "pretrained":
+        raise ValueError(f"{folder} holds a {bundle.manifest.training} bundle, not a pre-trained model")
+    return bundle.members[0].trained, bundle.manifest.provenance()
 
 
 def pretrained_from_zeroshot_bundle(folder: Path) -> tuple[TrainedModel, dict]:
@@ -59,6 +63,6 @@ def pretrained_from_zeroshot_bundle(folder: Path) -> tuple[TrainedModel, dict]:
     pre-training manifest recorded in the bundle.
     """
     bundle = load_bundle(folder)
-    if bundle.manifest.get("training") != "zeroshot":
-        raise ValueError(f"{folder} holds a {bundle.manifest.get('training')} bundle, not a zero-shot one")
-    return bundle.members[0].trained, bundle.manifest.get("pretraining") or {}
+    if bundle.manifest.training != "zeroshot":
+        raise ValueError(f"{folder} holds a {bundle.manifest.training} bundle, not a zero-shot one")
+    return bundle.members[0].trained, bundle.manifest.pretraining or {}
