@@ -5,11 +5,13 @@ importing them; ``server`` and ``browser`` are module-scoped, so each module sta
 """
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,25 +30,25 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tiny_models_dir: Path):
-    """``streamlit run dashboard/app.py`` on a free port, reading the tiny bundles; killed at teardown."""
+@contextlib.contextmanager
+def serve(models: Path, log_name: str) -> Iterator[str]:
+    """``streamlit run dashboard/app.py`` on a free port, reading the bundles in ``models``; its URL until exit."""
     port = _free_port()
     log = (REPO_ROOT / "test-artifacts")
     log.mkdir(exist_ok=True)
-    with open(log / "streamlit_server.log", "w") as output:
+    with open(log / log_name, "w") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
-            cwd=REPO_ROOT, env=environment(tiny_models_dir), stdout=output, stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT, env=environment(models), stdout=output, stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + STARTUP_SECONDS
             while True:
                 if process.poll() is not None:
-                    pytest.fail(f"streamlit exited with code {process.returncode}; see {log / 'streamlit_server.log'}")
+                    pytest.fail(f"streamlit exited with code {process.returncode}; see {log / log_name}")
                 try:
                     with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
                         if response.status == 200:
@@ -64,6 +66,20 @@ def server(tiny_models_dir: Path):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tiny_models_dir: Path):
+    """The app on the tiny bundles; killed at teardown."""
+    with serve(tiny_models_dir, "streamlit_server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def committed_server():
+    """The app on the committed bundles in ``trained_models/`` (what a clinician meets); killed at teardown."""
+    with serve(REPO_ROOT / "trained_models", "streamlit_server_committed.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

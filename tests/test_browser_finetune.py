@@ -155,3 +155,27 @@ def test_bad_response_table_gets_a_plain_message(page, tiny_models_dir: Path, tm
     assert "Most values lie outside 0 to 1" in text and "If your AUC is in percent, divide it by 100" in text
     assert "Traceback" not in text and "Fine-tune and train from scratch" not in text
     _shoot(page, "16_finetune_refused_percent_auc")
+
+
+def test_stop_training_says_so_at_once(page, tiny_models_dir: Path, tmp_path: Path) -> None:
+    """Stop ends the worker and the page says so in the same click's rerun, without leaving the page."""
+    expression, responses = _write_screen(tiny_models_dir, tmp_path)
+    _check_cohort(page, expression, responses)
+    _text_once_shown(page, "Samples kept")
+    page.get_by_text("Training settings").click()
+    field = page.get_by_label("Epochs at most (early stopping, patience 5)")
+    field.fill("200")  # a run long enough to be stopped while it trains
+    field.press("Enter")
+    _idle(page)
+    page.get_by_role("button", name="Fine-tune and train from scratch").click()
+    page.get_by_test_id("stProgress").wait_for()
+    clicked = time.monotonic()
+    page.get_by_role("button", name="Stop training").click()
+    page.get_by_text("Training was stopped; nothing was kept.").wait_for()
+    stop_seconds = time.monotonic() - clicked
+    _idle(page)
+    assert page.get_by_test_id("stProgress").count() == 0 and page.get_by_role("button", name="Stop training").count() == 0
+    assert page.get_by_role("button", name="Fine-tune and train from scratch").is_enabled()  # a new run can start
+    _shoot(page, "17_finetune_stopped")
+    (REPO_ROOT / "test-artifacts" / "browser_timings_stop.txt").write_text(
+        f"click on Stop training -> 'Training was stopped' on the page: {stop_seconds:.1f} s\n")

@@ -90,6 +90,21 @@ def test_upload_shows_the_qc_report_and_keeps_the_profile_in_the_session(uploade
     assert list(coverage["sample"]) == ["P10", "P11"] and (coverage.iloc[:, 1:] == 1.0).all().all()
 
 
+def test_a_wide_export_of_linear_values_loads_on_the_page(models_env) -> None:
+    """Genes as columns, one line per sample longer than Python's csv field limit (131,072 characters), linear
+    values: a real export layout that was refused with "field larger than field limit"."""
+    linear = 2 ** load_cohort("colorectal").expression.loc[["P10", "P11"]]
+    data = linear.to_csv(index_label="sample", float_format="%.8f").encode()
+    assert min(len(line) for line in data.splitlines()[1:]) > 131_072  # each sample's line
+    app = _app("views/upload.py")
+    app.file_uploader(key="upload_file").set_value(("wide_linear.csv", data, "text/csv")).run()
+    assert not app.exception and not app.error
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Samples found"] == "2" and metrics["Panel coverage"] == "100.0%"
+    assert "log2(x + 1)" in _text(app)
+    assert list(app.session_state["profile"].expression.index) == ["P10", "P11"]
+
+
 def test_a_response_table_is_refused_in_plain_language(models_env, tmp_path: Path) -> None:
     app = _app("views/upload.py")
     data = bad_response_table(tmp_path / "screen.csv").read_bytes()

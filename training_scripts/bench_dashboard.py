@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     start_s, app = seconds(lambda: AppTest.from_file(str(APP), default_timeout=300).run())
-    print(f"app start to first page (home, reads every dataset once per process): {start_s:.1f} s"
+    print(f"app start to first page (home; the datasets are read only when its expander is opened): {start_s:.1f} s"
           f"{' (page raised)' if app.exception else ''}")
     expression = load_cohort(TARGET_DATASET).expression
     upload = expression.iloc[[0]].T.to_csv().encode()  # one organoid, genes as rows, as a user would send it

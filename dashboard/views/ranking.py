@@ -71,11 +71,8 @@ def styled(table: pd.DataFrame, unit: str):
     """The ranking with the top drugs highlighted (formats and headers come from ``column_config``)."""
     shown = display_table(table, unit)
     top = shown["rank"] <= TOP_K
-    headers = ranking_columns(unit)
-    spreads = {"± z": "{:.2f}", headers["uncertainty"]: "{:.3f}"}  # withheld (zero-shot): a dash, not "None"
-    return (shown.style.apply(
+    return shown.style.apply(
         lambda row: ["background-color: #d5f5e3; font-weight: 600" if top[row.name] else "" for _ in row], axis=1)
-        .format({column: form for column, form in spreads.items() if column in shown.columns}, na_rep="–"))
 
 
 def column_config(unit: str) -> dict:
@@ -105,6 +102,12 @@ def column_config(unit: str) -> dict:
         headers["uncertainty"]: st.column_config.NumberColumn(
             f"± {unit}", format="%.3f", width=58, help=f"Uncertainty: SD of the fold models' predictions, in {unit} units"),
     }
+
+
+def spread_columns(unit: str) -> tuple[str, ...]:
+    """The columns that read the fold models' spread: empty for a model whose spread is withheld."""
+    headers = ranking_columns(unit)
+    return "± z", headers["uncertainty"], headers["tie"]
 
 
 sample = require_profile()
@@ -159,8 +162,10 @@ for column, kind in zip(columns, kinds):
                    "Within-drug r: how well it ordered the reference organoids for a drug in cross-validation, "
                    "within each test fold (0 = a drug's average); p: how often shuffled organoids did as well.")
         shown_columns = column_config(unit)
+        # Withheld spread (zero-shot): its ± and tie columns are left out rather than shown empty ("None").
+        order = [c for c in shown_columns if table["z_uncertainty"].notna().any() or c not in spread_columns(unit)]
         st.dataframe(styled(table, unit), hide_index=True, height=min(35 * (len(table) + 1) + 3, 705),
-                     column_config=shown_columns, column_order=list(shown_columns), key=f"ranking_table_{kind}")
+                     column_config=shown_columns, column_order=order, key=f"ranking_table_{kind}")
         n_tied = int((display_table(table, unit)["tied?"] == TIED_WITH_FIRST).sum())
         if table["z_uncertainty"].notna().any():
             st.caption(f"**{n_tied} of {len(table) - 1}** drugs below rank 1 cannot be told apart from it (z ± "
