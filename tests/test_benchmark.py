@@ -19,6 +19,7 @@ from core.benchmark.runner import part_path, pending, run_grid
 from core.benchmark.seeds import seed_scores, seed_spread
 from core.config import models_dir
 from core.evaluation.grouped import compare, summarise, with_baseline
+from core.inference.bundle import unverified_manifest
 
 COLORECTAL_FOLDS = {CELL: 5, DRUG: 10}
 
@@ -37,10 +38,9 @@ def test_no_sample_or_drug_is_in_two_folds(split: str, group: str) -> None:
 
 
 def test_cell_folds_are_the_committed_bundles_folds() -> None:
-    import json
-    manifest = json.loads((models_dir() / "colorectal_tdnn_finetuned" / "manifest.json").read_text())
+    manifest = unverified_manifest(models_dir() / "colorectal_tdnn_finetuned")
     pairs, folds = tasks.usable_pairs("colorectal"), tasks.folds("colorectal", CELL, 5)
-    assert dict(zip(pairs["sample"], folds.tolist())) == manifest["cross_validation"]["folds"]
+    assert dict(zip(pairs["sample"], folds.tolist())) == manifest.cross_validation.folds
 
 
 def test_drug_cold_start_pretraining_excludes_every_test_drug_structure() -> None:

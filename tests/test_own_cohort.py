@@ -224,11 +224,11 @@ def test_fine_tuned_and_scratch_bundles_are_cross_validated_like_the_committed_o
         # The benchmark is the shared metric code applied to the out-of-fold predictions, baselines included.
         expected = cross_validated_scores(oof, f"tdnn_{kind}")
         pd.testing.assert_frame_equal(bundle.benchmark, expected)
-        assert bundle.manifest["cohort"]["label"] == "colorectal subset"
-        assert "uploaded by a user" in bundle.manifest["cohort"]["source"]
-        assert set(cohort.data_files) <= set(bundle.manifest["data_files"])
+        assert bundle.manifest.cohort["label"] == "colorectal subset"
+        assert "uploaded by a user" in bundle.manifest.cohort["source"]
+        assert set(cohort.data_files) <= set(bundle.manifest.data_files)
         # ComBat of each fold was fitted on GDSC + that fold's training organoids only.
-        folds = pd.Series(bundle.manifest["cross_validation"]["folds"])
+        folds = pd.Series(bundle.manifest.cross_validation.folds)
         for k, member in enumerate(bundle.members):
             assert member.trained.expression.combat.batch_sizes["target"] == int((folds != k).sum())
         # Nothing but the standard bundle files: the uploaded expression is not among them.
@@ -257,7 +257,7 @@ def test_zip_in_memory_reloads_to_the_same_predictions(trained) -> None:
     for bundle in bundles.values():
         again = reloaded[bundle.name]
         np.testing.assert_array_equal(member_predictions(bundle, probe), member_predictions(again, probe))
-        assert again.manifest["cohort"] == bundle.manifest["cohort"]
+        assert again.manifest.cohort == bundle.manifest.cohort
         pd.testing.assert_frame_equal(again.benchmark, bundle.benchmark, atol=1e-6, check_dtype=False)
 
 
@@ -267,10 +267,10 @@ def test_the_training_expression_given_again_is_rebuilt_exactly_and_only_from_th
     expression, _ = screen_files(tiny_models_dir)
     bundle = bundles["finetuned"]
     samples = sorted(bundle.reference_predictions["sample"].unique())
-    again = training_expression_again(expression, "expr.csv", bundle.manifest["data_files"], samples, bundle.genes)
+    again = training_expression_again(expression, "expr.csv", bundle.manifest.data_files, samples, bundle.genes)
     pd.testing.assert_frame_equal(again, uploaded.cohort.expression)
     with pytest.raises(UploadError, match="expr.csv is not the expression file these models were trained on"):
-        training_expression_again(expression.replace(b"0", b"1", 1), "expr.csv", bundle.manifest["data_files"],
+        training_expression_again(expression.replace(b"0", b"1", 1), "expr.csv", bundle.manifest.data_files,
                                   samples, bundle.genes)
     with pytest.raises(UploadError, match="not trained on an uploaded cohort"):
         training_expression_again(expression, "expr.csv", {}, samples, bundle.genes)
@@ -354,7 +354,7 @@ def test_command_line_writes_loadable_bundles(tiny_models_dir: Path, tmp_path: P
     assert "12 samples x 10 drugs" in printed and "naive: per-drug mean" in printed
     for kind in ("finetuned", "scratch"):
         bundle = load_bundle(tmp_path / "out" / f"lab_tdnn_{kind}")
-        assert len(bundle.members) == 2 and bundle.manifest["settings"]["training"]["max_epochs"] == 2
+        assert len(bundle.members) == 2 and bundle.manifest.settings["training"]["max_epochs"] == 2
     (tmp_path / "percent.csv").write_bytes(b"sample,drug,auc\n" + b"".join(f"P{i},d,{60 + i}\n".encode() for i in range(9)))
     assert finetune_own_cohort.main([common[0], str(tmp_path / "percent.csv"), *common[1:]]) == 2
     assert "Not usable: Response table: Most values lie outside 0 to 1" in capsys.readouterr().err
@@ -437,7 +437,7 @@ def test_page_fine_tunes_and_every_page_uses_the_session_bundles(models_env, tin
         bundles = app.session_state["_session_bundles"]
         assert set(bundles) == {"session_tdnn_finetuned", "session_tdnn_scratch"}
         shown = app.dataframe[-1].value
-        expected = comparison_table({b.manifest["training"]: b for b in bundles.values()})
+        expected = comparison_table({b.manifest.training: b for b in bundles.values()})
         pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected, check_dtype=False)
         assert "Download both bundles (.zip)" in [b.label for b in app.get("download_button")]
         assert app.sidebar.selectbox(key="model_source_widget").value == "session"

@@ -99,7 +99,7 @@ def test_bundle_round_trips_to_identical_predictions(saved_bundle, small) -> Non
     loaded = load_bundle(folder)
     profiles = crc.expression.iloc[:3]
     np.testing.assert_array_equal(rank_drugs(bundle, profiles)["predicted"], rank_drugs(loaded, profiles)["predicted"])
-    assert loaded.manifest["files"] and loaded.benchmark["model"].str.contains("naive").any()
+    assert loaded.manifest.files and loaded.benchmark["model"].str.contains("naive").any()
 
 
 @pytest.mark.slow
@@ -126,7 +126,7 @@ def test_reference_z_scores_are_centred_per_drug_and_every_sample_is_out_of_fold
     z = reference_z_scores(bundle)
     assert z.groupby("drug")["z_score"].mean().abs().max() < 1e-6
     assert z.groupby("drug")["z_score"].std().sub(1).abs().max() < 1e-6
-    folds = bundle.manifest["cross_validation"]["folds"]
+    folds = bundle.manifest.cross_validation.folds
     assert (z["sample"].map(folds) == z["fold"]).all()
 
 
@@ -154,7 +154,7 @@ def test_zero_shot_panel_bundle_ranks_another_cohorts_drugs(small, pretrained_td
     bundle = build_panel_bundle(pretrained_tdnn, gdsc, panel, crc, {"note": "test"})
     assert bundle.name == "pancreas-panel_tdnn_zeroshot" and set(bundle.drugs["drug"]) == shared
     assert len(bundle.reference_predictions) == len(crc.expression) * len(shared)
-    assert bundle.reference_predictions["y_true"].isna().all() and "cannot be scored" in bundle.manifest["benchmark"]
+    assert bundle.reference_predictions["y_true"].isna().all() and "cannot be scored" in bundle.manifest.benchmark_note
     ranking = rank_drugs(bundle, crc.expression.iloc[[0]])
     assert sorted(ranking["drug"]) == sorted(shared)
 
