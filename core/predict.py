@@ -63,10 +63,3 @@ def rank_drugs(bundle: ModelBundle, expression: pd.DataFrame) -> pd.DataFrame:
     })
     table["rank"] = table.groupby("sample")["z_score"].rank(method="first").astype(int)
     return table.sort_values(["sample", "rank"], ignore_index=True)
-
-
-def reference_z_scores(bundle: ModelBundle) -> pd.DataFrame:
-    """z-scores of the reference organoids' own cross-validated predictions (centred per drug by construction)."""
-    reference = bundle.reference_predictions.merge(reference_statistics(bundle), left_on="drug", right_index=True)
-    reference["z_score"] = (reference["y_pred"] - reference["reference_mean"]) / reference["reference_sd"]
-    return reference

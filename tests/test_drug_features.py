@@ -189,7 +189,7 @@ def test_read_only_cache_keeps_new_structures_off_the_disk(cache_root) -> None:
 
 
 def test_standardised_training_drugs(training: pd.DataFrame) -> None:
-    scaled = DescriptorStandardiser().fit_transform(training)
+    scaled = DescriptorStandardiser().fit(training).transform(training)
     values = scaled.to_numpy()
     assert values.dtype == np.float32
     assert not np.isnan(values).any()
@@ -216,7 +216,7 @@ def test_constant_non_integer_column_dropped(training: pd.DataFrame) -> None:
 def test_tolerant_fit_keeps_partly_missing_columns(training: pd.DataFrame) -> None:
     strict = DescriptorStandardiser().fit(training)
     with pytest.warns(UserWarning, match="imputed"):
-        tolerant = DescriptorStandardiser(max_missing_fraction=0.2).fit_transform(training)
+        tolerant = DescriptorStandardiser(max_missing_fraction=0.2).fit(training).transform(training)
     assert tolerant.shape[1] > len(strict.columns)
     assert not tolerant.isna().any().any()
 

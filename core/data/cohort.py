@@ -32,7 +32,6 @@ class Cohort:
     expression: pd.DataFrame | None = None
     expression_note: str = ""
     unmatched_drugs: list[str] = field(default_factory=list)
-    drug_match_source: dict[str, str] = field(default_factory=dict)  # drug -> how its SMILES was found
     drug_gdsc_names: dict[str, str | None] = field(default_factory=dict)  # drug -> GDSC name (join key)
     data_files: dict[str, str] = field(default_factory=dict)  # file relative to the data root -> SHA-256
     response_unit: str = ""

@@ -305,10 +305,6 @@ class DescriptorStandardiser:
         scaled = (values - self.mean) / self.std
         return pd.DataFrame(scaled.astype(np.float32), index=descriptors.index, columns=self.columns)
 
-    def fit_transform(self, descriptors: pd.DataFrame) -> pd.DataFrame:
-        """``fit`` then ``transform`` on the same training table."""
-        return self.fit(descriptors).transform(descriptors)
-
     def _impute(self, values: np.ndarray, index: pd.Index, strict: bool) -> np.ndarray:
         """Replace NaN with the training mean; warn (or raise if strict) naming the affected drugs."""
         holes = np.isnan(values)

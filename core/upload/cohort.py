@@ -169,7 +169,6 @@ def build_cohort(profile: ValidatedProfile, table: ResponseTable, panel: list[st
         provenance=(f"{label}: uploaded by a user in one session ({len(samples)} samples x {len(kept)} drugs, "
                     f"{table.metric.label}); the files are identified by their SHA-256 only."),
         expression=expression,
-        drug_match_source={d: sources[d] for d in kept},
         drug_gdsc_names={d: gdsc_names[d] for d in kept},
         data_files=data_files,
         response_unit=table.unit,

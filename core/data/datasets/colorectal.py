@@ -23,7 +23,7 @@ def load_colorectal(metric: str = "auc") -> Cohort:
     # Structures are resolved under the names the response table uses: drugs.csv spells five of them
     # differently (e.g. "Irinotecan trihydrochloride" for the screen's "Irinotecan").
     screened = responses[["drug", "gdsc_drug_id"]].drop_duplicates("drug")
-    smiles, sources, gdsc_names, unmatched = resolve_drug_structures(screened)
+    smiles, _, gdsc_names, unmatched = resolve_drug_structures(screened)
     expression = pd.read_csv(folder / "expression_log2_microarray.csv.gz", index_col="organoid")
     files = ["response_median.csv.gz", "expression_log2_microarray.csv.gz"]
     return Cohort(
@@ -39,7 +39,6 @@ def load_colorectal(metric: str = "auc") -> Cohort:
         ),
         expression=harmonise_gene_columns(expression),
         unmatched_drugs=unmatched,
-        drug_match_source=sources,
         drug_gdsc_names=gdsc_names,
         data_files={f"{FOLDER}/{f}": file_sha256(folder / f) for f in files},
     )

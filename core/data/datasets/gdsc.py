@@ -39,7 +39,7 @@ def load_gdsc(release: str = "GDSC1", metric: str = "auc") -> Cohort:
     expression = pd.read_csv(folder / "expression_zscore_rma.csv.gz", index_col="cell_line_id")
     catalogue = pd.read_csv(folder / "drugs.csv", dtype={"gdsc_drug_id": str})
     screened = catalogue[catalogue["drug_name"].isin(responses["drug"].unique())]
-    smiles, sources, gdsc_names, unmatched = resolve_drug_structures(
+    smiles, _, gdsc_names, unmatched = resolve_drug_structures(
         screened.rename(columns={"drug_name": "drug"})[["drug", "smiles", "inchikey"]]
     )
     files = ["response.csv.gz", "expression_zscore_rma.csv.gz", "drugs.csv"]
@@ -55,7 +55,6 @@ def load_gdsc(release: str = "GDSC1", metric: str = "auc") -> Cohort:
         ),
         expression=harmonise_gene_columns(expression),
         unmatched_drugs=unmatched,
-        drug_match_source=sources,
         drug_gdsc_names=gdsc_names,
         data_files={f"{FOLDER}/{f}": file_sha256(folder / f) for f in files},
     )

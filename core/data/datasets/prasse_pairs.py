@@ -76,7 +76,7 @@ def load_prasse_pairs(name: str) -> Cohort:
     screened = pd.DataFrame({"drug": sorted(responses["drug"].unique())}).merge(
         structures[["drug", "smiles", "inchikey"]], on="drug", how="left"
     )
-    smiles, sources, gdsc_names, unmatched = resolve_drug_structures(screened)
+    smiles, _, gdsc_names, unmatched = resolve_drug_structures(screened)
     return Cohort(
         name=spec.name,
         responses=responses,
@@ -87,7 +87,6 @@ def load_prasse_pairs(name: str) -> Cohort:
         expression=None,
         expression_note=spec.expression_note,
         unmatched_drugs=unmatched,
-        drug_match_source=sources,
         drug_gdsc_names=gdsc_names,
         data_files={
             f"{spec.folder}/{f}": file_sha256(folder / f) for f in ["prasse2022_pairs.csv.gz", "drug_smiles.csv"]
