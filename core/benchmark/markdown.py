@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.benchmark.figures import baseline_bars, error_boxes, size_curves
 from core.benchmark.grid import Profile
-from core.benchmark.report import baseline_bars, error_boxes, size_curves
 from core.evaluation.metrics import METRICS
 
 ALPHA = 0.05

@@ -156,7 +156,10 @@ def _per_drug_z(df: pd.DataFrame, column: str) -> pd.Series:
     return z.where(spread > 0, 0.0)
 
 
-def top_k_agreement(df: pd.DataFrame, k: int = 5) -> TopKAgreement:
+TOP_DRUGS_OVERLAP = 5  # k of the stored top-k overlap: drugs compared per sample (column names top5_*)
+
+
+def top_k_agreement(df: pd.DataFrame, k: int = TOP_DRUGS_OVERLAP) -> TopKAgreement:
     """Per sample, how many of the k drugs with the lowest predicted z-score are among the k lowest observed.
 
     z-scores are per drug across the samples of ``df`` (lower = more sensitive), as the dashboard ranks
@@ -184,9 +187,6 @@ def top_k_agreement(df: pd.DataFrame, k: int = 5) -> TopKAgreement:
 def mse(df: pd.DataFrame) -> float:
     """Mean squared error on whatever scale the table is in (callers pass the scaled target)."""
     return float(np.mean((df["y_true"].to_numpy() - df["y_pred"].to_numpy()) ** 2))
-
-
-TOP_K = 5  # drugs compared per sample by the top-k overlap the benchmark stores
 
 
 @dataclass(frozen=True)
@@ -231,10 +231,12 @@ METRICS: dict[str, Metric] = {metric.key: metric for metric in (
            "within-drug Spearman, pooled residuals (older)", True, ("baseline",)),
     Metric("within_drug_pearson_raw", partial(within_drug, method="pearson", normalised=False),
            "within-drug r, pooled raw values", True),
-    Metric(f"top{TOP_K}_overlap", lambda df: top_k_agreement(df, TOP_K).overlap, f"top-{TOP_K} overlap", True,
-           description=f"how many of the {TOP_K} drugs predicted best for an organoid are among its {TOP_K} best "
-                       f"observed (0-{TOP_K}), averaged over organoids."),
-    Metric(f"top{TOP_K}_random", lambda df: top_k_agreement(df, TOP_K).random, f"top-{TOP_K} by chance", None,
+    Metric(f"top{TOP_DRUGS_OVERLAP}_overlap", lambda df: top_k_agreement(df).overlap,
+           f"top-{TOP_DRUGS_OVERLAP} overlap", True,
+           description=f"how many of the {TOP_DRUGS_OVERLAP} drugs predicted best for an organoid are among its "
+                       f"{TOP_DRUGS_OVERLAP} best observed (0-{TOP_DRUGS_OVERLAP}), averaged over organoids."),
+    Metric(f"top{TOP_DRUGS_OVERLAP}_random", lambda df: top_k_agreement(df).random,
+           f"top-{TOP_DRUGS_OVERLAP} by chance", None,
            description="the overlap a random ranking reaches on average."),
     Metric("mse", mse, "MSE", False, description="mean squared error on the response scaled to 0-1."),
 )}

@@ -1,4 +1,4 @@
-"""The benchmark's Markdown report and its figures (matplotlib PNGs, written next to the report).
+"""The figures of the benchmark's Markdown report (matplotlib PNGs, written next to it by core.benchmark.markdown).
 
 Figures: score vs fine-tuning size for pre-trained and scratch models (the paper's Fig. 2), absolute error
 per drug as box plots (its Fig. 3), and every model against the naive baselines.
