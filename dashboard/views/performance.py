@@ -42,6 +42,7 @@ COLOURS = {"from scratch": "#d68910", "fine-tuned": "#1e8449", "zero-shot": "#7f
            NAIVE_LABELS["naive_drug_mean"]: "#85c1e9", NAIVE_LABELS["naive_sample_mean"]: "#2e86c1",
            NAIVE_LABELS["naive_additive"]: "#1b4f72"}
 ROW_HEIGHT = 35  # st.dataframe's row height in pixels: tables are sized to show every row
+TRAINING_COLUMN = {"training": st.column_config.TextColumn(width=220)}  # "naive: drug + organoid means" uncut
 
 
 def full_height(table: pd.DataFrame) -> int:
@@ -203,14 +204,14 @@ table = benchmark_table(models.drop(columns=["key", "orders", "verdict", "permut
 headline_columns = ["architecture", "training", *[c for c in SCORE_LABELS if c in table.columns]]
 st.dataframe(table[headline_columns].rename(columns=SCORE_LABELS), hide_index=True, key="performance_table",
              height=full_height(table), column_config={label: st.column_config.NumberColumn(format="%.3f")
-                                                       for label in SCORE_LABELS.values()})
+                                                       for label in SCORE_LABELS.values()} | TRAINING_COLUMN)
 st.caption(glossary([key for key in HEADLINE_SCORES if key != HEADLINE]))  # the headline is explained above
 with st.expander("All scores, and the older within-drug score"):
     detail_columns = ["architecture", "training", *[c for c in DETAIL_SCORE_LABELS if c in table.columns]]
     st.dataframe(table[detail_columns].rename(columns=DETAIL_SCORE_LABELS), hide_index=True, height=full_height(table),
                  key="performance_details",
                  column_config={label: st.column_config.NumberColumn(format="%.3f")
-                                for label in DETAIL_SCORE_LABELS.values()})
+                                for label in DETAIL_SCORE_LABELS.values()} | TRAINING_COLUMN)
     st.caption(glossary(DETAIL_SCORES[len(HEADLINE_SCORES):]))
 
 st.subheader("Where the models err, drug by drug")
