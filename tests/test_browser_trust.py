@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from browser_fixtures import STEP_MS
 from dashboard_fixtures import REPO_ROOT, SCREENSHOTS
+from test_browser import _idle, _text_once_shown
 
 from core.data.registry import load_cohort
 from core.evaluation.evidence import EVIDENCE_FILE, Evidence, best_architecture
@@ -37,19 +38,6 @@ def clinician(browser, committed_server):
     context.close()
 
 
-def _idle(page) -> None:
-    page.wait_for_timeout(500)
-    page.get_by_test_id("stStatusWidget").wait_for(state="detached", timeout=STEP_MS)
-    page.get_by_test_id("stSpinner").first.wait_for(state="detached", timeout=STEP_MS)
-
-
-def _main_text(page, *expected: str) -> str:
-    main = page.get_by_test_id("stMain")
-    for text in expected:
-        main.get_by_text(text, exact=False).first.wait_for()
-    return main.inner_text()
-
-
 def _wide_export(path: Path) -> Path:
     """Two reference organoids as a lab exports them: one line per sample, every gene a column, linear values."""
     linear = 2 ** load_cohort("colorectal").expression.loc[["P10", "P11"]]
@@ -71,7 +59,7 @@ def test_wide_upload_ranks_on_the_best_evidence_with_its_numbers_and_a_report_wi
     page = clinician
     page.get_by_role("link", name="1. Upload & QC").click()
     page.locator("input[type=file]").first.set_input_files(str(_wide_export(tmp_path / "wide_linear.csv")))
-    text = _main_text(page, "Samples found", "Samples:", "See the drug ranking")
+    text = _text_once_shown(page, "Samples found", "Samples:", "See the drug ranking")
     assert "Samples: P10, P11" in text and "log2(x + 1)" in text and "cannot be used" not in text
 
     page.get_by_role("link", name="See the drug ranking").click()
@@ -82,7 +70,7 @@ def test_wide_upload_ranks_on_the_best_evidence_with_its_numbers_and_a_report_wi
     best = best_architecture({a: [stored[(a, k)] for k in ("scratch", "finetuned")] for a in ARCHITECTURES})
     assert page.get_by_role("radio", name=ARCHITECTURES[best]).is_checked()
     kinds = ["scratch", "finetuned"] + (["zeroshot"] if page.get_by_role("checkbox").first.is_checked() else [])
-    text = _main_text(page, "within-drug r =", "cannot be told apart from it")
+    text = _text_once_shown(page, "within-drug r =", "cannot be told apart from it")
     shown = sorted(float(r) for r in re.findall(r"within-drug r = ([+-]\d\.\d\d)", text))
     assert shown == sorted(round(stored[(best, k)].within_drug, 2) for k in kinds)
     assert "± z" in text and "is the uncertainty" in text  # the ranking says what ± z is and that ties are marked
