@@ -18,7 +18,7 @@ from core.inference.bundle import (
     read_manifest,
     unverified_manifest,
 )
-from core.inference.manifest import SCHEMA_VERSION, CrossValidation, Manifest, parse_manifest
+from core.inference.manifest import SCHEMA_VERSION, CrossValidation, parse_manifest
 from core.models.blocks import GENES
 
 COMMITTED = sorted(path.parent for path in models_dir().glob("*/manifest.json"))
@@ -45,7 +45,7 @@ def test_there_are_committed_bundles() -> None:
 def test_every_committed_manifest_is_read_as_it_is(folder: Path) -> None:
     raw = _raw(folder)
     manifest = read_manifest(folder)  # every file's hash checked too
-    assert isinstance(manifest, Manifest) and manifest.schema_version == raw["schema_version"] == 1
+    assert manifest.schema_version == raw["schema_version"] == 1
     assert manifest.name == folder.name and len(manifest.members) == len(raw["members"])
     written = manifest.to_json()
     # Nothing is lost or altered: only keys that were null are left out, and the panel is added.

@@ -17,7 +17,7 @@ import pytest
 
 from core.config import REPO_ROOT, data_root
 from core.data.genes import GeneMapper
-from core.upload import QCReport, Scale, UploadError, ValidatedProfile, validate_upload
+from core.upload import Scale, UploadError, validate_upload
 
 N_GENES = 3000  # first genes of the matrix used by most tests: keeps the suite fast, still genome-scale
 PANEL_SIZE = 1000
@@ -75,7 +75,7 @@ def refused(data: bytes, filename: str, panel: list[str], **kwargs) -> str:
 def test_full_csv_samples_as_rows(full_matrix: pd.DataFrame, panel: list[str]) -> None:
     profile = validate_upload(csv_bytes(full_matrix), "organoids.csv", panel)
     report = profile.report
-    assert isinstance(profile, ValidatedProfile) and isinstance(report, QCReport)
+    assert "Identifiers:     12,037 found, 12,031 mapped (305 renamed, 3 ambiguous, 3 unknown)" in report.to_text()
     assert report.n_samples == 22 and report.samples == list(full_matrix.index)
     assert report.orientation == "samples as rows"
     assert report.identifier_type == "HGNC symbols"
