@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 from model_inputs import random_inputs
 from scipy.stats import false_discovery_control, fisher_exact, hypergeom
 
@@ -21,7 +22,7 @@ from core.explain.enrichment import COLLECTIONS, GSEA_MAX_FDR, load_collection, 
 from core.explain.gene_ranking import top_genes, top_genes_per_drug
 from core.explain.integrated_gradients import (
     completeness_gap,
-    drug_mean_expected_gradients,
+    drug_weighted_expected_gradients,
     endpoint_difference,
     expected_gradients,
     explain_cohort,
@@ -32,6 +33,7 @@ from core.explain.integrated_gradients import (
     reference_difference,
     split_model,
 )
+from core.explain.pairwise import pairwise_outputs
 from core.explain.specificity import mean_cosine, top_k_overlap
 from core.inference.model import predict
 from core.models import SPECS, build_model
@@ -140,14 +142,29 @@ def test_expected_gradients_with_one_reference_are_integrated_gradients_from_it(
     assert np.all(expected_gradients(model, itself, reference, steps=8) == 0.0)
 
 
-def test_drug_mean_expected_gradients_are_the_mean_over_drugs(model: keras.Model) -> None:
+def test_drug_weighted_expected_gradients_are_the_weighted_sum_over_drugs(model: keras.Model) -> None:
     drugs = {name: array for name, array in random_inputs(model, 6, seed=14).items() if name != "genes"}
     rng = np.random.default_rng(15)
     sample = rng.normal(size=SIZES["n_genes"]).astype("float32")
     references = rng.normal(size=(3, SIZES["n_genes"])).astype("float32")
     every_drug = expected_gradients(model, pair_grid(sample[None], drugs), references, steps=16)
-    mean = drug_mean_expected_gradients(model, sample, drugs, references, steps=16, batch_size=8)
+    mean = drug_weighted_expected_gradients(model, sample, drugs, references, np.full(6, 1 / 6), steps=16,
+                                            pairs_per_pass=8)
     np.testing.assert_allclose(mean, every_drug.mean(axis=0), rtol=1e-4, atol=1e-7)
+    # The drug view of drug 2 in one pass: its own attributions minus the mean over drugs.
+    contrast = np.full(6, -1 / 6)
+    contrast[2] += 1
+    one_pass = drug_weighted_expected_gradients(model, sample, drugs, references, contrast, steps=16)
+    np.testing.assert_allclose(one_pass, every_drug[2] - every_drug.mean(axis=0), rtol=1e-4, atol=1e-7)
+
+
+def test_pairwise_outputs_are_the_model_on_every_pair(model: keras.Model) -> None:
+    inputs = random_inputs(model, 7, seed=21)
+    drugs = {name: array for name, array in inputs.items() if name != "genes"}
+    rows = inputs["genes"][:5]
+    pairwise = pairwise_outputs(model, "genes", tf.constant(rows), {k: tf.constant(v) for k, v in drugs.items()})
+    np.testing.assert_allclose(pairwise.numpy(), predict(model, pair_grid(rows, drugs)).reshape(5, 7),
+                               rtol=1e-5, atol=1e-6)
 
 
 def _additive_model(n_genes: int, n_drug_features: int) -> keras.Model:

@@ -34,7 +34,7 @@ from core.explain.gene_ranking import TOP_K, top_genes
 from core.explain.integrated_gradients import (
     DEFAULT_STEPS,
     DEFAULT_STEPS_PER_REFERENCE,
-    drug_mean_expected_gradients,
+    drug_weighted_expected_gradients,
     expected_gradients,
     integrated_gradients,
     pair_grid,
@@ -132,13 +132,24 @@ def _reference_rows(bundle: ModelBundle, expression: pd.DataFrame) -> pd.DataFra
     return expression.loc[expression.index.intersection(list(bundle.manifest["cross_validation"]["folds"]))]
 
 
-def member_drug_mean(member: BundleMember, expression: pd.DataFrame, references: pd.DataFrame) -> np.ndarray:
-    """(samples, panel genes) expected gradients of each sample's mean prediction over every drug of the member,
-    in response units: the patient view's mean over drugs, computed without explaining every drug."""
+def member_drug_weighted(member: BundleMember, expression: pd.DataFrame, references: pd.DataFrame,
+                         weights: np.ndarray) -> np.ndarray:
+    """(samples, panel genes) expected gradients of each sample's ``weights``-weighted sum of predictions over
+    every drug of the member (:func:`drug_weighted_expected_gradients`), in response units."""
     genes, baselines = _member_inputs(member, expression, references)
     drug_rows = {member.trained.drugs.input_name: member.drug_inputs}
-    mean = [drug_mean_expected_gradients(member.trained.model, sample, drug_rows, baselines) for sample in genes]
-    return _in_response_units(member, np.asarray(mean))
+    weighted = [drug_weighted_expected_gradients(member.trained.model, sample, drug_rows, baselines, weights)
+                for sample in genes]
+    return _in_response_units(member, np.asarray(weighted))
+
+
+def drug_contrast_weights(n_drugs: int, drug: int | None = None) -> np.ndarray:
+    """Weights over drugs of the drug view's mean over drugs (negative), plus one for ``drug`` if given: the
+    weighted sum of predictions whose expected gradients are that drug's drug-specific attributions."""
+    weights = np.full(n_drugs, -1.0 / n_drugs)
+    if drug is not None:
+        weights[drug] += 1.0
+    return weights
 
 
 def _view_attributions(member: BundleMember, expression: pd.DataFrame, drugs: Sequence[int], view: AttributionView,
@@ -148,13 +159,16 @@ def _view_attributions(member: BundleMember, expression: pd.DataFrame, drugs: Se
         raise ValueError(f"The {view.label.lower()} view needs the reference organoids' expression")
     baselines = references if view.needs_references else None
     drugs = list(drugs)
+    n_drugs = len(member.drug_inputs)
     if not view.needs_all_drugs:
         return member_attributions(member, expression, drugs, baselines)
-    if len(set(drugs)) == len(member.drug_inputs):  # every drug explained anyway: their mean comes free
-        every_drug = member_attributions(member, expression, range(len(member.drug_inputs)), baselines)
+    if len(set(drugs)) == n_drugs:  # every drug explained anyway: their mean comes free
+        every_drug = member_attributions(member, expression, range(n_drugs), baselines)
         return contrast_over_drugs(every_drug)[:, drugs]
+    if len(drugs) == 1:  # one pass over the drugs gives the drug's contrast directly
+        return member_drug_weighted(member, expression, baselines, drug_contrast_weights(n_drugs, drugs[0]))[:, None]
     patient = member_attributions(member, expression, drugs, baselines)
-    return patient - member_drug_mean(member, expression, baselines)[:, None, :]
+    return patient + member_drug_weighted(member, expression, baselines, drug_contrast_weights(n_drugs))[:, None, :]
 
 
 def organoid_attribution_rows(bundle: ModelBundle, expression: pd.DataFrame, view: str = DEFAULT_VIEW,
@@ -163,7 +177,7 @@ def organoid_attribution_rows(bundle: ModelBundle, expression: pd.DataFrame, vie
     """One organoid's attributions (drugs x panel genes, response units), mean over the bundle's members, for
     ``drugs`` (default: all). ``references`` is the reference organoids' expression, needed by every view but
     ``absolute``. The drug view's mean over drugs costs about one drug's attributions (see
-    :func:`member_drug_mean`), so callers ask for the drugs they show."""
+    :func:`member_drug_weighted`), so callers ask for the drugs they show."""
     if len(expression) != 1:
         raise ValueError(f"expression must hold one organoid, got {len(expression)} rows")
     names = list(bundle.drugs["drug"]) if drugs is None else list(drugs)

@@ -47,6 +47,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from core.explain.pairwise import pairwise_outputs
 from core.inference.model import predict
 from core.models.blocks import GENES
 
@@ -58,6 +59,8 @@ DEFAULT_STEPS_PER_REFERENCE = 32
 # Interpolated rows per gradient pass: larger batches were no faster on CPU, and PaccMann's repeated
 # SMILES encodings (150 x 208 floats per row) stay cache-sized at this size.
 DEFAULT_BATCH_SIZE = 512
+# (path row, drug) pairs per pass of the drug-weighted gradient (see pairwise.py).
+DEFAULT_PAIRS_PER_PASS = 4096
 
 GradientFunction = Callable[[tf.Tensor, dict[str, tf.Tensor], tf.Tensor], tf.Tensor]
 _GRADIENT_FUNCTIONS: weakref.WeakKeyDictionary[keras.Model, dict[str, GradientFunction]] = (
@@ -243,66 +246,56 @@ def reference_difference(
     return endpoint_difference(model, repeated, input_name, baselines).reshape(len(values), -1).mean(axis=1)
 
 
-def _drug_mean_gradient_function(model: keras.Model, input_name: str) -> tuple[keras.Model, GradientFunction]:
-    """(drug stem, ``gradient(path, drug_codes)``): the gradient at each ``path`` row of the mean prediction over
-    every drug whose encoding is in ``drug_codes``.
-
-    The model is cut twice: at the explained input's frontier (the drug encodings, computed once per drug) and
-    at the drug input's frontier (the gene code, computed once per path row), so only the joint layers run once
-    per (path row, drug); for tDNN the gene subnetwork, most of a row's cost, no longer repeats per drug.
-    """
+def _drug_weighted_gradient_function(model: keras.Model, input_name: str) -> GradientFunction:
+    """``gradient(path, drug_inputs, weights)``: at each ``path`` row, the gradient of ``sum_d weights[d] *
+    F(row, drug d)`` over the drugs of ``drug_inputs`` (one row per drug). The model runs through
+    :func:`pairwise_outputs`, so the gene layers run once per path row, the drug encoders once per drug and only
+    the layers where genes and drug meet once per (path row, drug)."""
     functions = _GRADIENT_FUNCTIONS.setdefault(model, {})
-    key = f"{input_name}:drug_mean"
+    key = f"{input_name}:drug_weighted"
     if key not in functions:
-        others = [name for name in model.input if name != input_name]
-        if len(others) != 1:
-            raise ValueError(f"A drug mean needs exactly one other input than {input_name!r}, got {others}")
-        gene_stem, _ = split_model(model, others[0])
-        drug_stem, _ = split_model(model, input_name)
-        joint = keras.Model([*gene_stem.outputs, *drug_stem.outputs], model.output, name=f"{model.name}_joint")
-        path_spec = tf.TensorSpec((None, *model.input[input_name].shape[1:]), dtype=model.input[input_name].dtype)
-        code_specs = [tf.TensorSpec((None, *t.shape[1:]), dtype=t.dtype) for t in drug_stem.outputs]
+        specs = {name: tf.TensorSpec((None, *tensor.shape[1:]), dtype=tensor.dtype, name=name)
+                 for name, tensor in model.input.items()}
+        path_spec = specs.pop(input_name)
 
-        @tf.function(input_signature=[path_spec, code_specs])
-        def gradient(path: tf.Tensor, drug_codes: list[tf.Tensor]) -> tf.Tensor:
-            n_rows, n_drugs = tf.shape(path)[0], tf.shape(drug_codes[0])[0]
+        @tf.function(input_signature=[path_spec, specs, tf.TensorSpec((None,), tf.float32)])
+        def gradient(path: tf.Tensor, drug_inputs: dict[str, tf.Tensor], weights: tf.Tensor) -> tf.Tensor:
             with tf.GradientTape() as tape:
                 tape.watch(path)
-                gene_codes = tf.nest.flatten(gene_stem({input_name: path}, training=False))
-                repeated = [tf.repeat(code, n_drugs, axis=0) for code in gene_codes]
-                tiled = [tf.tile(code, tf.concat([[n_rows], tf.ones(tf.rank(code) - 1, tf.int32)], 0))
-                         for code in drug_codes]
-                output = joint([*repeated, *tiled], training=False)
-                mean_over_drugs = tf.reduce_mean(tf.reshape(output, (n_rows, n_drugs)), axis=1)
-            return tape.gradient(mean_over_drugs, path)
+                weighted = tf.linalg.matvec(pairwise_outputs(model, input_name, path, drug_inputs), weights)
+            return tape.gradient(weighted, path)
 
-        functions[key] = (drug_stem, gradient)
+        functions[key] = gradient
     return functions[key]
 
 
-def drug_mean_expected_gradients(
+def drug_weighted_expected_gradients(
     model: keras.Model,
     sample: np.ndarray,
     drug_inputs: Mapping[str, np.ndarray],
     references: np.ndarray,
+    weights: np.ndarray,
     input_name: str = GENES,
     steps: int = DEFAULT_STEPS_PER_REFERENCE,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    pairs_per_pass: int = DEFAULT_PAIRS_PER_PASS,
 ) -> np.ndarray:
-    """Expected gradients (width,) of one sample's mean prediction over the drugs of ``drug_inputs`` (one row
-    per drug) against ``references``: by linearity, the mean over drugs of :func:`expected_gradients` of every
-    drug (the same paths and rule), at a fraction of the cost. They add up to the sample's mean deviation from
-    the references over the drugs."""
+    """Expected gradients (width,) of one sample's weighted sum of predictions over the drugs of ``drug_inputs``
+    (one row per drug), ``sum_d weights[d] * F(x, d)``, against ``references``: by linearity, the same weighted
+    sum of every drug's :func:`expected_gradients` (the same paths and rule), at the cost of one pass over the
+    drugs. Weights ``1 / n_drugs`` give the mean over drugs; one drug's indicator minus them, that drug's
+    deviation from the mean (the drug-specific view) in one pass."""
     sample = np.asarray(sample, dtype=np.float32).reshape(-1)
     references = np.atleast_2d(np.asarray(references, dtype=np.float32))
-    drug_stem, gradient = _drug_mean_gradient_function(model, input_name)
-    drug_codes = [tf.convert_to_tensor(code) for code in tf.nest.flatten(drug_stem(dict(drug_inputs), training=False))]
-    nodes, weights = gauss_legendre(steps)
+    drug_rows = {name: tf.constant(np.asarray(rows)) for name, rows in drug_inputs.items()}
+    n_drugs = len(next(iter(drug_inputs.values())))
+    weights = tf.constant(np.asarray(weights, dtype=np.float32).reshape(n_drugs))
+    gradient = _drug_weighted_gradient_function(model, input_name)
+    nodes, rule = gauss_legendre(steps)
     paths = (references[:, None, :] + nodes[None, :, None] * (sample - references)[:, None, :]).reshape(-1, len(sample))
-    rows_per_pass = max(1, batch_size * 2 // len(next(iter(drug_inputs.values()))))  # joint rows per pass
-    gradients = np.concatenate([gradient(tf.constant(paths[start:start + rows_per_pass]), drug_codes).numpy()
+    rows_per_pass = max(1, pairs_per_pass // n_drugs)
+    gradients = np.concatenate([gradient(tf.constant(paths[start:start + rows_per_pass]), drug_rows, weights).numpy()
                                 for start in range(0, len(paths), rows_per_pass)])
-    mean_gradients = np.einsum("rsf,s->rf", gradients.reshape(len(references), steps, -1), weights)
+    mean_gradients = np.einsum("rsf,s->rf", gradients.reshape(len(references), steps, -1), rule)
     return ((sample - references) * mean_gradients).mean(axis=0)
 
 
