@@ -14,7 +14,7 @@ from core.benchmark import tasks
 from core.benchmark.clinical import first_line_hits
 from core.benchmark.collect import COLUMNS, min_max_scaled, naive_predictions, stored_predictions, write_results
 from core.benchmark.grid import CELL, DRUG, FULL, QUICK, Task
-from core.benchmark.markdown import write_report
+from core.benchmark.markdown import write_benchmark_report
 from core.benchmark.runner import part_path, pending, run_grid
 from core.benchmark.seeds import seed_scores, seed_spread
 from core.config import models_dir
@@ -141,12 +141,12 @@ def test_clinical_check_counts_first_line_drugs_in_the_top_k() -> None:
 def test_grid_runs_on_ray_writes_every_result_and_resumes(tmp_path: Path) -> None:
     tiny = dataclasses.replace(QUICK, name="tiny", folds={("colorectal", DRUG): 2}, drug_architectures=())
     assert len(tiny.tasks()) == 4  # two classical models with drug features x two folds
-    run_grid(tiny, tmp_path, num_cpus=2, report=lambda line: None)
+    run_grid(tiny, tmp_path, num_cpus=2, log=lambda line: None)
     assert not pending(tiny.tasks(), tmp_path)
     written = pd.read_parquet(part_path(tmp_path, tiny.tasks()[0]))
     assert list(written.columns) == ["fold", "sample", "drug", "y_true", "y_pred"]
     lines: list[str] = []
-    assert run_grid(tiny, tmp_path, num_cpus=2, report=lines.append) == 0.0
+    assert run_grid(tiny, tmp_path, num_cpus=2, log=lines.append) == 0.0
     assert "4 already done, 0 to run" in lines[0]
 
 
@@ -161,13 +161,13 @@ def test_written_results_have_the_promised_columns(tmp_path: Path) -> None:
     assert {"dataset", "split", "model", "n_finetune"} < set(summary.columns)
     assert any("paper" in c for c in summary.columns) and any("within" in c for c in summary.columns)
     assert len(results["summary"]) == 2
-    report = write_report(results, predictions, QUICK, None, tmp_path).read_text()
+    report = write_benchmark_report(results, predictions, QUICK, None, tmp_path).read_text()
     assert "## Headline scores" in report and "| toy | precision_oncology | tdnn_finetuned | all |" in report
     assert (tmp_path / "baselines.png").stat().st_size > 10_000 and "![" in report
     assert "## Seed noise" not in report  # until training_scripts.seed_noise wrote its spread beside the report
     pd.DataFrame({"model": ["tdnn_scratch"], "score": ["within_drug_pearson"], "mean": [0.1], "sd": [0.05],
                   "min": [0.05], "max": [0.15], "n_seeds": [3]}).to_csv(tmp_path / "seed_spread.csv", index=False)
-    report = write_report(results, predictions, QUICK, None, tmp_path).read_text()
+    report = write_benchmark_report(results, predictions, QUICK, None, tmp_path).read_text()
     assert "## Seed noise" in report and "| tdnn_scratch | within_drug_pearson | 0.100 | 0.050 |" in report
 
 

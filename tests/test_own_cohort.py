@@ -305,18 +305,18 @@ def test_altered_or_foreign_zips_are_refused(trained) -> None:
         bundles_from_zip_bytes(_rezipped(archive, lambda n, d: (n.replace("manifest.json", "notes.json"), d)))
 
 
-def _count_slowly(report, n: int) -> str:
+def _count_slowly(progress, n: int) -> str:
     for i in range(n):
-        report(i)
+        progress(i)
         time.sleep(0.01)
     return "finished"
 
 
-def _divide(report, a: int, b: int) -> float:
+def _divide(progress, a: int, b: int) -> float:
     return a / b
 
 
-def _write_file(report, path: str) -> None:
+def _write_file(progress, path: str) -> None:
     Path(path).write_text("uploaded data")
 
 

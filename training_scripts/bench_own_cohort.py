@@ -110,8 +110,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"cohort: {cohort.expression.shape[0]} samples x {len(cohort.drug_smiles)} drugs, "
           f"{len(cohort.usable_pairs())} pairs", flush=True)
 
-    def train(report=None):
-        return train_own_cohort(cohort, "benchmark", pretrained, manifest, gdsc, settings, args.folds, report)
+    def train(progress=None):
+        return train_own_cohort(cohort, "benchmark", pretrained, manifest, gdsc, settings, args.folds, progress)
 
     if args.responsiveness:
         idle = page_seconds(4)[1:]  # the first run pays for imports and caches

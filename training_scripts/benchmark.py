@@ -20,7 +20,7 @@ from pathlib import Path
 
 from core.benchmark.collect import benchmark_predictions, stored_predictions, write_results
 from core.benchmark.grid import PROFILES
-from core.benchmark.markdown import write_report
+from core.benchmark.markdown import write_benchmark_report
 from core.benchmark.runner import run_grid
 from core.config import cache_dir, models_dir
 from core.evaluation.grouped import summarise
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     predictions = benchmark_predictions(profile, work_dir)
     results = write_results(predictions, out)
     run_minutes = sum(json.loads(line)["wall_seconds"] for line in timings.read_text().splitlines()) / 60 if timings.is_file() else None
-    report = write_report(results, predictions, profile, run_minutes, out)
+    report = write_benchmark_report(results, predictions, profile, run_minutes, out)
     print(f"collected {len(predictions):,} predictions into {out} in {time.perf_counter() - start:.0f} s; report: {report}")
 
 

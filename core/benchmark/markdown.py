@@ -68,7 +68,7 @@ def _seed_noise_section(out: Path) -> list[str]:
             "two models smaller than a few SDs here can be the seed's doing.\n\n" + markdown_table(pd.read_csv(path))]
 
 
-def write_report(results: dict[str, pd.DataFrame], predictions: pd.DataFrame, profile: Profile, run_minutes: float | None,
+def write_benchmark_report(results: dict[str, pd.DataFrame], predictions: pd.DataFrame, profile: Profile, run_minutes: float | None,
                  out: Path) -> Path:
     """Write ``REPORT.md`` and its figures into ``out``."""
     summary, tests, clinical = results["summary"], results["paired_tests"], results["clinical_check"]

@@ -42,13 +42,13 @@ def execute(task: Task, profile: Profile, results_dir: Path) -> tuple[str, float
 
 
 def run_grid(profile: Profile, results_dir: Path, address: str | None = None, num_cpus: int | None = None,
-             report: Callable[[str], None] = print) -> float:
+             log: Callable[[str], None] = print) -> float:
     """Run every pending task of ``profile`` on Ray; returns the wall time in seconds."""
     import ray
 
     todo = pending(profile.tasks(), results_dir)
     total = len(profile.tasks())
-    report(f"{profile.name} grid: {total} tasks, {total - len(todo)} already done, {len(todo)} to run")
+    log(f"{profile.name} grid: {total} tasks, {total - len(todo)} already done, {len(todo)} to run")
     if not todo:
         return 0.0
     start = time.perf_counter()
@@ -67,7 +67,7 @@ def run_grid(profile: Profile, results_dir: Path, address: str | None = None, nu
                     pretraining[key] = remote_pretrain.remote(*key, profile, results_dir)
                 dependency = pretraining.get(key)
             refs[remote_execute.remote(task, profile, results_dir, dependency)] = task
-        report(f"  submitted, {len(pretraining)} drug cold-start pre-training runs first")
+        log(f"  submitted, {len(pretraining)} drug cold-start pre-training runs first")
         remaining, failed = list(refs), []
         while remaining:
             ready, remaining = ray.wait(remaining, num_returns=1)
@@ -76,9 +76,9 @@ def run_grid(profile: Profile, results_dir: Path, address: str | None = None, nu
                 seconds = ray.get(ready[0])[1]
             except ray.exceptions.RayError as error:  # one broken cell must not lose the rest of the grid
                 failed.append(refs[ready[0]].key)
-                report(f"  [{done}/{len(refs)}] FAILED {refs[ready[0]].key}: {str(error).splitlines()[-1]}")
+                log(f"  [{done}/{len(refs)}] FAILED {refs[ready[0]].key}: {str(error).splitlines()[-1]}")
                 continue
-            report(f"  [{done}/{len(refs)}] {refs[ready[0]].key}: {seconds:.0f} s  (elapsed {elapsed / 60:.1f} min, "
+            log(f"  [{done}/{len(refs)}] {refs[ready[0]].key}: {seconds:.0f} s  (elapsed {elapsed / 60:.1f} min, "
                    f"about {elapsed / done * len(remaining) / 60:.1f} min left)")
         if failed:
             raise RuntimeError(f"{len(failed)} tasks failed (rerun to retry them): {', '.join(failed[:10])}")

@@ -69,9 +69,9 @@ class BackgroundJob:
 
 
 def start(work: Callable[..., Any], args: tuple, name: str) -> BackgroundJob:
-    """Run ``work(report, *args)`` in a new process and return its job at once.
+    """Run ``work(progress, *args)`` in a new process and return its job at once.
 
-    ``report(event)`` hands a progress event to the job (``job.progress``); ``work``, ``args``, the events
+    ``progress(event)`` hands a progress event to the job (``job.progress``); ``work``, ``args``, the events
     and the result must be picklable.
     """
     job = BackgroundJob()

@@ -20,12 +20,12 @@ from core.inference.manifest import CrossValidation, Manifest
 from core.inference.model import TrainedModel
 from core.models.config import ModelConfig
 from core.training.crossval import cross_validate, sample_folds
-from core.training.fit import EpochReport, TrainingSettings, print_progress
+from core.training.fit import EpochProgress, TrainingSettings, print_progress
 from core.training.protocols import finetune, train_from_scratch, zero_shot
 
 BUNDLE_KINDS = ("zeroshot", "finetuned", "scratch")
 # (fold, None) when a fold starts, (fold, report) after each of its epochs.
-FoldProgress = Callable[[int, EpochReport | None], None]
+FoldProgress = Callable[[int, EpochProgress | None], None]
 # Distribution names; TensorFlow is "tensorflow-cpu" here and "tensorflow" on GPU machines.
 PACKAGES = (("tensorflow-cpu", "tensorflow"), ("keras",), ("numpy",), ("pandas",), ("scikit-learn",), ("rdkit",),
             ("mordredcommunity",), ("pycombat",))

@@ -45,7 +45,9 @@ class TrainingSettings:
 
 
 @dataclass(frozen=True)
-class EpochReport:
+class EpochProgress:
+    """One finished epoch of :func:`fit`, as handed to its ``progress`` callback."""
+
     epoch: int
     max_epochs: int
     loss: float
@@ -54,12 +56,12 @@ class EpochReport:
     seconds_left_at_most: float
 
 
-class _ProgressReporter(keras.callbacks.Callback):
-    """Reports every epoch (loss, validation loss, time, upper bound on time left) to ``report``."""
+class _EpochProgressCallback(keras.callbacks.Callback):
+    """Hands every epoch (loss, validation loss, time, upper bound on time left) to ``progress``."""
 
-    def __init__(self, max_epochs: int, report: Callable[[EpochReport], None]) -> None:
+    def __init__(self, max_epochs: int, progress: Callable[[EpochProgress], None]) -> None:
         super().__init__()
-        self.max_epochs, self.report = max_epochs, report
+        self.max_epochs, self.progress = max_epochs, progress
 
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
         self._start = time.perf_counter()
@@ -67,17 +69,17 @@ class _ProgressReporter(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         seconds = time.perf_counter() - self._start
         logs = logs or {}
-        self.report(EpochReport(
+        self.progress(EpochProgress(
             epoch + 1, self.max_epochs, float(logs.get("loss", np.nan)), float(logs.get("val_loss", np.nan)),
             seconds, seconds * (self.max_epochs - epoch - 1),
         ))
 
 
-def print_progress(report: EpochReport) -> None:
+def print_progress(epoch: EpochProgress) -> None:
     """Console progress for the training scripts."""
     print(
-        f"  epoch {report.epoch:3d}/{report.max_epochs}  loss {report.loss:.5f}  val {report.val_loss:.5f}  "
-        f"{report.seconds:5.1f}s  (at most {report.seconds_left_at_most / 60:.1f} min left; early stopping may end sooner)",
+        f"  epoch {epoch.epoch:3d}/{epoch.max_epochs}  loss {epoch.loss:.5f}  val {epoch.val_loss:.5f}  "
+        f"{epoch.seconds:5.1f}s  (at most {epoch.seconds_left_at_most / 60:.1f} min left; early stopping may end sooner)",
         flush=True,
     )
 
@@ -93,7 +95,7 @@ def fit(
     model: keras.Model,
     table: PairTable,
     settings: TrainingSettings,
-    progress: Callable[[EpochReport], None] | None = print_progress,
+    progress: Callable[[EpochProgress], None] | None = print_progress,
 ) -> FitResult:
     """Train ``model`` on ``table`` with Adam until the validation loss stops improving (best weights kept).
 
@@ -105,7 +107,7 @@ def fit(
         keras.callbacks.EarlyStopping(patience=settings.patience, restore_best_weights=True),
     ]
     if progress is not None:
-        callbacks.append(_ProgressReporter(settings.max_epochs, progress))
+        callbacks.append(_EpochProgressCallback(settings.max_epochs, progress))
     batches = PairBatches if settings.loss == "mse" else DrugGroupedBatches
     start = time.perf_counter()
     with compiled_twin(model, settings.learning_rate, settings.loss) as twin:

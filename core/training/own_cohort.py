@@ -35,7 +35,7 @@ from core.inference.model import TrainedModel
 from core.models.config import ModelConfig
 from core.preprocessing.drug_features import descriptor_cache_read_only
 from core.training.bundles import build_bundle
-from core.training.fit import EpochReport, TrainingSettings
+from core.training.fit import EpochProgress, TrainingSettings
 from core.training.pretrained import pretrained_from_zeroshot_bundle
 
 KINDS = ("finetuned", "scratch")
@@ -130,9 +130,9 @@ def train_own_cohort_to_zip(progress: Progress, cohort: Cohort, label: str, zero
     return bundles_to_zip_bytes(list(bundles.values()))
 
 
-def _step(progress: Progress, kind: str, n_folds: int, max_epochs: int, fold: int, report: EpochReport | None) -> None:
-    progress(TrainingStep(kind, fold, n_folds, None if report is None else report.epoch, max_epochs,
-                          None if report is None else report.val_loss))
+def _step(progress: Progress, kind: str, n_folds: int, max_epochs: int, fold: int, epoch: EpochProgress | None) -> None:
+    progress(TrainingStep(kind, fold, n_folds, None if epoch is None else epoch.epoch, max_epochs,
+                          None if epoch is None else epoch.val_loss))
 
 
 def comparison_table(bundles: dict[str, ModelBundle]) -> pd.DataFrame:

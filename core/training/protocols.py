@@ -21,9 +21,9 @@ from core.inference.target import MinMaxTargetScaler
 from core.models import build_model
 from core.models.config import ModelConfig
 from core.models.transfer import replace_output_layer
-from core.training.fit import EpochReport, TrainingSettings, fit, print_progress
+from core.training.fit import EpochProgress, TrainingSettings, fit, print_progress
 
-Progress = Callable[[EpochReport], None] | None
+Progress = Callable[[EpochProgress], None] | None
 
 
 def training_pairs(cohort: Cohort, max_pairs: int | None = None, seed: int = 0) -> pd.DataFrame:
