@@ -15,7 +15,6 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 Method = Literal["pearson", "spearman"]
 
@@ -31,6 +30,8 @@ def _is_constant(values: np.ndarray) -> bool:
 def _correlation(x: np.ndarray, y: np.ndarray, method: Method) -> float:
     """Pearson r of x and y, or of their ranks (Spearman); assumes neither is constant."""
     if method == "spearman":
+        from scipy.stats import rankdata  # scipy.stats costs 2-4 s to import: only a score needs it, not a label
+
         x, y = rankdata(x), rankdata(y)
     return float(np.corrcoef(x, y)[0, 1])
 
