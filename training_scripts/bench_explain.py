@@ -44,7 +44,7 @@ from core.explain.enrichment import (
     over_representation,
     ranked_enrichment,
 )
-from core.explain.gene_ranking import TOP_K, top_genes
+from core.explain.gene_ranking import TOP_GENES_TESTED, top_genes
 from core.explain.integrated_gradients import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_STEPS,
@@ -281,15 +281,15 @@ def shap_agreement(model: keras.Model, expression: np.ndarray, drug_row: dict[st
             "seconds": time.perf_counter() - start,
             "median per-pair rho": np.median([spearmanr(np.abs(s), np.abs(i))[0] for s, i in zip(values, reference)]),
             "summed-ranking rho": spearmanr(shap_ranking, our_ranking)[0],
-            f"top-{TOP_K} overlap": len(set(np.argsort(-shap_ranking)[:TOP_K]) & set(np.argsort(-our_ranking)[:TOP_K]))
-            / TOP_K,
+            f"top-{TOP_GENES_TESTED} overlap": len(set(np.argsort(-shap_ranking)[:TOP_GENES_TESTED]) & set(np.argsort(-our_ranking)[:TOP_GENES_TESTED]))
+            / TOP_GENES_TESTED,
         })
     return pd.DataFrame(rows)
 
 
 def bench_ora(per_drug_attributions: np.ndarray, panel: list[str], repeats: int) -> pd.DataFrame:
     """Per collection: cold load, first and warm ORA time per drug, and drugs with a significant term."""
-    queries = [top_genes(row, panel, TOP_K)["gene"].tolist() for row in per_drug_attributions]
+    queries = [top_genes(row, panel, TOP_GENES_TESTED)["gene"].tolist() for row in per_drug_attributions]
     rows = []
     for name in COLLECTIONS:
         load_collection.cache_clear()
@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> None:
     print("=== IG timings (median of repeats) ===")
     print(pd.DataFrame([row for row, _ in results.values()]).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     first = next(iter(results))
-    print(f"\n=== ORA of each drug's top {TOP_K} genes (paper thresholds) and ranked enrichment of one drug "
+    print(f"\n=== ORA of each drug's top {TOP_GENES_TESTED} genes (paper thresholds) and ranked enrichment of one drug "
           f"({first} attributions of one organoid) ===")
     print(bench_ora(results[first][1], panel, args.repeats).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 

@@ -8,7 +8,7 @@ from core.explain.enrichment import (
     load_collection,
     over_representation,
 )
-from core.explain.gene_ranking import TOP_K, top_genes, top_genes_per_drug
+from core.explain.gene_ranking import TOP_GENES_TESTED, top_genes, top_genes_per_drug
 from core.explain.integrated_gradients import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_STEPS,
@@ -29,7 +29,7 @@ __all__ = [
     "GeneSetCollection",
     "PAPER_MAX_ADJUSTED_P",
     "PAPER_MIN_OVERLAP",
-    "TOP_K",
+    "TOP_GENES_TESTED",
     "completeness_gap",
     "endpoint_difference",
     "explain_cohort",

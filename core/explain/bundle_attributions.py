@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from core.explain.enrichment import PAPER_MAX_ADJUSTED_P, PAPER_MIN_OVERLAP, over_representation
-from core.explain.gene_ranking import TOP_K, top_genes
+from core.explain.gene_ranking import TOP_GENES_TESTED, top_genes
 from core.explain.integrated_gradients import (
     DEFAULT_STEPS,
     DEFAULT_STEPS_PER_REFERENCE,
@@ -246,7 +246,7 @@ def reference_attributions(bundle: ModelBundle, expression: pd.DataFrame, drug: 
     return cohort_ranking(attributions[:, 0], bundle.genes)
 
 
-def pathway_enrichment(ranking: pd.DataFrame, bundle: ModelBundle, collection: str, top_k: int = TOP_K,
+def pathway_enrichment(ranking: pd.DataFrame, bundle: ModelBundle, collection: str, top_k: int = TOP_GENES_TESTED,
                        max_adjusted_p: float = PAPER_MAX_ADJUSTED_P,
                        min_overlap: int = PAPER_MIN_OVERLAP) -> pd.DataFrame:
     """ORA of the ``top_k`` genes of ``ranking`` (as returned above) against the bundle's panel."""

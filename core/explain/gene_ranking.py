@@ -20,14 +20,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-TOP_K = 200  # genes per drug tested for pathway over-representation in the paper
+TOP_GENES_TESTED = 200  # genes per drug tested for pathway over-representation in the paper
 
 
 def _direction(signed: np.ndarray) -> np.ndarray:
     return np.where(signed > 0, "resistance", np.where(signed < 0, "sensitivity", "none"))
 
 
-def top_genes(attributions: np.ndarray, genes: Sequence[str], k: int | None = TOP_K) -> pd.DataFrame:
+def top_genes(attributions: np.ndarray, genes: Sequence[str], k: int | None = TOP_GENES_TESTED) -> pd.DataFrame:
     """The ``k`` most important genes (all when ``k`` is None), most important first.
 
     ``attributions`` is one pair's vector (genes,) or rows of pairs (pairs, genes) summed over the rows:
@@ -51,7 +51,7 @@ def top_genes_per_drug(
     attributions: np.ndarray,
     genes: Sequence[str],
     drugs: Sequence[str],
-    k: int | None = TOP_K,
+    k: int | None = TOP_GENES_TESTED,
     measured: np.ndarray | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Drug -> its top genes, summing a cohort's attributions (organoids, drugs, genes) over organoids.

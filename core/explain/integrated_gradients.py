@@ -237,15 +237,6 @@ def expected_gradients(
     return attributions.reshape(len(values), -1, values.shape[1]).mean(axis=1)
 
 
-def reference_difference(
-    model: keras.Model, inputs: Mapping[str, np.ndarray], references: np.ndarray, input_name: str = GENES
-) -> np.ndarray:
-    """``F(x) - mean_r F(r)`` per pair, the other inputs held: what :func:`expected_gradients` add up to."""
-    values = _explained_input(model, inputs, input_name)
-    repeated, baselines = _against_references(inputs, references, values, input_name)
-    return endpoint_difference(model, repeated, input_name, baselines).reshape(len(values), -1).mean(axis=1)
-
-
 def _drug_weighted_gradient_function(model: keras.Model, input_name: str) -> GradientFunction:
     """``gradient(path, drug_inputs, weights)``: at each ``path`` row, the gradient of ``sum_d weights[d] *
     F(row, drug d)`` over the drugs of ``drug_inputs`` (one row per drug). The model runs through

@@ -36,7 +36,7 @@ from core.explain.enrichment import (
     PRERANK_PERMUTATIONS,
     ranked_enrichment,
 )
-from core.explain.gene_ranking import TOP_K
+from core.explain.gene_ranking import TOP_GENES_TESTED
 from core.explain.specificity import TOP_K_OVERLAP, mean_cosine, top_k_overlap
 from core.inference.bundle import ModelBundle
 
@@ -99,7 +99,7 @@ def compute_reference_explanations(bundle: ModelBundle, expression: pd.DataFrame
     gene_tables, measured = [], {}
     for view, attributions in view_attributions(bundle, expression).items():
         measured[view] = specificity(attributions)
-        rows = TOP_K if view == DEFAULT_VIEW else OTHER_VIEW_ROWS
+        rows = TOP_GENES_TESTED if view == DEFAULT_VIEW else OTHER_VIEW_ROWS
         for index, drug in enumerate(drugs):
             top = cohort_ranking(attributions[:, index], bundle.genes).head(rows)
             gene_tables.append(top.assign(view=view, drug=drug, rank=range(1, len(top) + 1)))
@@ -108,7 +108,7 @@ def compute_reference_explanations(bundle: ModelBundle, expression: pd.DataFrame
     genes = pd.concat(gene_tables, ignore_index=True)
     default = genes[genes["view"] == DEFAULT_VIEW]
     pathways = pd.concat([
-        pathway_enrichment(default[default["drug"] == drug], bundle, collection, TOP_K, max_p, min_overlap)
+        pathway_enrichment(default[default["drug"] == drug], bundle, collection, TOP_GENES_TESTED, max_p, min_overlap)
         .assign(drug=drug, collection=collection, thresholds=label)
         for drug in drugs for collection in COLLECTIONS for label, (max_p, min_overlap) in THRESHOLDS.items()
     ], ignore_index=True)
@@ -133,7 +133,7 @@ def save_reference_explanations(bundle: ModelBundle, bundle_folder: Path, explai
     (folder / "manifest.json").write_text(json.dumps({
         "bundle": bundle.name,
         "bundle_manifest_sha256": file_sha256(bundle_folder / "manifest.json"),
-        "top_k": TOP_K,
+        "top_k": TOP_GENES_TESTED,
         "default_view": DEFAULT_VIEW,
         "thresholds": THRESHOLDS,
         "collections": list(COLLECTIONS),

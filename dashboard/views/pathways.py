@@ -20,7 +20,7 @@ from core.explain.enrichment import (
     PRERANK_PERMUTATIONS,
     ranked_sets,
 )
-from core.explain.gene_ranking import TOP_K
+from core.explain.gene_ranking import TOP_GENES_TESTED
 from core.inference.bundle import ModelBundle
 from dashboard.common import (
     choose_view,
@@ -117,9 +117,9 @@ def show_ranked(result: pd.DataFrame | None, organoid: bool, c: Choice, n_tested
 def ora_controls(b: ModelBundle) -> tuple[int, float, int]:
     """Top genes tested, adjusted-p bar (1 = no filter) and minimum overlap."""
     left, middle, right = st.columns(3)
-    top_k = left.number_input("Top genes tested", min_value=10, max_value=len(b.genes), value=min(TOP_K, len(b.genes)),
+    top_k = left.number_input("Top genes tested", min_value=10, max_value=len(b.genes), value=min(TOP_GENES_TESTED, len(b.genes)),
                               step=10, key="pathways_top_k",
-                              help=f"The paper tested each drug's top {TOP_K} genes; the panel holds {len(b.genes)}.")
+                              help=f"The paper tested each drug's top {TOP_GENES_TESTED} genes; the panel holds {len(b.genes)}.")
     max_p = middle.select_slider("Adjusted p below", P_THRESHOLDS, value=PAPER_MAX_ADJUSTED_P, key="pathways_max_p",
                                  format_func=lambda p: "no filter" if p == NO_FILTER else f"{p:g}",
                                  help="Benjamini-Hochberg over every tested pathway. The paper used 0.001.")
