@@ -7,7 +7,10 @@ patients no better than a drug's average does, and one whose score the permutati
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -68,12 +71,17 @@ EVIDENCE_FILE = "bundle_evidence.csv"  # in <models>/benchmark/, written by trai
 REFERENCE_FILE = "reference_predictions.csv.gz"
 
 
-def reference_hash(manifest: dict) -> str:
+def evidence_file(models_folder: Path) -> Path:
+    """Where the precomputed evidence of the bundles in ``models_folder`` lies."""
+    return models_folder / "benchmark" / EVIDENCE_FILE
+
+
+def reference_hash(manifest: Mapping[str, Any]) -> str:
     """SHA-256 of a bundle's reference predictions (what its evidence is computed from), from its manifest."""
     return str((manifest.get("files") or {}).get(REFERENCE_FILE, ""))
 
 
-def stored_evidence(table: pd.DataFrame, name: str, manifest: dict) -> Evidence | None:
+def stored_evidence(table: pd.DataFrame, name: str, manifest: Mapping[str, Any]) -> Evidence | None:
     """The precomputed evidence of bundle ``name`` in ``table`` (rows of :func:`evidence_row`), if it was
     computed from the same reference predictions; None for a bundle rebuilt since, or never scored."""
     rows = table[(table["bundle"] == name) & (table["reference_sha256"] == reference_hash(manifest))]
@@ -92,5 +100,5 @@ def best_architecture(evidence_by_architecture: dict[str, list[Evidence]]) -> st
     return max(means, key=means.get) if means else None
 
 
-def evidence_row(name: str, manifest: dict, found: Evidence) -> dict[str, object]:
+def evidence_row(name: str, manifest: Mapping[str, Any], found: Evidence) -> dict[str, object]:
     return {"bundle": name, "reference_sha256": reference_hash(manifest), **found.to_dict()}

@@ -9,10 +9,13 @@ side so the page can say so with the numbers.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
 from core.evaluation.cohort_scores import naive_predictions, scored_table
+from core.evaluation.evidence import Evidence
 from core.evaluation.metrics import HEADLINE, METRICS, within_drug_fold
 from core.models import SPECS
 
@@ -57,6 +60,28 @@ def naive_scores(benchmark: pd.DataFrame, out_of_fold: pd.DataFrame) -> pd.DataF
     stored = (benchmark[benchmark["model"].isin(NAIVE_LABELS)].drop(columns=HEADLINE, errors="ignore")
               if "model" in benchmark.columns else pd.DataFrame({"model": pd.Series(dtype=str)}))
     return headline.merge(stored, on="model", how="left")
+
+
+def model_rows(models: Iterable[tuple[str, str, pd.DataFrame, Evidence]]) -> pd.DataFrame:
+    """One row per shipped model from (architecture, training, its stored benchmark, its evidence): the stored
+    scores with the headline within-drug r replaced by the evidence's (the number the evidence table and every
+    ranking show), the evidence's p, chance level and verdict, plain labels, and ``key`` (architecture, training)."""
+    rows = []
+    for architecture, training, benchmark, found in models:
+        stored = benchmark.iloc[0].to_dict() if not benchmark.empty else {}
+        rows.append(stored | {"architecture": ARCHITECTURE_LABELS.get(architecture, architecture),
+                              "training": TRAINING_LABELS.get(training, training), "key": (architecture, training),
+                              HEADLINE: found.within_drug, "permutation p": found.p_value,
+                              "chance level (SD)": found.null_sd, "verdict": found.verdict().split(" (")[0],
+                              "orders": found.orders_samples})
+    return pd.DataFrame(rows)
+
+
+def single_run_seed_sd(spread: pd.DataFrame) -> pd.Series:
+    """From ``seed_spread.csv``: each single model's SD over seeds of the (pooled) within-drug r, leaving out the
+    rows of differences between two models ("a - b")."""
+    single = spread[(spread["score"] == "within_drug_pearson") & ~spread["model"].str.contains(" - ")]
+    return single["sd"]
 
 
 def benchmark_table(model_rows: pd.DataFrame, naive: pd.DataFrame) -> pd.DataFrame:
