@@ -12,7 +12,6 @@ the session's own bundles, fine-tuned on a cohort the user uploaded or loaded fr
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
@@ -20,17 +19,21 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.bundle_grid import APP_COHORT, app_bundles, reference_cohort
+from core.bundle_grid import bundle_grid as grid_of
 from core.config import models_dir
 from core.evaluation.evidence import (
-    EVIDENCE_FILE,
     Evidence,
     best_architecture,
     evidence,
+    evidence_file,
     reference_hash,
     stored_evidence,
 )
-from core.inference.bundle import BundleError, ModelBundle, list_bundles, load_bundle, read_manifest
+from core.inference.bundle import BundleError, ModelBundle, load_bundle, read_manifest
+from core.inference.manifest import Manifest
 from core.models import SPECS
+from core.stored_explanations import GENES_SHOWN, stored_gene_ranking, stored_ranked_pathways
 from core.upload import ValidatedProfile
 
 ARCHITECTURES = {name: spec.label for name, spec in SPECS.items()}  # in menu order
@@ -40,7 +43,7 @@ KINDS = {
     "zeroshot": "Pre-trained on GDSC only (zero-shot)",
 }
 KIND_SHORT = {"scratch": "from scratch", "finetuned": "fine-tuned", "zeroshot": "zero-shot"}
-TARGET_COHORT = "colorectal"
+TARGET_COHORT = APP_COHORT
 PROFILE, PROFILE_ID, SAMPLE, DRUG, ARCH, KIND = "profile", "profile_id", "sample", "drug", "architecture", "kind"
 MODEL_SOURCE, REFERENCE_MODELS, SESSION_MODELS = "model_source", "reference", "session"
 _MODEL_SOURCE_WIDGET = "model_source_widget"
@@ -56,37 +59,15 @@ UPLOAD_HELP = "CSV, TSV, TXT or XLSX, optionally gzipped; any other file gets a 
 
 # ---------------------------------------------------------------- bundles (public, shared by sessions)
 
-def bundle_manifests() -> dict[str, dict[str, Any]]:
-    """Bundle name -> manifest (unverified, for menus) of the dashboard's bundles: those named
-    ``<target cohort>_<model>_<kind>`` (experimental bundles with other names are not offered)."""
-    return {name: manifest for name, manifest in list_bundles(models_dir()).items()
-            if manifest.get("target_cohort") == TARGET_COHORT
-            and name == f"{TARGET_COHORT}_{manifest.get('model_name')}_{manifest.get('training')}"}
-
-
-def _grid(manifests: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
-    """Architecture -> kind -> bundle name, in menu order."""
-    grid: dict[str, dict[str, str]] = {}
-    for name, manifest in manifests.items():
-        grid.setdefault(manifest.get("model_name", "?"), {})[manifest.get("training", "?")] = name
-    order, kind_order = list(ARCHITECTURES), list(KINDS)
-
-    def position(key: str, keys: list[str]) -> int:
-        return keys.index(key) if key in keys else len(keys)
-
-    return {architecture: dict(sorted(kinds.items(), key=lambda item: position(item[0], kind_order)))
-            for architecture, kinds in sorted(grid.items(), key=lambda item: position(item[0], order))}
-
-
 def reference_grid() -> dict[str, dict[str, str]]:
     """Architecture -> kind -> name of the reference bundles on disk, whichever source is chosen."""
-    return _grid(bundle_manifests())
+    return grid_of(app_bundles(models_dir(), TARGET_COHORT))
 
 
 def bundle_grid() -> dict[str, dict[str, str]]:
     """Architecture -> kind -> bundle name, for the bundles of the chosen source (see :func:`using_session_models`)."""
     if using_session_models():
-        return _grid({name: b.manifest for name, b in session_bundles().items()})
+        return grid_of({name: b.manifest for name, b in session_bundles().items()})
     return reference_grid()
 
 
@@ -110,7 +91,7 @@ def bundle(name: str) -> ModelBundle:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _evaluation(folder: str, stamp: float) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+def _evaluation(folder: str, stamp: float) -> tuple[Manifest, pd.DataFrame, pd.DataFrame]:
     manifest = read_manifest(Path(folder))
     benchmark_path = Path(folder) / "benchmark.csv"
     benchmark = pd.read_csv(benchmark_path) if benchmark_path.is_file() else pd.DataFrame()
@@ -118,7 +99,7 @@ def _evaluation(folder: str, stamp: float) -> tuple[dict[str, Any], pd.DataFrame
     return manifest, benchmark, predictions
 
 
-def bundle_evaluation(name: str) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+def bundle_evaluation(name: str) -> tuple[Manifest, pd.DataFrame, pd.DataFrame]:
     """(verified manifest, benchmark, reference predictions) without loading the models."""
     if is_session_bundle(name):
         b = session_bundles()[name]
@@ -129,9 +110,7 @@ def bundle_evaluation(name: str) -> tuple[dict[str, Any], pd.DataFrame, pd.DataF
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _panel_genes(folder: str, stamp: float) -> list[str]:
-    manifest = read_manifest(Path(folder))  # verifies every file's hash, preprocessing.json included
-    state = json.loads((Path(folder) / manifest["members"][0]["directory"] / "preprocessing.json").read_text())
-    return list(state["expression"]["genes"])
+    return list(read_manifest(Path(folder)).genes)  # verified: every file's hash, preprocessing.json included
 
 
 def bundle_genes(name: str) -> list[str]:
@@ -159,7 +138,7 @@ def bundle_evidence(name: str) -> Evidence:
     manifest, _, predictions = bundle_evaluation(name)
     if is_session_bundle(name):
         return session_cached(("evidence", name), lambda: evidence(predictions))
-    path = models_dir() / "benchmark" / EVIDENCE_FILE
+    path = evidence_file(models_dir())
     found = stored_evidence(_evidence_table(str(path), path.stat().st_mtime if path.is_file() else 0.0), name, manifest)
     return found or _computed_evidence(name, reference_hash(manifest), predictions)
 
@@ -414,7 +393,7 @@ def bundle_reference_expression(bundle_name: str) -> pd.DataFrame | None:
     """Expression of a bundle's reference cohort (public data, or the session's own cohort); None for a session
     bundle loaded from a file, whose cohort's expression is not part of the bundle."""
     if not is_session_bundle(bundle_name):
-        return reference_expression(bundle(bundle_name).manifest.get("target_cohort", TARGET_COHORT))
+        return reference_expression(reference_cohort(bundle(bundle_name).manifest))
     return st.session_state.get(_SESSION_REFERENCE, {}).get(bundle_name)
 
 
@@ -423,7 +402,7 @@ def _reference_genes(folder: str, stamp: float, drug: str, view: str) -> pd.Data
     from core.explain.bundle_attributions import reference_attributions
 
     b = _load(folder, stamp)
-    return reference_attributions(b, reference_expression(b.manifest.get("target_cohort", TARGET_COHORT)), drug, view)
+    return reference_attributions(b, reference_expression(reference_cohort(b.manifest)), drug, view)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -438,12 +417,14 @@ def reference_explanations(bundle_name: str) -> Any:
     """The precomputed ``ReferenceExplanations`` of a reference bundle, or None (session bundle, or not built)."""
     if is_session_bundle(bundle_name):
         return None
-    explanation = models_dir() / "explanations" / bundle_name / "manifest.json"
+    from core.explain.precomputed import explanation_dir
+
+    explanation = explanation_dir(models_dir(), bundle_name) / "manifest.json"
     return precomputed_explanations(bundle_name, _stamp(models_dir() / bundle_name),
                                     explanation.stat().st_mtime if explanation.is_file() else 0.0)
 
 
-def reference_genes(bundle_name: str, drug: str, view: str, rows: int = 50) -> pd.DataFrame | None:
+def reference_genes(bundle_name: str, drug: str, view: str, rows: int = GENES_SHOWN) -> pd.DataFrame | None:
     """Gene ranking of the reference cohort for ``drug`` in attribution ``view``; None for a session bundle
     loaded from a file (its cohort's expression is not part of the bundle).
 
@@ -459,12 +440,9 @@ def reference_genes(bundle_name: str, drug: str, view: str, rows: int = 50) -> p
         b = bundle(bundle_name)
         return session_cached(("reference_genes", bundle_name, drug, view),
                               lambda: reference_attributions(b, expression, drug, view))
-    precomputed = reference_explanations(bundle_name)
-    if precomputed is not None:
-        genes = precomputed.genes
-        table = genes[(genes["drug"] == drug) & (genes["view"] == view)]
-        if len(table) >= rows:
-            return table.drop(columns=["drug", "view", "rank"]).reset_index(drop=True)
+    stored = stored_gene_ranking(reference_explanations(bundle_name), drug, view, rows)
+    if stored is not None:
+        return stored
     folder = models_dir() / bundle_name
     return _reference_genes(str(folder), _stamp(folder), drug, view)
 
@@ -527,12 +505,9 @@ def ranked_pathways(bundle_name: str, drug: str, view: str, collection: str,
                               lambda: ranked_enrichment(genes.set_index("gene")["attribution"], collection))
     if view != DEFAULT_VIEW:
         return None
-    precomputed = reference_explanations(bundle_name)
-    if precomputed is not None:
-        ranked = precomputed.ranked
-        found = ranked[(ranked["drug"] == drug) & (ranked["collection"] == collection)]
-        if len(found):
-            return found.drop(columns=["drug", "collection"]).reset_index(drop=True)
+    stored = stored_ranked_pathways(reference_explanations(bundle_name), drug, collection)
+    if stored is not None:
+        return stored
     importance = _cohort_importance(bundle_name)
     if importance is None:
         return None

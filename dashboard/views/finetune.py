@@ -179,7 +179,7 @@ def show_results(trained: dict) -> None:
     bundles = [session_bundles()[name] for name in trained["names"] if name in session_bundles()]
     if not bundles:
         return
-    by_kind = {b.manifest.get("training"): b for b in bundles}
+    by_kind = {b.manifest.training: b for b in bundles}
     st.subheader("How far each model can be trusted on your cohort")
     st.success(f"Trained in {trained['seconds']:.0f} s. Every page now uses these models (sidebar: *Models used on "
                "every page*); z-scores are computed against your cohort's cross-validated predictions.")
@@ -187,9 +187,9 @@ def show_results(trained: dict) -> None:
                  column_config={c: st.column_config.NumberColumn(format="%.3f")
                                 for c in (METRICS[key].label for key in SCORES)})
     first = next(iter(by_kind.values()))
-    folds = first.manifest["cross_validation"]["n_folds"]
+    folds = first.manifest.cross_validation.n_folds
     st.caption(
-        f"Cell cold-start cross-validation over your {first.manifest['n_reference_samples']} organoids ({folds} folds): "
+        f"Cell cold-start cross-validation over your {first.manifest.n_reference_samples} organoids ({folds} folds): "
         f"each organoid predicted by models that never saw it. **{METRICS[HEADLINE].label}**: per drug, the correlation "
         "across organoids after removing the drug's average in each test fold; every naive baseline scores 0, so a model "
         "must score above 0 to rank organoids better than a drug's average does. "
@@ -233,7 +233,7 @@ def load_training_expression(names: list[str]) -> None:
             b = session_bundles()[name]
             try:
                 expression = training_expression_again(
-                    uploaded.getvalue(), uploaded.name, b.manifest.get("data_files", {}),
+                    uploaded.getvalue(), uploaded.name, b.manifest.data_files,
                     sorted(b.reference_predictions["sample"].unique()), b.genes)
             except UploadError as error:
                 problems.append(str(error))

@@ -21,10 +21,12 @@ from core.evaluation.performance import (
     benchmark_table,
     drug_medians,
     model_label,
+    model_rows,
     naive_scores,
     per_drug_errors,
     readable_summary,
     shipped_vs_grid,
+    single_run_seed_sd,
     size_curve,
 )
 from dashboard.common import (
@@ -50,20 +52,10 @@ def full_height(table: pd.DataFrame) -> int:
     return ROW_HEIGHT * (len(table) + 1) + 3
 
 
-def model_rows(grid: dict[str, dict[str, str]]) -> pd.DataFrame:
-    """One row per bundle: its stored benchmark scores, the headline within-drug r replaced by its evidence
-    (the same number the evidence table and every ranking show), and the evidence's p and chance level."""
-    rows = []
-    for architecture, kinds in grid.items():
-        for kind, name in kinds.items():
-            _, benchmark, _ = bundle_evaluation(name)
-            found = bundle_evidence(name)
-            stored = benchmark.iloc[0].to_dict() if not benchmark.empty else {}
-            rows.append(stored | {"architecture": ARCHITECTURES.get(architecture, architecture),
-                                  "training": KIND_SHORT.get(kind, kind), "key": (architecture, kind), HEADLINE:
-                                  found.within_drug, "permutation p": found.p_value, "chance level (SD)": found.null_sd,
-                                  "verdict": found.verdict().split(" (")[0], "orders": found.orders_samples})
-    return pd.DataFrame(rows)
+def shipped_models(grid: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """One row per bundle of the grid (see :func:`core.evaluation.performance.model_rows`)."""
+    return model_rows((architecture, kind, bundle_evaluation(name)[1], bundle_evidence(name))
+                      for architecture, kinds in grid.items() for kind, name in kinds.items())
 
 
 def evidence_section(models: pd.DataFrame) -> None:
@@ -181,7 +173,7 @@ grid = bundle_grid()
 if not grid:
     no_bundles_message()
     st.stop()
-models = model_rows(grid)
+models = shipped_models(grid)
 first_bundle = next(iter(next(iter(grid.values())).values()))
 naive = bundle_cached(first_bundle, "naive", lambda: naive_scores(*bundle_evaluation(first_bundle)[1:]))
 best = models.loc[models[HEADLINE].idxmax()]
@@ -244,7 +236,7 @@ if summary is not None and {"dataset", "split"} <= set(summary.columns):
     seed_file = models_dir() / "benchmark" / "seed_spread.csv"
     if seed_file.is_file():
         spread = pd.read_csv(seed_file)
-        single = spread[(spread["score"] == "within_drug_pearson") & ~spread["model"].str.contains(" - ")]["sd"]
+        single = single_run_seed_sd(spread)
         with st.expander(f"How much one training run varies (within-drug SD over seeds: {single.min():.2f} to "
                          f"{single.max():.2f}, by model)"):
             st.dataframe(spread.assign(model=spread["model"].map(lambda m: " - ".join(map(model_label, m.split(" - ")))),

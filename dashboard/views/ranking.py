@@ -6,22 +6,20 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core.evaluation.cohort_scores import per_drug_reliability
 from core.explain.bundle_attributions import DEFAULT_VIEW, VIEWS
-from core.predict import rank_drugs
+from core.inference.bundle import ModelBundle
+from core.ranking import drug_reliability, drugs_to_explain, organoid_ranking, reference_label
 from core.report import (
     TIE_SENTENCE,
     TIED_WITH_FIRST,
     TIED_WITH_NEIGHBOUR,
     TOP_K,
-    annotate_ranking,
     build_report,
     display_table,
     outside_assay_range,
     ranking_agreement,
     ranking_columns,
     reference_sentence,
-    without_spread,
     z_score_scatter,
 )
 from dashboard.common import (
@@ -48,23 +46,20 @@ from dashboard.common import (
     show_evidence,
 )
 
-REPORT_TOP_DRUGS = 3  # the report explains the top drugs of the genes model, plus the drug picked here
-
 
 @st.cache_data(show_spinner=False)
-def reliability(bundle_name: str, created: str, _predictions: pd.DataFrame) -> pd.DataFrame:
+def reliability(bundle_name: str, created: str, _bundle: ModelBundle) -> pd.DataFrame:
     """Per-drug cross-validated within-drug r of a bundle (public: from its reference predictions)."""
-    return per_drug_reliability(_predictions)
+    return drug_reliability(_bundle)
 
 
 def ranking_for(bundle_name: str, sample: str) -> pd.DataFrame:
     b = load_or_stop(bundle_name)
-    raw = session_cached(("rank", bundle_name, sample), lambda: rank_drugs(b, sample_expression(sample)))
     if is_session_bundle(bundle_name):  # the user's cohort: never in a cache shared between sessions
-        per_drug = session_cached(("reliability", bundle_name), lambda: per_drug_reliability(b.reference_predictions))
+        per_drug = session_cached(("reliability", bundle_name), lambda: drug_reliability(b))
     else:
-        per_drug = reliability(bundle_name, str(b.manifest.get("created")), b.reference_predictions)
-    return annotate_ranking(raw, per_drug)
+        per_drug = reliability(bundle_name, b.manifest.created, b)
+    return session_cached(("rank", bundle_name, sample), lambda: organoid_ranking(b, sample_expression(sample), per_drug))
 
 
 def styled(table: pd.DataFrame, unit: str):
@@ -137,7 +132,7 @@ if not kinds:
 bundles = {kind: load_or_stop(kinds_present[kind]) for kind in kinds}
 first = next(iter(bundles.values()))
 n_ref = n_reference(first)
-cohort_label = (first.manifest.get("cohort") or {}).get("label") or first.manifest.get("target_cohort", "colorectal")
+cohort_label = reference_label(first.manifest)
 unit = first.response_unit
 st.markdown(f"Organoid **{sample}**. Drugs are ranked by z, most negative first: rank 1 is the drug this organoid is "
             f"predicted *most sensitive to relative to the reference organoids*, not necessarily more sensitive than "
@@ -149,8 +144,6 @@ st.markdown(TIE_SENTENCE)
 
 with st.spinner("Predicting every drug with every fold model..."):
     tables = {kind: ranking_for(bundles[kind].name, sample) for kind in kinds}
-    if "zeroshot" in tables:  # its members share one network: their spread is not an uncertainty
-        tables["zeroshot"] = without_spread(tables["zeroshot"])
 
 columns = st.columns(len(kinds))
 for column, kind in zip(columns, kinds):
@@ -158,7 +151,7 @@ for column, kind in zip(columns, kinds):
     with column:
         st.subheader(KINDS[kind])
         show_evidence(b.name)
-        st.caption(f"Bundle `{b.name}` (created {b.manifest.get('created', '?')[:10]}, {len(b.members)} fold models). "
+        st.caption(f"Bundle `{b.name}` (created {b.manifest.created[:10]}, {len(b.members)} fold models). "
                    "Within-drug r: how well it ordered the reference organoids for a drug in cross-validation, "
                    "within each test fold (0 = a drug's average); p: how often shuffled organoids did as well.")
         shown_columns = column_config(unit)
@@ -219,7 +212,7 @@ if go_pathways.button("Pathways", icon=":material/hub:", key="to_pathways"):
 st.subheader("Report")
 genes_kind = "finetuned" if "finetuned" in bundles else kinds[0]
 genes_bundle = bundles[genes_kind]
-report_drugs = list(dict.fromkeys([*tables[genes_kind].sort_values("rank")["drug"].head(REPORT_TOP_DRUGS), drug]))
+report_drugs = drugs_to_explain(tables[genes_kind], drug)
 report_view = DEFAULT_VIEW if bundle_reference_expression(genes_bundle.name) is not None else "absolute"
 st.caption(f"An HTML file with both rankings, the scatter plot and the {VIEWS[report_view].label.lower()} genes behind "
            f"{', '.join(report_drugs)} for organoid {sample} (opens offline in any browser).")
@@ -231,7 +224,7 @@ if st.button("Prepare HTML report", key="prepare_report"):
     html = build_report(
         sample=sample,
         rankings={labels[k]: tables[k] for k in kinds},
-        bundles={labels[k]: {"name": bundles[k].name, "created": bundles[k].manifest.get("created", "?"),
+        bundles={labels[k]: {"name": bundles[k].name, "created": bundles[k].manifest.created,
                              "evidence": readable_evidence(bundles[k].name)} for k in kinds},
         scatter=scatter,
         n_reference=n_ref,
