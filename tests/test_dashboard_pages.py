@@ -403,7 +403,9 @@ def test_about_page_shows_every_manifest_and_the_limitations(models_env) -> None
     app = _app("views/about.py")
     assert not app.exception
     assert len(app.json) == 3
-    assert {json.loads(j.value)["training"] for j in app.json} == {"scratch", "finetuned", "zeroshot"}
+    shown = [json.loads(j.value) for j in app.json]
+    assert {manifest["training"] for manifest in shown} == {"scratch", "finetuned", "zeroshot"}
+    assert all("genes" not in manifest and "files" not in manifest and manifest["n_genes"] == 655 for manifest in shown)
     limitations = app.error[0].value
     for phrase in ("Research use only", "not a medical device", "19 organoids", "5,757", "655", "ComBat"):
         assert phrase in limitations
