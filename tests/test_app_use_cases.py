@@ -12,7 +12,7 @@ from core.bundle_grid import APP_COHORT, TRAINING_ORDER, app_bundles, bundle_gri
 from core.config import REPO_ROOT
 from core.data.cohort import Cohort
 from core.evaluation.cohort_scores import per_drug_reliability
-from core.evaluation.evidence import Evidence, evidence_file, stored_evidence
+from core.evaluation.evidence import Evidence, best_training, evidence_file, stored_evidence
 from core.evaluation.metrics import HEADLINE
 from core.evaluation.performance import TRAINING_LABELS, model_rows, single_run_seed_sd
 from core.explain.precomputed import load_reference_explanations
@@ -159,3 +159,16 @@ def test_the_report_explains_the_top_drugs_and_the_picked_one(convnn_bundles, co
     assert drugs_to_explain(table.sample(frac=1, random_state=0), last) == [*top, last]
     assert drugs_to_explain(table, top[1]) == top
     assert drugs_to_explain(table, None) == top
+
+
+def test_the_ranking_opens_the_zero_shot_model_only_where_it_has_the_best_evidence() -> None:
+    stored = pd.read_csv(evidence_file(COMMITTED))
+    opened = {}
+    for architecture, kinds in bundle_grid(app_bundles(COMMITTED)).items():
+        found = {kind: stored_evidence(stored, name, read_manifest(COMMITTED / name)) for kind, name in kinds.items()}
+        best = best_training(found)
+        assert found[best].within_drug == max(e.within_drug for e in found.values())
+        assert best_training({**found, best: None}) != best
+        opened[architecture] = best
+    assert best_training({kind: None for kind in TRAINING_ORDER}) is None
+    assert len(set(opened.values())) > 1  # the committed architectures do not all open on the same training

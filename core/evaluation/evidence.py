@@ -100,5 +100,12 @@ def best_architecture(evidence_by_architecture: dict[str, list[Evidence]]) -> st
     return max(means, key=means.get) if means else None
 
 
+def best_training(evidence_by_training: Mapping[str, Evidence | None]) -> str | None:
+    """The training (scratch, fine-tuned, zero-shot) of one architecture whose model has the highest headline
+    within-drug score; None when none is scored."""
+    scores = {training: found.within_drug for training, found in evidence_by_training.items() if found is not None}
+    return max(scores, key=scores.get) if scores else None
+
+
 def evidence_row(name: str, manifest: Mapping[str, Any], found: Evidence) -> dict[str, object]:
     return {"bundle": name, "reference_sha256": reference_hash(manifest), **found.to_dict()}

@@ -6,6 +6,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from core.evaluation.evidence import best_training
 from core.explain.bundle_attributions import DEFAULT_VIEW, VIEWS
 from core.inference.bundle import ModelBundle
 from core.ranking import drug_reliability, drugs_to_explain, organoid_ranking, reference_label
@@ -118,8 +119,7 @@ show_zero_shot = False
 if "zeroshot" in kinds_present:
     # Shown from the start when it has the best evidence of the three (then it is the ranking to read first).
     found = {kind: readable_evidence(name) for kind, name in kinds_present.items()}
-    scores = {kind: e.within_drug for kind, e in found.items() if e is not None}
-    st.session_state.setdefault("ranking_zeroshot", bool(scores) and max(scores, key=scores.get) == "zeroshot")
+    st.session_state.setdefault("ranking_zeroshot", best_training(found) == "zeroshot")
     show_zero_shot = st.checkbox("Also show the zero-shot model (pre-trained on GDSC, never trained on organoids)",
                                  key="ranking_zeroshot")
 kinds = [k for k in ("scratch", "finetuned") if k in kinds_present] + (["zeroshot"] if show_zero_shot else [])
