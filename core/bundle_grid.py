@@ -5,6 +5,7 @@ bundles with other names (a panel bundle, a bundle of another cohort) stay on di
 Menus list architectures in the model registry's order and trainings in :data:`TRAINING_ORDER`; anything
 unknown follows in the order found.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -22,9 +23,11 @@ Grid = dict[str, dict[str, str]]  # architecture -> training -> bundle name
 
 def app_bundles(folder: Path, cohort: str = APP_COHORT) -> dict[str, Manifest]:
     """Bundle name -> manifest (unverified: for menus) of the bundles in ``folder`` that the app offers."""
-    return {name: manifest for name, manifest in list_bundles(folder).items()
-            if manifest.target_cohort == cohort
-            and name == f"{cohort}_{manifest.model_name}_{manifest.training}"}
+    return {
+        name: manifest
+        for name, manifest in list_bundles(folder).items()
+        if manifest.target_cohort == cohort and name == f"{cohort}_{manifest.model_name}_{manifest.training}"
+    }
 
 
 def bundle_grid(manifests: Mapping[str, Manifest]) -> Grid:
@@ -37,8 +40,10 @@ def bundle_grid(manifests: Mapping[str, Manifest]) -> Grid:
         return keys.index(key) if key in keys else len(keys)
 
     architectures, trainings = list(SPECS), list(TRAINING_ORDER)
-    return {architecture: dict(sorted(kinds.items(), key=lambda item: position(item[0], trainings)))
-            for architecture, kinds in sorted(grid.items(), key=lambda item: position(item[0], architectures))}
+    return {
+        architecture: dict(sorted(kinds.items(), key=lambda item: position(item[0], trainings)))
+        for architecture, kinds in sorted(grid.items(), key=lambda item: position(item[0], architectures))
+    }
 
 
 def reference_cohort(manifest: Manifest) -> str:

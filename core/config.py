@@ -3,6 +3,7 @@
 Everything that depends on where the shared data or the feature cache lives goes through these
 functions, so a single environment variable moves the project to another data folder.
 """
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ rank 1 is the drug with the most negative z-score. The z-score of drug d is
 ``(prediction - mean_d) / sd_d`` with mean and SD over the reference cohort's cross-validated
 predictions (each reference organoid predicted by a fold model that never saw it).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,13 +54,15 @@ def rank_drugs(bundle: ModelBundle, expression: pd.DataFrame) -> pd.DataFrame:
     mean, spread = predictions.mean(axis=0), predictions.std(axis=0)
     reference_mean = stats["reference_mean"].to_numpy()
     reference_sd = stats["reference_sd"].to_numpy()
-    table = pd.DataFrame({
-        "sample": np.repeat(expression.index.to_numpy(), len(bundle.drugs)),
-        "drug": np.tile(bundle.drugs["drug"].to_numpy(), len(expression)),
-        "predicted": mean.reshape(-1),
-        "uncertainty": spread.reshape(-1),
-        "z_score": ((mean - reference_mean) / reference_sd).reshape(-1),
-        "z_uncertainty": (spread / reference_sd).reshape(-1),
-    })
+    table = pd.DataFrame(
+        {
+            "sample": np.repeat(expression.index.to_numpy(), len(bundle.drugs)),
+            "drug": np.tile(bundle.drugs["drug"].to_numpy(), len(expression)),
+            "predicted": mean.reshape(-1),
+            "uncertainty": spread.reshape(-1),
+            "z_score": ((mean - reference_mean) / reference_sd).reshape(-1),
+            "z_uncertainty": (spread / reference_sd).reshape(-1),
+        }
+    )
     table["rank"] = table.groupby("sample")["z_score"].rank(method="first").astype(int)
     return table.sort_values(["sample", "rank"], ignore_index=True)

@@ -5,6 +5,7 @@ reference cohort (:func:`core.predict.rank_drugs`), each drug's cross-validated 
 bundle's reference predictions (:func:`core.evaluation.cohort_scores.per_drug_reliability`), and, for a
 zero-shot bundle, no uncertainty: its members share one pre-trained network, so their spread is not one.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -24,8 +25,9 @@ def drug_reliability(bundle: ModelBundle) -> pd.DataFrame:
     return per_drug_reliability(bundle.reference_predictions)
 
 
-def organoid_ranking(bundle: ModelBundle, expression: pd.DataFrame,
-                     reliability: pd.DataFrame | None = None) -> pd.DataFrame:
+def organoid_ranking(
+    bundle: ModelBundle, expression: pd.DataFrame, reliability: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The ranking of the one organoid in ``expression`` (one row), sorted by rank, with each drug's CV r and
     its "no better than naive" flag; the spread columns are NaN where the members share one network.
 

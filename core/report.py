@@ -5,6 +5,7 @@ Everything here is a pure function of tables the library already produced (:func
 dashboard and the downloadable report show exactly the same numbers. The report embeds plotly.js once,
 inline, so it opens offline (about 4.5 MB); nothing in it is fetched from the network.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,8 +52,10 @@ def ranking_columns(unit: str = "AUC") -> dict[str, str]:
 
 
 TIED_WITH_FIRST, TIED_WITH_NEIGHBOUR = "≈ #1", "≈ next"
-TIE_SENTENCE = (f"**tied?**: *{TIED_WITH_FIRST}* = the drug's z ± interval overlaps rank 1's, so it cannot be told "
-                f"apart from the top drug; *{TIED_WITH_NEIGHBOUR}* = it overlaps the drug ranked just above or below it.")
+TIE_SENTENCE = (
+    f"**tied?**: *{TIED_WITH_FIRST}* = the drug's z ± interval overlaps rank 1's, so it cannot be told "
+    f"apart from the top drug; *{TIED_WITH_NEIGHBOUR}* = it overlaps the drug ranked just above or below it."
+)
 
 
 def tie_marks(ranking: pd.DataFrame) -> pd.Series:
@@ -64,9 +67,14 @@ def tie_marks(ranking: pd.DataFrame) -> pd.Series:
     def overlaps(i: int, j: int) -> bool:
         return 0 <= j < len(z) and abs(z[i] - z[j]) <= spread[i] + spread[j]  # False when a spread is NaN
 
-    marks = [TIED_WITH_FIRST if i > 0 and overlaps(i, 0) else
-             TIED_WITH_NEIGHBOUR if i > 0 and (overlaps(i, i - 1) or overlaps(i, i + 1)) else ""
-             for i in range(len(z))]
+    marks = [
+        TIED_WITH_FIRST
+        if i > 0 and overlaps(i, 0)
+        else TIED_WITH_NEIGHBOUR
+        if i > 0 and (overlaps(i, i - 1) or overlaps(i, i + 1))
+        else ""
+        for i in range(len(z))
+    ]
     return pd.Series(marks, index=ranking.index, dtype=object)
 
 
@@ -87,10 +95,15 @@ def without_spread(ranking: pd.DataFrame) -> pd.DataFrame:
 
 def reference_sentence(n_reference: int, cohort: str = "colorectal") -> str:
     """The sign convention in one sentence, with the size of the reference cohort."""
-    source = ("the {n} colorectal organoids of van de Wetering 2015" if cohort == "colorectal"
-              else "the {n} organoids of the " + cohort + " cohort").format(n=n_reference)
-    return (f"Negative z-score = predicted more sensitive than the average organoid of the reference cohort "
-            f"({source}, cross-validated predictions).")
+    source = (
+        "the {n} colorectal organoids of van de Wetering 2015"
+        if cohort == "colorectal"
+        else "the {n} organoids of the " + cohort + " cohort"
+    ).format(n=n_reference)
+    return (
+        f"Negative z-score = predicted more sensitive than the average organoid of the reference cohort "
+        f"({source}, cross-validated predictions)."
+    )
 
 
 def annotate_ranking(ranking: pd.DataFrame, reliability: pd.DataFrame) -> pd.DataFrame:
@@ -126,7 +139,9 @@ class RankingAgreement:
 
 def ranking_agreement(first: pd.DataFrame, second: pd.DataFrame, k: int = TOP_K) -> RankingAgreement:
     """How far two rankings of one sample agree (tables with ``drug, z_score, rank``)."""
-    merged = first[["drug", "z_score", "rank"]].merge(second[["drug", "z_score", "rank"]], on="drug", suffixes=("_a", "_b"))
+    merged = first[["drug", "z_score", "rank"]].merge(
+        second[["drug", "z_score", "rank"]], on="drug", suffixes=("_a", "_b")
+    )
     rho = float(spearmanr(merged["z_score_a"], merged["z_score_b"]).statistic) if len(merged) >= 3 else float("nan")
     top_a = set(first.nsmallest(k, "rank")["drug"])
     top_b = set(second.nsmallest(k, "rank")["drug"])
@@ -144,50 +159,81 @@ def label_positions(x: np.ndarray, y: np.ndarray, near: float = 0.08) -> list[st
     positions: list[str] = []
     for i in range(len(x)):
         taken = {positions[j] for j in range(i) if np.hypot(x[i] - x[j], y[i] - y[j]) < near * span}
-        positions.append(next((p for p in LABEL_POSITIONS if p not in taken), LABEL_POSITIONS[i % len(LABEL_POSITIONS)]))
+        positions.append(
+            next((p for p in LABEL_POSITIONS if p not in taken), LABEL_POSITIONS[i % len(LABEL_POSITIONS)])
+        )
     return positions
 
 
-def z_score_scatter(first: pd.DataFrame, second: pd.DataFrame, first_label: str, second_label: str,
-                    k: int = TOP_K) -> go.Figure:
+def z_score_scatter(
+    first: pd.DataFrame, second: pd.DataFrame, first_label: str, second_label: str, k: int = TOP_K
+) -> go.Figure:
     """Scatter of two models' z-scores per drug; drugs in either top k are labelled and coloured."""
-    merged = first[["drug", "z_score", "rank"]].merge(second[["drug", "z_score", "rank"]], on="drug", suffixes=("_a", "_b"))
+    merged = first[["drug", "z_score", "rank"]].merge(
+        second[["drug", "z_score", "rank"]], on="drug", suffixes=("_a", "_b")
+    )
     in_a, in_b = merged["rank_a"] <= k, merged["rank_b"] <= k
-    merged["group"] = np.select([in_a & in_b, in_a, in_b], [f"top {k} of both", f"top {k}: {first_label} only",
-                                                           f"top {k}: {second_label} only"], "other")
-    colours = {f"top {k} of both": "#1e8449", f"top {k}: {first_label} only": "#d68910",
-               f"top {k}: {second_label} only": "#8e44ad", "other": "#aab7b8"}
+    merged["group"] = np.select(
+        [in_a & in_b, in_a, in_b],
+        [f"top {k} of both", f"top {k}: {first_label} only", f"top {k}: {second_label} only"],
+        "other",
+    )
+    colours = {
+        f"top {k} of both": "#1e8449",
+        f"top {k}: {first_label} only": "#d68910",
+        f"top {k}: {second_label} only": "#8e44ad",
+        "other": "#aab7b8",
+    }
     agreement = ranking_agreement(first, second, k)
     labelled_rows = merged["group"] != "other"  # positions over every labelled drug, whichever trace it is in
-    merged.loc[labelled_rows, "label_position"] = label_positions(merged.loc[labelled_rows, "z_score_a"].to_numpy(),
-                                                                  merged.loc[labelled_rows, "z_score_b"].to_numpy())
+    merged.loc[labelled_rows, "label_position"] = label_positions(
+        merged.loc[labelled_rows, "z_score_a"].to_numpy(), merged.loc[labelled_rows, "z_score_b"].to_numpy()
+    )
     figure = go.Figure()
     for group, colour in colours.items():
         rows = merged[merged["group"] == group]
         if rows.empty:
             continue
         labelled = group != "other"
-        figure.add_trace(go.Scatter(
-            x=rows["z_score_a"], y=rows["z_score_b"], mode="markers+text" if labelled else "markers", name=group,
-            text=rows["drug"] if labelled else None,
-            textposition=rows["label_position"] if labelled else None,
-            marker={"color": colour, "size": 10 if labelled else 7},
-            customdata=np.stack([rows["drug"], rows["rank_a"], rows["rank_b"]], axis=1),
-            hovertemplate="%{customdata[0]}<br>" + first_label + ": z=%{x:.2f} (rank %{customdata[1]})<br>"
-                          + second_label + ": z=%{y:.2f} (rank %{customdata[2]})<extra></extra>",
-        ))
+        figure.add_trace(
+            go.Scatter(
+                x=rows["z_score_a"],
+                y=rows["z_score_b"],
+                mode="markers+text" if labelled else "markers",
+                name=group,
+                text=rows["drug"] if labelled else None,
+                textposition=rows["label_position"] if labelled else None,
+                marker={"color": colour, "size": 10 if labelled else 7},
+                customdata=np.stack([rows["drug"], rows["rank_a"], rows["rank_b"]], axis=1),
+                hovertemplate="%{customdata[0]}<br>"
+                + first_label
+                + ": z=%{x:.2f} (rank %{customdata[1]})<br>"
+                + second_label
+                + ": z=%{y:.2f} (rank %{customdata[2]})<extra></extra>",
+            )
+        )
     low = float(np.nanmin(merged[["z_score_a", "z_score_b"]].to_numpy())) if len(merged) else -1.0
     high = float(np.nanmax(merged[["z_score_a", "z_score_b"]].to_numpy())) if len(merged) else 1.0
-    figure.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", name="same z-score",
-                                line={"color": "#bbbbbb", "dash": "dot"}, hoverinfo="skip"))
+    figure.add_trace(
+        go.Scatter(
+            x=[low, high],
+            y=[low, high],
+            mode="lines",
+            name="same z-score",
+            line={"color": "#bbbbbb", "dash": "dot"},
+            hoverinfo="skip",
+        )
+    )
     figure.add_hline(y=0, line_width=1, line_color="#dddddd")
     figure.add_vline(x=0, line_width=1, line_color="#dddddd")
     figure.update_layout(
         title=f"z-scores per drug: Spearman rho = {agreement.spearman:.2f}, top-{k} overlap = "
-              f"{agreement.top_overlap} of {k}",
+        f"{agreement.top_overlap} of {k}",
         xaxis_title=f"{first_label} z-score (negative = more sensitive)",
         yaxis_title=f"{second_label} z-score (negative = more sensitive)",
-        height=520, legend={"orientation": "h", "y": -0.2}, margin={"t": 60},
+        height=520,
+        legend={"orientation": "h", "y": -0.2},
+        margin={"t": 60},
     )
     return figure
 
@@ -202,15 +248,24 @@ def top_genes_figure(table: pd.DataFrame, title: str, n: int, unit: str = "AUC")
         rows = top[top["direction"] == direction]
         if rows.empty:
             continue
-        figure.add_trace(go.Bar(
-            x=rows["attribution"], y=rows["gene"], orientation="h", name=labels[direction],
-            marker_color=colour, hovertemplate="%{y}: %{x:.4f} " + unit + "<extra></extra>",
-        ))
+        figure.add_trace(
+            go.Bar(
+                x=rows["attribution"],
+                y=rows["gene"],
+                orientation="h",
+                name=labels[direction],
+                marker_color=colour,
+                hovertemplate="%{y}: %{x:.4f} " + unit + "<extra></extra>",
+            )
+        )
     figure.update_layout(
-        title=title, barmode="overlay", height=max(300, 22 * len(top) + 140),
+        title=title,
+        barmode="overlay",
+        height=max(300, 22 * len(top) + 140),
         xaxis_title=f"attribution ({unit} units; + = toward resistance)",
         yaxis={"categoryorder": "array", "categoryarray": list(top["gene"])},
-        legend={"orientation": "h", "y": -0.15}, margin={"t": 50, "l": 90},
+        legend={"orientation": "h", "y": -0.15},
+        margin={"t": 50, "l": 90},
     )
     return figure
 
@@ -252,13 +307,19 @@ table{max-width:100%} pre{white-space:pre-wrap;overflow-wrap:anywhere} .plotly-g
 def _models_html(bundles: Mapping[str, Mapping[str, object]]) -> str:
     """One row per model: its bundle, creation date, overall cross-validated within-drug r with its permutation p,
     and the verdict in words (``evidence``: an :class:`Evidence`, or its verdict as text for older callers)."""
-    header = ("<table><thead><tr><th>model</th><th>bundle</th><th>created</th><th>within-drug r (cross-validated)</th>"
-              "<th>p</th><th>does it order organoids within a drug?</th></tr></thead><tbody>")
+    header = (
+        "<table><thead><tr><th>model</th><th>bundle</th><th>created</th><th>within-drug r (cross-validated)</th>"
+        "<th>p</th><th>does it order organoids within a drug?</th></tr></thead><tbody>"
+    )
     rows = []
     for label, info in bundles.items():
         found = info.get("evidence")
         if isinstance(found, Evidence):
-            score, p_value, verdict = f"{found.within_drug:+.2f}", f"{found.p_value:.2f}", found.verdict().split(" (")[0]
+            score, p_value, verdict = (
+                f"{found.within_drug:+.2f}",
+                f"{found.p_value:.2f}",
+                found.verdict().split(" (")[0],
+            )
         else:
             score, p_value, verdict = "", "", str(found or "not scored")
         cells = (label, info.get("name", ""), str(info.get("created", ""))[:10], score, p_value, verdict)
@@ -318,9 +379,11 @@ def build_report(
         plotly_included = True
     for drug, table in (genes or {}).items():
         parts.append(f"<h2>Genes behind the prediction for {html.escape(drug)}</h2>")
-        parts.append(f"<p class='note'>{html.escape(genes_view)} Attributions of {html.escape(genes_bundle or '')}, "
-                     f"averaged over its fold models. Positive = pushes the predicted {html.escape(unit)} up (toward "
-                     "resistance).</p>")
+        parts.append(
+            f"<p class='note'>{html.escape(genes_view)} Attributions of {html.escape(genes_bundle or '')}, "
+            f"averaged over its fold models. Positive = pushes the predicted {html.escape(unit)} up (toward "
+            "resistance).</p>"
+        )
         figure = top_genes_figure(table, f"Top genes for {drug}", REPORT_GENES_SHOWN, unit)
         parts.append(figure.to_html(full_html=False, include_plotlyjs=not plotly_included))
         plotly_included = True

@@ -3,6 +3,7 @@
 The genes and pathways pages first ask here; only where the stored tables do not answer (a drug or view not
 precomputed, fewer genes stored than the page shows, a session's own bundle) do they compute attributions.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -15,8 +16,9 @@ if TYPE_CHECKING:  # the explain package loads TensorFlow; reading stored tables
 GENES_SHOWN = 50  # the most genes the genes page shows: a stored ranking needs at least these
 
 
-def stored_gene_ranking(explained: ReferenceExplanations | None, drug: str, view: str,
-                        rows: int = GENES_SHOWN) -> pd.DataFrame | None:
+def stored_gene_ranking(
+    explained: ReferenceExplanations | None, drug: str, view: str, rows: int = GENES_SHOWN
+) -> pd.DataFrame | None:
     """The reference cohort's gene ranking for ``drug`` in attribution ``view`` (best first), if at least ``rows``
     of its genes were stored; None otherwise (then the caller computes it)."""
     if explained is None:

@@ -1,4 +1,5 @@
 """Entry point: ``streamlit run dashboard/app.py``. Pages only call ``core``; no science lives here."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -13,8 +14,9 @@ pages = [
     st.Page("views/genes.py", title="Genes", icon=":material/genetics:", url_path="genes"),
     st.Page("views/pathways.py", title="Pathways", icon=":material/hub:", url_path="pathways"),
     st.Page("views/performance.py", title="Model performance", icon=":material/monitoring:", url_path="performance"),
-    st.Page("views/finetune.py", title="Fine-tune on your cohort", icon=":material/model_training:",
-            url_path="finetune"),
+    st.Page(
+        "views/finetune.py", title="Fine-tune on your cohort", icon=":material/model_training:", url_path="finetune"
+    ),
     st.Page("views/about.py", title="About / model card", icon=":material/info:", url_path="about"),
 ]
 navigation = st.navigation(pages)

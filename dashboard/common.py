@@ -9,6 +9,7 @@ Two sources of models: the reference bundles in ``models_dir()`` (public, loaded
 the session's own bundles, fine-tuned on a cohort the user uploaded or loaded from a bundle zip (held in
 ``st.session_state`` only). The sidebar's model picker says which one every page uses.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -58,6 +59,7 @@ UPLOAD_HELP = "CSV, TSV, TXT or XLSX, optionally gzipped; any other file gets a 
 
 
 # ---------------------------------------------------------------- bundles (public, shared by sessions)
+
 
 def reference_grid() -> dict[str, dict[str, str]]:
     """Architecture -> kind -> name of the reference bundles on disk, whichever source is chosen."""
@@ -169,7 +171,9 @@ def show_evidence(name: str, container: Any = st) -> Evidence:
     """The bundle's verdict in a coloured box: red when it orders organoids no better than a drug's average,
     amber when chance could explain its ordering, green otherwise."""
     found = bundle_evidence(name)
-    box = container.success if found.orders_samples else container.error if found.within_drug <= 0 else container.warning
+    box = (
+        container.success if found.orders_samples else container.error if found.within_drug <= 0 else container.warning
+    )
     box(found.verdict(), icon=":material/verified:" if found.orders_samples else ":material/warning:")
     return found
 
@@ -204,6 +208,7 @@ def n_reference(b: ModelBundle) -> int:
 
 
 # ---------------------------------------------------------------- the session's own bundles
+
 
 def session_bundles() -> dict[str, ModelBundle]:
     """Bundles trained on this session's uploaded cohort or loaded from a zip in this session."""
@@ -249,13 +254,26 @@ def model_source_picker() -> None:
     if not session_bundles():
         return
     labels = {REFERENCE_MODELS: "Reference (colorectal organoids)", SESSION_MODELS: "Your cohort (this session)"}
-    remembered_choice("Models used on every page", list(labels), MODEL_SOURCE, _MODEL_SOURCE_WIDGET,
-                      format_func=labels.get, container=st.sidebar)
+    remembered_choice(
+        "Models used on every page",
+        list(labels),
+        MODEL_SOURCE,
+        _MODEL_SOURCE_WIDGET,
+        format_func=labels.get,
+        container=st.sidebar,
+    )
 
 
 # Fields of the fine-tuning page a user expects to find as left after looking at other pages during training.
-FINETUNE_FIELDS = ("finetune_label", "finetune_metric", "finetune_direction", "finetune_architecture",
-                   "finetune_batch", "finetune_epochs", "finetune_folds")
+FINETUNE_FIELDS = (
+    "finetune_label",
+    "finetune_metric",
+    "finetune_direction",
+    "finetune_architecture",
+    "finetune_batch",
+    "finetune_epochs",
+    "finetune_folds",
+)
 
 
 def keep_widget_values(keys: tuple[str, ...] = FINETUNE_FIELDS) -> None:
@@ -270,6 +288,7 @@ def keep_widget_values(keys: tuple[str, ...] = FINETUNE_FIELDS) -> None:
 
 
 # ---------------------------------------------------------------- the session's profile
+
 
 def set_profile(profile: ValidatedProfile, source: str) -> None:
     """Keep a validated profile for this browser session only, replacing any earlier one."""
@@ -345,9 +364,17 @@ def require_profile() -> str:
 
 # ---------------------------------------------------------------- choices that persist across pages
 
-def remembered_choice(label: str, options: list[Any], state_key: str, widget_key: str,
-                      format_func: Callable[[Any], str] = str, horizontal: bool = False,
-                      default: Any = None, container: Any = st) -> Any:
+
+def remembered_choice(
+    label: str,
+    options: list[Any],
+    state_key: str,
+    widget_key: str,
+    format_func: Callable[[Any], str] = str,
+    horizontal: bool = False,
+    default: Any = None,
+    container: Any = st,
+) -> Any:
     """A select box / radio whose value is remembered across pages under ``state_key``."""
     if not options:
         return None
@@ -368,19 +395,29 @@ def choose_architecture(widget_key: str, container: Any = st, require: tuple[str
     options = [a for a in grid if all(k in grid[a] for k in require)] or list(grid)
     found = {a: [readable_evidence(grid[a][k]) for k in (require or grid[a])] for a in options}
     default = best_architecture({a: [e for e in scored if e is not None] for a, scored in found.items()})
-    return remembered_choice("Architecture", options, ARCH, widget_key, lambda a: ARCHITECTURES.get(a, a),
-                             horizontal=True, default=default, container=container)
+    return remembered_choice(
+        "Architecture",
+        options,
+        ARCH,
+        widget_key,
+        lambda a: ARCHITECTURES.get(a, a),
+        horizontal=True,
+        default=default,
+        container=container,
+    )
 
 
 def choose_kind(architecture: str, widget_key: str, container: Any = st) -> str | None:
     kinds = [k for k in KINDS if k in bundle_grid().get(architecture, {})]
-    return remembered_choice("Model", kinds, KIND, widget_key, lambda k: KINDS[k], default="finetuned",
-                             container=container)
+    return remembered_choice(
+        "Model", kinds, KIND, widget_key, lambda k: KINDS[k], default="finetuned", container=container
+    )
 
 
 def choose_drug(drugs: list[str], widget_key: str, container: Any = st, default: str | None = None) -> str | None:
-    return remembered_choice("Drug", sorted(drugs, key=str.lower), DRUG, widget_key, default=default,
-                             container=container)
+    return remembered_choice(
+        "Drug", sorted(drugs, key=str.lower), DRUG, widget_key, default=default, container=container
+    )
 
 
 def csv_bytes(table: pd.DataFrame) -> bytes:
@@ -388,6 +425,7 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
 
 
 # ---------------------------------------------------------------- gene attributions
+
 
 def bundle_reference_expression(bundle_name: str) -> pd.DataFrame | None:
     """Expression of a bundle's reference cohort (public data, or the session's own cohort); None for a session
@@ -420,8 +458,9 @@ def reference_explanations(bundle_name: str) -> Any:
     from core.explain.precomputed import explanation_dir
 
     explanation = explanation_dir(models_dir(), bundle_name) / "manifest.json"
-    return precomputed_explanations(bundle_name, _stamp(models_dir() / bundle_name),
-                                    explanation.stat().st_mtime if explanation.is_file() else 0.0)
+    return precomputed_explanations(
+        bundle_name, _stamp(models_dir() / bundle_name), explanation.stat().st_mtime if explanation.is_file() else 0.0
+    )
 
 
 def reference_genes(bundle_name: str, drug: str, view: str, rows: int = GENES_SHOWN) -> pd.DataFrame | None:
@@ -438,8 +477,9 @@ def reference_genes(bundle_name: str, drug: str, view: str, rows: int = GENES_SH
         if expression is None:
             return None
         b = bundle(bundle_name)
-        return session_cached(("reference_genes", bundle_name, drug, view),
-                              lambda: reference_attributions(b, expression, drug, view))
+        return session_cached(
+            ("reference_genes", bundle_name, drug, view), lambda: reference_attributions(b, expression, drug, view)
+        )
     stored = stored_gene_ranking(reference_explanations(bundle_name), drug, view, rows)
     if stored is not None:
         return stored
@@ -454,8 +494,16 @@ def choose_view(bundle_name: str, widget_key: str, container: Any = st) -> str:
 
     have_references = bundle_reference_expression(bundle_name) is not None
     options = [name for name, view in VIEWS.items() if have_references or not view.needs_references]
-    return remembered_choice("Attributions", options, ATTRIBUTION_VIEW, widget_key, lambda v: VIEWS[v].label,
-                             horizontal=True, default=DEFAULT_VIEW, container=container)
+    return remembered_choice(
+        "Attributions",
+        options,
+        ATTRIBUTION_VIEW,
+        widget_key,
+        lambda v: VIEWS[v].label,
+        horizontal=True,
+        default=DEFAULT_VIEW,
+        container=container,
+    )
 
 
 def organoid_genes(bundle_name: str, sample: str, drug: str, view: str) -> pd.DataFrame:
@@ -465,8 +513,10 @@ def organoid_genes(bundle_name: str, sample: str, drug: str, view: str) -> pd.Da
     b = bundle(bundle_name)
     references = bundle_reference_expression(bundle_name) if VIEWS[view].needs_references else None
     expression = sample_expression(sample)
-    rows = session_cached(("organoid_attributions", bundle_name, sample, view, drug),
-                          lambda: organoid_attribution_rows(b, expression, view, references, [drug]))
+    rows = session_cached(
+        ("organoid_attributions", bundle_name, sample, view, drug),
+        lambda: organoid_attribution_rows(b, expression, view, references, [drug]),
+    )
     return ranked_genes(rows.loc[drug], expression)
 
 
@@ -490,8 +540,7 @@ def _cohort_importance(bundle_name: str) -> pd.DataFrame | None:
     return session_cached(("cohort_importance", bundle_name), compute)
 
 
-def ranked_pathways(bundle_name: str, drug: str, view: str, collection: str,
-                    sample: str | None) -> pd.DataFrame | None:
+def ranked_pathways(bundle_name: str, drug: str, view: str, collection: str, sample: str | None) -> pd.DataFrame | None:
     """GSEA preranked for ``drug``: of the organoid ``sample``'s signed attributions, or (``sample`` None) of the
     reference cohort's importance relative to each gene's mean over drugs (default view only: it needs every
     drug; precomputed where built). None where the cohort's importance is not at hand."""
@@ -501,8 +550,10 @@ def ranked_pathways(bundle_name: str, drug: str, view: str, collection: str,
 
     if sample is not None:
         genes = organoid_genes(bundle_name, sample, drug, view)
-        return session_cached(("ranked", bundle_name, sample, drug, view, collection),
-                              lambda: ranked_enrichment(genes.set_index("gene")["attribution"], collection))
+        return session_cached(
+            ("ranked", bundle_name, sample, drug, view, collection),
+            lambda: ranked_enrichment(genes.set_index("gene")["attribution"], collection),
+        )
     if view != DEFAULT_VIEW:
         return None
     stored = stored_ranked_pathways(reference_explanations(bundle_name), drug, collection)
@@ -511,8 +562,10 @@ def ranked_pathways(bundle_name: str, drug: str, view: str, collection: str,
     importance = _cohort_importance(bundle_name)
     if importance is None:
         return None
-    return session_cached(("ranked_reference", bundle_name, drug, collection),
-                          lambda: ranked_enrichment(relative_importance(importance).loc[drug], collection))
+    return session_cached(
+        ("ranked_reference", bundle_name, drug, collection),
+        lambda: ranked_enrichment(relative_importance(importance).loc[drug], collection),
+    )
 
 
 def model_drug_controls(prefix: str) -> tuple[ModelBundle, str]:

@@ -3,6 +3,7 @@
 ``tests/conftest.py`` registers this module as a plugin, so every browser test module gets the fixtures without
 importing them; ``server`` and ``browser`` are module-scoped, so each module starts its own pair.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -18,8 +19,16 @@ import pytest
 from dashboard_fixtures import APP, REPO_ROOT, environment
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 STARTUP_SECONDS = 180
 STEP_MS = 120_000  # generous: the test machine may be busy training models
 
@@ -34,14 +43,31 @@ def _free_port() -> int:
 def serve(models: Path, log_name: str) -> Iterator[str]:
     """``streamlit run dashboard/app.py`` on a free port, reading the bundles in ``models``; its URL until exit."""
     port = _free_port()
-    log = (REPO_ROOT / "test-artifacts")
+    log = REPO_ROOT / "test-artifacts"
     log.mkdir(exist_ok=True)
     with open(log / log_name, "w") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=REPO_ROOT, env=environment(models), stdout=output, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(APP),
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=REPO_ROOT,
+            env=environment(models),
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
         try:

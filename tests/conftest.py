@@ -4,6 +4,7 @@ The dashboard's tiny bundles and the browser's server come from the plugin modul
 use those fixtures without importing them. Every test that needs the tiny bundles is marked ``slow``: building
 them trains models.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -10,6 +10,7 @@ every page runs the code path it runs in production; only the numbers are meanin
 import and the session-scoped bundles are built once per test process, whichever test asks first. The plain
 helpers (paths, ``organoid_csv``, ``plotly_numbers``...) are imported as usual.
 """
+
 from __future__ import annotations
 
 import base64
@@ -62,9 +63,18 @@ def build_tiny_bundles(folder: Path, kinds: tuple[str, ...] = KINDS) -> Path:
     provenance = {"note": "tiny test bundle: 8 drugs, 3 epochs, 1,500 GDSC pairs"}
     folder.mkdir(parents=True, exist_ok=True)
     for kind in kinds:
-        bundle = build_bundle(kind, "tdnn", genes, gdsc, colorectal, settings, N_FOLDS, config=config,
-                              pretrained=None if kind == "scratch" else pretrained,
-                              pretraining_manifest=None if kind == "scratch" else provenance)
+        bundle = build_bundle(
+            kind,
+            "tdnn",
+            genes,
+            gdsc,
+            colorectal,
+            settings,
+            N_FOLDS,
+            config=config,
+            pretrained=None if kind == "scratch" else pretrained,
+            pretraining_manifest=None if kind == "scratch" else provenance,
+        )
         save_bundle(bundle, folder / bundle.name, shared_weights=kind == "zeroshot")
     return folder
 
@@ -109,6 +119,7 @@ def environment(models: Path) -> dict[str, str]:
 
 def bad_response_table(path: Path) -> Path:
     """A drug-response table (what a user might upload by mistake)."""
-    pd.DataFrame({"sample": ["P1", "P1", "P2"], "drug": ["Afatinib", "5-Fluorouracil", "Afatinib"],
-                  "auc": [0.61, 0.82, 0.55]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {"sample": ["P1", "P1", "P2"], "drug": ["Afatinib", "5-Fluorouracil", "Afatinib"], "auc": [0.61, 0.82, 0.55]}
+    ).to_csv(path, index=False)
     return path

@@ -1,5 +1,6 @@
 """Random but realistically shaped inputs for any model of core.models, shared by the model and
 explanation tests: sizes are read off the model's own inputs, so one function serves every size."""
+
 from __future__ import annotations
 
 import keras

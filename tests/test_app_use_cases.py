@@ -2,6 +2,7 @@
 which bundles the app offers and in what order, one organoid's ranking as the ranking page shows it, and the
 performance page's rows of shipped models, and the
 answers read from the precomputed explanations."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -121,8 +122,7 @@ def test_the_seed_spread_of_single_runs_leaves_out_differences() -> None:
     chosen = spread.loc[single.index]
     assert len(single) > 0 and (chosen["score"] == "within_drug_pearson").all()
     assert not chosen["model"].str.contains(" - ").any()
-    assert len(single) == spread[spread["score"] == "within_drug_pearson"]["model"].map(
-        lambda m: " - " not in m).sum()
+    assert len(single) == spread[spread["score"] == "within_drug_pearson"]["model"].map(lambda m: " - " not in m).sum()
 
 
 def test_stored_gene_rankings_answer_only_where_enough_genes_were_stored() -> None:

@@ -1,5 +1,6 @@
 """The benchmark grid: leak-free splits, pre-training without test drugs, baselines, paired tests, the
 clinical check, Ray execution with resume, and the committed results recomputed from their predictions."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -93,8 +94,19 @@ def _table(model: str, fold_scores: list[list[float]], split: str = CELL) -> pd.
         for s in range(2):
             for d in range(4):
                 y = float(rng.normal()) if model != "naive" else 0.0
-                rows.append({"dataset": "toy", "split": split, "model": model, "n_finetune": "all", "fold": fold,
-                             "sample": f"s{fold}{s}", "drug": f"d{d}", "y_true": y, "y_pred": y + noise[s * 4 + d]})
+                rows.append(
+                    {
+                        "dataset": "toy",
+                        "split": split,
+                        "model": model,
+                        "n_finetune": "all",
+                        "fold": fold,
+                        "sample": f"s{fold}{s}",
+                        "drug": f"d{d}",
+                        "y_true": y,
+                        "y_pred": y + noise[s * 4 + d],
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -103,15 +115,21 @@ def test_summary_and_paired_test_on_a_hand_made_table() -> None:
     truth = _table("model_a", [list(np.zeros(8))] * 3)
     a = truth.assign(y_pred=truth["y_true"] + rng.normal(scale=0.1, size=len(truth)))
     b = truth.assign(model="model_b", y_pred=truth["y_true"] + rng.normal(scale=1.0, size=len(truth)))
-    naive = truth.assign(model="naive_drug_mean", n_finetune=pd.NA,
-                         y_pred=truth.groupby("drug")["y_true"].transform("mean"))
+    naive = truth.assign(
+        model="naive_drug_mean", n_finetune=pd.NA, y_pred=truth.groupby("drug")["y_true"].transform("mean")
+    )
     table = pd.concat([a, b, naive], ignore_index=True)
     summary = summarise(table).set_index("model")
     assert summary.loc["naive_drug_mean", "within_drug_pearson"] == 0.0
     assert summary.loc["model_a", "paper_precision_oncology"] > summary.loc["model_b", "paper_precision_oncology"]
     result = compare(table, ("model_a", "all"), ("model_b", "all"), "toy", CELL, "paper_precision_oncology")
-    per_fold = {m: [np.mean([np.corrcoef(g["y_true"], g["y_pred"])[0, 1] for _, g in f.groupby("sample")])
-                    for _, f in t.groupby("fold")] for m, t in (("a", a), ("b", b))}
+    per_fold = {
+        m: [
+            np.mean([np.corrcoef(g["y_true"], g["y_pred"])[0, 1] for _, g in f.groupby("sample")])
+            for _, f in t.groupby("fold")
+        ]
+        for m, t in (("a", a), ("b", b))
+    }
     expected = ttest_rel(per_fold["a"], per_fold["b"])
     assert result["unit"] == "fold" and result["n"] == 3
     assert result["p_value"] == pytest.approx(expected.pvalue) and result["t"] == pytest.approx(expected.statistic)
@@ -128,8 +146,11 @@ def test_every_pair_needs_its_reference_baseline() -> None:
 
 def test_clinical_check_counts_first_line_drugs_in_the_top_k() -> None:
     drugs = ["5-Fluorouracil", "Oxaliplatin", *[f"other{i}" for i in range(10)]]
-    rows = [{"sample": f"s{s}", "drug": d, "y_true": float(i + s), "y_pred": float(len(drugs) - i) + s}
-            for s in range(3) for i, d in enumerate(drugs)]
+    rows = [
+        {"sample": f"s{s}", "drug": d, "y_true": float(i + s), "y_pred": float(len(drugs) - i) + s}
+        for s in range(3)
+        for i, d in enumerate(drugs)
+    ]
     hits = first_line_hits(pd.DataFrame(rows), "colorectal").set_index(["ranking", "k"])
     raw = hits.loc[("raw response", 5)]
     assert raw["observed_share"] == 1.0 and raw["predicted_share"] == 0.0
@@ -152,7 +173,9 @@ def test_grid_runs_on_ray_writes_every_result_and_resumes(tmp_path: Path) -> Non
 
 def test_written_results_have_the_promised_columns(tmp_path: Path) -> None:
     truth = _table("tdnn_finetuned", [list(np.random.default_rng(fold).normal(size=8)) for fold in range(3)])
-    naive = truth.assign(model="naive_drug_mean", n_finetune=pd.NA, y_pred=truth.groupby("drug")["y_true"].transform("mean"))
+    naive = truth.assign(
+        model="naive_drug_mean", n_finetune=pd.NA, y_pred=truth.groupby("drug")["y_true"].transform("mean")
+    )
     predictions = pd.concat([truth, naive], ignore_index=True)[COLUMNS]
     results = write_results(predictions, tmp_path)
     stored = pd.read_parquet(tmp_path / "predictions.parquet")
@@ -165,8 +188,17 @@ def test_written_results_have_the_promised_columns(tmp_path: Path) -> None:
     assert "## Headline scores" in report and "| toy | precision_oncology | tdnn_finetuned | all |" in report
     assert (tmp_path / "baselines.png").stat().st_size > 10_000 and "![" in report
     assert "## Seed noise" not in report  # until training_scripts.seed_noise wrote its spread beside the report
-    pd.DataFrame({"model": ["tdnn_scratch"], "score": ["within_drug_pearson"], "mean": [0.1], "sd": [0.05],
-                  "min": [0.05], "max": [0.15], "n_seeds": [3]}).to_csv(tmp_path / "seed_spread.csv", index=False)
+    pd.DataFrame(
+        {
+            "model": ["tdnn_scratch"],
+            "score": ["within_drug_pearson"],
+            "mean": [0.1],
+            "sd": [0.05],
+            "min": [0.05],
+            "max": [0.15],
+            "n_seeds": [3],
+        }
+    ).to_csv(tmp_path / "seed_spread.csv", index=False)
     report = write_benchmark_report(results, predictions, QUICK, None, tmp_path).read_text()
     assert "## Seed noise" in report and "| tdnn_scratch | within_drug_pearson | 0.100 | 0.050 |" in report
 
@@ -179,31 +211,45 @@ def test_committed_summary_is_recomputed_from_the_committed_predictions() -> Non
     recomputed = summarise(colorectal).astype({"n_finetune": "string"}).fillna({"n_finetune": ""})
     recomputed = recomputed.set_index(["model", "n_finetune"])
     committed = pd.read_csv(folder / "summary.csv", dtype={"n_finetune": "string"}).fillna({"n_finetune": ""})
-    committed = committed[(committed["dataset"] == "colorectal") & (committed["split"] == CELL)].set_index(["model", "n_finetune"])
+    committed = committed[(committed["dataset"] == "colorectal") & (committed["split"] == CELL)].set_index(
+        ["model", "n_finetune"]
+    )
     assert set(recomputed.index) == set(committed.index)
     # Stored values are rounded to 4 decimals; correlations of nearly constant predictions (PaccMann trained
     # on 10 pairs) move by up to 0.004 with that rounding, everything else by far less.
-    for metric, tolerance in (("paper_precision_oncology", 0.01), ("within_drug_pearson", 0.01),
-                              ("within_drug_fold_pearson", 0.01), ("mse", 1e-4)):
-        assert np.allclose(recomputed[metric], committed.loc[recomputed.index, metric], atol=tolerance,
-                           equal_nan=True), metric
+    for metric, tolerance in (
+        ("paper_precision_oncology", 0.01),
+        ("within_drug_pearson", 0.01),
+        ("within_drug_fold_pearson", 0.01),
+        ("mse", 1e-4),
+    ):
+        assert np.allclose(
+            recomputed[metric], committed.loc[recomputed.index, metric], atol=tolerance, equal_nan=True
+        ), metric
 
 
 def test_seed_runs_are_scored_like_the_grid_and_their_spread_is_taken_over_seeds() -> None:
     """Naive predictions passed off as two models' seed runs get the committed summary's scores for those
     naive baselines (so scaling and the baseline join match the grid's); their spread over seeds is zero."""
     naive = naive_predictions("colorectal", CELL, 5)
-    runs = pd.concat([naive[naive["model"] == baseline].assign(model=name, seed=seed)
-                      for name, baseline in (("x_finetuned", "naive_additive"), ("x_scratch", "naive_sample_mean"))
-                      for seed in (0, 1)], ignore_index=True)
+    runs = pd.concat(
+        [
+            naive[naive["model"] == baseline].assign(model=name, seed=seed)
+            for name, baseline in (("x_finetuned", "naive_additive"), ("x_scratch", "naive_sample_mean"))
+            for seed in (0, 1)
+        ],
+        ignore_index=True,
+    )
     scores = seed_scores(min_max_scaled(runs.drop(columns="n_finetune"))).set_index(["model", "seed"])
     committed = pd.read_csv(models_dir() / "benchmark" / "summary.csv")
     committed = committed[(committed["dataset"] == "colorectal") & (committed["split"] == CELL)].set_index("model")
     for seed in (0, 1):
         assert scores.loc[("x_finetuned", seed), "paper_precision_oncology"] == pytest.approx(
-            committed.loc["naive_additive", "paper_precision_oncology"], abs=1e-3)
+            committed.loc["naive_additive", "paper_precision_oncology"], abs=1e-3
+        )
         assert scores.loc[("x_scratch", seed), "within_drug_pearson"] == pytest.approx(
-            committed.loc["naive_sample_mean", "within_drug_pearson"], abs=1e-3)
+            committed.loc["naive_sample_mean", "within_drug_pearson"], abs=1e-3
+        )
     spread = seed_spread(scores.reset_index()).set_index(["model", "score"])
     assert spread.loc[("x_finetuned", "within_drug_pearson"), ["sd", "n_seeds"]].tolist() == [0.0, 2]
     difference = spread.loc[("x_finetuned - x_scratch", "within_drug_pearson")]
@@ -211,9 +257,14 @@ def test_seed_runs_are_scored_like_the_grid_and_their_spread_is_taken_over_seeds
 
 
 def test_seed_spread_of_a_hand_made_table() -> None:
-    scores = pd.DataFrame({"model": ["a_finetuned"] * 3 + ["a_scratch"] * 3, "seed": [0, 1, 2] * 2,
-                           "paper_precision_oncology": [0.5, 0.6, 0.7, 0.5, 0.5, 0.5],
-                           "within_drug_pearson": [0.1, 0.2, 0.3, 0.0, 0.1, 0.2]})
+    scores = pd.DataFrame(
+        {
+            "model": ["a_finetuned"] * 3 + ["a_scratch"] * 3,
+            "seed": [0, 1, 2] * 2,
+            "paper_precision_oncology": [0.5, 0.6, 0.7, 0.5, 0.5, 0.5],
+            "within_drug_pearson": [0.1, 0.2, 0.3, 0.0, 0.1, 0.2],
+        }
+    )
     spread = seed_spread(scores).set_index(["model", "score"])
     a = spread.loc[("a_finetuned", "paper_precision_oncology")]
     assert (a["mean"], a["sd"], a["min"], a["max"]) == pytest.approx((0.6, 0.1, 0.5, 0.7))

@@ -7,6 +7,7 @@ of every page goes to ``test-artifacts/screenshots/``.
 Needs Debian's Chromium at ``/usr/bin/chromium`` (``apt-get install -y chromium``); without it these tests
 fail, on purpose, rather than skip.
 """
+
 from __future__ import annotations
 
 import re
@@ -79,8 +80,15 @@ def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) 
     page.locator(".js-plotly-plot").first.wait_for()
     _idle(page)
     upload_to_ranking = time.monotonic() - started
-    text = _text_once_shown(page, "Trained from scratch", "Pre-trained on GDSC, fine-tuned", "Spearman rank correlation",
-                            "Top-5 overlap", "no better than naive", "Organoid P10.")
+    text = _text_once_shown(
+        page,
+        "Trained from scratch",
+        "Pre-trained on GDSC, fine-tuned",
+        "Spearman rank correlation",
+        "Top-5 overlap",
+        "no better than naive",
+        "Organoid P10.",
+    )
     assert "Trained from scratch" in text and "Pre-trained on GDSC, fine-tuned" in text
     assert "Spearman rank correlation" in text and "Top-5 overlap" in text
     assert "no better than naive" in text
@@ -148,8 +156,10 @@ def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) 
     _shoot(page, "09_about")
 
     timings = REPO_ROOT / "test-artifacts" / "browser_timings.txt"
-    timings.write_text(f"upload to ranking (2 organoids, tiny bundles): {upload_to_ranking:.1f} s\n"
-                       f"drug detail (genes page) after click: {genes_seconds:.1f} s\n")
+    timings.write_text(
+        f"upload to ranking (2 organoids, tiny bundles): {upload_to_ranking:.1f} s\n"
+        f"drug detail (genes page) after click: {genes_seconds:.1f} s\n"
+    )
     print(timings.read_text())
 
 

@@ -6,6 +6,7 @@ reads the cross-validated scores, downloads the bundles, and ranks a new organoi
 against its own cohort. A second browser session then loads the downloaded zip and must rank P5 the same; a
 bad response table gets a plain message. Screenshots go to ``test-artifacts/screenshots/``.
 """
+
 from __future__ import annotations
 
 import io
@@ -68,8 +69,9 @@ def _ranking_csv(tab, organoid_csv: Path) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(Path(download.value.path()).read_text()))
 
 
-def test_lab_fine_tunes_and_its_downloaded_bundles_rank_the_same(page, browser, server, tiny_models_dir: Path,
-                                                                  tmp_path: Path) -> None:
+def test_lab_fine_tunes_and_its_downloaded_bundles_rank_the_same(
+    page, browser, server, tiny_models_dir: Path, tmp_path: Path
+) -> None:
     expression, responses = _write_screen(tiny_models_dir, tmp_path)
     _check_cohort(page, expression, responses)
     text = _text_once_shown(page, "Samples kept", "Nothing was left out")
@@ -101,7 +103,9 @@ def test_lab_fine_tunes_and_its_downloaded_bundles_rank_the_same(page, browser, 
     training_seconds = time.monotonic() - started
     # The job's end reruns the whole page from the progress fragment's timer; one CI run read the page without the
     # results just after they had appeared (a rerun in flight), so the text is read once they are drawn again.
-    text = _text_once_shown(page, "How far each model can be trusted on your cohort", "Every page now uses these models")
+    text = _text_once_shown(
+        page, "How far each model can be trusted on your cohort", "Every page now uses these models"
+    )
     page.get_by_role("button", name="Download both bundles (.zip)").wait_for()
     assert "How far each model can be trusted on your cohort" in text and "Every page now uses these models" in text
     page.get_by_test_id("stSidebar").get_by_text("Models used on every page").wait_for()  # visible, or a timeout
@@ -142,9 +146,11 @@ def test_lab_fine_tunes_and_its_downloaded_bundles_rank_the_same(page, browser, 
     assert reloaded["z-score"].is_monotonic_increasing
 
     timings = REPO_ROOT / "test-artifacts" / "browser_timings_finetune.txt"
-    timings.write_text(f"fine-tune + from scratch, 12 organoids x 10 drugs, 2 folds x 3 epochs, tiny pre-trained "
-                       f"model (click to results, in the browser): {training_seconds:.1f} s\n"
-                       f"another page (About) opened while training: {other_page_seconds:.1f} s\n")
+    timings.write_text(
+        f"fine-tune + from scratch, 12 organoids x 10 drugs, 2 folds x 3 epochs, tiny pre-trained "
+        f"model (click to results, in the browser): {training_seconds:.1f} s\n"
+        f"another page (About) opened while training: {other_page_seconds:.1f} s\n"
+    )
     print(timings.read_text())
 
 
@@ -174,8 +180,11 @@ def test_stop_training_says_so_at_once(page, tiny_models_dir: Path, tmp_path: Pa
     page.get_by_text("Training was stopped; nothing was kept.").wait_for()
     stop_seconds = time.monotonic() - clicked
     _idle(page)
-    assert page.get_by_test_id("stProgress").count() == 0 and page.get_by_role("button", name="Stop training").count() == 0
+    assert (
+        page.get_by_test_id("stProgress").count() == 0 and page.get_by_role("button", name="Stop training").count() == 0
+    )
     assert page.get_by_role("button", name="Fine-tune and train from scratch").is_enabled()  # a new run can start
     _shoot(page, "17_finetune_stopped")
     (REPO_ROOT / "test-artifacts" / "browser_timings_stop.txt").write_text(
-        f"click on Stop training -> 'Training was stopped' on the page: {stop_seconds:.1f} s\n")
+        f"click on Stop training -> 'Training was stopped' on the page: {stop_seconds:.1f} s\n"
+    )

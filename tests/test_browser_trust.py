@@ -5,6 +5,7 @@ and the HTML report states each model's score within the page's width.
 Expected numbers come from the library and ``bundle_evidence.csv``, never from the page. Headless Chromium
 against ``streamlit run`` (fixtures in ``browser_fixtures.py``); screenshots go to ``test-artifacts/screenshots/``.
 """
+
 from __future__ import annotations
 
 import re
@@ -48,14 +49,22 @@ def _wide_export(path: Path) -> Path:
 
 def _stored_evidence() -> dict[tuple[str, str], Evidence]:
     table = pd.read_csv(COMMITTED / "benchmark" / EVIDENCE_FILE)
-    return {tuple(row.bundle.split("_")[1:]): Evidence(row.within_drug, row.within_drug_spearman,
-                                                       row.within_drug_residual, row.null_sd, row.p_value,
-                                                       row.n_permutations)
-            for row in table.itertuples()}
+    return {
+        tuple(row.bundle.split("_")[1:]): Evidence(
+            row.within_drug,
+            row.within_drug_spearman,
+            row.within_drug_residual,
+            row.null_sd,
+            row.p_value,
+            row.n_permutations,
+        )
+        for row in table.itertuples()
+    }
 
 
-def test_wide_upload_ranks_on_the_best_evidence_with_its_numbers_and_a_report_within_the_page(clinician,
-                                                                                             tmp_path: Path) -> None:
+def test_wide_upload_ranks_on_the_best_evidence_with_its_numbers_and_a_report_within_the_page(
+    clinician, tmp_path: Path
+) -> None:
     page = clinician
     page.get_by_role("link", name="1. Upload & QC").click()
     page.locator("input[type=file]").first.set_input_files(str(_wide_export(tmp_path / "wide_linear.csv")))
@@ -95,5 +104,9 @@ def test_wide_upload_ranks_on_the_best_evidence_with_its_numbers_and_a_report_wi
     page.goto(report.as_uri())
     page.wait_for_timeout(1000)
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH  # no table wider than the page
-    assert page.evaluate("Math.max(...[...document.querySelectorAll('.side>div')].map(d => d.scrollWidth - "
-                         "d.clientWidth))") <= 0  # and no ranking column hidden behind a scroll bar
+    assert (
+        page.evaluate(
+            "Math.max(...[...document.querySelectorAll('.side>div')].map(d => d.scrollWidth - " "d.clientWidth))"
+        )
+        <= 0
+    )  # and no ranking column hidden behind a scroll bar

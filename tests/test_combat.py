@@ -1,4 +1,5 @@
 """Per-sample standardisation and stored-parameter ComBat, checked on the real GDSC and organoid matrices."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The home page renders with the real datasets (Streamlit's AppTest runs the script headless)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ Each test drives the app as a user would (switch page, upload a file, click) and
 against the library's own numbers: one ranking row per bundle drug, ranks 1..N by z-score, the
 "no better than naive" flags from ``per_drug_reliability``, attributions and pathways recomputed directly.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,10 @@ from core.report import (
 
 TIMEOUT = 180
 N_DRUGS = 8
-SENTENCE = ("Negative z-score = predicted more sensitive than the average organoid of the reference cohort "
-            "(the 19 colorectal organoids of van de Wetering 2015, cross-validated predictions).")
+SENTENCE = (
+    "Negative z-score = predicted more sensitive than the average organoid of the reference cohort "
+    "(the 19 colorectal organoids of van de Wetering 2015, cross-validated predictions)."
+)
 
 
 def _app(page: str) -> AppTest:
@@ -53,8 +56,11 @@ def _app(page: str) -> AppTest:
 
 
 def _text(app: AppTest) -> str:
-    parts = [e.value for kind in ("title", "subheader", "markdown", "caption", "info", "warning", "error", "success")
-             for e in getattr(app, kind)]
+    parts = [
+        e.value
+        for kind in ("title", "subheader", "markdown", "caption", "info", "warning", "error", "success")
+        for e in getattr(app, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -125,10 +131,21 @@ def test_an_image_is_refused_in_plain_language(models_env) -> None:
     assert "is a PNG image, not an expression table" in app.error[0].value
 
 
-@pytest.mark.parametrize("name, data, reason", [
-    ("notes.json", b'{"sample": "P10", "genes": {"TP53": 7.1, "EGFR": 5.2}}', "The file is JSON, not an expression table"),
-    ("paper.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)) * 4, "The file is a PDF document, not an expression table"),
-])
+@pytest.mark.parametrize(
+    "name, data, reason",
+    [
+        (
+            "notes.json",
+            b'{"sample": "P10", "genes": {"TP53": 7.1, "EGFR": 5.2}}',
+            "The file is JSON, not an expression table",
+        ),
+        (
+            "paper.pdf",
+            b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)) * 4,
+            "The file is a PDF document, not an expression table",
+        ),
+    ],
+)
 def test_other_file_types_get_the_reason_on_the_page(models_env, name: str, data: bytes, reason: str) -> None:
     """The uploader takes any file, so the reason is read on the page, not in a red chip's tooltip."""
     app = _app("views/upload.py")
@@ -153,8 +170,12 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
     assert not app.exception
     assert SENTENCE in _text(app)
     # The zero-shot ranking is shown from the start exactly when it has the best within-drug evidence.
-    scores = {kind: within_drug_fold(scored_table(load_bundle(tiny_models_dir / f"colorectal_tdnn_{kind}")
-                                                  .reference_predictions)) for kind in ("scratch", "finetuned", "zeroshot")}
+    scores = {
+        kind: within_drug_fold(
+            scored_table(load_bundle(tiny_models_dir / f"colorectal_tdnn_{kind}").reference_predictions)
+        )
+        for kind in ("scratch", "finetuned", "zeroshot")
+    }
     assert app.checkbox(key="ranking_zeroshot").value == (max(scores, key=scores.get) == "zeroshot")
     app = app.checkbox(key="ranking_zeroshot").uncheck().run()
     assert len(app.dataframe) == 2
@@ -169,7 +190,9 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
         assert sorted(shown["drug"]) == sorted(bundle.drugs["drug"])
         assert list(shown["rank"]) == list(range(1, N_DRUGS + 1))
         assert shown["z-score"].is_monotonic_increasing  # rank 1 = most negative = most sensitive
-        expected = display_table(annotate_ranking(rank_drugs(bundle, expression), per_drug_reliability(bundle.reference_predictions)))
+        expected = display_table(
+            annotate_ranking(rank_drugs(bundle, expression), per_drug_reliability(bundle.reference_predictions))
+        )
         pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected, check_dtype=False, atol=1e-6)
         reliability = per_drug_reliability(bundle.reference_predictions).set_index("drug")["r"]
         assert (shown["no better than naive"] == ~(shown["drug"].map(reliability) > 0)).all()
@@ -177,7 +200,9 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
         on_screen = shown.rename(columns={"z-score": "z_score", "± z": "z_uncertainty"})
         assert list(shown["tied?"]) == list(tie_marks(on_screen))
         n_tied = int((shown["tied?"] == TIED_WITH_FIRST).sum())
-        assert any(f"{n_tied} of {N_DRUGS - 1}** drugs below rank 1 cannot be told apart" in c.value for c in app.caption)
+        assert any(
+            f"{n_tied} of {N_DRUGS - 1}** drugs below rank 1 cannot be told apart" in c.value for c in app.caption
+        )
         tables[kind] = expected.rename(columns={"z-score": "z_score"})
     agreement = ranking_agreement(tables["scratch"], tables["finetuned"])
     metrics = {m.label: m.value for m in app.metric}
@@ -213,8 +238,9 @@ def test_ranking_follows_the_sample_picker(uploaded: AppTest) -> None:
     assert "Organoid **P11**" in _text(app)
 
 
-def test_a_sample_with_missing_genes_is_ranked_with_them_imputed(models_env, tiny_models_dir: Path,
-                                                                  tmp_path: Path) -> None:
+def test_a_sample_with_missing_genes_is_ranked_with_them_imputed(
+    models_env, tiny_models_dir: Path, tmp_path: Path
+) -> None:
     bundle = load_bundle(tiny_models_dir / "colorectal_tdnn_finetuned")
     blank = bundle.genes[:30]
     data = organoid_csv(tmp_path / "patchy.csv", samples=2, blank_in_last=blank).read_bytes()
@@ -281,8 +307,9 @@ def test_pathways_page_ranked_enrichment_by_default(uploaded: AppTest, tiny_mode
     assert app.radio(key="pathways_view").value == "drug"
     drug = app.selectbox(key="pathways_drug").value
     bundle = load_bundle(tiny_models_dir / "colorectal_tdnn_finetuned")
-    ranking = organoid_attributions(bundle, app.session_state["profile"].expression.loc[["P10"]], drug, "drug",
-                                    load_cohort("colorectal").expression)
+    ranking = organoid_attributions(
+        bundle, app.session_state["profile"].expression.loc[["P10"]], drug, "drug", load_cohort("colorectal").expression
+    )
     app.selectbox(key="pathways_collection").set_value("Hallmark").run()
     expected = ranked_enrichment(ranking.set_index("gene")["attribution"], "Hallmark")
     table = app.dataframe[0].value
@@ -302,8 +329,9 @@ def test_pathways_page_over_representation_thresholds(uploaded: AppTest, tiny_mo
     assert app.number_input(key="pathways_min_overlap").value == 10
     drug = app.selectbox(key="pathways_drug").value
     bundle = load_bundle(tiny_models_dir / "colorectal_tdnn_finetuned")
-    ranking = organoid_attributions(bundle, app.session_state["profile"].expression.loc[["P10"]], drug, "drug",
-                                    load_cohort("colorectal").expression)
+    ranking = organoid_attributions(
+        bundle, app.session_state["profile"].expression.loc[["P10"]], drug, "drug", load_cohort("colorectal").expression
+    )
     strict = pathway_enrichment(ranking, bundle, "Reactome", 200, 0.001, 10)
     if strict.empty:
         assert "No Reactome pathway passes" in app.info[0].value
@@ -351,7 +379,9 @@ def test_performance_page(models_env, tiny_models_dir: Path) -> None:
         assert list(shown.columns) == ["architecture", "training", *(METRICS[key].label for key in keys)]
     finetuned = load_bundle(tiny_models_dir / "colorectal_tdnn_finetuned").benchmark.iloc[0]
     older = "within-drug r, pooled residuals (older)"
-    assert details.loc[details["training"] == "fine-tuned", older].item() == pytest.approx(finetuned["within_drug_pearson"])
+    assert details.loc[details["training"] == "fine-tuned", older].item() == pytest.approx(
+        finetuned["within_drug_pearson"]
+    )
     assert "All scores, and the older within-drug score" in [e.label for e in app.expander]
     text = _text(app)
     assert "not built yet" in text
@@ -362,32 +392,50 @@ def test_performance_page(models_env, tiny_models_dir: Path) -> None:
     assert f"Every drug ({N_DRUGS} boxes)" in [e.label for e in app.expander]
 
 
-def test_performance_page_shows_the_benchmark_summary_when_built(tiny_models_dir: Path, tmp_path: Path,
-                                                                 monkeypatch) -> None:
+def test_performance_page_shows_the_benchmark_summary_when_built(
+    tiny_models_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
     for bundle in tiny_models_dir.iterdir():
         (tmp_path / bundle.name).symlink_to(bundle, target_is_directory=True)
     # An experimental bundle under another name is not offered (nor mistaken for the zero-shot one).
     (tmp_path / "panel-experiment_tdnn_zeroshot").symlink_to(tiny_models_dir / "colorectal_tdnn_zeroshot")
     (tmp_path / "benchmark").mkdir()
-    pd.DataFrame({
-        "dataset": ["colorectal"] * 5 + ["pancreas"], "split": ["precision_oncology"] * 6,
-        "n_finetune": ["0", "10", "all", None, "all", "10000"],
-        "model": ["tdnn_zeroshot", "tdnn_finetuned", "tdnn_finetuned", "naive_drug_mean", "rf_per_drug", "tDNN_pretrain"],
-        "within_drug_pearson": [0.1, 0.05, 0.2, 0.0, 0.1, 0.12], "paper_precision_oncology": [0.4, 0.5, 0.7, 0.74, 0.7, 0.9],
-        "mse": [0.03, 0.04, 0.02, 0.014, 0.015, 0.01],
-    }).to_csv(tmp_path / "benchmark" / "summary.csv", index=False)
+    pd.DataFrame(
+        {
+            "dataset": ["colorectal"] * 5 + ["pancreas"],
+            "split": ["precision_oncology"] * 6,
+            "n_finetune": ["0", "10", "all", None, "all", "10000"],
+            "model": [
+                "tdnn_zeroshot",
+                "tdnn_finetuned",
+                "tdnn_finetuned",
+                "naive_drug_mean",
+                "rf_per_drug",
+                "tDNN_pretrain",
+            ],
+            "within_drug_pearson": [0.1, 0.05, 0.2, 0.0, 0.1, 0.12],
+            "paper_precision_oncology": [0.4, 0.5, 0.7, 0.74, 0.7, 0.9],
+            "mse": [0.03, 0.04, 0.02, 0.014, 0.015, 0.01],
+        }
+    ).to_csv(tmp_path / "benchmark" / "summary.csv", index=False)
     monkeypatch.setenv("PDO_MODELS_DIR", str(tmp_path))
     app = _app("views/performance.py")
     assert not app.exception
     traces = {trace["name"]: trace for trace in json.loads(app.get("plotly_chart")[-1].proto.spec)["data"]}
     # classical baselines and other cohorts are not curves; the stars are the shipped bundles
     assert set(traces) == {"fine-tuned", "zero-shot", "shipped model (star)"}
-    assert plotly_numbers(traces["zero-shot"]["x"]) == [5.0]  # 0 pairs, drawn left of the smallest size (10) on the log axis
+    assert plotly_numbers(traces["zero-shot"]["x"]) == [
+        5.0
+    ]  # 0 pairs, drawn left of the smallest size (10) on the log axis
     app.selectbox(key="performance_dataset").select("pancreas").run()
     assert list(app.dataframe[-1].value["model"]) == ["tDNN, pre-trained, fine-tuned"]  # plain names
     assert "not built yet" not in _text(app) and len(app.get("plotly_chart")) == 4
-    assert list(app.dataframe[1].value["training"][:4]) == ["from scratch", "fine-tuned", "zero-shot",
-                                                            "naive: per-drug mean"]
+    assert list(app.dataframe[1].value["training"][:4]) == [
+        "from scratch",
+        "fine-tuned",
+        "zero-shot",
+        "naive: per-drug mean",
+    ]
     assert not any("How much one training run varies" in e.label for e in app.expander)
     # Once training_scripts.seed_noise has run, the page says how much one training run varies.
     shutil.copy(REPO_ROOT / "trained_models" / "benchmark" / "seed_spread.csv", tmp_path / "benchmark")
@@ -395,8 +443,10 @@ def test_performance_page_shows_the_benchmark_summary_when_built(tiny_models_dir
     labels = [e.label for e in app.expander]
     spread = pd.read_csv(tmp_path / "benchmark" / "seed_spread.csv")
     sd = spread.loc[(spread["score"] == "within_drug_pearson") & ~spread["model"].str.contains(" - "), "sd"]
-    assert f"How much one training run varies (within-drug SD over seeds: {sd.min():.2f} to {sd.max():.2f}, by model)" \
-        in labels, labels
+    assert (
+        f"How much one training run varies (within-drug SD over seeds: {sd.min():.2f} to {sd.max():.2f}, by model)"
+        in labels
+    ), labels
 
 
 def test_about_page_shows_every_manifest_and_the_limitations(models_env) -> None:
@@ -412,8 +462,9 @@ def test_about_page_shows_every_manifest_and_the_limitations(models_env) -> None
     assert len(app.dataframe[0].value) == 3
 
 
-def test_an_altered_bundle_is_reported_not_crashed(tiny_models_dir: Path, tmp_path: Path, monkeypatch,
-                                                   upload_bytes: bytes) -> None:
+def test_an_altered_bundle_is_reported_not_crashed(
+    tiny_models_dir: Path, tmp_path: Path, monkeypatch, upload_bytes: bytes
+) -> None:
     for bundle in tiny_models_dir.iterdir():
         shutil.copytree(bundle, tmp_path / bundle.name)
     drugs = tmp_path / "colorectal_tdnn_scratch" / "drugs.csv"
@@ -441,14 +492,20 @@ def test_html_report_is_self_contained(tiny_models_dir: Path) -> None:
     rankings, bundles = {}, {}
     for kind, label in (("scratch", "From scratch"), ("finetuned", "Fine-tuned")):
         bundle = load_bundle(tiny_models_dir / f"colorectal_tdnn_{kind}")
-        rankings[label] = annotate_ranking(rank_drugs(bundle, expression), per_drug_reliability(bundle.reference_predictions))
+        rankings[label] = annotate_ranking(
+            rank_drugs(bundle, expression), per_drug_reliability(bundle.reference_predictions)
+        )
         bundles[label] = {"name": bundle.name, "created": bundle.manifest["created"]}
-    html = build_report("P10 <script>", rankings, bundles,
-                        z_score_scatter(rankings["From scratch"], rankings["Fine-tuned"], "from scratch", "fine-tuned"),
-                        n_reference=19)
+    html = build_report(
+        "P10 <script>",
+        rankings,
+        bundles,
+        z_score_scatter(rankings["From scratch"], rankings["Fine-tuned"], "from scratch", "fine-tuned"),
+        n_reference=19,
+    )
     assert "P10 &lt;script&gt;" in html and "<script>alert" not in html
     assert SENTENCE in html
-    assert html.count("<tr class=\"top\">") == 2 * 5
+    assert html.count('<tr class="top">') == 2 * 5
     assert all(name in html for name in ("colorectal_tdnn_scratch", "colorectal_tdnn_finetuned"))
     # plotly.js is inline (no <script src=...>), so the report opens offline.
     assert "Plotly.newPlot" in html and not re.search(r"<script[^>]*\bsrc=", html)
@@ -459,8 +516,15 @@ def test_html_report_is_self_contained(tiny_models_dir: Path) -> None:
 
 
 def test_predictions_outside_the_auc_range_are_named_and_spread_can_be_withheld() -> None:
-    ranking = pd.DataFrame({"drug": ["a", "b", "c"], "rank": [2, 1, 3], "predicted": [1.2, -0.1, 0.5],
-                            "uncertainty": [0.1, 0.2, 0.3], "z_uncertainty": [1.0, 1.0, 1.0]})
+    ranking = pd.DataFrame(
+        {
+            "drug": ["a", "b", "c"],
+            "rank": [2, 1, 3],
+            "predicted": [1.2, -0.1, 0.5],
+            "uncertainty": [0.1, 0.2, 0.3],
+            "z_uncertainty": [1.0, 1.0, 1.0],
+        }
+    )
     assert outside_assay_range(ranking, "AUC") == ["b", "a"]
     assert outside_assay_range(ranking, "ln IC50") == []  # no bounded range
     withheld = without_spread(ranking)
@@ -469,8 +533,9 @@ def test_predictions_outside_the_auc_range_are_named_and_spread_can_be_withheld(
 
 
 def test_tie_marks_say_which_ranks_cannot_be_told_apart() -> None:
-    ranking = pd.DataFrame({"rank": [1, 2, 3, 4, 5], "z_score": [-1.0, -0.9, 0.5, 0.6, 3.0],
-                            "z_uncertainty": [0.2, 0.2, 0.1, 0.1, 0.1]})
+    ranking = pd.DataFrame(
+        {"rank": [1, 2, 3, 4, 5], "z_score": [-1.0, -0.9, 0.5, 0.6, 3.0], "z_uncertainty": [0.2, 0.2, 0.1, 0.1, 0.1]}
+    )
     # rank 2 overlaps rank 1; ranks 3 and 4 overlap each other only; rank 5 stands apart.
     assert list(tie_marks(ranking)) == ["", TIED_WITH_FIRST, TIED_WITH_NEIGHBOUR, TIED_WITH_NEIGHBOUR, ""]
     assert list(tie_marks(without_spread(ranking.assign(predicted=0.5, uncertainty=0.1)))) == [""] * 5

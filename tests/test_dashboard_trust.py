@@ -5,6 +5,7 @@ the best evidence.
 Run headless by Streamlit's AppTest like ``test_dashboard_pages.py``; expected numbers come from the
 library (each bundle's fold-centred within-drug r from its own reference predictions), never from the page.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,9 @@ def committed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _reference(architecture: str, kind: str) -> pd.DataFrame:
-    return pd.read_csv(COMMITTED / f"colorectal_{architecture}_{kind}" / "reference_predictions.csv.gz",
-                       dtype={"sample": str})
+    return pd.read_csv(
+        COMMITTED / f"colorectal_{architecture}_{kind}" / "reference_predictions.csv.gz", dtype={"sample": str}
+    )
 
 
 def _headline(architecture: str, kind: str) -> float:
@@ -68,17 +70,23 @@ def test_one_number_per_model_on_the_performance_page_in_the_report_and_in_summa
         models = table[table["architecture"] != "-"]
         assert len(models) == len(expected)
         for _, row in models.iterrows():
-            assert row["within-drug r"] == pytest.approx(expected[LABELS[row["architecture"], row["training"]]], abs=STORED)
+            assert row["within-drug r"] == pytest.approx(
+                expected[LABELS[row["architecture"], row["training"]]], abs=STORED
+            )
 
     # The learning curve's stars are the same numbers; its own points are summary.csv's separate runs, and the
     # caption names their widest gap.
     summary = pd.read_csv(COMMITTED / "benchmark" / "summary.csv", dtype={"n_finetune": str})
     cell = summary[(summary["dataset"] == "colorectal") & (summary["split"] == "precision_oncology")]
-    grid = {tuple(model.split("_")): value for model, value, size in zip(cell["model"], cell[HEADLINE], cell["n_finetune"])
-            if size in ("all", "0") and model.split("_")[0] in ARCHITECTURES}
+    grid = {
+        tuple(model.split("_")): value
+        for model, value, size in zip(cell["model"], cell[HEADLINE], cell["n_finetune"])
+        if size in ("all", "0") and model.split("_")[0] in ARCHITECTURES
+    }
     curve = _chart(app, "shipped model (star)")
-    stars = sorted(y for trace in curve["data"] if trace["name"] == "shipped model (star)"
-                   for y in plotly_numbers(trace["y"]))
+    stars = sorted(
+        y for trace in curve["data"] if trace["name"] == "shipped model (star)" for y in plotly_numbers(trace["y"])
+    )
     assert stars == pytest.approx(sorted(expected.values()), abs=STORED)
     for architecture in ARCHITECTURES:  # zero-shot: the shipped model itself, so the same number (stored to 4 digits)
         assert grid[(architecture, "zeroshot")] == pytest.approx(expected[(architecture, "zeroshot")], abs=STORED)
@@ -93,15 +101,20 @@ def test_one_number_per_model_on_the_performance_page_in_the_report_and_in_summa
     for key in (("convnn", "scratch"), ("convnn", "finetuned")):
         name = f"colorectal_{key[0]}_{key[1]}"
         manifest = read_manifest(COMMITTED / name)
-        bundles[KIND_SHORT[key[1]]] = {"name": name, "created": manifest["created"],
-                                       "evidence": stored_evidence(stored.reset_index(), name, manifest)}
+        bundles[KIND_SHORT[key[1]]] = {
+            "name": name,
+            "created": manifest["created"],
+            "evidence": stored_evidence(stored.reset_index(), name, manifest),
+        }
     report = build_report("P10", {}, bundles, None, n_reference=19)
     for key in (("convnn", "scratch"), ("convnn", "finetuned")):
         name = f"colorectal_{key[0]}_{key[1]}"
         row = stored.loc[name]
         assert row["within_drug"] == pytest.approx(expected[key], abs=STORED)
-        assert (f"<td>{KIND_SHORT[key[1]]}</td><td>{name}</td><td>{bundles[KIND_SHORT[key[1]]]['created'][:10]}</td>"
-                f"<td>{expected[key]:+.2f}</td><td>{row['p_value']:.2f}</td>") in report
+        assert (
+            f"<td>{KIND_SHORT[key[1]]}</td><td>{name}</td><td>{bundles[KIND_SHORT[key[1]]]['created'][:10]}</td>"
+            f"<td>{expected[key]:+.2f}</td><td>{row['p_value']:.2f}</td>"
+        ) in report
 
 
 def test_ranking_opens_on_the_best_evidence_and_shows_the_same_numbers(committed) -> None:
@@ -117,8 +130,11 @@ def test_ranking_opens_on_the_best_evidence_and_shows_the_same_numbers(committed
     zero_shot_best = max(KIND_SHORT, key=lambda k: scores[(best, k)]) == "zeroshot"
     assert app.checkbox(key="ranking_zeroshot").value == zero_shot_best
     # The verdict beside each ranking carries the number of the performance page.
-    shown = [float(r) for box in (*app.success, *app.warning, *app.error)
-             for r in re.findall(r"within-drug r = ([+-]\d\.\d\d)", box.value)]
+    shown = [
+        float(r)
+        for box in (*app.success, *app.warning, *app.error)
+        for r in re.findall(r"within-drug r = ([+-]\d\.\d\d)", box.value)
+    ]
     kinds = ["scratch", "finetuned"] + (["zeroshot"] if zero_shot_best else [])
     assert sorted(shown) == sorted(round(scores[(best, k)], 2) for k in kinds)
     # ± z is on screen for the trained models, withheld (no spread) for the zero-shot one.
@@ -131,8 +147,12 @@ def test_the_readme_states_the_shipped_models_numbers_as_their_bundles_do() -> N
     and permutation p of bundle_evidence.csv (the numbers every page and the HTML report show), to its 3 digits."""
     readme = (REPO_ROOT / "README.md").read_text()
     stored = pd.read_csv(COMMITTED / "benchmark" / EVIDENCE_FILE).set_index("bundle")
-    rows = {match[0]: match[1:] for match in re.findall(
-        r"^\| (\w+) scratch / fine-tuned / zero-shot \| ([^|]+) \| ([^|]+\(p = [^|]+) \| ([^|]+) \|$", readme, re.M)}
+    rows = {
+        match[0]: match[1:]
+        for match in re.findall(
+            r"^\| (\w+) scratch / fine-tuned / zero-shot \| ([^|]+) \| ([^|]+\(p = [^|]+) \| ([^|]+) \|$", readme, re.M
+        )
+    }
     assert set(rows) == set(ARCHITECTURES.values())
     for architecture, label in ARCHITECTURES.items():
         paper, evidence_cells, mse = (cell.split(" / ") for cell in rows[label])

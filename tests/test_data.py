@@ -1,4 +1,5 @@
 """Loaders, the drug join and gene mapping on the real shared data."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -79,10 +80,15 @@ def test_drug_name_normalisation() -> None:
 
 def test_gene_mapper_handles_previous_alias_ensembl_and_ambiguity() -> None:
     mapper = GeneMapper.from_shared_data()
-    report = mapper.map_identifiers(["TP53", "SEPT4", "HER2", "ENSG00000141510.16", "ENSG00000141510", "QARS", "NOTAGENE1"])
+    report = mapper.map_identifiers(
+        ["TP53", "SEPT4", "HER2", "ENSG00000141510.16", "ENSG00000141510", "QARS", "NOTAGENE1"]
+    )
     assert report.mapping == {
-        "TP53": "TP53", "SEPT4": "SEPTIN4", "HER2": "ERBB2",
-        "ENSG00000141510.16": "TP53", "ENSG00000141510": "TP53",
+        "TP53": "TP53",
+        "SEPT4": "SEPTIN4",
+        "HER2": "ERBB2",
+        "ENSG00000141510.16": "TP53",
+        "ENSG00000141510": "TP53",
     }
     assert report.ambiguous == ["QARS"] and report.unknown == ["NOTAGENE1"]
 

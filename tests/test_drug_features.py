@@ -1,4 +1,5 @@
 """Drug featurisation on the real shared drug tables: structures, descriptors, cache, scaling, tokens."""
+
 from __future__ import annotations
 
 import json
@@ -279,7 +280,20 @@ def test_tokenizer_is_lossless_outside_the_grammar() -> None:
 
 def test_tokens_are_chemical_units() -> None:
     assert tokenize("C[C@@H](Cl)c1ccc%12Br.[Pt+2]") == [
-        "C", "[C@@H]", "(", "Cl", ")", "c", "1", "c", "c", "c", "%12", "Br", ".", "[Pt+2]",
+        "C",
+        "[C@@H]",
+        "(",
+        "Cl",
+        ")",
+        "c",
+        "1",
+        "c",
+        "c",
+        "c",
+        "%12",
+        "Br",
+        ".",
+        "[Pt+2]",
     ]
     assert tokenize("CSc1ccccc1")[:3] == ["C", "S", "c"]  # 'Sc' is sulfur + aromatic carbon
     assert tokenize("F/C=C\\F") == ["F", "/", "C", "=", "C", "\\", "F"]
@@ -291,7 +305,7 @@ def test_vocabulary_encode_decode(gdsc_smiles: list[str]) -> None:
     encoded = vocabulary.encode(gdsc_smiles, max_length=200)
     assert encoded.dtype == np.int32 and encoded.shape == (len(gdsc_smiles), 200)
     assert vocabulary.decode(encoded) == gdsc_smiles
-    assert (encoded[0, len(tokenize(gdsc_smiles[0])):] == PAD_ID).all()
+    assert (encoded[0, len(tokenize(gdsc_smiles[0])) :] == PAD_ID).all()
 
 
 def test_truncation_keeps_the_first_tokens(gdsc_smiles: list[str]) -> None:

@@ -1,4 +1,5 @@
 """Metrics, naive baselines, folds and paired statistics; hand-made tables plus the paper's real folds."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,6 +40,7 @@ def grid(n_samples: int, n_drugs: int, seed: int = 0) -> pd.DataFrame:
 
 # --- metrics -------------------------------------------------------------------------------------------
 
+
 def test_perfect_predictions_score_one_and_reversed_minus_one() -> None:
     table = grid(8, 6)
     perfect, reversed_ = table.assign(y_pred=table["y_true"]), table.assign(y_pred=-table["y_true"])
@@ -52,23 +54,27 @@ def test_perfect_predictions_score_one_and_reversed_minus_one() -> None:
 
 
 def test_paper_precision_oncology_is_the_mean_of_per_sample_pearson() -> None:
-    table = pd.DataFrame({
-        "sample": ["a"] * 3 + ["b"] * 3,
-        "drug": ["x", "y", "z"] * 2,
-        "y_true": [1.0, 2.0, 3.0, 1.0, 2.0, 3.0],
-        "y_pred": [1.0, 2.0, 3.0, 3.0, 1.0, 2.0],
-    })
+    table = pd.DataFrame(
+        {
+            "sample": ["a"] * 3 + ["b"] * 3,
+            "drug": ["x", "y", "z"] * 2,
+            "y_true": [1.0, 2.0, 3.0, 1.0, 2.0, 3.0],
+            "y_pred": [1.0, 2.0, 3.0, 3.0, 1.0, 2.0],
+        }
+    )
     # sample a: r = 1; sample b: r([1,2,3],[3,1,2]) = -0.5
     assert paper_precision_oncology(table) == pytest.approx(0.25)
 
 
 def test_paper_scores_skip_small_and_constant_groups() -> None:
-    table = pd.DataFrame({
-        "sample": ["a"] * 3 + ["b"] * 2 + ["c"] * 3,
-        "drug": ["x", "y", "z", "x", "y", "x", "y", "z"],
-        "y_true": [1.0, 2.0, 3.0, 5.0, 1.0, 1.0, 2.0, 3.0],
-        "y_pred": [1.0, 2.0, 3.0, 1.0, 5.0, 4.0, 4.0, 4.0],
-    })
+    table = pd.DataFrame(
+        {
+            "sample": ["a"] * 3 + ["b"] * 2 + ["c"] * 3,
+            "drug": ["x", "y", "z", "x", "y", "x", "y", "z"],
+            "y_true": [1.0, 2.0, 3.0, 5.0, 1.0, 1.0, 2.0, 3.0],
+            "y_pred": [1.0, 2.0, 3.0, 1.0, 5.0, 4.0, 4.0, 4.0],
+        }
+    )
     # b has 2 drugs (skipped, else -1); c has a constant prediction (skipped, not 0).
     assert paper_precision_oncology(table) == pytest.approx(1.0)
     assert np.isnan(paper_precision_oncology(table[table["sample"] == "c"]))
@@ -131,7 +137,8 @@ def test_top_k_counts_the_overlap_of_the_lowest_z_scores() -> None:
     swapped = [1, 0, 2, 3]
     rows = [
         {"sample": f"s{i}", "drug": f"d{j}", "y_true": float((i + j) % 4), "y_pred": float((i + swapped[j]) % 4)}
-        for i in range(4) for j in range(4)
+        for i in range(4)
+        for j in range(4)
     ]
     result = top_k_agreement(pd.DataFrame(rows), k=2)
     # lowest two observed / predicted: s0 {d0,d1}/{d0,d1}, s1 {d0,d3}/{d1,d3}, s2 {d2,d3}/{d2,d3},
@@ -148,9 +155,18 @@ def test_top_k_skips_samples_with_k_or_fewer_drugs() -> None:
 def test_score_all_keys_and_missing_baseline() -> None:
     table = grid(8, 8)
     scores = score_all(table.assign(y_pred=table["y_true"] + 1.0))
-    assert {"paper_precision_oncology", "paper_drug_development", "within_drug_fold_pearson", "within_drug_fold_spearman",
-            "within_drug_pearson", "within_drug_spearman", "within_drug_pearson_raw", "top5_overlap", "top5_random",
-            "mse"} == set(scores)
+    assert {
+        "paper_precision_oncology",
+        "paper_drug_development",
+        "within_drug_fold_pearson",
+        "within_drug_fold_spearman",
+        "within_drug_pearson",
+        "within_drug_spearman",
+        "within_drug_pearson_raw",
+        "top5_overlap",
+        "top5_random",
+        "mse",
+    } == set(scores)
     assert np.isnan(scores["within_drug_pearson"]) and scores["within_drug_pearson_raw"] == pytest.approx(1.0)
     assert np.isnan(scores["within_drug_fold_pearson"])  # no fold column
     with_folds = score_all(table.assign(y_pred=table["y_true"] + 1.0, fold=0))
@@ -160,13 +176,16 @@ def test_score_all_keys_and_missing_baseline() -> None:
 
 # --- baselines -----------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def train() -> pd.DataFrame:
-    return pd.DataFrame({
-        "sample": ["a", "a", "b", "b", "c"],
-        "drug": ["x", "y", "x", "y", "x"],
-        "value": [1.0, 3.0, 2.0, 6.0, 3.0],
-    })
+    return pd.DataFrame(
+        {
+            "sample": ["a", "a", "b", "b", "c"],
+            "drug": ["x", "y", "x", "y", "x"],
+            "value": [1.0, 3.0, 2.0, 6.0, 3.0],
+        }
+    )
 
 
 def test_group_mean_baselines_and_their_fallback(train: pd.DataFrame) -> None:
@@ -202,6 +221,7 @@ def test_cross_validate_predicts_each_fold_from_the_other_folds(train: pd.DataFr
 
 # --- splits --------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("make_folds", "group"), [(cell_cold_start_folds, "sample"), (drug_cold_start_folds, "drug")])
 def test_cold_start_folds_are_grouped_balanced_and_deterministic(make_folds, group: str) -> None:
     pairs = grid(23, 17).sample(frac=0.8, random_state=0)
@@ -216,10 +236,16 @@ def test_cold_start_folds_are_grouped_balanced_and_deterministic(make_folds, gro
 
 
 def test_paper_folds_read_the_fold_column_and_refuse_cohorts_without_one() -> None:
-    responses = pd.DataFrame({
-        "sample": ["a", "b"], "drug": ["x", "x"], "value": [1.0, 2.0], "metric": "auc",
-        "fold_precision_oncology": [3, 1], "fold_drug_development": [0, 0],
-    })
+    responses = pd.DataFrame(
+        {
+            "sample": ["a", "b"],
+            "drug": ["x", "x"],
+            "value": [1.0, 2.0],
+            "metric": "auc",
+            "fold_precision_oncology": [3, 1],
+            "fold_drug_development": [0, 0],
+        }
+    )
     cohort = Cohort("toy", responses, {"x": None}, "auc", True, "hand-made")
     assert list(paper_folds(cohort, "precision_oncology")) == [3, 1]
     with pytest.raises(ValueError, match="split"):
@@ -230,6 +256,7 @@ def test_paper_folds_read_the_fold_column_and_refuse_cohorts_without_one() -> No
 
 
 # --- statistics ----------------------------------------------------------------------------------------
+
 
 def test_paired_t_test_matches_scipy_and_reports_the_direction() -> None:
     a, b = [0.30, 0.25, 0.41, 0.33, 0.28], [0.20, 0.22, 0.30, 0.31, 0.18]
@@ -249,6 +276,7 @@ def test_per_fold_scores_each_fold_separately() -> None:
 
 
 # --- the paper's real folds ----------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def pancreas_summary() -> pd.DataFrame:
@@ -278,4 +306,3 @@ def test_naive_predictions_never_see_their_own_fold() -> None:
     fold0 = drug_mean[drug_mean["fold"] == 0]
     expected = drug_mean[drug_mean["fold"] != 0].groupby("drug")["y_true"].mean()
     assert fold0["y_pred"].to_numpy() == pytest.approx(fold0["drug"].map(expected).to_numpy())
-

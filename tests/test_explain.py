@@ -4,6 +4,7 @@ rankings, and offline pathway over-representation.
 Models have random (untrained) weights: the axioms hold for any weights. Sizes are those of the real
 models: 655 panel genes, 1,200 drug descriptors, SMILES of 150 tokens from a vocabulary of 40.
 """
+
 from __future__ import annotations
 
 import socket
@@ -136,8 +137,12 @@ def test_expected_gradients_with_one_reference_are_integrated_gradients_from_it(
     model = build_model("tdnn", n_genes=30, n_drug_features=12)
     inputs = random_inputs(model, 4, seed=8)
     reference = np.random.default_rng(9).normal(size=(1, 30)).astype("float32")
-    np.testing.assert_allclose(expected_gradients(model, inputs, reference, steps=32),
-                               integrated_gradients(model, inputs, baseline=reference[0], steps=32), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        expected_gradients(model, inputs, reference, steps=32),
+        integrated_gradients(model, inputs, baseline=reference[0], steps=32),
+        rtol=1e-5,
+        atol=1e-7,
+    )
     # A sample that is itself the only reference deviates from nothing.
     itself = {**inputs, "genes": np.repeat(reference, 4, axis=0)}
     assert np.all(expected_gradients(model, itself, reference, steps=8) == 0.0)
@@ -149,8 +154,9 @@ def test_drug_weighted_expected_gradients_are_the_weighted_sum_over_drugs(model:
     sample = rng.normal(size=SIZES["n_genes"]).astype("float32")
     references = rng.normal(size=(3, SIZES["n_genes"])).astype("float32")
     every_drug = expected_gradients(model, pair_grid(sample[None], drugs), references, steps=16)
-    mean = drug_weighted_expected_gradients(model, sample, drugs, references, np.full(6, 1 / 6), steps=16,
-                                            pairs_per_pass=8)
+    mean = drug_weighted_expected_gradients(
+        model, sample, drugs, references, np.full(6, 1 / 6), steps=16, pairs_per_pass=8
+    )
     np.testing.assert_allclose(mean, every_drug.mean(axis=0), rtol=1e-4, atol=1e-7)
     # The drug view of drug 2 in one pass: its own attributions minus the mean over drugs.
     contrast = np.full(6, -1 / 6)
@@ -164,8 +170,9 @@ def test_pairwise_outputs_are_the_model_on_every_pair(model: keras.Model) -> Non
     drugs = {name: array for name, array in inputs.items() if name != "genes"}
     rows = inputs["genes"][:5]
     pairwise = pairwise_outputs(model, "genes", tf.constant(rows), {k: tf.constant(v) for k, v in drugs.items()})
-    np.testing.assert_allclose(pairwise.numpy(), predict(model, pair_grid(rows, drugs)).reshape(5, 7),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        pairwise.numpy(), predict(model, pair_grid(rows, drugs)).reshape(5, 7), rtol=1e-5, atol=1e-6
+    )
 
 
 def _additive_model(n_genes: int, n_drug_features: int) -> keras.Model:

@@ -1,6 +1,7 @@
 """The layers of ``core`` import only downwards: every import of every module (lazy ones inside functions and
 ``TYPE_CHECKING`` blocks included) is read from the source, so an arrow running back up fails here before
 it shows as an import cycle or a slow page."""
+
 from __future__ import annotations
 
 import ast
@@ -18,8 +19,15 @@ ALLOWED = {
     "core.preprocessing": {"core.config", "core.data", "core.preprocessing"},
     "core.models": {"core.models"},
     "core.inference": {"core.config", "core.data", "core.preprocessing", "core.models", "core.inference"},
-    "core.training": {"core.config", "core.data", "core.preprocessing", "core.models", "core.inference",
-                      "core.evaluation", "core.training"},
+    "core.training": {
+        "core.config",
+        "core.data",
+        "core.preprocessing",
+        "core.models",
+        "core.inference",
+        "core.evaluation",
+        "core.training",
+    },
 }
 OUTSIDE_CORE = ("dashboard", "training_scripts")
 
@@ -78,21 +86,30 @@ def test_core_imports_only_downwards() -> None:
     assert violations(modules) == []
 
 
-@pytest.mark.parametrize("module, imported, breaks", [
-    ("core.inference.model", "core.training.fit", True),
-    ("core.inference.bundle", "core.explain.precomputed", True),
-    ("core.data.drugs", "core.preprocessing.drug_features", True),
-    ("core.data.panels", "core.data.registry", False),
-    ("core.transfer.study", "dashboard.common", True),
-    ("core.training.fit", "core.inference.model", False),
-])
+@pytest.mark.parametrize(
+    "module, imported, breaks",
+    [
+        ("core.inference.model", "core.training.fit", True),
+        ("core.inference.bundle", "core.explain.precomputed", True),
+        ("core.data.drugs", "core.preprocessing.drug_features", True),
+        ("core.data.panels", "core.data.registry", False),
+        ("core.transfer.study", "dashboard.common", True),
+        ("core.training.fit", "core.inference.model", False),
+    ],
+)
 def test_rules_catch_an_upward_import(module: str, imported: str, breaks: bool) -> None:
     assert bool(violations({module: {imported}})) == breaks
 
 
 def test_lazy_relative_and_type_checking_imports_are_read() -> None:
-    source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from core.explain import precomputed\n"
-              "def f():\n    from core import training\n    from .pairs import PairTable\n    from .. import data\n")
+    source = (
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from core.explain import precomputed\n"
+        "def f():\n    from core import training\n    from .pairs import PairTable\n    from .. import data\n"
+    )
     assert imported_modules(source, "core.inference") == {
-        "typing", "core.explain", "core.training", "core.inference.pairs", "core.data",
+        "typing",
+        "core.explain",
+        "core.training",
+        "core.inference.pairs",
+        "core.data",
     }

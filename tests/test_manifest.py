@@ -1,5 +1,6 @@
 """The typed bundle manifest: it reads every committed bundle's manifest.json as it is, carries the gene panel the
 models read, writes schema 2, and says plainly what is wrong with a manifest it cannot read."""
+
 from __future__ import annotations
 
 import json
@@ -92,8 +93,10 @@ def test_a_written_bundle_carries_schema_2_and_its_panel_and_reads_back_equal() 
     assert written["schema_version"] == SCHEMA_VERSION == 2 and written["genes"] == bundle.genes
     again = bundle_from_files(files, bundle.name, "test")
     assert again.manifest.genes == tuple(bundle.genes)
-    assert _same_json({k: v for k, v in again.manifest.to_json().items() if k not in ("files", "schema_version")},
-                      {k: v for k, v in bundle.manifest.to_json().items() if k not in ("files", "schema_version")})
+    assert _same_json(
+        {k: v for k, v in again.manifest.to_json().items() if k not in ("files", "schema_version")},
+        {k: v for k, v in bundle.manifest.to_json().items() if k not in ("files", "schema_version")},
+    )
 
 
 @pytest.mark.parametrize("version", [0, 3, 99, None, "1", True, 1.0])
@@ -115,14 +118,17 @@ def test_a_missing_or_unknown_field_is_named() -> None:
         parse_manifest(schema_2_without_panel, SMALL.name, _panel_of(SMALL))
 
 
-@pytest.mark.parametrize(("key", "value", "expected"), [
-    ("n_drugs", "25", "expected int, got str"),
-    ("lower_is_sensitive", "yes", "expected bool, got str"),
-    ("n_genes", True, "expected int, got bool"),
-    ("members", {"directory": "members/0"}, "expected a list, got dict"),
-    ("cross_validation", {"n_folds": 5}, "expected the keys"),
-    ("data_files", ["a.csv"], "expected an object, got list"),
-])
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("n_drugs", "25", "expected int, got str"),
+        ("lower_is_sensitive", "yes", "expected bool, got str"),
+        ("n_genes", True, "expected int, got bool"),
+        ("members", {"directory": "members/0"}, "expected a list, got dict"),
+        ("cross_validation", {"n_folds": 5}, "expected the keys"),
+        ("data_files", ["a.csv"], "expected an object, got list"),
+    ],
+)
 def test_a_field_of_the_wrong_type_is_named(key: str, value: object, expected: str) -> None:
     with pytest.raises(BundleError, match=f"malformed field '{key}': {expected}"):
         parse_manifest(dict(_raw(SMALL), **{key: value}), SMALL.name, _panel_of(SMALL))

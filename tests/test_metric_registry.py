@@ -1,5 +1,6 @@
 """The metric registry (issue 14): every metric computes, its direction is right, and what pages and reports show
 for a metric is the registry's label, so a new metric is its function plus one entry."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,11 +19,23 @@ def _predictions() -> pd.DataFrame:
     training mean as ``baseline``: every column any metric needs."""
     rng = np.random.default_rng(0)
     drug_effect, sample_effect = rng.normal(0, 1, DRUGS), rng.normal(0, 0.5, SAMPLES)
-    table = pd.DataFrame([{"sample": f"s{s}", "drug": f"d{d}", "fold": s % FOLDS,
-                           "y_true": drug_effect[d] + sample_effect[s] + rng.normal(0, 0.3)}
-                          for s in range(SAMPLES) for d in range(DRUGS)])
-    training_mean = {(fold, drug): table.loc[(table["fold"] != fold) & (table["drug"] == drug), "y_true"].mean()
-                     for fold in range(FOLDS) for drug in table["drug"].unique()}
+    table = pd.DataFrame(
+        [
+            {
+                "sample": f"s{s}",
+                "drug": f"d{d}",
+                "fold": s % FOLDS,
+                "y_true": drug_effect[d] + sample_effect[s] + rng.normal(0, 0.3),
+            }
+            for s in range(SAMPLES)
+            for d in range(DRUGS)
+        ]
+    )
+    training_mean = {
+        (fold, drug): table.loc[(table["fold"] != fold) & (table["drug"] == drug), "y_true"].mean()
+        for fold in range(FOLDS)
+        for drug in table["drug"].unique()
+    }
     return table.assign(baseline=[training_mean[f, d] for f, d in zip(table["fold"], table["drug"])])
 
 
@@ -48,13 +61,30 @@ def test_missing_columns_leave_only_the_metrics_that_need_them_blank() -> None:
 
 def test_performance_page_and_benchmark_report_show_the_registry_labels() -> None:
     scores = {key: 0.5 for key in METRICS}
-    summary = pd.DataFrame([{"dataset": "colorectal", "split": "precision_oncology", "model": "naive_drug_mean",
-                             "n_finetune": None, "n_pairs": 10, **scores}])
+    summary = pd.DataFrame(
+        [
+            {
+                "dataset": "colorectal",
+                "split": "precision_oncology",
+                "model": "naive_drug_mean",
+                "n_finetune": None,
+                "n_pairs": 10,
+                **scores,
+            }
+        ]
+    )
     labels = [metric.label for metric in METRICS.values()]
     assert len(set(labels)) == len(labels), labels  # pages rename score columns to labels: one label, one column
     shown = readable_summary(summary).columns
-    assert [c for c in shown if c not in ("predicting", "model", "training pairs", "pairs scored")] == \
-        [METRICS[key].label for key in DETAIL_SCORES]
+    assert [c for c in shown if c not in ("predicting", "model", "training pairs", "pairs scored")] == [
+        METRICS[key].label for key in DETAIL_SCORES
+    ]
     header = markdown_table(_headline(summary)).splitlines()[0]
-    assert header == "| " + " | ".join(["dataset", "split", "model", "n_finetune",
-                                        *(METRICS[key].label for key in HEADLINE_METRICS), "n_pairs"]) + " |"
+    assert (
+        header
+        == "| "
+        + " | ".join(
+            ["dataset", "split", "model", "n_finetune", *(METRICS[key].label for key in HEADLINE_METRICS), "n_pairs"]
+        )
+        + " |"
+    )

@@ -3,6 +3,7 @@
 Inputs are random but realistically sized (500 genes, 120 descriptors, SMILES of 100 tokens from a
 vocabulary of 40, padded with 0).
 """
+
 from __future__ import annotations
 
 import io
@@ -185,12 +186,19 @@ def test_every_list_of_architectures_is_the_registry() -> None:
     architectures, in its order, so adding one to the registry is enough; the shipped ones keep the labels,
     panels and pre-training budgets their committed bundles were built with."""
     assert list(DASHBOARD_LABELS) == list(GRID_ARCHITECTURES) == list(MODELS) == list(PRETRAINING) == ARCHITECTURES
-    shipped = {"tdnn": ("tDNN", "tdnn", None, 512, 20), "convnn": ("ConvNN", "tdnn", None, 512, 10),
-               "paccmann": ("PaccMann", "paccmann", 60_000, 256, 10)}
+    shipped = {
+        "tdnn": ("tDNN", "tdnn", None, 512, 20),
+        "convnn": ("ConvNN", "tdnn", None, 512, 10),
+        "paccmann": ("PaccMann", "paccmann", 60_000, 256, 10),
+    }
     for name, (label, panel, max_pairs, batch_size, epochs) in shipped.items():
         budget = PRETRAINING[name]
         assert (DASHBOARD_LABELS[name], SPECS[name].panel) == (label, panel)
-        assert (budget.max_pairs, budget.settings.batch_size, budget.settings.max_epochs) == (max_pairs, batch_size, epochs)
+        assert (budget.max_pairs, budget.settings.batch_size, budget.settings.max_epochs) == (
+            max_pairs,
+            batch_size,
+            epochs,
+        )
 
 
 def test_replace_output_layer_rejects_foreign_model() -> None:

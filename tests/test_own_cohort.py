@@ -6,6 +6,7 @@ lab would (genes-as-rows expression CSV; a long response table with SMILES where
 GDSC catalogue). The pre-trained model is the tiny zero-shot bundle of ``dashboard_fixtures``; training is real,
 with few epochs.
 """
+
 from __future__ import annotations
 
 import io
@@ -49,6 +50,7 @@ TIMEOUT = 300
 
 # ---------------------------------------------------------------- a lab's export of its screen
 
+
 def screen_tables(models: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(expression: genes x organoids, responses: Organoid, Drug, AUC, SMILES) of the first 12 screened
     colorectal organoids and the tiny bundles' drugs plus two; SMILES given for one drug (a lab's own structure,
@@ -57,8 +59,14 @@ def screen_tables(models: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     drugs = list(pd.read_csv(models / "colorectal_tdnn_finetuned" / "drugs.csv")["drug"]) + EXTRA_DRUGS
     samples = sorted(colorectal.responses["sample"].unique())[:N_ORGANOIDS]
     rows = colorectal.responses[colorectal.responses["sample"].isin(samples) & colorectal.responses["drug"].isin(drugs)]
-    responses = pd.DataFrame({"Organoid": rows["sample"], "Drug": rows["drug"], "AUC": rows["value"],
-                              "SMILES": rows["drug"].map(lambda d: colorectal.drug_smiles[d] if d == OWN_STRUCTURE else "")})
+    responses = pd.DataFrame(
+        {
+            "Organoid": rows["sample"],
+            "Drug": rows["drug"],
+            "AUC": rows["value"],
+            "SMILES": rows["drug"].map(lambda d: colorectal.drug_smiles[d] if d == OWN_STRUCTURE else ""),
+        }
+    )
     return colorectal.expression.loc[samples].T.rename_axis("gene"), responses.reset_index(drop=True)
 
 
@@ -73,11 +81,20 @@ def _csv(table: pd.DataFrame, **options) -> bytes:
 
 def _upload(expression: bytes, responses: bytes, **options) -> UploadedCohort:
     """Both files through the dashboard's checks, for the tDNN panel (the tiny bundles' panel)."""
-    return validate_cohort_upload(expression, "expression.csv", responses, "responses.csv", metric="auc",
-                                  lower_is_sensitive=True, panel=load_panel("tdnn"), **options)
+    return validate_cohort_upload(
+        expression,
+        "expression.csv",
+        responses,
+        "responses.csv",
+        metric="auc",
+        lower_is_sensitive=True,
+        panel=load_panel("tdnn"),
+        **options,
+    )
 
 
 # ---------------------------------------------------------------- the response table
+
 
 def test_response_table_reads_common_layouts() -> None:
     # Semicolons and decimal commas (a European Excel export), other header spellings, a replicate.
@@ -97,33 +114,54 @@ def test_example_response_table_is_read_back_whole(colorectal) -> None:
     assert table.dropped == [] and table.pairs["sample"].nunique() == 3
     assert table.columns["value"] == "value" and set(table.gdsc_drug_ids) == set(table.pairs["drug"])
     screened = colorectal.responses.set_index(["sample", "drug"])["value"]
-    np.testing.assert_allclose(table.pairs["value"], screened.loc[list(zip(table.pairs["sample"], table.pairs["drug"]))])
+    np.testing.assert_allclose(
+        table.pairs["value"], screened.loc[list(zip(table.pairs["sample"], table.pairs["drug"]))]
+    )
 
 
 def test_bad_rows_are_dropped_and_listed() -> None:
-    table = pd.DataFrame({"sample": ["A", "A", "B", "B", "C", "", "C"], "drug": ["x", "y", "x", "y", "x", "y", "y"],
-                          "value": ["0.5", "n.d.", "0.7", "1.7", "", "0.2", "0.4"]})
+    table = pd.DataFrame(
+        {
+            "sample": ["A", "A", "B", "B", "C", "", "C"],
+            "drug": ["x", "y", "x", "y", "x", "y", "y"],
+            "value": ["0.5", "n.d.", "0.7", "1.7", "", "0.2", "0.4"],
+        }
+    )
     read = read_response_table(_csv(table), "t.csv", "auc")
     assert sorted(map(tuple, read.pairs[["sample", "drug"]].to_numpy())) == [("A", "x"), ("B", "x"), ("C", "y")]
     dropped = " ".join(read.dropped)
-    for phrase in ("1 row(s) without a sample or drug name", "1 row(s) without a response value",
-                   "1 row(s) whose value is not a number (e.g. n.d.)", "1 row(s) with AUC outside 0 to 1 (e.g. 1.7)"):
+    for phrase in (
+        "1 row(s) without a sample or drug name",
+        "1 row(s) without a response value",
+        "1 row(s) whose value is not a number (e.g. n.d.)",
+        "1 row(s) with AUC outside 0 to 1 (e.g. 1.7)",
+    ):
         assert phrase in dropped
 
 
-@pytest.mark.parametrize("metric, data, message", [
-    ("auc", b"sample,drug,auc\n" + b"".join(f"S{i},d,{50 + i}\n".encode() for i in range(6)),
-     "Most values lie outside 0 to 1, the range of AUC (found 50 to 55). AUC must be the normalised"),
-    ("ln_ic50", b"sample,drug,IC50\nA,d,0.5\nB,d,3\n", "seems to hold the IC50 itself, not its natural logarithm"),
-    ("ln_ic50", b"sample,drug,log10_ic50\nA,d,0.5\nB,d,3\n", "holds log10 IC50"),
-    ("ln_ic50", b"sample,drug,auc\nA,d,0.5\nB,d,0.3\n", "The response column 'auc' does not hold ln IC50"),
-    ("auc", b"sample,drug,AUC rep1,AUC rep2\nA,d,0.5,0.6\n", "Several columns could hold the response (AUC rep1, AUC rep2)"),
-    ("auc", b"gene,P1,P2,P3,P4\nTP53,1,2,3,4\n", "No column names the samples"),
-    ("auc", b"sample,5-FU,Gemcitabine,Oxaliplatin\nA,0.1,0.2,0.3\n", "not the long format needed"),
-    ("auc", b"sample,drug,auc\nA,d,high\nB,d,low\nC,d,0.5\n", "Most response values are not numbers"),
-    ("auc", b"\x89PNG\r\n\x1a\n" + bytes(64), "The file is a PNG image, not a response table"),
-    ("auc", b"", "The file is empty"),
-])
+@pytest.mark.parametrize(
+    "metric, data, message",
+    [
+        (
+            "auc",
+            b"sample,drug,auc\n" + b"".join(f"S{i},d,{50 + i}\n".encode() for i in range(6)),
+            "Most values lie outside 0 to 1, the range of AUC (found 50 to 55). AUC must be the normalised",
+        ),
+        ("ln_ic50", b"sample,drug,IC50\nA,d,0.5\nB,d,3\n", "seems to hold the IC50 itself, not its natural logarithm"),
+        ("ln_ic50", b"sample,drug,log10_ic50\nA,d,0.5\nB,d,3\n", "holds log10 IC50"),
+        ("ln_ic50", b"sample,drug,auc\nA,d,0.5\nB,d,0.3\n", "The response column 'auc' does not hold ln IC50"),
+        (
+            "auc",
+            b"sample,drug,AUC rep1,AUC rep2\nA,d,0.5,0.6\n",
+            "Several columns could hold the response (AUC rep1, AUC rep2)",
+        ),
+        ("auc", b"gene,P1,P2,P3,P4\nTP53,1,2,3,4\n", "No column names the samples"),
+        ("auc", b"sample,5-FU,Gemcitabine,Oxaliplatin\nA,0.1,0.2,0.3\n", "not the long format needed"),
+        ("auc", b"sample,drug,auc\nA,d,high\nB,d,low\nC,d,0.5\n", "Most response values are not numbers"),
+        ("auc", b"\x89PNG\r\n\x1a\n" + bytes(64), "The file is a PNG image, not a response table"),
+        ("auc", b"", "The file is empty"),
+    ],
+)
 def test_unusable_tables_are_refused_in_plain_language(metric: str, data: bytes, message: str) -> None:
     with pytest.raises(UploadError) as refused:
         read_response_table(data, "table.csv", metric)
@@ -141,13 +179,15 @@ def test_higher_is_sensitive_is_turned_around() -> None:
 
 # ---------------------------------------------------------------- the cohort from two uploads
 
+
 def test_two_uploads_become_a_cohort_and_what_was_left_out_is_listed(tiny_models_dir: Path) -> None:
     expression, responses = screen_tables(tiny_models_dir)
     ghost = pd.DataFrame({"Organoid": ["P99"], "Drug": ["Oxaliplatin"], "AUC": [0.5], "SMILES": [""]})
     unknown = pd.DataFrame({"Organoid": ["P10"], "Drug": ["Unobtainium-7"], "AUC": [0.5], "SMILES": [""]})
     broken = pd.DataFrame({"Organoid": ["P10"], "Drug": ["Mystery-1"], "AUC": [0.5], "SMILES": ["C1CC(("]})
-    flat = pd.DataFrame({"Organoid": expression.columns[:6], "Drug": "Flatline", "AUC": 0.9,
-                         "SMILES": "CC(=O)Oc1ccccc1C(=O)O"})
+    flat = pd.DataFrame(
+        {"Organoid": expression.columns[:6], "Drug": "Flatline", "AUC": 0.9, "SMILES": "CC(=O)Oc1ccccc1C(=O)O"}
+    )
     table = pd.concat([responses, ghost, unknown, broken, flat], ignore_index=True)
     uploaded = _upload(expression.to_csv().encode(), _csv(table), label="test lab")
     cohort, report = uploaded.cohort, uploaded.report
@@ -163,7 +203,10 @@ def test_two_uploads_become_a_cohort_and_what_was_left_out_is_listed(tiny_models
     sources = report.structures.set_index("drug")["structure from"]
     assert sources["ABT-263"] == "SMILES in the table" and sources["Oxaliplatin"] == "GDSC catalogue (by name)"
     # The uploads are recorded by hash only: no file names, no values.
-    assert set(cohort.data_files) == {"upload/expression (sha256 of the bytes)", "upload/responses (sha256 of the bytes)"}
+    assert set(cohort.data_files) == {
+        "upload/expression (sha256 of the bytes)",
+        "upload/responses (sha256 of the bytes)",
+    }
     assert "test lab" in cohort.provenance
     text = report.to_text()
     assert "12 samples x 10 drugs" in text and "Left out:" in text
@@ -194,10 +237,13 @@ def test_missing_panel_genes_are_filled_and_counted(tiny_models_dir: Path) -> No
     assert completed.loc["P10", gap_gene] == pytest.approx(patchy.loc[gap_gene].drop("P10").mean(), rel=1e-4)
     assert completed.loc["P11", absent_gene] == pytest.approx(completed.loc["P11"].drop(absent_gene).mean(), rel=1e-3)
     notes = " ".join(uploaded.report.notes)
-    assert "1 missing value(s) of panel genes" in notes and "1 of the 655 panel genes were measured in no sample" in notes
+    assert (
+        "1 missing value(s) of panel genes" in notes and "1 of the 655 panel genes were measured in no sample" in notes
+    )
 
 
 # ---------------------------------------------------------------- training, bundles, zip
+
 
 @pytest.fixture(scope="module")
 def trained(tiny_models_dir: Path, gdsc1):
@@ -206,16 +252,27 @@ def trained(tiny_models_dir: Path, gdsc1):
     uploaded = _upload(expression, responses, label="colorectal subset")
     pretrained, manifest = pretrained_from_zeroshot_bundle(tiny_models_dir / "colorectal_tdnn_zeroshot")
     steps = []
-    bundles = train_own_cohort(uploaded.cohort, "colorectal subset", pretrained, manifest, gdsc1, FAST, n_folds=3,
-                               progress=steps.append, config=TINY)
+    bundles = train_own_cohort(
+        uploaded.cohort,
+        "colorectal subset",
+        pretrained,
+        manifest,
+        gdsc1,
+        FAST,
+        n_folds=3,
+        progress=steps.append,
+        config=TINY,
+    )
     return uploaded, pretrained, bundles, steps
 
 
 def test_fine_tuned_and_scratch_bundles_are_cross_validated_like_the_committed_ones(trained) -> None:
     uploaded, pretrained, bundles, steps = trained
     cohort = uploaded.cohort
-    assert {kind: b.name for kind, b in bundles.items()} == {"finetuned": "session_tdnn_finetuned",
-                                                            "scratch": "session_tdnn_scratch"}
+    assert {kind: b.name for kind, b in bundles.items()} == {
+        "finetuned": "session_tdnn_finetuned",
+        "scratch": "session_tdnn_scratch",
+    }
     for kind, bundle in bundles.items():
         assert len(bundle.members) == 3
         oof = bundle.reference_predictions
@@ -239,10 +296,18 @@ def test_fine_tuned_and_scratch_bundles_are_cross_validated_like_the_committed_o
             assert member.trained.expression.combat.batch_sizes["target"] == int((folds != k).sum())
         # Nothing but the standard bundle files: the uploaded expression is not among them.
         names = set(bundle_files(bundle))
-        assert names == {"manifest.json", "drugs.csv", "reference_predictions.csv.gz", "benchmark.csv",
-                         *(f"members/{k}/{f}" for k in range(3) for f in ("architecture.json", "preprocessing.json",
-                                                                          "drug_inputs.npy")),
-                         *(f"weights/member_{k}.npz" for k in range(3))}
+        assert names == {
+            "manifest.json",
+            "drugs.csv",
+            "reference_predictions.csv.gz",
+            "benchmark.csv",
+            *(
+                f"members/{k}/{f}"
+                for k in range(3)
+                for f in ("architecture.json", "preprocessing.json", "drug_inputs.npy")
+            ),
+            *(f"weights/member_{k}.npz" for k in range(3)),
+        }
     # Fine-tuning keeps the pre-trained drug encoder (GDSC-fitted); from scratch fits its own on the cohort's drugs.
     assert bundles["finetuned"].members[0].trained.drugs.to_dict() == pretrained.drugs.to_dict()
     assert bundles["scratch"].members[0].trained.drugs.to_dict() != pretrained.drugs.to_dict()
@@ -252,7 +317,8 @@ def test_fine_tuned_and_scratch_bundles_are_cross_validated_like_the_committed_o
     assert list(scores.columns) == [METRICS[key].label for key in SCORES]  # the headline within-drug r first
     assert scores.loc["naive: per-drug mean", METRICS[HEADLINE].label] == 0.0
     assert scores.loc["fine-tuned (pre-trained on GDSC)", "MSE"] == pytest.approx(
-        bundles["finetuned"].benchmark.iloc[0]["mse"])
+        bundles["finetuned"].benchmark.iloc[0]["mse"]
+    )
 
 
 def test_zip_in_memory_reloads_to_the_same_predictions(trained) -> None:
@@ -267,8 +333,9 @@ def test_zip_in_memory_reloads_to_the_same_predictions(trained) -> None:
         pd.testing.assert_frame_equal(again.benchmark, bundle.benchmark, atol=1e-6, check_dtype=False)
 
 
-def test_the_training_expression_given_again_is_rebuilt_exactly_and_only_from_the_same_file(trained,
-                                                                                           tiny_models_dir: Path) -> None:
+def test_the_training_expression_given_again_is_rebuilt_exactly_and_only_from_the_same_file(
+    trained, tiny_models_dir: Path
+) -> None:
     uploaded, _, bundles, _ = trained
     expression, _ = screen_files(tiny_models_dir)
     bundle = bundles["finetuned"]
@@ -276,8 +343,9 @@ def test_the_training_expression_given_again_is_rebuilt_exactly_and_only_from_th
     again = training_expression_again(expression, "expr.csv", bundle.manifest.data_files, samples, bundle.genes)
     pd.testing.assert_frame_equal(again, uploaded.cohort.expression)
     with pytest.raises(UploadError, match="expr.csv is not the expression file these models were trained on"):
-        training_expression_again(expression.replace(b"0", b"1", 1), "expr.csv", bundle.manifest.data_files,
-                                  samples, bundle.genes)
+        training_expression_again(
+            expression.replace(b"0", b"1", 1), "expr.csv", bundle.manifest.data_files, samples, bundle.genes
+        )
     with pytest.raises(UploadError, match="not trained on an uploaded cohort"):
         training_expression_again(expression, "expr.csv", {}, samples, bundle.genes)
 
@@ -351,22 +419,33 @@ def test_command_line_writes_loadable_bundles(tiny_models_dir: Path, tmp_path: P
     expression, responses = screen_files(tiny_models_dir)
     (tmp_path / "expression.csv").write_bytes(expression)
     (tmp_path / "responses.csv").write_bytes(responses)
-    common = [str(tmp_path / "expression.csv"), "--metric", "auc", "--pretrained",
-              str(tiny_models_dir / "colorectal_tdnn_zeroshot"), "--out", str(tmp_path / "out")]
-    status = finetune_own_cohort.main([common[0], str(tmp_path / "responses.csv"), *common[1:], "--name", "lab",
-                                       "--folds", "2", "--max-epochs", "2"])
+    common = [
+        str(tmp_path / "expression.csv"),
+        "--metric",
+        "auc",
+        "--pretrained",
+        str(tiny_models_dir / "colorectal_tdnn_zeroshot"),
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    status = finetune_own_cohort.main(
+        [common[0], str(tmp_path / "responses.csv"), *common[1:], "--name", "lab", "--folds", "2", "--max-epochs", "2"]
+    )
     printed = capsys.readouterr().out
     assert status == 0
     assert "12 samples x 10 drugs" in printed and "naive: per-drug mean" in printed
     for kind in ("finetuned", "scratch"):
         bundle = load_bundle(tmp_path / "out" / f"lab_tdnn_{kind}")
         assert len(bundle.members) == 2 and bundle.manifest.settings["training"]["max_epochs"] == 2
-    (tmp_path / "percent.csv").write_bytes(b"sample,drug,auc\n" + b"".join(f"P{i},d,{60 + i}\n".encode() for i in range(9)))
+    (tmp_path / "percent.csv").write_bytes(
+        b"sample,drug,auc\n" + b"".join(f"P{i},d,{60 + i}\n".encode() for i in range(9))
+    )
     assert finetune_own_cohort.main([common[0], str(tmp_path / "percent.csv"), *common[1:]]) == 2
     assert "Not usable: Response table: Most values lie outside 0 to 1" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- the dashboard page
+
 
 @contextmanager
 def files_written():
@@ -391,8 +470,9 @@ def _audit(event: str, args: tuple) -> None:
     if event != "open" or not _RECORDERS or isinstance(args[0], int):
         return
     path, mode, flags = args
-    if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (isinstance(flags, int) and flags > 0
-                                                                     and flags & _WRITE_FLAGS):
+    if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+        isinstance(flags, int) and flags > 0 and flags & _WRITE_FLAGS
+    ):
         for recorder in _RECORDERS:
             recorder.append(os.fsdecode(path))
 
@@ -409,8 +489,11 @@ def _check_cohort(app: AppTest, expression: bytes, responses: bytes, label: str 
 
 
 def _texts(app: AppTest) -> str:
-    return "\n".join(str(e.value) for kind in ("markdown", "caption", "info", "warning", "error", "success", "subheader")
-                     for e in getattr(app, kind))
+    return "\n".join(
+        str(e.value)
+        for kind in ("markdown", "caption", "info", "warning", "error", "success", "subheader")
+        for e in getattr(app, kind)
+    )
 
 
 def _ranking_of_demo_organoid(app: AppTest, sample: str) -> AppTest:
@@ -427,8 +510,11 @@ def test_page_fine_tunes_and_every_page_uses_the_session_bundles(models_env, tin
     with files_written() as written:
         app = _check_cohort(_app("views/finetune.py"), expression, responses)
         assert not app.exception
-        assert {m.label: m.value for m in app.metric} == {"Samples kept": "12", "Drugs kept": "10",
-                                                          "Sample-drug pairs": str(len(screen_tables(tiny_models_dir)[1]))}
+        assert {m.label: m.value for m in app.metric} == {
+            "Samples kept": "12",
+            "Drugs kept": "10",
+            "Sample-drug pairs": str(len(screen_tables(tiny_models_dir)[1])),
+        }
         app.number_input(key="finetune_epochs").set_value(3)
         app.number_input(key="finetune_folds").set_value(2)
         app.button(key="finetune_start").click().run()
@@ -467,8 +553,11 @@ def test_page_fine_tunes_and_every_page_uses_the_session_bundles(models_env, tin
     # Nothing uploaded reached the disk, not even the descriptors of the cohort's structures (the cache is
     # read-only while a user's cohort trains). Written was only TensorFlow's own: autograph's generated
     # source of the training step, and an unnamed O_TMPFILE in the temp folder (never linked into it).
-    assert [path for path in written if path != tempfile.gettempdir()
-            and not Path(path).name.startswith("__autograph_generated_file")] == []
+    assert [
+        path
+        for path in written
+        if path != tempfile.gettempdir() and not Path(path).name.startswith("__autograph_generated_file")
+    ] == []
 
 
 def test_the_page_keeps_what_was_typed_while_other_pages_are_open(models_env, tiny_models_dir: Path) -> None:
@@ -500,7 +589,10 @@ def test_page_refuses_a_bad_response_table_in_plain_language(models_env, tiny_mo
     app = _check_cohort(app, expression.to_csv().encode(), _csv(partly))
     assert not app.exception and not app.error
     left_out = app.warning[0].value
-    assert "1 row(s) whose value is not a number (e.g. n.d.)" in left_out and "1 row(s) with AUC outside 0 to 1" in left_out
+    assert (
+        "1 row(s) whose value is not a number (e.g. n.d.)" in left_out
+        and "1 row(s) with AUC outside 0 to 1" in left_out
+    )
 
 
 def test_page_loads_a_downloaded_zip_into_this_session_only(models_env, trained) -> None:
@@ -533,21 +625,34 @@ def test_page_loads_a_downloaded_zip_into_this_session_only(models_env, trained)
     broken = _rezipped(archive, lambda n, d: (n, d + b"x" if n.endswith("benchmark.csv") else d))
     app = _app("views/finetune.py")
     app.file_uploader(key="finetune_bundle_zip").set_value(("bundles.zip", broken, "application/zip")).run()
-    assert "**These bundles cannot be used.**" in app.error[0].value and "benchmark.csv was modified" in app.error[0].value
+    assert (
+        "**These bundles cannot be used.**" in app.error[0].value and "benchmark.csv was modified" in app.error[0].value
+    )
 
 
-def test_a_turned_around_ln_ic50_screen_is_labelled_as_such_on_every_page(models_env, tiny_models_dir: Path,
-                                                                          gdsc1) -> None:
+def test_a_turned_around_ln_ic50_screen_is_labelled_as_such_on_every_page(
+    models_env, tiny_models_dir: Path, gdsc1
+) -> None:
     """A screen reported as ln IC50 with higher = more sensitive is stored negated: tables, axes, CSV and
     report must say "-ln IC50", not "AUC" (the committed bundles' unit)."""
     expression, responses = screen_tables(tiny_models_dir)
     potency = responses.assign(AUC=8 * responses["AUC"] - 4).rename(columns={"AUC": "ln_IC50"})
-    uploaded = validate_cohort_upload(expression.to_csv().encode(), "expression.csv", _csv(potency), "responses.csv",
-                                      metric="ln_ic50", lower_is_sensitive=False, panel=load_panel("tdnn"))
-    assert uploaded.cohort.response_unit == "-ln IC50" and "-ln IC50, lower = more sensitive" in uploaded.report.to_text()
+    uploaded = validate_cohort_upload(
+        expression.to_csv().encode(),
+        "expression.csv",
+        _csv(potency),
+        "responses.csv",
+        metric="ln_ic50",
+        lower_is_sensitive=False,
+        panel=load_panel("tdnn"),
+    )
+    assert (
+        uploaded.cohort.response_unit == "-ln IC50" and "-ln IC50, lower = more sensitive" in uploaded.report.to_text()
+    )
     pretrained, manifest = pretrained_from_zeroshot_bundle(tiny_models_dir / "colorectal_tdnn_zeroshot")
-    bundles = train_own_cohort(uploaded.cohort, "potency screen", pretrained, manifest, gdsc1, FAST, n_folds=2,
-                               config=TINY)
+    bundles = train_own_cohort(
+        uploaded.cohort, "potency screen", pretrained, manifest, gdsc1, FAST, n_folds=2, config=TINY
+    )
     archive = bundles_to_zip_bytes(list(bundles.values()))
     assert {b.response_unit for b in bundles_from_zip_bytes(archive)} == {"-ln IC50"}
 

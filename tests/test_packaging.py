@@ -1,5 +1,6 @@
 """The installable package: every runnable training script has its command, and every data file the code
 reads at run time ships with the package."""
+
 from __future__ import annotations
 
 import ast
@@ -19,8 +20,11 @@ def _has_main(path: Path) -> bool:
 
 def test_every_training_script_with_a_main_is_a_command_named_after_it() -> None:
     scripts = PYPROJECT["project"]["scripts"]
-    expected = {f"pdo-{path.stem.replace('_', '-')}": f"training_scripts.{path.stem}:main"
-                for path in sorted((REPO_ROOT / "training_scripts").glob("*.py")) if _has_main(path)}
+    expected = {
+        f"pdo-{path.stem.replace('_', '-')}": f"training_scripts.{path.stem}:main"
+        for path in sorted((REPO_ROOT / "training_scripts").glob("*.py"))
+        if _has_main(path)
+    }
     assert expected, "no training script has a main()"
     assert {name: target for name, target in scripts.items() if target.startswith("training_scripts.")} == expected
 
@@ -34,9 +38,16 @@ def test_every_command_points_at_an_existing_main() -> None:
 
 def test_every_data_file_inside_the_packages_is_package_data() -> None:
     patterns = [pattern for globs in PYPROJECT["tool"]["setuptools"]["package-data"].values() for pattern in globs]
-    data_files = [path for package in PACKAGES for path in (REPO_ROOT / package).rglob("*")
-                  if path.is_file() and path.suffix not in {".py", ".pyc"} and "__pycache__" not in path.parts]
+    data_files = [
+        path
+        for package in PACKAGES
+        for path in (REPO_ROOT / package).rglob("*")
+        if path.is_file() and path.suffix not in {".py", ".pyc"} and "__pycache__" not in path.parts
+    ]
     assert data_files, "expected at least core/explain/known_biomarkers.csv"
-    unshipped = [str(path.relative_to(REPO_ROOT)) for path in data_files
-                 if not any(fnmatch.fnmatch(path.name, pattern) for pattern in patterns)]
+    unshipped = [
+        str(path.relative_to(REPO_ROOT))
+        for path in data_files
+        if not any(fnmatch.fnmatch(path.name, pattern) for pattern in patterns)
+    ]
     assert not unshipped, f"add these to [tool.setuptools.package-data]: {unshipped}"

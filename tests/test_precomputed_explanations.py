@@ -1,6 +1,7 @@
 """Reference explanations precomputed at build time (core.explain.precomputed) on a tiny bundle: what is stored
 equals what the app would compute, it is tied to the bundle's manifest, and the specificity it reports is
 that of the attributions."""
+
 from __future__ import annotations
 
 import json
@@ -65,8 +66,9 @@ def test_stored_rankings_are_what_the_app_computes(stored: Path) -> None:
 
 def test_specificity_is_that_of_the_attributions(stored: Path) -> None:
     loaded = load_reference_explanations(stored, BUNDLE)
-    _, absolute = reference_cohort_attributions(load_bundle(stored / BUNDLE), load_cohort("colorectal").expression,
-                                                "absolute")
+    _, absolute = reference_cohort_attributions(
+        load_bundle(stored / BUNDLE), load_cohort("colorectal").expression, "absolute"
+    )
     assert loaded.specificity["absolute"]["top50_overlap"] == pytest.approx(top_k_overlap(np.abs(absolute).mean(0)))
     # The drug view removes what every drug shares: its attribution vectors are less alike across drugs.
     assert loaded.specificity["drug"]["cosine"] < loaded.specificity["patient"]["cosine"]

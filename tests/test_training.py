@@ -3,6 +3,7 @@
 The subset keeps 8 drugs screened in both GDSC1 and the colorectal organoids, so descriptors for only
 a few molecules are computed (Mordred is the slow part) and each test trains in seconds.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,19 +30,26 @@ from core.training.protocols import finetune, pretrain, train_from_scratch, trai
 TINY = {
     "tdnn": TDNNConfig(gene_units=(32, 16, 8), drug_units=(32, 16, 8), head_units=(8, 8, 4)),
     "convnn": ConvNNConfig(embedding_dim=8, conv_filters=(8, 8, 8), dense_units=(16, 8, 4)),
-    "paccmann": PaccMannConfig(conv_filters=(8, 8, 8), attention_size=8, gene_encoding_units=16, dense_units=(16, 8, 4, 4)),
+    "paccmann": PaccMannConfig(
+        conv_filters=(8, 8, 8), attention_size=8, gene_encoding_units=16, dense_units=(16, 8, 4, 4)
+    ),
 }
 QUICK = TrainingSettings(batch_size=64, max_epochs=3, patience=2)
 
 
 def _restrict(cohort: Cohort, drugs: set[str]) -> Cohort:
-    return dataclasses.replace(cohort, responses=cohort.responses[cohort.responses["drug"].isin(drugs)].reset_index(drop=True),
-                               drug_smiles={d: s for d, s in cohort.drug_smiles.items() if d in drugs})
+    return dataclasses.replace(
+        cohort,
+        responses=cohort.responses[cohort.responses["drug"].isin(drugs)].reset_index(drop=True),
+        drug_smiles={d: s for d, s in cohort.drug_smiles.items() if d in drugs},
+    )
 
 
 @pytest.fixture(scope="module")
 def small(gdsc1, colorectal) -> tuple[Cohort, Cohort]:
-    shared = sorted(d for d, g in colorectal.drug_gdsc_names.items() if g in gdsc1.drug_smiles and colorectal.drug_smiles.get(d))[:8]
+    shared = sorted(
+        d for d, g in colorectal.drug_gdsc_names.items() if g in gdsc1.drug_smiles and colorectal.drug_smiles.get(d)
+    )[:8]
     gdsc_names = {colorectal.drug_gdsc_names[d] for d in shared}
     return _restrict(gdsc1, gdsc_names), _restrict(colorectal, set(shared))
 
@@ -60,8 +68,10 @@ def test_each_architecture_pretrains_finetunes_and_trains_from_scratch(small, mo
     pre = pretrain(model_name, gdsc, genes, QUICK, TINY[model_name], max_pairs=1500, progress=None)
     assert 1 <= pre.fit_result.epochs_run <= QUICK.max_epochs and np.isfinite(pre.fit_result.best_val_loss)
     pairs = training_pairs(crc)
-    for trained in (finetune(pre, gdsc, crc, pairs, QUICK, progress=None),
-                    train_from_scratch(model_name, genes, gdsc, crc, pairs, QUICK, TINY[model_name], progress=None)):
+    for trained in (
+        finetune(pre, gdsc, crc, pairs, QUICK, progress=None),
+        train_from_scratch(model_name, genes, gdsc, crc, pairs, QUICK, TINY[model_name], progress=None),
+    ):
         predictions = trained.predict_pairs(crc.expression, pairs, crc.drug_smiles)
         assert predictions.shape == (len(pairs),) and np.isfinite(predictions).all()
         # The target scaler is the organoids' own (fitted on the training AUCs), not GDSC's.
@@ -85,8 +95,17 @@ def test_finetuning_starts_from_the_pretrained_weights(small, pretrained_tdnn) -
 @pytest.fixture(scope="module")
 def saved_bundle(small, pretrained_tdnn, tmp_path_factory):
     gdsc, crc = small
-    bundle = build_bundle("finetuned", "tdnn", pretrained_tdnn.expression.genes, gdsc, crc, QUICK, n_folds=3,
-                          pretrained=pretrained_tdnn, pretraining_manifest={"note": "test"})
+    bundle = build_bundle(
+        "finetuned",
+        "tdnn",
+        pretrained_tdnn.expression.genes,
+        gdsc,
+        crc,
+        QUICK,
+        n_folds=3,
+        pretrained=pretrained_tdnn,
+        pretraining_manifest={"note": "test"},
+    )
     folder = tmp_path_factory.mktemp("bundles") / bundle.name
     save_bundle(bundle, folder)
     return bundle, folder
@@ -107,6 +126,7 @@ def test_tampering_and_schema_mismatch_are_refused(saved_bundle, tmp_path) -> No
     _, folder = saved_bundle
     copy = tmp_path / "copy"
     import shutil
+
     shutil.copytree(folder, copy)
     drugs = copy / "drugs.csv"
     drugs.write_text(drugs.read_text().replace(",", ";", 1))
@@ -180,15 +200,21 @@ def test_a_cohort_upload_with_genes_missing_in_some_samples_only(saved_bundle, s
     np.testing.assert_allclose(second["predicted"].to_numpy(), alone["predicted"].to_numpy(), rtol=1e-5)
 
 
-
 @pytest.mark.slow
 def test_fold_models_share_one_compiled_twin_reset_to_their_own_state(small, pretrained_tdnn) -> None:
     """fit() trains every fold model on one compiled twin per architecture (traced once): each fold starts
     from its own variables (weights, dropout seeds) and a fresh optimiser, and keeps what it learned."""
     gdsc, crc = small
     pairs = training_pairs(crc)
-    table = build_pair_table(pretrained_tdnn.expression, pretrained_tdnn.drugs, pretrained_tdnn.target, crc.expression,
-                             pairs, crc.drug_smiles, pretrained_tdnn.domain)
+    table = build_pair_table(
+        pretrained_tdnn.expression,
+        pretrained_tdnn.drugs,
+        pretrained_tdnn.target,
+        crc.expression,
+        pairs,
+        crc.drug_smiles,
+        pretrained_tdnn.domain,
+    )
     settings = dataclasses.replace(QUICK, max_epochs=2, patience=10)
     twins = []
     for seed in (1, 2):
@@ -199,7 +225,9 @@ def test_fold_models_share_one_compiled_twin_reset_to_their_own_state(small, pre
             for theirs, ours in zip(twin.variables, before):
                 np.testing.assert_array_equal(theirs.numpy(), ours)
             assert int(twin.optimizer.iterations.numpy()) == 0
-            assert all(not v.numpy().any() for v in twin.optimizer.variables if v.path.endswith(("_momentum", "_velocity")))
+            assert all(
+                not v.numpy().any() for v in twin.optimizer.variables if v.path.endswith(("_momentum", "_velocity"))
+            )
         output_before = fold_model.get_layer(OUTPUT_LAYER_NAME).kernel.numpy()
         result = fit(fold_model, table, settings, progress=None)
         assert result.epochs_run == 2 and not fold_model.compiled  # trained, yet never compiled itself
@@ -214,6 +242,7 @@ def test_fold_models_share_one_compiled_twin_reset_to_their_own_state(small, pre
 def test_models_built_alike_share_a_twin_and_others_do_not() -> None:
     """Fresh builds of one architecture (PaccMann's unnamed token-mask operation is numbered per build) share
     the compiled twin; another input length, learning rate or loss gets its own."""
+
     def twin_of(model, learning_rate: float = 1e-3, loss: str = "mse"):
         with compiled_twin(model, learning_rate, loss) as twin:
             return twin
@@ -242,18 +271,24 @@ def test_drug_centred_target_learns_deviations_and_survives_a_bundle_round_trip(
     np.testing.assert_allclose(per_drug.to_numpy(), per_drug.iloc[0], atol=1e-6)  # every drug's mean maps to one value
     # A prediction is the network's deviation on the response scale plus the drug's stored training mean.
     predicted = trained.predict_pairs(crc.expression, pairs, crc.drug_smiles)
-    table = build_pair_table(trained.expression, trained.drugs, trained.target, crc.expression, pairs, crc.drug_smiles,
-                             trained.domain)
-    deviation = predict(trained.model, table) * (trained.target.maximum - trained.target.minimum) + trained.target.minimum
+    table = build_pair_table(
+        trained.expression, trained.drugs, trained.target, crc.expression, pairs, crc.drug_smiles, trained.domain
+    )
+    deviation = (
+        predict(trained.model, table) * (trained.target.maximum - trained.target.minimum) + trained.target.minimum
+    )
     np.testing.assert_allclose(predicted - deviation, smiles.map(trained.target.drug_means), atol=1e-5)
     assert trained.target.inverse_transform(np.zeros(1), np.array(["not a training drug"]))[0] == pytest.approx(
-        trained.target.minimum + trained.target.overall_mean)  # an unseen drug gets the overall training mean
+        trained.target.minimum + trained.target.overall_mean
+    )  # an unseen drug gets the overall training mean
     bundle = build_bundle("scratch", "tdnn", load_panel("tdnn"), gdsc, crc, centred, 2, config=TINY["tdnn"])
     save_bundle(bundle, tmp_path / "centred")
     loaded = load_bundle(tmp_path / "centred")
     assert loaded.members[0].trained.target.drug_means == bundle.members[0].trained.target.drug_means
     sample = crc.expression.iloc[:2]
-    np.testing.assert_allclose(rank_drugs(loaded, sample)["predicted"], rank_drugs(bundle, sample)["predicted"], rtol=1e-5)
+    np.testing.assert_allclose(
+        rank_drugs(loaded, sample)["predicted"], rank_drugs(bundle, sample)["predicted"], rtol=1e-5
+    )
 
 
 def test_training_settings_refuse_an_unknown_target() -> None:
@@ -279,8 +314,14 @@ def test_grouped_ordering_loss_is_one_minus_the_mean_per_drug_pearson_and_blind_
 
 def test_drug_grouped_batches_deal_every_pair_once_drug_by_drug_in_a_new_order_each_epoch() -> None:
     drug_index = np.repeat(np.arange(5), [7, 3, 9, 4, 6])
-    table = PairTable(np.zeros((1, 2), np.float32), np.zeros((5, 2), np.float32), "drug", np.zeros(29, int), drug_index,
-                      np.arange(29, dtype=np.float32))
+    table = PairTable(
+        np.zeros((1, 2), np.float32),
+        np.zeros((5, 2), np.float32),
+        "drug",
+        np.zeros(29, int),
+        drug_index,
+        np.arange(29, dtype=np.float32),
+    )
     batches = DrugGroupedBatches(table, batch_size=8, shuffle=True, seed=1)
 
     def epoch() -> np.ndarray:

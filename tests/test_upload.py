@@ -3,6 +3,7 @@
 Good files must come back as the same log2 values; bad files must be refused with a message naming
 the problem. Everything is built in memory (or tmp_path for the CLI) from real data.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -55,8 +56,11 @@ def hgnc() -> pd.DataFrame:
 def to_ensembl(hgnc: pd.DataFrame, mapper: GeneMapper) -> dict[str, str]:
     """Approved symbol -> Ensembl ID, only where the ID maps back to the same symbol."""
     pairs = hgnc.dropna(subset=["ensembl_gene_id"])
-    return {symbol: ensembl for symbol, ensembl in zip(pairs["symbol"], pairs["ensembl_gene_id"])
-            if mapper.map_one(ensembl) == symbol}
+    return {
+        symbol: ensembl
+        for symbol, ensembl in zip(pairs["symbol"], pairs["ensembl_gene_id"])
+        if mapper.map_one(ensembl) == symbol
+    }
 
 
 def csv_bytes(frame: pd.DataFrame, sep: str = ",", **kwargs) -> bytes:
@@ -138,8 +142,9 @@ def test_gzip_detected_by_magic_bytes_not_name(matrix: pd.DataFrame, panel: list
     np.testing.assert_allclose(profile.expression[panel], matrix[panel], atol=1e-4)
 
 
-def test_previous_symbols_are_renamed_back(matrix: pd.DataFrame, panel: list[str], hgnc: pd.DataFrame,
-                                           mapper: GeneMapper) -> None:
+def test_previous_symbols_are_renamed_back(
+    matrix: pd.DataFrame, panel: list[str], hgnc: pd.DataFrame, mapper: GeneMapper
+) -> None:
     previous = hgnc.dropna(subset=["prev_symbol"]).set_index("symbol")["prev_symbol"]
     renames = {}
     for gene in panel:
@@ -156,8 +161,9 @@ def test_previous_symbols_are_renamed_back(matrix: pd.DataFrame, panel: list[str
     np.testing.assert_allclose(profile.expression[list(renames)], matrix[list(renames)], atol=1e-4)
 
 
-def test_ensembl_ids_with_and_without_version(matrix: pd.DataFrame, panel: list[str],
-                                              to_ensembl: dict[str, str]) -> None:
+def test_ensembl_ids_with_and_without_version(
+    matrix: pd.DataFrame, panel: list[str], to_ensembl: dict[str, str]
+) -> None:
     genes = [gene for gene in matrix.columns if gene in to_ensembl]
     ids = {gene: to_ensembl[gene] + (f".{i % 20 + 1}" if i % 2 else "") for i, gene in enumerate(genes)}
     frame = matrix[genes].rename(columns=ids)
@@ -169,8 +175,7 @@ def test_ensembl_ids_with_and_without_version(matrix: pd.DataFrame, panel: list[
     np.testing.assert_allclose(profile.expression[genes], matrix[genes], atol=1e-4)
 
 
-def test_gdc_htseq_fpkm_two_column_file(matrix: pd.DataFrame, panel: list[str],
-                                        to_ensembl: dict[str, str]) -> None:
+def test_gdc_htseq_fpkm_two_column_file(matrix: pd.DataFrame, panel: list[str], to_ensembl: dict[str, str]) -> None:
     genes = [gene for gene in matrix.columns if gene in to_ensembl]
     log2 = matrix.loc["P10", genes]
     lines = [f"{to_ensembl[gene]}.13\t{2.0 ** value - 1!r}" for gene, value in log2.items()]
@@ -214,7 +219,7 @@ def test_standardised_input_passes_unchanged_with_warning(matrix: pd.DataFrame, 
 
 
 def test_log2_without_pseudocount(matrix: pd.DataFrame, panel: list[str]) -> None:
-    fpkm = (2.0 ** matrix - 1) / 16
+    fpkm = (2.0**matrix - 1) / 16
     profile = validate_upload(csv_bytes(np.log2(fpkm)), "log2fpkm.csv", panel)
     assert profile.report.scale is Scale.LOG2_NO_PSEUDOCOUNT
     np.testing.assert_allclose(profile.expression[panel], np.log2(fpkm[panel] + 1), atol=1e-4)
@@ -274,15 +279,18 @@ def test_few_text_cells_become_missing_with_warning(matrix: pd.DataFrame, panel:
 # ---------------------------------------------------------------- bad files
 
 
-@pytest.mark.parametrize("data, expected", [
-    (b"", "empty"),
-    (b"\n \n\t\n", "empty"),
-    (gzip.compress(b""), "empty"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10", "PNG image"),
-    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "PDF document"),
-    (bytes(range(256)) * 40, "binary"),
-    (b"\x1f\x8b\x08\x00garbage", "damaged"),
-])
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (b"", "empty"),
+        (b"\n \n\t\n", "empty"),
+        (gzip.compress(b""), "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10", "PNG image"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "PDF document"),
+        (bytes(range(256)) * 40, "binary"),
+        (b"\x1f\x8b\x08\x00garbage", "damaged"),
+    ],
+)
 def test_refuses_non_tables(data: bytes, expected: str, panel: list[str]) -> None:
     assert expected in refused(data, "upload.csv", panel)
 
@@ -350,10 +358,10 @@ def test_refuses_unknown_gene_names(matrix: pd.DataFrame, panel: list[str]) -> N
 
 
 def test_refuses_untrustworthy_counts(matrix: pd.DataFrame, panel: list[str]) -> None:
-    shallow = np.round(2.0 ** matrix / 200).astype(int)
+    shallow = np.round(2.0**matrix / 200).astype(int)
     message = refused(csv_bytes(shallow), "shallow_counts.csv", panel)
     assert "read counts" in message and "1,000,000 needed" in message
-    corrected = (2.0 ** matrix).astype(int) - 50  # negative "counts" after batch correction
+    corrected = (2.0**matrix).astype(int) - 50  # negative "counts" after batch correction
     assert "cannot be negative" in refused(csv_bytes(corrected), "combat.csv", panel)
 
 

@@ -1,6 +1,7 @@
 """The within-drug axis (issue 12): the fold-centred score, the permutation null, domain alignment, and the
 per-drug ridge models of the transfer study; on hand-made tables where the answer is known, and on the
 committed benchmark's real predictions."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,8 +45,15 @@ def test_every_prediction_constant_within_a_test_fold_scores_exactly_zero() -> N
 
 
 def test_fold_centred_score_of_one_drug_by_hand() -> None:
-    table = pd.DataFrame({"drug": "d", "sample": list("abcdef"), "fold": [0, 0, 0, 1, 1, 1],
-                          "y_true": [1.0, 2.0, 3.0, 10.0, 12.0, 11.0], "y_pred": [5.0, 5.5, 7.0, 0.0, 2.0, 1.5]})
+    table = pd.DataFrame(
+        {
+            "drug": "d",
+            "sample": list("abcdef"),
+            "fold": [0, 0, 0, 1, 1, 1],
+            "y_true": [1.0, 2.0, 3.0, 10.0, 12.0, 11.0],
+            "y_pred": [5.0, 5.5, 7.0, 0.0, 2.0, 1.5],
+        }
+    )
     observed = np.array([-1, 0, 1, -1, 1, 0], dtype=float)  # centred within each fold by hand
     predicted = np.array([5, 5.5, 7, 0, 2, 1.5]) - np.repeat([17.5 / 3, 3.5 / 3], 3)
     expected = np.corrcoef(observed, predicted)[0, 1]
@@ -54,8 +62,10 @@ def test_fold_centred_score_of_one_drug_by_hand() -> None:
 
 def test_naive_per_sample_mean_scores_zero_on_the_committed_colorectal_folds() -> None:
     """Real predictions: the naive per-sample mean's 0.355 under the pooled residual score is fold noise."""
-    predictions = pd.read_parquet(models_dir() / "benchmark" / "predictions.parquet",
-                                  filters=[("dataset", "==", "colorectal"), ("split", "==", "precision_oncology")])
+    predictions = pd.read_parquet(
+        models_dir() / "benchmark" / "predictions.parquet",
+        filters=[("dataset", "==", "colorectal"), ("split", "==", "precision_oncology")],
+    )
     for column in ("dataset", "split", "model", "n_finetune", "sample", "drug"):
         predictions[column] = predictions[column].astype("string")
     table = with_baseline(predictions)
@@ -70,8 +80,13 @@ def _shuffled_by_hand(table: pd.DataFrame, grid: SampleGrid, permutation: np.nda
     units = pd.MultiIndex.from_frame(table[["fold", "sample"]]).unique()
     source = dict(zip(units, units[permutation]))
     predictions = table.set_index(["fold", "sample", "drug"])["y_pred"]
-    keys = [(*source[(fold, sample)], drug) for fold, sample, drug in table[["fold", "sample", "drug"]].itertuples(index=False)]
-    return table.assign(y_pred=predictions.reindex(pd.MultiIndex.from_tuples(keys)).to_numpy()).dropna(subset=["y_pred"])
+    keys = [
+        (*source[(fold, sample)], drug)
+        for fold, sample, drug in table[["fold", "sample", "drug"]].itertuples(index=False)
+    ]
+    return table.assign(y_pred=predictions.reindex(pd.MultiIndex.from_tuples(keys)).to_numpy()).dropna(
+        subset=["y_pred"]
+    )
 
 
 def test_vectorised_permutation_scores_equal_the_metric_on_tables_shuffled_by_hand() -> None:
@@ -144,8 +159,14 @@ def test_per_drug_ridge_recovers_a_planted_ordering_and_shrinks_to_its_prior() -
     rng = np.random.default_rng(0)
     features = pd.DataFrame(rng.normal(0, 1, (60, 8)), index=[f"s{i}" for i in range(60)])
     weights = {"d0": np.eye(8)[0], "d1": -np.eye(8)[2]}
-    pairs = pd.DataFrame([(s, d, 5.0 * (d == "d1") + features.loc[s].to_numpy() @ w + rng.normal(0, 0.1))
-                          for s in features.index for d, w in weights.items()], columns=["sample", "drug", "value"])
+    pairs = pd.DataFrame(
+        [
+            (s, d, 5.0 * (d == "d1") + features.loc[s].to_numpy() @ w + rng.normal(0, 0.1))
+            for s in features.index
+            for d, w in weights.items()
+        ],
+        columns=["sample", "drug", "value"],
+    )
     model = PerDrugRidge().fit(features, pairs)
     predicted = pairs.assign(y_pred=model.predict(features, pairs))
     for drug, rows in predicted.groupby("drug"):
@@ -158,9 +179,11 @@ def test_per_drug_ridge_recovers_a_planted_ordering_and_shrinks_to_its_prior() -
     wide = pd.DataFrame(rng.normal(0, 1, (20, 50)), index=features.index[:20])  # fewer samples than features
     some = pairs[pairs["sample"].isin(wide.index)]
     primal, dual = (PerDrugRidge(alpha=3.0).fit(data, some) for data in (wide.iloc[:, :15], wide))
-    exact = np.linalg.solve(np.cov(wide.to_numpy(), rowvar=False, bias=True) * 20 + 3.0 * np.eye(50),
-                            (wide - wide.mean()).T.to_numpy() @ (some[some["drug"] == "d0"]["value"].to_numpy()
-                                                                 - some[some["drug"] == "d0"]["value"].mean()))
+    exact = np.linalg.solve(
+        np.cov(wide.to_numpy(), rowvar=False, bias=True) * 20 + 3.0 * np.eye(50),
+        (wide - wide.mean()).T.to_numpy()
+        @ (some[some["drug"] == "d0"]["value"].to_numpy() - some[some["drug"] == "d0"]["value"].mean()),
+    )
     np.testing.assert_allclose(dual.drugs["d0"].coef, exact, atol=1e-8)
     assert primal.drugs["d0"].coef.shape == (15,)
 
@@ -179,7 +202,8 @@ def test_multitask_network_learns_each_drugs_ordering_and_ignores_unscreened_pai
     responses = pd.DataFrame({"d0": 0.8 + 0.1 * genes[0], "d1": 0.3 - 0.05 * genes[1], "d2": 0.5 + 0.1 * genes[2]})
     responses = responses.mask(rng.random(responses.shape) < 0.2)  # a fifth of the pairs not screened
     network = MultiTaskNetwork(MultiTaskSettings(hidden=(16,), dropout=0.0, input_dropout=0.0, max_epochs=200)).fit(
-        genes.iloc[:150], responses.iloc[:150])
+        genes.iloc[:150], responses.iloc[:150]
+    )
     predicted = network.predict(genes.iloc[150:])
     assert np.isfinite(network.validation_loss) and list(predicted.columns) == ["d0", "d1", "d2"]
     for drug in predicted:
@@ -194,8 +218,9 @@ def test_ordering_loss_is_one_minus_the_mean_within_drug_pearson_and_blind_to_le
     truth = rng.normal(size=(12, 3)).astype("float32")
     truth[[0, 5], 1] = np.nan  # unscreened pairs are left out of drug 1's correlation
     predicted = rng.normal(size=(12, 3)).astype("float32")
-    expected = 1 - np.mean([np.corrcoef(truth[~np.isnan(truth[:, d]), d], predicted[~np.isnan(truth[:, d]), d])[0, 1]
-                            for d in range(3)])
+    expected = 1 - np.mean(
+        [np.corrcoef(truth[~np.isnan(truth[:, d]), d], predicted[~np.isnan(truth[:, d]), d])[0, 1] for d in range(3)]
+    )
     assert float(masked_ordering(truth, predicted)) == pytest.approx(expected, abs=1e-5)
     affine = np.where(np.isnan(truth), 0.0, truth * np.array([2.0, 0.5, 7.0]) + np.array([1.0, -3.0, 100.0]))
     assert float(masked_ordering(truth, affine.astype("float32"))) == pytest.approx(0.0, abs=1e-5)

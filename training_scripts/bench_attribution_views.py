@@ -5,6 +5,7 @@ and the process CPU time per core (on a busy machine the latter estimates an idl
 Example: ``python -m training_scripts.bench_attribution_views --bundles colorectal_tdnn_finetuned``.
 Prints figures; asserts nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,14 +43,23 @@ def main(argv: list[str] | None = None) -> None:
         bundle = load_bundle(models_dir() / name)
         organoid = cohort.loc[[args.sample]]
         for view, described in VIEWS.items():
+
             def explain() -> None:
                 organoid_attributions(bundle, organoid, args.drug, view, cohort)
 
             first_wall, first_cpu = timed(explain)
             warm_wall, warm_cpu = timed(explain)
-            rows.append({"bundle": name, "view": view, "members": len(bundle.members),
-                         "mean over drugs": described.needs_all_drugs, "first call s": first_wall,
-                         "warm s": warm_wall, "warm CPU s per core": warm_cpu})
+            rows.append(
+                {
+                    "bundle": name,
+                    "view": view,
+                    "members": len(bundle.members),
+                    "mean over drugs": described.needs_all_drugs,
+                    "first call s": first_wall,
+                    "warm s": warm_wall,
+                    "warm CPU s per core": warm_cpu,
+                }
+            )
             print(f"{name} {view}: first {first_wall:.2f} s, warm {warm_wall:.2f} s", flush=True)
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
 

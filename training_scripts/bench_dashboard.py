@@ -8,6 +8,7 @@ of where the ranking's time goes.
 
 Example: ``python -m training_scripts.bench_dashboard --architecture tdnn``. Prints figures; asserts nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,14 @@ from core.upload import validate_upload
 
 APP = REPO_ROOT / "dashboard" / "app.py"
 # After the upload, the pages in the order a first-time user meets them (home's start-here path, then the rest).
-PAGES_AFTER_UPLOAD = ("views/ranking.py", "views/genes.py", "views/pathways.py", "views/performance.py",
-                      "views/finetune.py", "views/about.py")
+PAGES_AFTER_UPLOAD = (
+    "views/ranking.py",
+    "views/genes.py",
+    "views/pathways.py",
+    "views/performance.py",
+    "views/finetune.py",
+    "views/about.py",
+)
 
 
 def seconds(function) -> tuple[float, object]:
@@ -51,8 +58,9 @@ def first_visits(app: AppTest, upload: bytes) -> None:
     needs it, as on a server."""
     visit_s, app = seconds(lambda: app.switch_page("views/upload.py").run())
     print(f"first visit, Upload & QC: {visit_s:.1f} s")
-    upload_s, app = seconds(lambda: app.file_uploader(key="upload_file").set_value(
-        ("organoid.csv", upload, "text/csv")).run())
+    upload_s, app = seconds(
+        lambda: app.file_uploader(key="upload_file").set_value(("organoid.csv", upload, "text/csv")).run()
+    )
     print(f"upload of one organoid (QC on the page): {upload_s:.1f} s")
     for page in PAGES_AFTER_UPLOAD:
         visit_s, app = seconds(lambda: app.switch_page(page).run())
@@ -69,8 +77,9 @@ def training_clicks(architecture: str, n_samples: int = 12, n_drugs: int = 10) -
     samples = sorted(responses["sample"].unique())[:n_samples]
     drugs = sorted(d for d in responses["drug"].unique() if reference.drug_smiles.get(d))[:n_drugs]
     chosen = responses[responses["sample"].isin(samples) & responses["drug"].isin(drugs)].reset_index(drop=True)
-    cohort: Cohort = dataclasses.replace(reference, responses=chosen,
-                                         drug_smiles={d: reference.drug_smiles[d] for d in drugs})
+    cohort: Cohort = dataclasses.replace(
+        reference, responses=chosen, drug_smiles={d: reference.drug_smiles[d] for d in drugs}
+    )
     settings = dataclasses.replace(BROWSER_TRAINING, max_epochs=3)
     folder = models_dir() / f"{TARGET_DATASET}_{architecture}_zeroshot"
     clicked = time.perf_counter()
@@ -81,9 +90,11 @@ def training_clicks(architecture: str, n_samples: int = 12, n_drugs: int = 10) -
             first_epoch = time.perf_counter() - clicked
         time.sleep(0.05)
     first = "never reached" if first_epoch is None else f"{first_epoch:.1f} s"
-    print(f"own-cohort training ({architecture}, {n_samples} organoids x {n_drugs} drugs, 2 folds x 3 epochs, worker "
-          f"process): click -> first epoch {first}, click -> results {time.perf_counter() - clicked:.1f} s "
-          f"({job.status}{': ' + job.error.splitlines()[-1] if job.error else ''})")
+    print(
+        f"own-cohort training ({architecture}, {n_samples} organoids x {n_drugs} drugs, 2 folds x 3 epochs, worker "
+        f"process): click -> first epoch {first}, click -> results {time.perf_counter() - clicked:.1f} s "
+        f"({job.status}{': ' + job.error.splitlines()[-1] if job.error else ''})"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,8 +104,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     start_s, app = seconds(lambda: AppTest.from_file(str(APP), default_timeout=300).run())
-    print(f"app start to first page (home; the datasets are read only when its expander is opened): {start_s:.1f} s"
-          f"{' (page raised)' if app.exception else ''}")
+    print(
+        f"app start to first page (home; the datasets are read only when its expander is opened): {start_s:.1f} s"
+        f"{' (page raised)' if app.exception else ''}"
+    )
     expression = load_cohort(TARGET_DATASET).expression
     upload = expression.iloc[[0]].T.to_csv().encode()  # one organoid, genes as rows, as a user would send it
     first_visits(app, upload)
@@ -107,24 +120,31 @@ def main(argv: list[str] | None = None) -> None:
     for attempt in ("first", "warm"):
         qc_s, profile = seconds(lambda: validate_upload(upload, "organoid.csv", panel))
         rank_s, _ = seconds(lambda: [rank_drugs(b, profile.expression) for b in bundles.values()])
-        print(f"upload to ranking, one organoid ({attempt}): QC {qc_s:.2f} s + two rankings {rank_s:.2f} s "
-              f"= {qc_s + rank_s:.2f} s")
+        print(
+            f"upload to ranking, one organoid ({attempt}): QC {qc_s:.2f} s + two rankings {rank_s:.2f} s "
+            f"= {qc_s + rank_s:.2f} s"
+        )
 
     finetuned = bundles["finetuned"]
     references = load_cohort(TARGET_DATASET).expression
     by_view = {}
     for view in VIEWS:
-        ig_s, by_view[view] = seconds(lambda: organoid_attributions(finetuned, profile.expression, args.drug, view,
-                                                                    references))
-        print(f"drug detail ({args.drug}), {view} view: organoid attributions {ig_s:.2f} s "
-              f"({len(finetuned.members)} members{', every drug' if VIEWS[view].needs_all_drugs else ''})")
+        ig_s, by_view[view] = seconds(
+            lambda: organoid_attributions(finetuned, profile.expression, args.drug, view, references)
+        )
+        print(
+            f"drug detail ({args.drug}), {view} view: organoid attributions {ig_s:.2f} s "
+            f"({len(finetuned.members)} members{', every drug' if VIEWS[view].needs_all_drugs else ''})"
+        )
     genes = by_view[DEFAULT_VIEW]
     ref_s, precomputed = seconds(lambda: load_reference_explanations(models_dir(), finetuned.name))
     ora_s, _ = seconds(lambda: pathway_enrichment(genes, finetuned, "Reactome"))
     ranked_s, _ = seconds(lambda: ranked_enrichment(genes.set_index("gene")["attribution"], "Reactome"))
-    print(f"precomputed reference explanations {ref_s:.2f} s "
-          f"({'found' if precomputed is not None else 'missing: computed on the fly in the app'}); "
-          f"{DEFAULT_VIEW} view: ORA (Reactome) {ora_s:.2f} s; ranked enrichment (Reactome, one drug) {ranked_s:.2f} s")
+    print(
+        f"precomputed reference explanations {ref_s:.2f} s "
+        f"({'found' if precomputed is not None else 'missing: computed on the fly in the app'}); "
+        f"{DEFAULT_VIEW} view: ORA (Reactome) {ora_s:.2f} s; ranked enrichment (Reactome, one drug) {ranked_s:.2f} s"
+    )
 
     profiler = cProfile.Profile()
     profiler.enable()

@@ -5,6 +5,7 @@ featurises them twice -- cold, into a fresh temporary cache, then warm from that
 reports counts, timings split by RDKit / Mordred, and how many descriptor columns survive the
 standardiser's constant/missing filter. Run: ``python -m training_scripts.bench_drug_features``.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -17,6 +17,7 @@ on the real reference organoids and the bundle's drugs):
 Then ORA and ranked-enrichment (GSEA preranked) timings per drug and collection on each drug's attributions.
 Run: ``python -m training_scripts.bench_explain`` (about 2 minutes on 2 CPU cores).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,25 +72,42 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "completeness, and compare IG gene rankings with shap explainers.",
     )
     parser.add_argument("--architectures", nargs="+", default=list(SPECS), choices=list(SPECS))
-    parser.add_argument("--bundle", action="append", default=[], metavar="ARCH=BUNDLE",
-                        help="explain member 0 of a trained bundle on real inputs (repeatable)")
+    parser.add_argument(
+        "--bundle",
+        action="append",
+        default=[],
+        metavar="ARCH=BUNDLE",
+        help="explain member 0 of a trained bundle on real inputs (repeatable)",
+    )
     parser.add_argument("--panel", choices=PANEL_NAMES, default="tdnn", help="gene panel naming the gene input")
     parser.add_argument("--drugs", type=int, default=80, help="drugs per organoid (default 80)")
     parser.add_argument("--drug-features", type=int, default=1200, help="tDNN descriptor count (default 1200)")
     parser.add_argument("--smiles-length", type=int, default=150)
     parser.add_argument("--vocabulary-size", type=int, default=40)
-    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS,
-                        help=f"IG steps for timings and the shap comparison (default {DEFAULT_STEPS})")
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
-                        help=f"interpolated rows per gradient pass (default {DEFAULT_BATCH_SIZE})")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=DEFAULT_STEPS,
+        help=f"IG steps for timings and the shap comparison (default {DEFAULT_STEPS})",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"interpolated rows per gradient pass (default {DEFAULT_BATCH_SIZE})",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats; the median is reported")
     parser.add_argument("--sweep-pairs", type=int, default=24, help="pairs in the completeness sweep")
     parser.add_argument("--max-steps", type=int, default=1024, help="largest step count in the sweep")
     parser.add_argument("--abs-tol", type=float, default=1e-3)
     parser.add_argument("--rel-tol", type=float, default=0.01)
     parser.add_argument("--shap-organoids", type=int, default=24, help="organoids in the shap comparison")
-    parser.add_argument("--references", type=int, default=19,
-                        help="reference organoids of the expected gradients (the colorectal cohort has 19)")
+    parser.add_argument(
+        "--references",
+        type=int,
+        default=19,
+        help="reference organoids of the expected gradients (the colorectal cohort has 19)",
+    )
     parser.add_argument("--members", type=int, default=5, help="fold models per bundle the app averages (default 5)")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
@@ -124,8 +142,11 @@ class Subject:
 def load_subjects(args: argparse.Namespace, n_genes: int) -> dict[str, Subject]:
     """Architecture -> subject: random weights, or member 0 of a trained bundle with its real inputs."""
     bundles = dict(entry.split("=", 1) for entry in args.bundle)
-    sizes = {"n_drug_features": args.drug_features, "smiles_length": args.smiles_length,
-             "vocabulary_size": args.vocabulary_size}
+    sizes = {
+        "n_drug_features": args.drug_features,
+        "smiles_length": args.smiles_length,
+        "vocabulary_size": args.vocabulary_size,
+    }
     subjects = {}
     for name in args.architectures:
         if name not in bundles:
@@ -136,7 +157,8 @@ def load_subjects(args: argparse.Namespace, n_genes: int) -> dict[str, Subject]:
         trained = member.trained
         expression = load_cohort(bundle.manifest["target_cohort"]).expression
         subjects[name] = Subject(
-            trained.model, f"trained: {bundle.name}",
+            trained.model,
+            f"trained: {bundle.name}",
             {trained.drugs.input_name: member.drug_inputs[: args.drugs]},
             trained.expression.transform(expression, trained.domain),
         )
@@ -175,10 +197,13 @@ def time_breakdown(
     starts = range(0, len(inputs[GENES]), per_batch)
     nodes, _ = gauss_legendre(steps)
     width = inputs[GENES].shape[1]
-    paths = [tf.constant((nodes[None, :, None] * inputs[GENES][i : i + per_batch, None, :]).reshape(-1, width))
-             for i in starts]
-    encoded = [keras.tree.flatten(stem({k: v[i : i + per_batch] for k, v in others.items()}, training=False))
-               for i in starts]
+    paths = [
+        tf.constant((nodes[None, :, None] * inputs[GENES][i : i + per_batch, None, :]).reshape(-1, width))
+        for i in starts
+    ]
+    encoded = [
+        keras.tree.flatten(stem({k: v[i : i + per_batch] for k, v in others.items()}, training=False)) for i in starts
+    ]
     repeated = [{k: np.repeat(v[i : i + per_batch], steps, axis=0) for k, v in others.items()} for i in starts]
 
     @tf.function(reduce_retracing=True)
@@ -201,8 +226,9 @@ def time_breakdown(
     return {
         "drug branch (once per pair)": median_seconds(lambda: stem(others, training=False), repeats),
         "head gradient passes": median_seconds(lambda: [head_gradient(*b) for b in zip(paths, encoded)], repeats),
-        "same passes, unsplit model": median_seconds(lambda: [full_gradient(*b) for b in zip(paths, repeated)],
-                                                     repeats),
+        "same passes, unsplit model": median_seconds(
+            lambda: [full_gradient(*b) for b in zip(paths, repeated)], repeats
+        ),
     }
 
 
@@ -214,8 +240,14 @@ def steps_needed(model: keras.Model, inputs: dict[str, np.ndarray], args: argpar
     for steps in (s for s in SWEEP_STEPS if s <= args.max_steps):
         attributions = integrated_gradients(model, inputs, steps=steps, batch_size=args.batch_size)
         gap = completeness_gap(model, inputs, attributions)
-        rows.append({"steps": steps, "max gap": gap.max(), "median rel gap": np.median(gap / target),
-                     "pairs within tol": np.mean(gap <= tolerance)})
+        rows.append(
+            {
+                "steps": steps,
+                "max gap": gap.max(),
+                "median rel gap": np.median(gap / target),
+                "pairs within tol": np.mean(gap <= tolerance),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -248,15 +280,18 @@ def shap_values(make_explainer: Callable[[], object], expression: np.ndarray) ->
         tf_execute.record_gradient = record_gradient
 
 
-def shap_agreement(model: keras.Model, expression: np.ndarray, drug_row: dict[str, np.ndarray],
-                   steps: int) -> pd.DataFrame:
+def shap_agreement(
+    model: keras.Model, expression: np.ndarray, drug_row: dict[str, np.ndarray], steps: int
+) -> pd.DataFrame:
     """Spearman of |attributions| between ours and shap's explainers, per pair and for the summed ranking: the
     zeros-baseline explainers against integrated gradients from zeros, the cohort-background one (shap's
     sampled expected gradients) against :func:`expected_gradients` with the cohort as references (the
     patient view)."""
     pairs = pair_grid(expression, {k: v[None] for k, v in drug_row.items()})
-    ours = {"zeros": integrated_gradients(model, pairs, steps=steps),
-            "cohort": expected_gradients(model, pairs, expression)}
+    ours = {
+        "zeros": integrated_gradients(model, pairs, steps=steps),
+        "cohort": expected_gradients(model, pairs, expression),
+    }
     wrapped = fixed_drug_model(model, drug_row)
     zeros = np.zeros((1, expression.shape[1]), dtype="float32")
     explainers: dict[str, tuple[str, Callable[[], object]]] = {
@@ -274,16 +309,24 @@ def shap_agreement(model: keras.Model, expression: np.ndarray, drug_row: dict[st
             continue
         reference = ours[baseline]
         shap_ranking, our_ranking = np.abs(values).sum(axis=0), np.abs(reference).sum(axis=0)
-        rows.append({
-            "explainer": name,
-            "compared with": "integrated gradients from zeros" if baseline == "zeros" else "expected gradients vs cohort",
-            "status": "ok",
-            "seconds": time.perf_counter() - start,
-            "median per-pair rho": np.median([spearmanr(np.abs(s), np.abs(i))[0] for s, i in zip(values, reference)]),
-            "summed-ranking rho": spearmanr(shap_ranking, our_ranking)[0],
-            f"top-{TOP_GENES_TESTED} overlap": len(set(np.argsort(-shap_ranking)[:TOP_GENES_TESTED]) & set(np.argsort(-our_ranking)[:TOP_GENES_TESTED]))
-            / TOP_GENES_TESTED,
-        })
+        rows.append(
+            {
+                "explainer": name,
+                "compared with": "integrated gradients from zeros"
+                if baseline == "zeros"
+                else "expected gradients vs cohort",
+                "status": "ok",
+                "seconds": time.perf_counter() - start,
+                "median per-pair rho": np.median(
+                    [spearmanr(np.abs(s), np.abs(i))[0] for s, i in zip(values, reference)]
+                ),
+                "summed-ranking rho": spearmanr(shap_ranking, our_ranking)[0],
+                f"top-{TOP_GENES_TESTED} overlap": len(
+                    set(np.argsort(-shap_ranking)[:TOP_GENES_TESTED]) & set(np.argsort(-our_ranking)[:TOP_GENES_TESTED])
+                )
+                / TOP_GENES_TESTED,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -297,24 +340,36 @@ def bench_ora(per_drug_attributions: np.ndarray, panel: list[str], repeats: int)
         first = median_seconds(lambda: over_representation(queries[0], panel, name), 1)
         warm = median_seconds(lambda: [over_representation(q, panel, name) for q in queries], repeats) / len(queries)
         found = sum(len(over_representation(q, panel, name)) > 0 for q in queries)
-        ranked = median_seconds(lambda: ranked_enrichment(pd.Series(per_drug_attributions[0], index=panel), name),
-                                repeats)
-        rows.append({"collection": name, "sets": len(load_collection(name)), "load s": load,
-                     "first ORA s (cuts sets to panel)": first, "ORA s per drug": warm,
-                     "drugs with a significant term": f"{found}/{len(queries)}",
-                     f"ranked enrichment s per drug ({PRERANK_PERMUTATIONS} permutations)": ranked})
+        ranked = median_seconds(
+            lambda: ranked_enrichment(pd.Series(per_drug_attributions[0], index=panel), name), repeats
+        )
+        rows.append(
+            {
+                "collection": name,
+                "sets": len(load_collection(name)),
+                "load s": load,
+                "first ORA s (cuts sets to panel)": first,
+                "ORA s per drug": warm,
+                "drugs with a significant term": f"{found}/{len(queries)}",
+                f"ranked enrichment s per drug ({PRERANK_PERMUTATIONS} permutations)": ranked,
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def bench_architecture(name: str, subject: Subject, n_genes: int, args: argparse.Namespace,
-                       rng: np.random.Generator) -> tuple[dict[str, object], np.ndarray]:
+def bench_architecture(
+    name: str, subject: Subject, n_genes: int, args: argparse.Namespace, rng: np.random.Generator
+) -> tuple[dict[str, object], np.ndarray]:
     """Print one architecture's breakdown, sweep and shap comparison; return its timing row and the
     attributions (drugs, genes) of one organoid against every drug."""
     model, weights = subject.model, subject.weights
     print(f"=== {name} ({weights}) ===")
     drugs = subject.drugs if subject.drugs is not None else random_drugs(model, args.drugs, rng)
-    organoids = (subject.organoids if subject.organoids is not None
-                 else rng.normal(size=(max(args.shap_organoids, args.references, 1), n_genes)).astype("float32"))
+    organoids = (
+        subject.organoids
+        if subject.organoids is not None
+        else rng.normal(size=(max(args.shap_organoids, args.references, 1), n_genes)).astype("float32")
+    )
     organoid = organoids[0]
     options = {"steps": args.steps, "batch_size": args.batch_size}
     first_call = median_seconds(lambda: explain_pair(model, organoid, first_rows(drugs), **options), 1)
@@ -323,15 +378,19 @@ def bench_architecture(name: str, subject: Subject, n_genes: int, args: argparse
     references = organoids[: args.references]
     expected_gradients(model, one_pair, references, batch_size=args.batch_size)  # trace
     versus_references = median_seconds(
-        lambda: expected_gradients(model, one_pair, references, batch_size=args.batch_size), args.repeats)
+        lambda: expected_gradients(model, one_pair, references, batch_size=args.batch_size), args.repeats
+    )
     attributions = explain_organoid(model, organoid, drugs, **options)
-    all_drugs, all_drugs_cpu = median_wall_and_cpu(lambda: explain_organoid(model, organoid, drugs, **options),
-                                                   args.repeats)
+    all_drugs, all_drugs_cpu = median_wall_and_cpu(
+        lambda: explain_organoid(model, organoid, drugs, **options), args.repeats
+    )
     breakdown = time_breakdown(model, pair_grid(organoid[None], drugs), args.steps, args.batch_size, args.repeats)
     rest = all_drugs - breakdown["drug branch (once per pair)"] - breakdown["head gradient passes"]
-    print(f"time for 1 organoid x {args.drugs} drugs ({all_drugs:.2f} s): "
-          + "; ".join(f"{part} {seconds:.2f} s" for part, seconds in breakdown.items())
-          + f"; NumPy path building, averaging and call overhead ~{max(rest, 0.0):.2f} s")
+    print(
+        f"time for 1 organoid x {args.drugs} drugs ({all_drugs:.2f} s): "
+        + "; ".join(f"{part} {seconds:.2f} s" for part, seconds in breakdown.items())
+        + f"; NumPy path building, averaging and call overhead ~{max(rest, 0.0):.2f} s"
+    )
 
     sweep_inputs = pair_grid(organoids[1:2], {k: v[: args.sweep_pairs] for k, v in drugs.items()})
     sweep = steps_needed(model, sweep_inputs, args)
@@ -347,12 +406,17 @@ def bench_architecture(name: str, subject: Subject, n_genes: int, args: argparse
     agreement = shap_agreement(model, cohort, first_rows(drugs), args.steps)
     print(f"shap vs IG on 1 drug x {args.shap_organoids} organoids, Spearman of |attributions| ({weights}):")
     print(agreement.to_string(index=False, float_format=lambda v: f"{v:.3f}") + "\n")
-    row = {"model": name, "weights": weights, "first call s (tracing)": first_call, "1 organoid x 1 drug s": pair,
-           f"same vs {len(references)} references s (patient view, 1 member)": versus_references,
-           f"x {args.members} members s": versus_references * args.members,
-           f"1 organoid x {args.drugs} drugs s": all_drugs,
-           f"same, CPU s / {os.cpu_count()} cores": all_drugs_cpu / os.cpu_count(),
-           "us per step-row": all_drugs / (args.drugs * args.steps) * 1e6}
+    row = {
+        "model": name,
+        "weights": weights,
+        "first call s (tracing)": first_call,
+        "1 organoid x 1 drug s": pair,
+        f"same vs {len(references)} references s (patient view, 1 member)": versus_references,
+        f"x {args.members} members s": versus_references * args.members,
+        f"1 organoid x {args.drugs} drugs s": all_drugs,
+        f"same, CPU s / {os.cpu_count()} cores": all_drugs_cpu / os.cpu_count(),
+        "us per step-row": all_drugs / (args.drugs * args.steps) * 1e6,
+    }
     return row, attributions
 
 
@@ -361,15 +425,19 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng(args.seed)
     panel = load_panel(args.panel)
     models = load_subjects(args, len(panel))
-    print(f"panel {args.panel}: {len(panel)} genes; {args.drugs} drugs; IG {args.steps} Gauss-Legendre steps, "
-          f"batches of {args.batch_size} rows; tolerance max({args.abs_tol:g}, {args.rel_tol:.0%} of |F(x)-F(0)|)")
+    print(
+        f"panel {args.panel}: {len(panel)} genes; {args.drugs} drugs; IG {args.steps} Gauss-Legendre steps, "
+        f"batches of {args.batch_size} rows; tolerance max({args.abs_tol:g}, {args.rel_tol:.0%} of |F(x)-F(0)|)"
+    )
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times grow with other load)\n")
     results = {name: bench_architecture(name, subject, len(panel), args, rng) for name, subject in models.items()}
     print("=== IG timings (median of repeats) ===")
     print(pd.DataFrame([row for row, _ in results.values()]).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     first = next(iter(results))
-    print(f"\n=== ORA of each drug's top {TOP_GENES_TESTED} genes (paper thresholds) and ranked enrichment of one drug "
-          f"({first} attributions of one organoid) ===")
+    print(
+        f"\n=== ORA of each drug's top {TOP_GENES_TESTED} genes (paper thresholds) and ranked enrichment of one drug "
+        f"({first} attributions of one organoid) ==="
+    )
     print(bench_ora(results[first][1], panel, args.repeats).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 

@@ -4,6 +4,7 @@ for the whole reference cohort over every drug.
 
 Example: ``python -m training_scripts.bench_models``. Prints a table; asserts nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,15 +27,17 @@ def pretraining_rows() -> list[dict[str, object]]:
             continue
         manifest = unverified_manifest(folder)
         fit, settings = manifest.fit or {}, manifest.settings or {}
-        rows.append({
-            "model": model_name,
-            "pairs": settings.get("max_pairs") or "all",
-            "epochs": fit["epochs_run"],
-            "s/epoch": round(fit["seconds"] / fit["epochs_run"], 1),
-            "fit min": round(fit["seconds"] / 60, 1),
-            "total min (incl. features)": round(settings["total_seconds"] / 60, 1),
-            "best val MSE": round(fit["best_val_loss"], 5),
-        })
+        rows.append(
+            {
+                "model": model_name,
+                "pairs": settings.get("max_pairs") or "all",
+                "epochs": fit["epochs_run"],
+                "s/epoch": round(fit["seconds"] / fit["epochs_run"], 1),
+                "fit min": round(fit["seconds"] / 60, 1),
+                "total min (incl. features)": round(settings["total_seconds"] / 60, 1),
+                "best val MSE": round(fit["best_val_loss"], 5),
+            }
+        )
     return rows
 
 
@@ -63,12 +66,17 @@ def main(argv: list[str] | None = None) -> None:
         bundle = load_bundle(models_dir() / name)
         load_s = time.perf_counter() - start
         first_call = timed(lambda: rank_drugs(bundle, expression.iloc[[0]]), 1)
-        rows.append({
-            "bundle": name, "members": len(bundle.members), "drugs": len(bundle.drugs),
-            "load s": round(load_s, 2), "first prediction s": round(first_call, 3),
-            "1 organoid s": round(timed(lambda: rank_drugs(bundle, expression.iloc[[0]]), args.repeats), 3),
-            f"{len(expression)} organoids s": round(timed(lambda: rank_drugs(bundle, expression), args.repeats), 3),
-        })
+        rows.append(
+            {
+                "bundle": name,
+                "members": len(bundle.members),
+                "drugs": len(bundle.drugs),
+                "load s": round(load_s, 2),
+                "first prediction s": round(first_call, 3),
+                "1 organoid s": round(timed(lambda: rank_drugs(bundle, expression.iloc[[0]]), args.repeats), 3),
+                f"{len(expression)} organoids s": round(timed(lambda: rank_drugs(bundle, expression), args.repeats), 3),
+            }
+        )
     print(f"\n== Bundles in {models_dir()} (load verifies every file's SHA-256; predictions over all drugs)")
     print(pd.DataFrame(rows).to_string(index=False) if rows else "no bundles")
 

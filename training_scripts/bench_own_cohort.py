@@ -15,6 +15,7 @@ AppTest, in this process) while the training runs in a worker process, as it doe
 
 Example: ``python -m training_scripts.bench_own_cohort``. Prints figures; asserts nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -90,8 +91,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=BROWSER_TRAINING.batch_size)
     parser.add_argument("--max-epochs", type=int, default=BROWSER_TRAINING.max_epochs)
     parser.add_argument("--folds", type=int, default=DEFAULT_FOLDS)
-    parser.add_argument("--responsiveness", action="store_true",
-                        help="also time a dashboard page while the training runs on a background thread")
+    parser.add_argument(
+        "--responsiveness",
+        action="store_true",
+        help="also time a dashboard page while the training runs on a background thread",
+    )
     args = parser.parse_args(argv)
     settings = TrainingSettings(batch_size=args.batch_size, max_epochs=args.max_epochs)
     print(f"settings: {settings.to_dict()}, {args.folds} folds, {args.architecture}", flush=True)
@@ -100,15 +104,29 @@ def main(argv: list[str] | None = None) -> None:
     gdsc = timed("load GDSC1 (once per server process)", lambda: load_cohort(PRETRAINING_DATASET), timings)
     pretrained, manifest = timed(
         "load the pre-trained model (once per process)",
-        lambda: pretrained_from_zeroshot_bundle(models_dir() / f"colorectal_{args.architecture}_zeroshot"), timings)
+        lambda: pretrained_from_zeroshot_bundle(models_dir() / f"colorectal_{args.architecture}_zeroshot"),
+        timings,
+    )
     expression, responses = tiriac_size_upload(gdsc)
-    uploaded = timed("validate both files, resolve drug structures",
-                     lambda: validate_cohort_upload(expression, "expression.csv", responses, "responses.csv",
-                                                    metric="auc", lower_is_sensitive=True,
-                                                    panel=pretrained.expression.genes), timings)
+    uploaded = timed(
+        "validate both files, resolve drug structures",
+        lambda: validate_cohort_upload(
+            expression,
+            "expression.csv",
+            responses,
+            "responses.csv",
+            metric="auc",
+            lower_is_sensitive=True,
+            panel=pretrained.expression.genes,
+        ),
+        timings,
+    )
     cohort = uploaded.cohort
-    print(f"cohort: {cohort.expression.shape[0]} samples x {len(cohort.drug_smiles)} drugs, "
-          f"{len(cohort.usable_pairs())} pairs", flush=True)
+    print(
+        f"cohort: {cohort.expression.shape[0]} samples x {len(cohort.drug_smiles)} drugs, "
+        f"{len(cohort.usable_pairs())} pairs",
+        flush=True,
+    )
 
     def train(progress=None):
         return train_own_cohort(cohort, "benchmark", pretrained, manifest, gdsc, settings, args.folds, progress)
@@ -116,8 +134,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.responsiveness:
         idle = page_seconds(4)[1:]  # the first run pays for imports and caches
         folder = models_dir() / f"colorectal_{args.architecture}_zeroshot"
-        job = background.start(train_own_cohort_to_zip, (cohort, "benchmark", folder, settings, args.folds),
-                               "bench-own-cohort")
+        job = background.start(
+            train_own_cohort_to_zip, (cohort, "benchmark", folder, settings, args.folds), "bench-own-cohort"
+        )
         busy = []
         while job.active:  # a user clicking every few seconds, as on a page that polls a running job
             busy += page_seconds(1)
@@ -126,10 +145,15 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"training ended {job.status}: {job.error}")
         bundles = {b.manifest.training: b for b in bundles_from_zip_bytes(job.result)}
         timings["fine-tune + from scratch, cross-validated"] = job.seconds
-        print(f"{'fine-tune + from scratch, cross-validated':<48s} {job.seconds:7.1f} s (worker process, "
-              "including its start: imports, GDSC, pre-trained model, zip)")
-        print(f"About page run: idle median {statistics.median(idle):.2f} s; while training median "
-              f"{statistics.median(busy):.2f} s, max {max(busy):.2f} s over {len(busy)} runs", flush=True)
+        print(
+            f"{'fine-tune + from scratch, cross-validated':<48s} {job.seconds:7.1f} s (worker process, "
+            "including its start: imports, GDSC, pre-trained model, zip)"
+        )
+        print(
+            f"About page run: idle median {statistics.median(idle):.2f} s; while training median "
+            f"{statistics.median(busy):.2f} s, max {max(busy):.2f} s over {len(busy)} runs",
+            flush=True,
+        )
     else:
         bundles = timed("fine-tune + from scratch, cross-validated", train, timings)
     for kind, bundle in bundles.items():
@@ -138,14 +162,24 @@ def main(argv: list[str] | None = None) -> None:
     archive = timed("zip export (in memory)", lambda: bundles_to_zip_bytes(list(bundles.values())), timings)
     reloaded = timed("zip reload (hashes verified)", lambda: bundles_from_zip_bytes(archive), timings)
     probe = cohort.expression.iloc[:3]
-    same = all(np.array_equal(member_predictions(a, probe), member_predictions(b, probe))
-               for a, b in zip(bundles.values(), reloaded))
+    same = all(
+        np.array_equal(member_predictions(a, probe), member_predictions(b, probe))
+        for a, b in zip(bundles.values(), reloaded)
+    )
     print(f"zip: {len(archive) / 1e6:.1f} MB; reloaded bundles predict identically: {same}")
-    user_wait = sum(timings[k] for k in ("validate both files, resolve drug structures",
-                                         "fine-tune + from scratch, cross-validated", "zip export (in memory)"))
-    print(f"\ntotal a user waits (validation + training + export): {user_wait:.1f} s "
-          f"({user_wait / 60:.2f} min; budget 3 min); first run of a server adds "
-          f"{timings['load GDSC1 (once per server process)'] + timings['load the pre-trained model (once per process)']:.1f} s")
+    user_wait = sum(
+        timings[k]
+        for k in (
+            "validate both files, resolve drug structures",
+            "fine-tune + from scratch, cross-validated",
+            "zip export (in memory)",
+        )
+    )
+    print(
+        f"\ntotal a user waits (validation + training + export): {user_wait:.1f} s "
+        f"({user_wait / 60:.2f} min; budget 3 min); first run of a server adds "
+        f"{timings['load GDSC1 (once per server process)'] + timings['load the pre-trained model (once per process)']:.1f} s"
+    )
     print("\ncross-validated scores on the cohort:")
     print(comparison_table(bundles).round(3).to_string(index=False))
 

@@ -5,6 +5,7 @@ times the epochs. For a machine without the data or RDKit (a GPU box), export th
 ``--export inputs.npz``, then run ``python -m training_scripts.bench_pretraining --arrays inputs.npz``
 there; only Keras and NumPy are needed (any Keras backend: TensorFlow, JAX or PyTorch).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,15 @@ def export_inputs(path: Path) -> None:
         genes = load_panel(SPECS[model_name].panel)
         encoder = new_encoder(model_name).fit(sorted({gdsc.drug_smiles[d] for d in pairs["drug"].unique()}))
         scaler = MinMaxTargetScaler().fit(pairs["value"].to_numpy())
-        table = build_pair_table(ExpressionPreprocessor(genes).fit(gdsc.expression, None), encoder, scaler,
-                                 gdsc.expression, pairs, gdsc.drug_smiles, REFERENCE_BATCH)
+        table = build_pair_table(
+            ExpressionPreprocessor(genes).fit(gdsc.expression, None),
+            encoder,
+            scaler,
+            gdsc.expression,
+            pairs,
+            gdsc.drug_smiles,
+            REFERENCE_BATCH,
+        )
         for key in ("genes", "drugs", "sample_index", "drug_index", "target"):
             arrays[f"{model_name}.{key}"] = getattr(table, key)
         arrays[f"{model_name}.drug_input_name"] = np.array(table.drug_input_name)
@@ -44,16 +52,22 @@ def export_inputs(path: Path) -> None:
 
 
 def table_from(arrays: np.lib.npyio.NpzFile, model_name: str) -> PairTable:
-    return PairTable(*(arrays[f"{model_name}.{k}"] for k in ("genes", "drugs")),
-                     str(arrays[f"{model_name}.drug_input_name"]),
-                     *(arrays[f"{model_name}.{k}"] for k in ("sample_index", "drug_index", "target")))
+    return PairTable(
+        *(arrays[f"{model_name}.{k}"] for k in ("genes", "drugs")),
+        str(arrays[f"{model_name}.drug_input_name"]),
+        *(arrays[f"{model_name}.{k}"] for k in ("sample_index", "drug_index", "target")),
+    )
 
 
 def model_for(model_name: str, table: PairTable) -> keras.Model:
     if SPECS[model_name].drug_input == "descriptors":
         return build_model(model_name, n_genes=table.genes.shape[1], n_drug_features=table.drugs.shape[1])
-    return build_model(model_name, n_genes=table.genes.shape[1], smiles_length=table.drugs.shape[1],
-                       vocabulary_size=int(table.drugs.max()) + 1)
+    return build_model(
+        model_name,
+        n_genes=table.genes.shape[1],
+        smiles_length=table.drugs.shape[1],
+        vocabulary_size=int(table.drugs.max()) + 1,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -82,8 +96,11 @@ def main(argv: list[str] | None = None) -> None:
         epoch_seconds: list[float] = []
         settings = TrainingSettings(batch_size=args.batch_size, max_epochs=args.epochs, patience=args.epochs)
         fit(model, table, settings, progress=lambda report: epoch_seconds.append(report.seconds))
-        print(f"{model_name:9s} {model.count_params():>10,d} parameters, {len(table):,d} pairs: "
-              + ", ".join(f"epoch {i + 1} {s:.1f} s" for i, s in enumerate(epoch_seconds)), flush=True)
+        print(
+            f"{model_name:9s} {model.count_params():>10,d} parameters, {len(table):,d} pairs: "
+            + ", ".join(f"epoch {i + 1} {s:.1f} s" for i, s in enumerate(epoch_seconds)),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

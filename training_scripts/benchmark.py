@@ -11,6 +11,7 @@ Task results go to ``--work-dir`` (default: the cache, per profile); a rerun ski
 an interrupted run resumes. Collecting writes ``predictions.parquet``, ``summary.csv``,
 ``paired_tests.csv``, ``clinical_check.csv`` and ``REPORT.md`` with its figures to ``--out``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,14 +30,24 @@ from core.evaluation.grouped import summarise
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", choices=sorted(PROFILES), default="quick")
-    parser.add_argument("--work-dir", type=Path, help="where task results are kept (default: cache/benchmark/<profile>)")
-    parser.add_argument("--out", type=Path, help="where collected results go (default: trained_models/benchmark for "
-                        "the full profile, <work-dir>/results otherwise)")
+    parser.add_argument(
+        "--work-dir", type=Path, help="where task results are kept (default: cache/benchmark/<profile>)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where collected results go (default: trained_models/benchmark for "
+        "the full profile, <work-dir>/results otherwise)",
+    )
     parser.add_argument("--address", help="Ray cluster address (default: start a local instance)")
     parser.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance (default: all)")
     parser.add_argument("--collect-only", action="store_true", help="skip running; collect what has finished")
-    parser.add_argument("--rescore", action="store_true", help="recompute summary.csv from the predictions.parquet in "
-                        "--out (after a metric was added), leaving every other file as it is")
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="recompute summary.csv from the predictions.parquet in "
+        "--out (after a metric was added), leaving every other file as it is",
+    )
     args = parser.parse_args(argv)
     profile = PROFILES[args.profile]
     work_dir = args.work_dir or cache_dir() / "benchmark" / profile.name
@@ -44,7 +55,9 @@ def main(argv: list[str] | None = None) -> None:
     if not (args.collect_only or args.rescore):
         seconds = run_grid(profile, work_dir, args.address, args.num_cpus)
         with timings.open("a") as log:
-            log.write(json.dumps({"profile": profile.name, "wall_seconds": round(seconds, 1), "finished": time.time()}) + "\n")
+            log.write(
+                json.dumps({"profile": profile.name, "wall_seconds": round(seconds, 1), "finished": time.time()}) + "\n"
+            )
         print(f"grid finished in {seconds / 60:.1f} min (this run; earlier runs in {timings})")
     out = args.out or (models_dir() / "benchmark" if profile.name == "full" else work_dir / "results")
     if args.rescore:
@@ -55,9 +68,15 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     predictions = benchmark_predictions(profile, work_dir)
     results = write_results(predictions, out)
-    run_minutes = sum(json.loads(line)["wall_seconds"] for line in timings.read_text().splitlines()) / 60 if timings.is_file() else None
+    run_minutes = (
+        sum(json.loads(line)["wall_seconds"] for line in timings.read_text().splitlines()) / 60
+        if timings.is_file()
+        else None
+    )
     report = write_benchmark_report(results, predictions, profile, run_minutes, out)
-    print(f"collected {len(predictions):,} predictions into {out} in {time.perf_counter() - start:.0f} s; report: {report}")
+    print(
+        f"collected {len(predictions):,} predictions into {out} in {time.perf_counter() - start:.0f} s; report: {report}"
+    )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ then the zero-shot, fine-tuned and from-scratch bundles of the colorectal organo
 
 Example: ``python -m training_scripts.build_bundles`` (about an hour on 2 CPU cores).
 """
+
 from __future__ import annotations
 
 import argparse

@@ -5,6 +5,7 @@ of it loading them; prints the seconds each bundle's scoring and 1,000-permutati
 ``<models>/benchmark/bundle_evidence.csv``; a bundle rebuilt later is recognised by the hash of its reference
 predictions and scored afresh by the app until this is rerun.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -20,6 +20,7 @@ Steps (each cached, so an interrupted run resumes):
 Example: ``python -m training_scripts.centred_targets_study --seeds 0 1 2`` (about 1 hour on 2 cores).
 Writes ``deep_*.csv`` to ``--out`` (default ``trained_models/benchmark/within_drug``). Prints figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,10 +52,13 @@ STEPS = ("gdsc", "organoids", "external", "ordering", "transfer")
 
 def committed_gdsc_predictions() -> pd.DataFrame:
     """The committed benchmark's GDSC cell cold-start predictions of the min-max tDNN and the per-drug forest."""
-    table = pd.read_parquet(models_dir() / "benchmark" / "predictions.parquet",
-                            filters=[("dataset", "==", IN_VITRO), ("split", "==", CELL)])
+    table = pd.read_parquet(
+        models_dir() / "benchmark" / "predictions.parquet", filters=[("dataset", "==", IN_VITRO), ("split", "==", CELL)]
+    )
     table = table[table["model"].astype(str).isin(["tdnn_scratch", "rf_per_drug"])]
-    return table.assign(model="committed_" + table["model"].astype(str))[["model", "fold", "sample", "drug", "y_true", "y_pred"]]
+    return table.assign(model="committed_" + table["model"].astype(str))[
+        ["model", "fold", "sample", "drug", "y_true", "y_pred"]
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -62,8 +66,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS))
     parser.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--losses", nargs="+", choices=LOSSES, default=list(LOSSES),
-                        help="tDNN fine-tuning and training-from-scratch losses of the organoids step")
+    parser.add_argument(
+        "--losses",
+        nargs="+",
+        choices=LOSSES,
+        default=list(LOSSES),
+        help="tDNN fine-tuning and training-from-scratch losses of the organoids step",
+    )
     parser.add_argument("--permutations", type=int, default=1000)
     parser.add_argument("--work-dir", type=Path, default=cache_dir() / "within_drug")
     parser.add_argument("--out", type=Path, default=models_dir() / "benchmark" / "within_drug")
@@ -78,12 +87,16 @@ def main(argv: list[str] | None = None) -> None:
         tables = [committed_gdsc_predictions()]
         for target in [t for t in args.targets if t != "minmax"]:  # min-max: the committed benchmark run
             for fold in range(GDSC_PROFILE.folds[(IN_VITRO, CELL)]):
-                tables.append(cached(args.work_dir / f"gdsc_{target}_fold{fold}.parquet",
-                                     lambda: gdsc_cell_cold_start(target, fold)))
+                tables.append(
+                    cached(
+                        args.work_dir / f"gdsc_{target}_fold{fold}.parquet", lambda: gdsc_cell_cold_start(target, fold)
+                    )
+                )
                 log(f"GDSC cell cold-start {target} fold {fold + 1} done")
         for fold in range(GDSC_PROFILE.folds[(IN_VITRO, CELL)]):
-            tables.append(cached(args.work_dir / f"gdsc_multitask_fold{fold}.parquet",
-                                 lambda: gdsc_multitask_and_ridge(fold)))
+            tables.append(
+                cached(args.work_dir / f"gdsc_multitask_fold{fold}.parquet", lambda: gdsc_multitask_and_ridge(fold))
+            )
             log(f"GDSC cell cold-start multi-task networks and ridge fold {fold + 1} done")
         scores = score_models(pd.concat(tables, ignore_index=True), n_permutations=0)
         scores.to_csv(args.out / "deep_gdsc.csv", index=False, float_format="%.4g")
@@ -97,8 +110,10 @@ def main(argv: list[str] | None = None) -> None:
             for seed in args.seeds:
                 for loss in args.losses:
                     suffix = "" if loss == "mse" else f"_{loss}"
-                    table = cached(args.work_dir / f"organoids_{target}{suffix}_seed{seed}.parquet",
-                                   lambda: organoid_cross_validation(pretrained, target, seed, loss))
+                    table = cached(
+                        args.work_dir / f"organoids_{target}{suffix}_seed{seed}.parquet",
+                        lambda: organoid_cross_validation(pretrained, target, seed, loss),
+                    )
                     scored = score_models(table, args.permutations if seed == args.seeds[0] else 0).assign(seed=seed)
                     scores.append(scored)
                     log(f"organoids {target} {loss} seed {seed}:\n{scored.round(3).to_string(index=False)}")
@@ -109,8 +124,10 @@ def main(argv: list[str] | None = None) -> None:
         print(summary.round(3).to_string(index=False), flush=True)
 
     if "external" in args.steps:
-        tables = [cached(args.work_dir / f"external_{target}.parquet", lambda: external_test(target))
-                  for target in args.targets]
+        tables = [
+            cached(args.work_dir / f"external_{target}.parquet", lambda: external_test(target))
+            for target in args.targets
+        ]
         scores = score_models(pd.concat(tables, ignore_index=True), args.permutations)
         scores.to_csv(args.out / "deep_external.csv", index=False, float_format="%.4g")
         print(scores.round(3).to_string(index=False), flush=True)
@@ -118,24 +135,35 @@ def main(argv: list[str] | None = None) -> None:
         tables = []
         for seed in args.seeds:
             for fold in range(GDSC_PROFILE.folds[(IN_VITRO, CELL)]):
-                tables.append(cached(args.work_dir / f"gdsc_ordering_fold{fold}_seed{seed}.parquet",
-                                     lambda: gdsc_ordering_losses(fold, seed)).assign(seed=seed))
+                tables.append(
+                    cached(
+                        args.work_dir / f"gdsc_ordering_fold{fold}_seed{seed}.parquet",
+                        lambda: gdsc_ordering_losses(fold, seed),
+                    ).assign(seed=seed)
+                )
                 log(f"GDSC cell cold-start ordering losses fold {fold + 1} seed {seed} done")
         table = pd.concat(tables, ignore_index=True)
-        scores = pd.concat([score_models(part, 0).assign(seed=seed) for seed, part in table.groupby("seed")],
-                           ignore_index=True)
+        scores = pd.concat(
+            [score_models(part, 0).assign(seed=seed) for seed, part in table.groupby("seed")], ignore_index=True
+        )
         scores.to_csv(args.out / "deep_ordering_scores.csv", index=False, float_format="%.4g")
         summary = seed_summary(scores, args.seeds[0])
         summary.to_csv(args.out / "deep_ordering_summary.csv", index=False, float_format="%.4g")
         print(summary.round(3).to_string(index=False), flush=True)
     if "transfer" in args.steps:
         inputs = load_inputs()
-        for test, compute in (("organoids", multitask_transfer.cross_validated_predictions),
-                              ("external", multitask_transfer.external_predictions)):
+        for test, compute in (
+            ("organoids", multitask_transfer.cross_validated_predictions),
+            ("external", multitask_transfer.external_predictions),
+        ):
             scores = []
             for seed in args.seeds:
-                table = multitask_transfer.with_ensembles(cached(
-                    args.work_dir / f"multitask_{test}_seed{seed}.parquet", lambda: compute(inputs, seed, progress=log)))
+                table = multitask_transfer.with_ensembles(
+                    cached(
+                        args.work_dir / f"multitask_{test}_seed{seed}.parquet",
+                        lambda: compute(inputs, seed, progress=log),
+                    )
+                )
                 scores.append(score_models(table, args.permutations if seed == args.seeds[0] else 0).assign(seed=seed))
                 log(f"multi-task transfer, {test}, seed {seed} done")
             scores = pd.concat(scores, ignore_index=True)

@@ -1,4 +1,5 @@
 """Shared engine of the fine-tune, train-from-scratch and build-all scripts: cross-validate, package, save."""
+
 from __future__ import annotations
 
 import argparse
@@ -41,17 +42,32 @@ def build_and_save(kinds: list[str], args: argparse.Namespace) -> None:
         if any(kind != "scratch" for kind in kinds):
             folder = args.pretrained or pretrained_dir(model_name)
             if not (folder / "manifest.json").is_file():
-                raise SystemExit(f"No pre-trained {model_name} in {folder}: run "
-                                 f"`python -m training_scripts.pretrain --model {model_name}` first.")
+                raise SystemExit(
+                    f"No pre-trained {model_name} in {folder}: run "
+                    f"`python -m training_scripts.pretrain --model {model_name}` first."
+                )
             pretrained, pretraining_manifest = load_pretrained(folder)
         genes = pretrained.expression.genes if pretrained else load_panel(SPECS[model_name].panel)
         for kind in kinds:
             start = time.perf_counter()
-            bundle = build_bundle(kind, model_name, genes, gdsc, cohort, TARGET_TRAINING, args.folds,
-                                  pretrained=pretrained, pretraining_manifest=pretraining_manifest)
+            bundle = build_bundle(
+                kind,
+                model_name,
+                genes,
+                gdsc,
+                cohort,
+                TARGET_TRAINING,
+                args.folds,
+                pretrained=pretrained,
+                pretraining_manifest=pretraining_manifest,
+            )
             bundle.manifest = replace(bundle.manifest, build_seconds=round(time.perf_counter() - start, 1))
-            save_bundle(bundle, args.out / bundle_name(cohort.name, model_name, kind), shared_weights=kind == "zeroshot")
+            save_bundle(
+                bundle, args.out / bundle_name(cohort.name, model_name, kind), shared_weights=kind == "zeroshot"
+            )
             scores = bundle.benchmark.set_index("model")
-            print(f"{bundle.name}: built in {bundle.manifest.build_seconds / 60:.1f} min\n"
-                  f"{scores[['paper_precision_oncology', 'within_drug_pearson', 'within_drug_spearman', 'top5_overlap', 'mse']].round(3).to_string()}",
-                  flush=True)
+            print(
+                f"{bundle.name}: built in {bundle.manifest.build_seconds / 60:.1f} min\n"
+                f"{scores[['paper_precision_oncology', 'within_drug_pearson', 'within_drug_spearman', 'top5_overlap', 'mse']].round(3).to_string()}",
+                flush=True,
+            )

@@ -10,6 +10,7 @@ stored-parameter correction is from a batch fit that includes the sample.
 
 Run: ``python -m training_scripts.combat_report`` (about 30 s on 2 cores).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,7 +76,9 @@ def _domain_variance_share(values: np.ndarray, is_organoid: np.ndarray) -> float
     return float(between / np.sum((values - grand) ** 2))
 
 
-def _classifier_auc(train: pd.DataFrame, train_domains: pd.Series, test: pd.DataFrame, test_domains: pd.Series) -> float:
+def _classifier_auc(
+    train: pd.DataFrame, train_domains: pd.Series, test: pd.DataFrame, test_domains: pd.Series
+) -> float:
     """ROC AUC of an L2 logistic regression telling organoids from cell lines on held-out samples.
 
     liblinear converges in seconds where lbfgs needs minutes on the nearly inseparable corrected data.
@@ -132,15 +135,17 @@ def _leave_one_organoid_out(expression: pd.DataFrame, domains: pd.Series) -> pd.
         full = batch_fit.loc[organoid].astype(np.float64)
         raw = expression.loc[organoid].astype(np.float64)
         gap = (held - full).abs()
-        rows.append({
-            "organoid": organoid,
-            "max_abs_diff": gap.max(),
-            "worst_gene": gap.idxmax(),
-            "mean_abs_diff": gap.mean(),
-            "frac_diff_over_0.5": (gap > 0.5).mean(),
-            "r_values": np.corrcoef(held, full)[0, 1],
-            "r_corrections": np.corrcoef(held - raw, full - raw)[0, 1],
-        })
+        rows.append(
+            {
+                "organoid": organoid,
+                "max_abs_diff": gap.max(),
+                "worst_gene": gap.idxmax(),
+                "mean_abs_diff": gap.mean(),
+                "frac_diff_over_0.5": (gap > 0.5).mean(),
+                "r_values": np.corrcoef(held, full)[0, 1],
+                "r_corrections": np.corrcoef(held - raw, full - raw)[0, 1],
+            }
+        )
     return pd.DataFrame(rows).set_index("organoid")
 
 
@@ -151,37 +156,43 @@ def _organoid_scale(expression: pd.DataFrame, domains: pd.Series, gene: str) -> 
 
 
 def _print_shift_table(measures: dict[str, ShiftMeasures], n_splits: int) -> None:
-    table = pd.DataFrame({
-        f"domain classifier ROC AUC ({n_splits} held-out folds, mean +- sd)": {
-            name: f"{m.auc_mean:.3f} +- {m.auc_sd:.3f}" for name, m in measures.items()
-        },
-        "mean over genes |organoid mean - GDSC mean|": {name: f"{m.mean_gap:.4f}" for name, m in measures.items()},
-        "PC1 share of total variance": {name: f"{m.pc1_share:.3f}" for name, m in measures.items()},
-        "R2 of domain on PC1 scores": {name: f"{m.pc1_domain_r2:.3f}" for name, m in measures.items()},
-        "domain share of total variance (all genes)": {
-            name: f"{m.domain_variance_share:.2e}" for name, m in measures.items()
-        },
-    }).T
+    table = pd.DataFrame(
+        {
+            f"domain classifier ROC AUC ({n_splits} held-out folds, mean +- sd)": {
+                name: f"{m.auc_mean:.3f} +- {m.auc_sd:.3f}" for name, m in measures.items()
+            },
+            "mean over genes |organoid mean - GDSC mean|": {name: f"{m.mean_gap:.4f}" for name, m in measures.items()},
+            "PC1 share of total variance": {name: f"{m.pc1_share:.3f}" for name, m in measures.items()},
+            "R2 of domain on PC1 scores": {name: f"{m.pc1_domain_r2:.3f}" for name, m in measures.items()},
+            "domain share of total variance (all genes)": {
+                name: f"{m.domain_variance_share:.2e}" for name, m in measures.items()
+            },
+        }
+    ).T
     table.columns = ["before ComBat", "ComBat fit on all (naive)", "ComBat fit in train folds (honest)"]
     print(table.to_string())
 
 
 def _print_leave_one_out(expression: pd.DataFrame, domains: pd.Series) -> None:
     loo = _leave_one_organoid_out(expression, domains)
-    print(f"\nLeave-one-organoid-out ({len(loo)} organoids): ComBat fitted on GDSC + the other {len(loo) - 1} "
-          "organoids,\nthe held-out organoid corrected with the stored parameters and compared with a batch fit "
-          "that includes it.\nThey are not expected to be identical: in a batch fit the sample itself shapes the "
-          "organoid batch's gamma* and delta*.")
+    print(
+        f"\nLeave-one-organoid-out ({len(loo)} organoids): ComBat fitted on GDSC + the other {len(loo) - 1} "
+        "organoids,\nthe held-out organoid corrected with the stored parameters and compared with a batch fit "
+        "that includes it.\nThey are not expected to be identical: in a batch fit the sample itself shapes the "
+        "organoid batch's gamma* and delta*."
+    )
     summary = loo.drop(columns="worst_gene").describe().loc[["mean", "min", "50%", "max"]]
     print(summary.to_string(float_format=lambda v: f"{v:.4f}"))
     worst = loo["max_abs_diff"].idxmax()
     gene = loo.loc[worst, "worst_gene"]
     without = _organoid_scale(expression.drop(index=worst), domains.drop(index=worst), gene)
-    print(f"Largest difference: {worst}, gene {gene}: {loo.loc[worst, 'max_abs_diff']:.3f} (per-sample z units). "
-          f"{worst} is an outlier on {gene} (z = {expression.loc[worst, gene]:.2f}; other organoids "
-          f"{expression.loc[loo.index.drop(worst), gene].min():.2f} to {expression.loc[loo.index.drop(worst), gene].max():.2f});"
-          f"\nwithout it the organoid delta*^2 of {gene} is {without:.3f} instead of "
-          f"{_organoid_scale(expression, domains, gene):.3f}, so the stored correction stretches the outlier further.")
+    print(
+        f"Largest difference: {worst}, gene {gene}: {loo.loc[worst, 'max_abs_diff']:.3f} (per-sample z units). "
+        f"{worst} is an outlier on {gene} (z = {expression.loc[worst, gene]:.2f}; other organoids "
+        f"{expression.loc[loo.index.drop(worst), gene].min():.2f} to {expression.loc[loo.index.drop(worst), gene].max():.2f});"
+        f"\nwithout it the organoid delta*^2 of {gene} is {without:.3f} instead of "
+        f"{_organoid_scale(expression, domains, gene):.3f}, so the stored correction stretches the outlier further."
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -199,19 +210,27 @@ def main(argv: list[str] | None = None) -> None:
         raise ValueError("A cell-line key equals an organoid name; the domains cannot share sample names.")
     domains = pd.Series([GDSC] * len(gdsc) + [ORGANOID] * len(organoids), index=expression.index, name="domain")
 
-    print(f"GDSC cell lines: {gdsc.shape[0]} x {gdsc.shape[1]} mapped genes; "
-          f"organoids: {organoids.shape[0]} x {organoids.shape[1]} mapped genes")
-    print(f"Panel (paper cancer-gene lists present in both): {len(panel)} genes; "
-          "each sample z-scored over the panel (ddof=0)\n")
+    print(
+        f"GDSC cell lines: {gdsc.shape[0]} x {gdsc.shape[1]} mapped genes; "
+        f"organoids: {organoids.shape[0]} x {organoids.shape[1]} mapped genes"
+    )
+    print(
+        f"Panel (paper cancer-gene lists present in both): {len(panel)} genes; "
+        "each sample z-scored over the panel (ddof=0)\n"
+    )
     measures = _domain_shift(expression, domains, args.folds, args.repeats, args.seed)
     _print_shift_table(measures, args.folds * args.repeats)
-    print("Honest gap/PCA columns use the out-of-fold corrected matrix of the first repeat. A naive AUC far "
-          "below 0.5 is the\nknown artefact of correcting before splitting: each batch is centred on all its "
-          "samples, so held-out samples\nsit on the far side of their own batch's training mean.")
+    print(
+        "Honest gap/PCA columns use the out-of-fold corrected matrix of the first repeat. A naive AUC far "
+        "below 0.5 is the\nknown artefact of correcting before splitting: each batch is centred on all its "
+        "samples, so held-out samples\nsit on the far side of their own batch's training mean."
+    )
 
     first_organoid = domains.index[domains == ORGANOID][0]
-    print(f"\nStored-parameter apply vs pycombat transform, held-out {first_organoid}: "
-          f"max |diff| = {_stored_vs_pycombat(expression, domains, first_organoid):.2e} (float32 output)")
+    print(
+        f"\nStored-parameter apply vs pycombat transform, held-out {first_organoid}: "
+        f"max |diff| = {_stored_vs_pycombat(expression, domains, first_organoid):.2e} (float32 output)"
+    )
     _print_leave_one_out(expression, domains)
 
 

@@ -3,6 +3,7 @@
 Run: ``python -m training_scripts.data_report``. The Prasse et al. 2022 Table 1 pair counts are printed
 beside ours, with a check mark where they agree.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,10 +25,14 @@ def panel_coverage(cohorts: dict[str, Cohort]) -> pd.DataFrame:
         listed, _ = listed_genes(panel)
         for name, cohort in cohorts.items():
             measured = set(cohort.expression.columns) if cohort.has_expression else set()
-            rows.append({
-                "panel": panel, "dataset": name, "listed genes": len(listed),
-                "measured": len(measured & set(listed)) if measured else "no expression",
-            })
+            rows.append(
+                {
+                    "panel": panel,
+                    "dataset": name,
+                    "listed genes": len(listed),
+                    "measured": len(measured & set(listed)) if measured else "no expression",
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -44,8 +49,11 @@ def main(argv: list[str] | None = None) -> None:
 
     print("\n== Expression and drugs without structure")
     for cohort in cohorts.values():
-        expression = f"{cohort.expression.shape[0]} x {cohort.expression.shape[1]} genes" if cohort.has_expression \
+        expression = (
+            f"{cohort.expression.shape[0]} x {cohort.expression.shape[1]} genes"
+            if cohort.has_expression
             else f"none: {cohort.expression_note}"
+        )
         print(f"- {cohort.name}: expression {expression}")
         if cohort.unmatched_drugs:
             print(f"  no usable SMILES ({len(cohort.unmatched_drugs)}): {', '.join(cohort.unmatched_drugs)}")

@@ -5,6 +5,7 @@ print how drug-specific each view is (top-50 overlap and cosine between drugs; w
 
 Example: ``python -m training_scripts.explain_bundles --bundles colorectal_tdnn_finetuned``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,13 @@ def specificity_table(names: list[str]) -> pd.DataFrame:
         if loaded is None:
             continue
         rows += [{"bundle": name, "view": view, **values} for view, values in loaded.specificity.items()]
-        rows.append({"bundle": name, "view": f"{DEFAULT_VIEW}, relative importance",
-                     f"top{TOP_K_OVERLAP}_overlap": top_k_overlap(relative_importance(loaded.importance).to_numpy())})
+        rows.append(
+            {
+                "bundle": name,
+                "view": f"{DEFAULT_VIEW}, relative importance",
+                f"top{TOP_K_OVERLAP}_overlap": top_k_overlap(relative_importance(loaded.importance).to_numpy()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -58,11 +64,14 @@ def main(argv: list[str] | None = None) -> None:
         explained = compute_reference_explanations(bundle, expression)
         save_reference_explanations(bundle, folder / name, explained, explanation_dir(folder, name))
         pathways, ranked = explained.pathways, explained.ranked
-        print(f"{name}: {explained.genes['drug'].nunique()} drugs in {time.perf_counter() - start:.0f} s; drugs with "
-              f">= 1 pathway (default view) at the paper's ORA thresholds: "
-              f"{pathways[pathways['thresholds'] == 'paper']['drug'].nunique()}, at the relaxed ones: "
-              f"{pathways[pathways['thresholds'] == 'relaxed']['drug'].nunique()}, ranked FDR < 0.25: "
-              f"{ranked[ranked['fdr'] < 0.25]['drug'].nunique()}; specificity {explained.specificity}", flush=True)
+        print(
+            f"{name}: {explained.genes['drug'].nunique()} drugs in {time.perf_counter() - start:.0f} s; drugs with "
+            f">= 1 pathway (default view) at the paper's ORA thresholds: "
+            f"{pathways[pathways['thresholds'] == 'paper']['drug'].nunique()}, at the relaxed ones: "
+            f"{pathways[pathways['thresholds'] == 'relaxed']['drug'].nunique()}, ranked FDR < 0.25: "
+            f"{ranked[ranked['fdr'] < 0.25]['drug'].nunique()}; specificity {explained.specificity}",
+            flush=True,
+        )
     table = specificity_table(list(manifests))
     table.to_csv(folder / "benchmark" / SPECIFICITY_FILE, index=False, float_format="%.4f")
     print(table.pivot(index="bundle", columns="view").round(3).to_string())

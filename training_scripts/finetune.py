@@ -4,6 +4,7 @@ need no training beyond pre-training.
 
 Example: ``python -m training_scripts.finetune --models tdnn``. Needs ``training_scripts.pretrain`` first.
 """
+
 from __future__ import annotations
 
 import argparse

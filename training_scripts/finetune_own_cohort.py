@@ -12,6 +12,7 @@ Example::
     python -m training_scripts.finetune_own_cohort expression.csv responses.csv --metric auc \\
         --architecture tdnn --name pancreas --out my_bundles
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,9 +44,16 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_REFUSED
     try:
         uploaded = validate_cohort_upload(
-            args.expression.read_bytes(), args.expression.name, args.responses.read_bytes(), args.responses.name,
-            metric=args.metric, lower_is_sensitive=not args.higher_is_sensitive, panel=pretrained.expression.genes,
-            name=args.name, label=args.label or args.name)
+            args.expression.read_bytes(),
+            args.expression.name,
+            args.responses.read_bytes(),
+            args.responses.name,
+            metric=args.metric,
+            lower_is_sensitive=not args.higher_is_sensitive,
+            panel=pretrained.expression.genes,
+            name=args.name,
+            label=args.label or args.name,
+        )
     except OSError as error:
         print(f"Error: cannot read {error.filename}: {error.strerror}", file=sys.stderr)
         return EXIT_REFUSED
@@ -56,8 +64,16 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = TrainingSettings(batch_size=args.batch_size, max_epochs=args.max_epochs, seed=args.seed)
     start = time.perf_counter()
-    bundles = train_own_cohort(uploaded.cohort, args.label or args.name, pretrained, pretraining_manifest,
-                               load_cohort(PRETRAINING_DATASET), settings, args.folds, _print_step)
+    bundles = train_own_cohort(
+        uploaded.cohort,
+        args.label or args.name,
+        pretrained,
+        pretraining_manifest,
+        load_cohort(PRETRAINING_DATASET),
+        settings,
+        args.folds,
+        _print_step,
+    )
     for bundle in bundles.values():
         save_bundle(bundle, args.out / bundle.name)
         print(f"wrote {args.out / bundle.name} ({bundle.manifest.build_seconds:.0f} s)")
@@ -72,24 +88,38 @@ def _print_step(step: TrainingStep) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training_scripts.finetune_own_cohort", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m training_scripts.finetune_own_cohort",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("expression", type=Path, help="expression table (CSV, TSV, TXT, XLSX; gzip allowed)")
     parser.add_argument("responses", type=Path, help="response table: sample, drug, value (optionally smiles)")
-    parser.add_argument("--metric", required=True, choices=["auc", "ln_ic50"],
-                        help="AUC (0-1) or ln IC50 (natural log, micromolar)")
-    parser.add_argument("--higher-is-sensitive", action="store_true",
-                        help="higher values mean more sensitive (default: lower = more sensitive)")
+    parser.add_argument(
+        "--metric", required=True, choices=["auc", "ln_ic50"], help="AUC (0-1) or ln IC50 (natural log, micromolar)"
+    )
+    parser.add_argument(
+        "--higher-is-sensitive",
+        action="store_true",
+        help="higher values mean more sensitive (default: lower = more sensitive)",
+    )
     parser.add_argument("--architecture", default="tdnn", choices=list(SPECS))
-    parser.add_argument("--pretrained", type=Path,
-                        help="zero-shot bundle carrying the pre-trained model (default: trained_models/"
-                             "colorectal_<architecture>_zeroshot)")
+    parser.add_argument(
+        "--pretrained",
+        type=Path,
+        help="zero-shot bundle carrying the pre-trained model (default: trained_models/"
+        "colorectal_<architecture>_zeroshot)",
+    )
     parser.add_argument("--name", default="own", help="bundle name prefix (default: own)")
     parser.add_argument("--label", help="cohort name shown in the dashboard (default: --name)")
     parser.add_argument("--folds", type=int, default=DEFAULT_FOLDS, help="cross-validation folds over organoids")
     parser.add_argument("--batch-size", type=int, default=TARGET_TRAINING.batch_size)
-    parser.add_argument("--max-epochs", type=int, default=TARGET_TRAINING.max_epochs,
-                        help="cap on epochs; early stopping (patience 5) usually ends sooner")
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        default=TARGET_TRAINING.max_epochs,
+        help="cap on epochs; early stopping (patience 5) usually ends sooner",
+    )
     parser.add_argument("--seed", type=int, default=TARGET_TRAINING.seed)
     parser.add_argument("--out", type=Path, required=True, help="folder that receives the two bundle folders")
     return parser

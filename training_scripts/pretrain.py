@@ -3,6 +3,7 @@
 Example: ``python -m training_scripts.pretrain --model tdnn``. Prints progress per epoch; writes a
 one-member bundle to the cache (``$PDO_CACHE_DIR/pretrained/<model>``) unless ``--out`` says otherwise.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,11 @@ def main(argv: list[str] | None = None) -> None:
     max_pairs = args.max_pairs if args.max_pairs is not None else budget.max_pairs
     gdsc = load_cohort(PRETRAINING_DATASET)
     genes = load_panel(SPECS[args.model].panel)
-    print(f"Pre-training {args.model} on {PRETRAINING_DATASET} ({max_pairs or 'all'} pairs, {len(genes)} genes), "
-          f"{settings}", flush=True)
+    print(
+        f"Pre-training {args.model} on {PRETRAINING_DATASET} ({max_pairs or 'all'} pairs, {len(genes)} genes), "
+        f"{settings}",
+        flush=True,
+    )
     start = time.perf_counter()
     trained = pretrain(args.model, gdsc, genes, settings, max_pairs=max_pairs)
     seconds = time.perf_counter() - start
@@ -49,8 +53,10 @@ def main(argv: list[str] | None = None) -> None:
     extra = {"max_pairs": max_pairs, "panel": SPECS[args.model].panel, "total_seconds": round(seconds, 1)}
     save_pretrained(trained, gdsc, settings, extra, out)
     result = trained.fit_result
-    print(f"Done in {seconds / 60:.1f} min: {result.epochs_run} epochs, best validation MSE {result.best_val_loss:.5f} "
-          f"at epoch {result.best_epoch}; {result.seconds / result.epochs_run:.1f} s per epoch. Saved to {out}")
+    print(
+        f"Done in {seconds / 60:.1f} min: {result.epochs_run} epochs, best validation MSE {result.best_val_loss:.5f} "
+        f"at epoch {result.best_epoch}; {result.seconds / result.epochs_run:.1f} s per epoch. Saved to {out}"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from scratch on all pairs, 5 folds x 5 seeds; ``--models tdnn_finetuned tdnn_scr
 score, and each architecture's fine-tuned minus scratch difference) to ``--out``. Trained folds are kept in
 ``--work-dir``, so an interrupted run resumes and models added later train only themselves.
 """
+
 from __future__ import annotations
 
 import argparse

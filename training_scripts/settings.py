@@ -3,6 +3,7 @@
 Pre-training budgets are each architecture's in ``core.models.SPECS``: every architecture pre-trains on
 this 2-core CPU in well under an hour. Early stopping usually ends runs before the cap.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,8 +27,10 @@ class PretrainingBudget:
 
 
 PRETRAINING: dict[str, PretrainingBudget] = {
-    name: PretrainingBudget(spec.pretraining_pairs,
-                            TrainingSettings(batch_size=spec.pretraining_batch_size, max_epochs=spec.pretraining_epochs))
+    name: PretrainingBudget(
+        spec.pretraining_pairs,
+        TrainingSettings(batch_size=spec.pretraining_batch_size, max_epochs=spec.pretraining_epochs),
+    )
     for name, spec in SPECS.items()
 }
 

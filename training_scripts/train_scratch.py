@@ -3,6 +3,7 @@ the bundles (the paper's comparison for fine-tuning).
 
 Example: ``python -m training_scripts.train_scratch --models tdnn convnn``.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -11,6 +11,7 @@ Writes ``scores.csv`` (per model and seed), ``summary.csv`` (mean +- SD over see
 ``external.csv``, ``per_drug.csv`` and ``predictions.parquet`` to ``--out`` (default
 ``trained_models/benchmark/within_drug``). Prints figures; asserts nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,11 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     inputs = load_inputs()
-    print(f"inputs: {inputs.gdsc.shape[0]} GDSC lines, {inputs.organoids.shape[0]} organoids, "
-          f"{inputs.organoid_pairs['drug'].nunique()} shared drugs, {len(inputs.organoid_pairs)} organoid pairs", flush=True)
+    print(
+        f"inputs: {inputs.gdsc.shape[0]} GDSC lines, {inputs.organoids.shape[0]} organoids, "
+        f"{inputs.organoid_pairs['drug'].nunique()} shared drugs, {len(inputs.organoid_pairs)} organoid pairs",
+        flush=True,
+    )
 
     predictions, scores = [], []
     for seed in args.seeds:
@@ -63,8 +67,12 @@ def main(argv: list[str] | None = None) -> None:
         print(external[-1].round(3).to_string(index=False, header=len(external) == 1), flush=True)
     external = pd.concat(external, ignore_index=True).sort_values("within_drug_fold_pearson", ascending=False)
 
-    per_drug = pd.concat([within_drug_fold_per_drug(rows).assign(model=model)
-                          for model, rows in predictions[predictions["seed"] == args.seeds[0]].groupby("model")])
+    per_drug = pd.concat(
+        [
+            within_drug_fold_per_drug(rows).assign(model=model)
+            for model, rows in predictions[predictions["seed"] == args.seeds[0]].groupby("model")
+        ]
+    )
     summary.to_csv(args.out / "summary.csv", index=False, float_format="%.4g")
     scores.to_csv(args.out / "scores.csv", index=False, float_format="%.4g")
     external.to_csv(args.out / "external.csv", index=False, float_format="%.4g")

@@ -4,6 +4,7 @@ as the z-score reference). Needs ``training_scripts.pretrain`` first.
 
 Example: ``python -m training_scripts.zeroshot_panel --model tdnn --panel pancreas``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,11 +25,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=TRAINED_MODELS)
     args = parser.parse_args(argv)
     pretrained, manifest = load_pretrained(pretrained_dir(args.model))
-    bundle = build_panel_bundle(pretrained, load_cohort(PRETRAINING_DATASET), load_cohort(args.panel),
-                                load_cohort(args.reference), manifest)
+    bundle = build_panel_bundle(
+        pretrained, load_cohort(PRETRAINING_DATASET), load_cohort(args.panel), load_cohort(args.reference), manifest
+    )
     save_bundle(bundle, args.out / bundle.name)
-    print(f"{bundle.name}: {len(bundle.drugs)} drugs, reference {len(bundle.reference_predictions['sample'].unique())} "
-          f"{args.reference} organoids; saved to {args.out / bundle.name}")
+    print(
+        f"{bundle.name}: {len(bundle.drugs)} drugs, reference {len(bundle.reference_predictions['sample'].unique())} "
+        f"{args.reference} organoids; saved to {args.out / bundle.name}"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ cannot predict a drug it has not seen). ``*_drug_features``: one model on genes 
 descriptors, so it can also rank unseen drugs. Hyperparameters of the elastic net are chosen by an inner
 cross-validation on the training pairs only, grouped like the outer split, so no test fold tunes anything.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,22 +33,32 @@ class ClassicalSettings:
     n_trees: int = 100
 
 
-def _elastic_net(x_train: np.ndarray, y_train: np.ndarray, groups: np.ndarray, settings: ClassicalSettings) -> ElasticNetCV:
+def _elastic_net(
+    x_train: np.ndarray, y_train: np.ndarray, groups: np.ndarray, settings: ClassicalSettings
+) -> ElasticNetCV:
     """Elastic net whose penalty is chosen by an inner CV grouped by ``groups`` (splits fixed up front)."""
     n_splits = min(INNER_FOLDS, len(np.unique(groups)))
     inner = list(GroupKFold(n_splits).split(x_train, y_train, groups))
-    return ElasticNetCV(l1_ratio=list(settings.l1_ratios), alphas=settings.n_alphas, cv=inner, max_iter=5000,
-                        tol=1e-3, n_jobs=1)
+    return ElasticNetCV(
+        l1_ratio=list(settings.l1_ratios), alphas=settings.n_alphas, cv=inner, max_iter=5000, tol=1e-3, n_jobs=1
+    )
 
 
-def _fit_predict(kind: str, x_train: np.ndarray, y_train: np.ndarray, groups: np.ndarray, x_test: np.ndarray,
-                 settings: ClassicalSettings) -> np.ndarray:
+def _fit_predict(
+    kind: str,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    groups: np.ndarray,
+    x_test: np.ndarray,
+    settings: ClassicalSettings,
+) -> np.ndarray:
     """Fit an elastic net (inner CV grouped by ``groups``) or a random forest and predict ``x_test``."""
     if kind == "elasticnet":
         model = _elastic_net(x_train, y_train, groups, settings).fit(x_train, y_train)
     else:
-        model = RandomForestRegressor(n_estimators=settings.n_trees, max_features="sqrt", min_samples_leaf=2,
-                                      random_state=0, n_jobs=1).fit(x_train, y_train)
+        model = RandomForestRegressor(
+            n_estimators=settings.n_trees, max_features="sqrt", min_samples_leaf=2, random_state=0, n_jobs=1
+        ).fit(x_train, y_train)
     return model.predict(x_test)
 
 
@@ -56,8 +67,9 @@ def gene_features(cohort: Cohort, genes: list[str]) -> pd.DataFrame:
     return standardise_per_sample(cohort.expression, genes)
 
 
-def per_drug(kind: str, genes: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame,
-             settings: ClassicalSettings) -> np.ndarray:
+def per_drug(
+    kind: str, genes: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, settings: ClassicalSettings
+) -> np.ndarray:
     """One model per test drug, fitted on that drug's training samples."""
     prediction = np.empty(len(test))
     for drug, rows in test.groupby("drug").indices.items():
@@ -66,13 +78,26 @@ def per_drug(kind: str, genes: pd.DataFrame, train: pd.DataFrame, test: pd.DataF
             prediction[rows] = seen["value"].mean() if len(seen) else train["value"].mean()
             continue
         groups = seen["sample"].to_numpy()
-        prediction[rows] = _fit_predict(kind, genes.loc[seen["sample"]].to_numpy(), seen["value"].to_numpy(), groups,
-                                        genes.loc[test["sample"].iloc[rows]].to_numpy(), settings)
+        prediction[rows] = _fit_predict(
+            kind,
+            genes.loc[seen["sample"]].to_numpy(),
+            seen["value"].to_numpy(),
+            groups,
+            genes.loc[test["sample"].iloc[rows]].to_numpy(),
+            settings,
+        )
     return prediction
 
 
-def with_drug_features(kind: str, genes: pd.DataFrame, cohort: Cohort, train: pd.DataFrame, test: pd.DataFrame,
-                       group: str, settings: ClassicalSettings) -> np.ndarray:
+def with_drug_features(
+    kind: str,
+    genes: pd.DataFrame,
+    cohort: Cohort,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    group: str,
+    settings: ClassicalSettings,
+) -> np.ndarray:
     """One model on [genes of the sample, descriptors of the drug]; inner CV grouped by ``group``.
 
     The descriptor scaling is fitted on every structure of the cohort: structures are inputs, not labels.

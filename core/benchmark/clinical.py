@@ -6,6 +6,7 @@ cohort (what the dashboard shows, lower = more sensitive) and, for comparison, b
 response (which favours drugs that are potent for everyone); the same is done with the observed
 responses, and chance is k / number of drugs ranked.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -35,10 +36,15 @@ def first_line_hits(table: pd.DataFrame, dataset: str) -> pd.DataFrame:
         ranked = table.assign(predicted=_ranks(table, "y_pred", by_z), observed=_ranks(table, "y_true", by_z))
         standard = ranked[ranked["drug"].isin(drugs)]
         for k in TOP_DRUG_CUTOFFS:
-            rows.append({
-                "ranking": ranking, "k": k, "first_line_drugs": ", ".join(drugs), "pairs": len(standard),
-                "predicted_share": float((standard["predicted"] <= k).mean()),
-                "observed_share": float((standard["observed"] <= k).mean()),
-                "chance_share": float((k / standard["sample"].map(n_drugs)).mean()),
-            })
+            rows.append(
+                {
+                    "ranking": ranking,
+                    "k": k,
+                    "first_line_drugs": ", ".join(drugs),
+                    "pairs": len(standard),
+                    "predicted_share": float((standard["predicted"] <= k).mean()),
+                    "observed_share": float((standard["observed"] <= k).mean()),
+                    "chance_share": float((k / standard["sample"].map(n_drugs)).mean()),
+                }
+            )
     return pd.DataFrame(rows)

@@ -3,6 +3,7 @@
 All values are on each dataset's min-max scaled response (the paper's scaled target, computed over the
 dataset's usable pairs), so MSE compares across datasets and with the paper's published predictions.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,7 +36,9 @@ def min_max_scaled(table: pd.DataFrame) -> pd.DataFrame:
     for dataset, rows in table.groupby("dataset", sort=False):
         values = usable_pairs(dataset)["value"]
         low, high = float(values.min()), float(values.max())
-        scaled.append(rows.assign(y_true=(rows["y_true"] - low) / (high - low), y_pred=(rows["y_pred"] - low) / (high - low)))
+        scaled.append(
+            rows.assign(y_true=(rows["y_true"] - low) / (high - low), y_pred=(rows["y_pred"] - low) / (high - low))
+        )
     return pd.concat(scaled, ignore_index=True)
 
 
@@ -77,7 +80,8 @@ def paired_tests(predictions: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFra
             metric = PAPER_SCORE[split] if metric_name == "paper" else metric_name
             for pretrained, scratch in _pretrained_vs_scratch(models):
                 shared = set(scores.loc[scores["model"] == pretrained, "n_finetune"]) & set(
-                    scores.loc[scores["model"] == scratch, "n_finetune"])
+                    scores.loc[scores["model"] == scratch, "n_finetune"]
+                )
                 for size in sorted(shared - {pd.NA}, key=lambda s: float("inf") if s == "all" else int(s)):
                     rows.append(compare(predictions, (pretrained, size), (scratch, size), dataset, split, metric))
             naive = best_naive(scores, dataset, split, metric)
@@ -93,8 +97,7 @@ def clinical_check(predictions: pd.DataFrame) -> pd.DataFrame:
         cell = predictions[(predictions["dataset"] == dataset) & (predictions["split"] == CELL)]
         for (model, size), table in cell.groupby(["model", "n_finetune"], dropna=False):
             if pd.isna(size) or size in ("all", "0"):
-                rows.append(first_line_hits(table, dataset).assign(dataset=dataset, model=model,
-                                                                   n_finetune=size))
+                rows.append(first_line_hits(table, dataset).assign(dataset=dataset, model=model, n_finetune=size))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
@@ -110,9 +113,14 @@ def write_results(predictions: pd.DataFrame, out: Path) -> dict[str, pd.DataFram
     """Write predictions.parquet, summary.csv, paired_tests.csv and clinical_check.csv to ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     summary = summarise(predictions)
-    results = {"summary": summary, "paired_tests": paired_tests(predictions, summary),
-               "clinical_check": clinical_check(predictions)}
-    stored = predictions.assign(**{c: predictions[c].round(STORED_DECIMALS).astype(np.float32) for c in ("y_true", "y_pred")})
+    results = {
+        "summary": summary,
+        "paired_tests": paired_tests(predictions, summary),
+        "clinical_check": clinical_check(predictions),
+    }
+    stored = predictions.assign(
+        **{c: predictions[c].round(STORED_DECIMALS).astype(np.float32) for c in ("y_true", "y_pred")}
+    )
     for column in ("dataset", "split", "model", "n_finetune", "sample", "drug"):
         stored[column] = stored[column].astype("category")
     stored = stored.sort_values(["dataset", "split", "model", "n_finetune", "sample", "drug"])  # runs compress well

@@ -3,6 +3,7 @@
 Figures: score vs fine-tuning size for pre-trained and scratch models (the paper's Fig. 2), absolute error
 per drug as box plots (its Fig. 3), and every model against the naive baselines.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,15 +29,24 @@ def size_curves(summary: pd.DataFrame, dataset: str, split: str, path: Path) -> 
     """Paper score and within-drug score vs training-set size, pre-trained vs scratch, naive as lines."""
     rows = summary[(summary["dataset"] == dataset) & (summary["split"] == split)]
     models = rows[rows["n_finetune"].notna() & ~rows["model"].str.contains("naive")]
-    families = sorted({m.rsplit("_", 1)[0] for m in models["model"] if m.endswith(("_scratch", "_finetuned", "_pretrain"))})
+    families = sorted(
+        {m.rsplit("_", 1)[0] for m in models["model"] if m.endswith(("_scratch", "_finetuned", "_pretrain"))}
+    )
     if not families or models["n_finetune"].nunique() < 2:  # a single size makes no curve
         return False
     metrics = [PAPER_SCORE[split], "within_drug_pearson"]
-    figure, axes = plt.subplots(len(metrics), len(families), figsize=(4 * len(families), 6.5), squeeze=False, sharey="row")
+    figure, axes = plt.subplots(
+        len(metrics), len(families), figsize=(4 * len(families), 6.5), squeeze=False, sharey="row"
+    )
     for column, family in enumerate(families):
         for row, metric in enumerate(metrics):
             axis = axes[row][column]
-            for kind, colour in (("scratch", "tab:grey"), ("finetuned", "tab:blue"), ("pretrain", "tab:blue"), ("zeroshot", "tab:orange")):
+            for kind, colour in (
+                ("scratch", "tab:grey"),
+                ("finetuned", "tab:blue"),
+                ("pretrain", "tab:blue"),
+                ("zeroshot", "tab:orange"),
+            ):
                 curve = models[models["model"] == f"{family}_{kind}"]
                 if curve.empty:
                     continue
@@ -63,14 +73,18 @@ def size_curves(summary: pd.DataFrame, dataset: str, split: str, path: Path) -> 
 
 def error_boxes(predictions: pd.DataFrame, dataset: str, split: str, models: list[str], path: Path) -> bool:
     """|y_pred - y_true| per drug (largest training size of each model), drugs ordered by the first model's median."""
-    rows = predictions[(predictions["dataset"] == dataset) & (predictions["split"] == split) & predictions["model"].isin(models)]
+    rows = predictions[
+        (predictions["dataset"] == dataset) & (predictions["split"] == split) & predictions["model"].isin(models)
+    ]
     rows = rows[rows["n_finetune"].isna() | rows["n_finetune"].isin(["all", "0"])]
     if rows.empty:
         return False
     rows = rows.assign(error=(rows["y_pred"] - rows["y_true"]).abs())
     order = rows[rows["model"] == models[0]].groupby("drug")["error"].median().sort_values().index.tolist()
     present = [m for m in models if m in set(rows["model"])]
-    figure, axes = plt.subplots(len(present), 1, figsize=(max(10, 0.16 * len(order)), 2.3 * len(present)), sharex=True, squeeze=False)
+    figure, axes = plt.subplots(
+        len(present), 1, figsize=(max(10, 0.16 * len(order)), 2.3 * len(present)), sharex=True, squeeze=False
+    )
     for axis, model in zip(axes[:, 0], present):
         errors = rows[rows["model"] == model]
         axis.boxplot([errors.loc[errors["drug"] == d, "error"] for d in order], widths=0.6, showfliers=False)

@@ -6,6 +6,7 @@ drug cold-start). Fold counts: 5 for the colorectal organoids in cell cold-start
 would leave 1-2 organoids per test fold), 10 in drug cold-start (81 drugs), 5 on GDSC (920 cell lines;
 the budget, not the data, limits it there; GDSC is scored in cell cold-start only).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -75,8 +76,9 @@ class Profile:
         architectures = self.cell_architectures if split == CELL else self.drug_architectures
         sizes = self.cell_sizes if split == CELL else self.drug_sizes
         models = [(f"{arch}_zeroshot", "0") for arch in architectures]
-        models += [(f"{arch}_{kind}", size) for arch in architectures for size in sizes
-                   for kind in ("finetuned", "scratch")]
+        models += [
+            (f"{arch}_{kind}", size) for arch in architectures for size in sizes for kind in ("finetuned", "scratch")
+        ]
         classical = (*CLASSICAL_PER_DRUG, *CLASSICAL_DRUG_FEATURES) if split == CELL else CLASSICAL_DRUG_FEATURES
         return models + [(name, "all") for name in classical]
 

@@ -1,4 +1,5 @@
 """Write the benchmark's Markdown report: what ran, the headline tables, plain statements, figures."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,15 +11,30 @@ from core.benchmark.grid import Profile
 from core.evaluation.metrics import METRICS
 
 ALPHA = 0.05
-HEADLINE_METRICS = ["paper_precision_oncology", "paper_drug_development", "within_drug_fold_pearson", "within_drug_pearson",
-                    "within_drug_spearman", "top5_overlap", "top5_random", "mse"]
+HEADLINE_METRICS = [
+    "paper_precision_oncology",
+    "paper_drug_development",
+    "within_drug_fold_pearson",
+    "within_drug_pearson",
+    "within_drug_spearman",
+    "top5_overlap",
+    "top5_random",
+    "mse",
+]
 
 
 def markdown_table(table: pd.DataFrame, decimals: int = 3) -> str:
     """A GitHub Markdown table (no extra dependency); numbers rounded, missing values blank."""
+
     def cell(value: object) -> str:
         if isinstance(value, float):
-            return "" if pd.isna(value) else f"{value:.{decimals}g}" if abs(value) < 1e-3 and value != 0 else f"{value:.{decimals}f}"
+            return (
+                ""
+                if pd.isna(value)
+                else f"{value:.{decimals}g}"
+                if abs(value) < 1e-3 and value != 0
+                else f"{value:.{decimals}f}"
+            )
         return "" if value is pd.NA or value is None else str(value)
 
     lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "---|" * len(table.columns)]
@@ -44,7 +60,9 @@ def statements(tests: pd.DataFrame) -> list[str]:
         winners = versus_naive[(versus_naive["gain"] > 0) & (versus_naive["p_value"] < ALPHA)]
         naive = versus_naive["model_b"].iloc[0] if len(versus_naive) else "the naive baselines"
         if winners.empty:
-            lines.append(f"- **{dataset}, {split}, {metric}**: no model beats the best naive baseline ({naive}) at p < {ALPHA}.")
+            lines.append(
+                f"- **{dataset}, {split}, {metric}**: no model beats the best naive baseline ({naive}) at p < {ALPHA}."
+            )
         else:
             names = ", ".join(f"{r.model_a} ({r.difference:+.3f}, p = {r.p_value:.2g})" for r in winners.itertuples())
             lines.append(f"- **{dataset}, {split}, {metric}**: better than {naive}: {names}.")
@@ -52,9 +70,11 @@ def statements(tests: pd.DataFrame) -> list[str]:
         better = pretrained[(pretrained["gain"] > 0) & (pretrained["p_value"] < ALPHA)]
         worse = pretrained[(pretrained["gain"] < 0) & (pretrained["p_value"] < ALPHA)]
         if len(pretrained):
-            lines.append(f"  Pre-trained vs scratch ({len(pretrained)} comparisons): pre-trained better in "
-                         f"{len(better)} ({', '.join(f'{r.model_a} n={r.n_finetune_a}' for r in better.itertuples()) or 'none'}), "
-                         f"worse in {len(worse)} ({', '.join(f'{r.model_a} n={r.n_finetune_a}' for r in worse.itertuples()) or 'none'}).")
+            lines.append(
+                f"  Pre-trained vs scratch ({len(pretrained)} comparisons): pre-trained better in "
+                f"{len(better)} ({', '.join(f'{r.model_a} n={r.n_finetune_a}' for r in better.itertuples()) or 'none'}), "
+                f"worse in {len(worse)} ({', '.join(f'{r.model_a} n={r.n_finetune_a}' for r in worse.itertuples()) or 'none'})."
+            )
     return lines
 
 
@@ -63,22 +83,39 @@ def _seed_noise_section(out: Path) -> list[str]:
     path = out / "seed_spread.csv"
     if not path.is_file():
         return []
-    return ["## Seed noise\nThe models below retrained on the same colorectal cell cold-start folds with other seeds "
-            "(`python -m training_scripts.seed_noise`; scores per seed in `seed_scores.csv`). A difference between "
-            "two models smaller than a few SDs here can be the seed's doing.\n\n" + markdown_table(pd.read_csv(path))]
+    return [
+        "## Seed noise\nThe models below retrained on the same colorectal cell cold-start folds with other seeds "
+        "(`python -m training_scripts.seed_noise`; scores per seed in `seed_scores.csv`). A difference between "
+        "two models smaller than a few SDs here can be the seed's doing.\n\n" + markdown_table(pd.read_csv(path))
+    ]
 
 
-def write_benchmark_report(results: dict[str, pd.DataFrame], predictions: pd.DataFrame, profile: Profile, run_minutes: float | None,
-                 out: Path) -> Path:
+def write_benchmark_report(
+    results: dict[str, pd.DataFrame], predictions: pd.DataFrame, profile: Profile, run_minutes: float | None, out: Path
+) -> Path:
     """Write ``REPORT.md`` and its figures into ``out``."""
     summary, tests, clinical = results["summary"], results["paired_tests"], results["clinical_check"]
     figures = []
-    for (dataset, split) in sorted(set(zip(summary["dataset"], summary["split"]))):
+    for dataset, split in sorted(set(zip(summary["dataset"], summary["split"]))):
         name = f"sizes_{dataset}_{split}.png"
         if size_curves(summary, dataset, split, out / name):
             figures.append((f"Score vs fine-tuning size: {dataset}, {split}", name))
-    for (dataset, split), models in {("colorectal", "precision_oncology"): ["naive_drug_mean", "tdnn_finetuned", "tdnn_scratch", "paccmann_zeroshot", "rf_per_drug"],
-                                     ("colorectal", "drug_development"): ["naive_sample_mean", "tdnn_finetuned", "tdnn_scratch", "tdnn_zeroshot", "rf_drug_features"]}.items():
+    for (dataset, split), models in {
+        ("colorectal", "precision_oncology"): [
+            "naive_drug_mean",
+            "tdnn_finetuned",
+            "tdnn_scratch",
+            "paccmann_zeroshot",
+            "rf_per_drug",
+        ],
+        ("colorectal", "drug_development"): [
+            "naive_sample_mean",
+            "tdnn_finetuned",
+            "tdnn_scratch",
+            "tdnn_zeroshot",
+            "rf_drug_features",
+        ],
+    }.items():
         name = f"errors_{dataset}_{split}.png"
         if error_boxes(predictions, dataset, split, models, out / name):
             figures.append((f"Absolute error per drug: {dataset}, {split}", name))
@@ -91,8 +128,12 @@ def write_benchmark_report(results: dict[str, pd.DataFrame], predictions: pd.Dat
         "# Benchmark report",
         f"Generated by `python -m training_scripts.benchmark --profile {profile.name}` from `predictions.parquet` "
         "(every held-out prediction). All values are on each dataset's min-max scaled response. "
-        + (f"Wall time of the grid runs that finished (`run_times.jsonl`; an interrupted run is not recorded, "
-           f"its finished tasks are kept and skipped on resume): {run_minutes:.1f} min." if run_minutes else ""),
+        + (
+            f"Wall time of the grid runs that finished (`run_times.jsonl`; an interrupted run is not recorded, "
+            f"its finished tasks are kept and skipped on resume): {run_minutes:.1f} min."
+            if run_minutes
+            else ""
+        ),
         "## Grid\n" + grid + "\n"
         f"- Cell cold-start architectures: {', '.join(profile.cell_architectures)}; sizes 0 (zero-shot), {', '.join(profile.cell_sizes)}\n"
         f"- Drug cold-start architectures: {', '.join(profile.drug_architectures)}; sizes 0, {', '.join(profile.drug_sizes)}; "
@@ -102,10 +143,12 @@ def write_benchmark_report(results: dict[str, pd.DataFrame], predictions: pd.Dat
         "- Published predictions of Prasse et al. (pancreas, Beat AML, CCLE) on the paper's own folds, with the naive "
         "baselines refitted on those folds.",
         "## What the paired tests say\nTwo-sided paired t-tests over folds (over drugs for the within-drug score where "
-        "folds hold too few samples); folds share training data, so p-values are optimistic.\n\n" + "\n".join(statements(tests)),
+        "folds hold too few samples); folds share training data, so p-values are optimistic.\n\n"
+        + "\n".join(statements(tests)),
         "## Headline scores\n" + markdown_table(_headline(summary)),
         "## Paired tests\n" + markdown_table(tests.drop(columns=["t"])),
-        "## Clinical check: first-line drugs in the top k\n" + (markdown_table(clinical) if len(clinical) else "No cohort with known first-line drugs."),
+        "## Clinical check: first-line drugs in the top k\n"
+        + (markdown_table(clinical) if len(clinical) else "No cohort with known first-line drugs."),
         *_seed_noise_section(out),
         "## Figures\n" + "\n\n".join(f"### {title}\n![{title}]({name})" for title, name in figures),
     ]

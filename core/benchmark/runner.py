@@ -5,6 +5,7 @@ tasks do not fight over cores); pass a cluster address to spread the grid over m
 ``results_dir`` (e.g. a network file system). Drug cold-start pre-training runs are tasks too, and the
 fine-tuning tasks of a fold wait for theirs.
 """
+
 from __future__ import annotations
 
 import time
@@ -16,8 +17,12 @@ import pandas as pd
 from core.benchmark.grid import Profile, Task
 from core.benchmark.tasks import pretraining_folder, run_pretraining, run_task
 
-SINGLE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",
-                 "TF_CPP_MIN_LOG_LEVEL": "2"}
+SINGLE_THREAD = {
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
 
 
 def part_path(results_dir: Path, task: Task) -> Path:
@@ -41,8 +46,13 @@ def execute(task: Task, profile: Profile, results_dir: Path) -> tuple[str, float
     return task.key, time.perf_counter() - start
 
 
-def run_grid(profile: Profile, results_dir: Path, address: str | None = None, num_cpus: int | None = None,
-             log: Callable[[str], None] = print) -> float:
+def run_grid(
+    profile: Profile,
+    results_dir: Path,
+    address: str | None = None,
+    num_cpus: int | None = None,
+    log: Callable[[str], None] = print,
+) -> float:
     """Run every pending task of ``profile`` on Ray; returns the wall time in seconds."""
     import ray
 
@@ -52,8 +62,14 @@ def run_grid(profile: Profile, results_dir: Path, address: str | None = None, nu
     if not todo:
         return 0.0
     start = time.perf_counter()
-    ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
-             runtime_env={"env_vars": SINGLE_THREAD}, log_to_driver=False, configure_logging=False)
+    ray.init(
+        address=address,
+        num_cpus=None if address else num_cpus,
+        include_dashboard=False,
+        runtime_env={"env_vars": SINGLE_THREAD},
+        log_to_driver=False,
+        configure_logging=False,
+    )
     try:
         remote_execute = ray.remote(num_cpus=1, max_retries=0)(_execute_after)
         remote_pretrain = ray.remote(num_cpus=1, max_retries=0)(run_pretraining)
@@ -78,8 +94,10 @@ def run_grid(profile: Profile, results_dir: Path, address: str | None = None, nu
                 failed.append(refs[ready[0]].key)
                 log(f"  [{done}/{len(refs)}] FAILED {refs[ready[0]].key}: {str(error).splitlines()[-1]}")
                 continue
-            log(f"  [{done}/{len(refs)}] {refs[ready[0]].key}: {seconds:.0f} s  (elapsed {elapsed / 60:.1f} min, "
-                   f"about {elapsed / done * len(remaining) / 60:.1f} min left)")
+            log(
+                f"  [{done}/{len(refs)}] {refs[ready[0]].key}: {seconds:.0f} s  (elapsed {elapsed / 60:.1f} min, "
+                f"about {elapsed / done * len(remaining) / 60:.1f} min left)"
+            )
         if failed:
             raise RuntimeError(f"{len(failed)} tasks failed (rerun to retry them): {', '.join(failed[:10])}")
     finally:
@@ -96,7 +114,9 @@ def collected_parts(tasks: list[Task], results_dir: Path) -> pd.DataFrame:
     """Every finished task's predictions, labelled with its grid keys."""
     tables = [
         pd.read_parquet(part_path(results_dir, task)).assign(
-            dataset=task.dataset, split=task.split, model=task.model, n_finetune=task.n_finetune)
-        for task in tasks if part_path(results_dir, task).is_file()
+            dataset=task.dataset, split=task.split, model=task.model, n_finetune=task.n_finetune
+        )
+        for task in tasks
+        if part_path(results_dir, task).is_file()
     ]
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()

@@ -6,6 +6,7 @@ initial weights, the fine-tuned model's new output layer, the validation split a
 CPU TensorFlow adds its own run-to-run noise on top), scored like the grid against the naive baselines of
 the same folds. The spread over seeds is the yardstick for every difference the report shows.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,8 +23,9 @@ SEED_MODELS = tuple(f"{architecture}_{kind}" for architecture in ARCHITECTURES f
 SCORES = ("paper_precision_oncology", "within_drug_pearson")
 
 
-def seed_predictions(models: tuple[str, ...], seeds: range, profile: Profile, work_dir: Path,
-                     progress: Callable[[str], None] = print) -> pd.DataFrame:
+def seed_predictions(
+    models: tuple[str, ...], seeds: range, profile: Profile, work_dir: Path, progress: Callable[[str], None] = print
+) -> pd.DataFrame:
     """Held-out predictions of ``models`` (all training pairs) for every seed and fold, scaled like the grid's;
     each (model, seed, fold) is saved under ``work_dir`` so a rerun only trains what is missing."""
     n_folds = profile.folds[(PRIMARY, CELL)]
@@ -59,8 +61,10 @@ def seed_spread(scores: pd.DataFrame) -> pd.DataFrame:
     wide = long.pivot_table(index=["seed", "score"], columns="model", values="value").reset_index()
     differences = [
         wide.assign(model=f"{pretrained} - {scratch}", value=wide[pretrained] - wide[scratch])
-        for pretrained in wide.columns if str(pretrained).endswith("_finetuned")
-        for scratch in [str(pretrained).removesuffix("_finetuned") + "_scratch"] if scratch in wide.columns
+        for pretrained in wide.columns
+        if str(pretrained).endswith("_finetuned")
+        for scratch in [str(pretrained).removesuffix("_finetuned") + "_scratch"]
+        if scratch in wide.columns
     ]
     long = pd.concat([long, *(d[["model", "seed", "score", "value"]] for d in differences)], ignore_index=True)
     spread = long.groupby(["model", "score"], sort=False)["value"].agg(["mean", "std", "min", "max", "count"])

@@ -4,6 +4,7 @@ Everything a task reads is loaded once per worker process (cohorts, pre-trained 
 that runs many tasks pays for loading once. A task returns its held-out predictions on the response's
 own scale; nothing here knows about Ray.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -99,11 +100,22 @@ def run_pretraining(dataset: str, architecture: str, fold: int, profile: Profile
         return folder
     gdsc = pretraining_without_test_drugs(dataset, architecture, fold, profile)
     settings = TrainingSettings(batch_size=PRETRAINING_BATCH, max_epochs=profile.drug_pretraining_epochs)
-    trained = pretrain(architecture, gdsc, load_panel(SPECS[architecture].panel), settings,
-                       max_pairs=profile.drug_pretraining_pairs, progress=None,
-                       encoder_smiles=_structures(cohort(PRETRAINING_DATASET), cohort(dataset)))
-    save_pretrained(trained, gdsc, settings, {"max_pairs": profile.drug_pretraining_pairs,
-                                              "excluded_drugs_of": f"{dataset} drug cold-start fold {fold}"}, folder)
+    trained = pretrain(
+        architecture,
+        gdsc,
+        load_panel(SPECS[architecture].panel),
+        settings,
+        max_pairs=profile.drug_pretraining_pairs,
+        progress=None,
+        encoder_smiles=_structures(cohort(PRETRAINING_DATASET), cohort(dataset)),
+    )
+    save_pretrained(
+        trained,
+        gdsc,
+        settings,
+        {"max_pairs": profile.drug_pretraining_pairs, "excluded_drugs_of": f"{dataset} drug cold-start fold {fold}"},
+        folder,
+    )
     return folder
 
 
@@ -118,25 +130,43 @@ def _subsample(train: pd.DataFrame, size: str, fold: int) -> pd.DataFrame:
     return train.sample(n=int(size), random_state=fold).reset_index(drop=True)
 
 
-def _deep_prediction(task: Task, train: pd.DataFrame, test: pd.DataFrame, profile: Profile, results_dir: Path,
-                     seed: int) -> np.ndarray:
+def _deep_prediction(
+    task: Task, train: pd.DataFrame, test: pd.DataFrame, profile: Profile, results_dir: Path, seed: int
+) -> np.ndarray:
     architecture, kind = task.model.split("_", 1)
     training = dataclasses.replace(TARGET_TRAINING, seed=seed)  # validation split, batch order, new output layer
     target = cohort(task.dataset)
     gdsc = cohort(PRETRAINING_DATASET)
     if task.dataset == IN_VITRO:  # on GDSC itself "scratch" is pre-training on the fold's training pairs
         settings = TrainingSettings(batch_size=PRETRAINING_BATCH, max_epochs=profile.gdsc_epochs)
-        trained = pretrain(architecture, restricted(gdsc, train), load_panel(SPECS[architecture].panel), settings,
-                           max_pairs=profile.gdsc_max_pairs, progress=None,
-                           encoder_smiles=_structures(gdsc) if task.split == DRUG else None)
+        trained = pretrain(
+            architecture,
+            restricted(gdsc, train),
+            load_panel(SPECS[architecture].panel),
+            settings,
+            max_pairs=profile.gdsc_max_pairs,
+            progress=None,
+            encoder_smiles=_structures(gdsc) if task.split == DRUG else None,
+        )
         return trained.predict_pairs(gdsc.expression, test, gdsc.drug_smiles)
     train = _subsample(train, task.n_finetune, task.fold)
     if kind == "scratch":
-        trained = train_from_scratch(architecture, load_panel(SPECS[architecture].panel), gdsc, target, train,
-                                     training, config_class(architecture)(seed=seed), progress=None)
+        trained = train_from_scratch(
+            architecture,
+            load_panel(SPECS[architecture].panel),
+            gdsc,
+            target,
+            train,
+            training,
+            config_class(architecture)(seed=seed),
+            progress=None,
+        )
     else:
-        pretrained = (_fold_pretrained(pretraining_folder(results_dir, task.dataset, architecture, task.fold))
-                      if task.needs_fold_pretraining else _shipped_pretrained(architecture))
+        pretrained = (
+            _fold_pretrained(pretraining_folder(results_dir, task.dataset, architecture, task.fold))
+            if task.needs_fold_pretraining
+            else _shipped_pretrained(architecture)
+        )
         if kind == "zeroshot":
             trained = zero_shot(pretrained, gdsc, target.expression.loc[train["sample"].unique()])
         else:
@@ -157,7 +187,9 @@ def _classical_prediction(task: Task, train: pd.DataFrame, test: pd.DataFrame) -
     settings = CLASSICAL_SETTINGS.get(task.dataset, classical.ClassicalSettings())
     if variant == "per_drug":
         return classical.per_drug(kind, genes, train, test, settings)
-    return classical.with_drug_features(kind, genes, cohort(task.dataset), train, test, SPLIT_GROUP[task.split], settings)
+    return classical.with_drug_features(
+        kind, genes, cohort(task.dataset), train, test, SPLIT_GROUP[task.split], settings
+    )
 
 
 def run_task(task: Task, profile: Profile, results_dir: Path, seed: int = 0) -> pd.DataFrame:
@@ -171,5 +203,12 @@ def run_task(task: Task, profile: Profile, results_dir: Path, seed: int = 0) -> 
         y_pred = _deep_prediction(task, train, test, profile, results_dir, seed)
     else:
         y_pred = _classical_prediction(task, train, test)
-    return pd.DataFrame({"fold": task.fold, "sample": test["sample"], "drug": test["drug"],
-                         "y_true": test["value"], "y_pred": np.asarray(y_pred, dtype=float)})
+    return pd.DataFrame(
+        {
+            "fold": task.fold,
+            "sample": test["sample"],
+            "drug": test["drug"],
+            "y_true": test["value"],
+            "y_pred": np.asarray(y_pred, dtype=float),
+        }
+    )

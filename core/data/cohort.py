@@ -1,4 +1,5 @@
 """The one shape every dataset is served in."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -5,6 +5,7 @@ Datasets name the same compound differently ("5-FU", "5-Fluorouracil", "17-AAG (
 a normalised name (case, punctuation, salt words, parenthesised aliases, a short list of known
 synonyms). Every match records how it was made, and drugs that match nothing are reported.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,9 +18,24 @@ import pandas as pd
 from core.config import data_root
 
 _SALT_WORDS = (
-    "dihydrochloride", "hydrochloride", "hcl", "dimesylate", "mesylate", "tosylate", "besylate",
-    "sulfate", "maleate", "lactate", "citrate", "fumarate", "tartrate", "phosphate", "malate",
-    "acetate", "sodium", "potassium",
+    "dihydrochloride",
+    "hydrochloride",
+    "hcl",
+    "dimesylate",
+    "mesylate",
+    "tosylate",
+    "besylate",
+    "sulfate",
+    "maleate",
+    "lactate",
+    "citrate",
+    "fumarate",
+    "tartrate",
+    "phosphate",
+    "malate",
+    "acetate",
+    "sodium",
+    "potassium",
 )
 _SALT_PATTERN = re.compile(r"\b(" + "|".join(_SALT_WORDS) + r")\b")
 
@@ -169,6 +185,7 @@ def _default_catalogue() -> GdscDrugCatalogue:
     root = data_root()
     drugs = pd.read_csv(root / "invitro" / "gdsc_deepdr2023" / "drugs.csv", dtype={"gdsc_drug_id": str})
     paper = pd.read_csv(root / "paper_resources" / "gdsc_compound_smiles.csv")
-    aliases = pd.read_csv(root / "patient" / "colorectal_organoids_vandewetering2015" / "drugs.csv",
-                          dtype={"gdsc_drug_id": str})
+    aliases = pd.read_csv(
+        root / "patient" / "colorectal_organoids_vandewetering2015" / "drugs.csv", dtype={"gdsc_drug_id": str}
+    )
     return GdscDrugCatalogue(drugs, paper, aliases)

@@ -3,6 +3,7 @@
 Every dataset and every upload goes through :class:`GeneMapper`, so the gene panels of the models and
 the columns of an expression matrix always speak the same vocabulary.
 """
+
 from __future__ import annotations
 
 import re
@@ -103,13 +104,17 @@ def _default_mapper() -> GeneMapper:
     symbol_table = _resolve_symbol_table(lookup)
 
     hgnc = pd.read_csv(
-        genes_dir / "hgnc_complete_set_slim_2024-10-18.tsv.gz", sep="\t", dtype=str,
+        genes_dir / "hgnc_complete_set_slim_2024-10-18.tsv.gz",
+        sep="\t",
+        dtype=str,
         usecols=["symbol", "ensembl_gene_id"],
     ).dropna()
     ensembl = dict(zip(hgnc["ensembl_gene_id"].str.upper(), hgnc["symbol"]))
     # Older GENCODE IDs (e.g. GDC's v22) that HGNC no longer lists: fall back to the 2017 BioMart map,
     # whose symbols are themselves brought up to date.
-    biomart = pd.read_csv(data_root() / "patient" / "_reference" / "ensembl_to_symbol_protein_coding_biomart2017.csv.gz")
+    biomart = pd.read_csv(
+        data_root() / "patient" / "_reference" / "ensembl_to_symbol_protein_coding_biomart2017.csv.gz"
+    )
     for ensembl_id, symbol in zip(biomart["ensembl_gene_id"], biomart["gene_symbol"]):
         current = symbol_table.get(str(symbol).upper())
         if ensembl_id not in ensembl and current:

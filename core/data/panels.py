@@ -9,6 +9,7 @@ Genes a domain did not measure are left out, never padded with invented values: 
 covers only 5,778 genes (no BRAF, KRAS or APC), so the panels are smaller than the paper's lists.
 A panel is a fact about the gene lists and the cohorts' measured genes, so it lives beside them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Dataset names -> loaders, so scripts and the app can ask for a cohort by name."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

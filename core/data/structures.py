@@ -17,6 +17,7 @@ Structure rules (chosen so that a drug and its salt form get the same key and th
   cyclobutane-1,1-dicarboxylic acid and cisplatin into ammonia. Their molecular weights therefore
   match the real complexes (cisplatin 300.05, carboplatin 371.25, oxaliplatin 397.29).
 """
+
 from __future__ import annotations
 
 from rdkit import Chem, rdBase

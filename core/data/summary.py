@@ -1,4 +1,5 @@
 """Table-1-style counts of a cohort, shared by the data report and the dashboard's home page."""
+
 from __future__ import annotations
 
 from core.data.cohort import Cohort

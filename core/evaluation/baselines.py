@@ -3,6 +3,7 @@
 Each is fitted on one fold's training pairs (``sample, drug, value``) and predicts that fold's test pairs
 (``sample, drug``), so it is scored on exactly the folds the models are scored on.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -79,12 +80,22 @@ def cross_validate(baseline: Baseline, pairs: pd.DataFrame, folds: np.ndarray) -
 def naive_predictions_table(pairs: pd.DataFrame, folds: np.ndarray) -> pd.DataFrame:
     """Every naive baseline's held-out prediction of every row of ``pairs`` (``sample, drug, value``) on
     ``folds``, as one long table ``model, fold, sample, drug, y_true, y_pred``."""
-    return pd.concat([
-        pd.DataFrame({"model": name, "fold": np.asarray(folds), "sample": pairs["sample"].to_numpy(),
-                      "drug": pairs["drug"].to_numpy(), "y_true": pairs["value"].to_numpy(),
-                      "y_pred": cross_validate(baseline, pairs, folds)})
-        for name, baseline in NAIVE_BASELINES.items()
-    ], ignore_index=True)
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "model": name,
+                    "fold": np.asarray(folds),
+                    "sample": pairs["sample"].to_numpy(),
+                    "drug": pairs["drug"].to_numpy(),
+                    "y_true": pairs["value"].to_numpy(),
+                    "y_pred": cross_validate(baseline, pairs, folds),
+                }
+            )
+            for name, baseline in NAIVE_BASELINES.items()
+        ],
+        ignore_index=True,
+    )
 
 
 NAIVE_BASELINES: dict[str, Baseline] = {

@@ -1,4 +1,5 @@
 """Scores of a cross-validated model next to the naive baselines on the same folds."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -16,22 +17,26 @@ def scored_table(oof: pd.DataFrame) -> pd.DataFrame:
     screened = oof.dropna(subset=["y_true"]).reset_index(drop=True)
     pairs = screened.rename(columns={"y_true": "value"})[["sample", "drug", "value"]]
     low, high = screened["y_true"].min(), screened["y_true"].max()
-    return pd.DataFrame({
-        "sample": screened["sample"],
-        "drug": screened["drug"],
-        "fold": screened["fold"],
-        "y_true": (screened["y_true"] - low) / (high - low),
-        "y_pred": (screened["y_pred"] - low) / (high - low),
-        "baseline": (cross_validate(naive_drug_mean, pairs, screened["fold"].to_numpy()) - low) / (high - low),
-    })
+    return pd.DataFrame(
+        {
+            "sample": screened["sample"],
+            "drug": screened["drug"],
+            "fold": screened["fold"],
+            "y_true": (screened["y_true"] - low) / (high - low),
+            "y_pred": (screened["y_pred"] - low) / (high - low),
+            "baseline": (cross_validate(naive_drug_mean, pairs, screened["fold"].to_numpy()) - low) / (high - low),
+        }
+    )
 
 
 def naive_predictions(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """A :func:`scored_table` once per naive baseline, with that baseline's cross-validated predictions as
     ``y_pred`` (fitted on the same folds)."""
     pairs = table.rename(columns={"y_true": "value"})[["sample", "drug", "value"]]
-    return {name: table.assign(y_pred=cross_validate(baseline, pairs, table["fold"].to_numpy()))
-            for name, baseline in NAIVE_BASELINES.items()}
+    return {
+        name: table.assign(y_pred=cross_validate(baseline, pairs, table["fold"].to_numpy()))
+        for name, baseline in NAIVE_BASELINES.items()
+    }
 
 
 def cross_validated_scores(oof: pd.DataFrame, model_label: str) -> pd.DataFrame:

@@ -5,6 +5,7 @@ This is the evidence the dashboard puts first: a model whose headline score is a
 patients no better than a drug's average does, and one whose score the permutation null reaches often
 (p >= 0.05) may be doing so by chance.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -42,7 +43,9 @@ class Evidence:
         """One plain sentence a clinician can act on."""
         from core.evaluation.metrics import HEADLINE, METRICS
 
-        score = f"cross-validated {METRICS[HEADLINE].label} = {self.within_drug:+.2f}, permutation p = {self.p_value:.2g}"
+        score = (
+            f"cross-validated {METRICS[HEADLINE].label} = {self.within_drug:+.2f}, permutation p = {self.p_value:.2g}"
+        )
         if self.within_drug <= 0:
             return f"Orders organoids no better than each drug's average ({score}): do not read its ranking as patient-specific."
         if self.p_value >= SIGNIFICANCE:
@@ -63,8 +66,14 @@ def evidence(out_of_fold: pd.DataFrame, n_permutations: int = N_PERMUTATIONS, se
     if table.empty:
         raise ValueError("no screened response among the reference predictions: nothing to score")
     test = permutation_test(table, n_permutations, seed)
-    return Evidence(test.observed, within_drug_fold(table, "spearman"), within_drug(table), test.null_sd,
-                    test.p_value, test.n_permutations)
+    return Evidence(
+        test.observed,
+        within_drug_fold(table, "spearman"),
+        within_drug(table),
+        test.null_sd,
+        test.p_value,
+        test.n_permutations,
+    )
 
 
 EVIDENCE_FILE = "bundle_evidence.csv"  # in <models>/benchmark/, written by training_scripts.bundle_evidence
@@ -88,15 +97,24 @@ def stored_evidence(table: pd.DataFrame, name: str, manifest: Mapping[str, Any])
     if rows.empty:
         return None
     row = rows.iloc[0]
-    return Evidence(float(row["within_drug"]), float(row["within_drug_spearman"]), float(row["within_drug_residual"]),
-                    float(row["null_sd"]), float(row["p_value"]), int(row["n_permutations"]))
+    return Evidence(
+        float(row["within_drug"]),
+        float(row["within_drug_spearman"]),
+        float(row["within_drug_residual"]),
+        float(row["null_sd"]),
+        float(row["p_value"]),
+        int(row["n_permutations"]),
+    )
 
 
 def best_architecture(evidence_by_architecture: dict[str, list[Evidence]]) -> str | None:
     """The architecture whose models (e.g. its from-scratch and fine-tuned pair) have the highest mean headline
     within-drug score: the pair a page should open on. None when nothing is scored."""
-    means = {architecture: sum(e.within_drug for e in found) / len(found)
-             for architecture, found in evidence_by_architecture.items() if found}
+    means = {
+        architecture: sum(e.within_drug for e in found) / len(found)
+        for architecture, found in evidence_by_architecture.items()
+        if found
+    }
     return max(means, key=means.get) if means else None
 
 

@@ -6,6 +6,7 @@ taken against that dataset and split's reference baseline on the same pair: ``na
 precision oncology (cell cold-start), ``naive_sample_mean`` in drug development, where the test drug is
 unseen and has no training mean (see metrics.py and peers.py).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -54,8 +55,9 @@ def _rows_of(table: pd.DataFrame, model: str, n_finetune: str) -> pd.DataFrame:
     return table[(table["model"] == model) & (table["n_finetune"].fillna("") == n_finetune)]
 
 
-def compare(predictions: pd.DataFrame, a: tuple[str, str], b: tuple[str, str], dataset: str, split: str,
-            metric: str) -> dict[str, object]:
+def compare(
+    predictions: pd.DataFrame, a: tuple[str, str], b: tuple[str, str], dataset: str, split: str, metric: str
+) -> dict[str, object]:
     """Paired two-sided t-test of models ``a`` and ``b`` (each ``(model, n_finetune)``) on one dataset and split.
 
     The units are folds. For the within-drug score they are drugs (folds pooled) when some fold holds too
@@ -69,10 +71,22 @@ def compare(predictions: pd.DataFrame, a: tuple[str, str], b: tuple[str, str], d
         unit = "drug"
         scores = {key: _unit_scores(rows[key], metric, unit) for key in (a, b)}
     joined = pd.concat([scores[a], scores[b]], axis=1, keys=["a", "b"]).dropna()
-    row = {"dataset": dataset, "split": split, "metric": metric, "model_a": a[0], "n_finetune_a": a[1],
-           "model_b": b[0], "n_finetune_b": b[1], "unit": unit, "n": len(joined),
-           "mean_a": float(joined["a"].mean()), "mean_b": float(joined["b"].mean()),
-           "difference": float((joined["a"] - joined["b"]).mean()), "t": np.nan, "p_value": np.nan}
+    row = {
+        "dataset": dataset,
+        "split": split,
+        "metric": metric,
+        "model_a": a[0],
+        "n_finetune_a": a[1],
+        "model_b": b[0],
+        "n_finetune_b": b[1],
+        "unit": unit,
+        "n": len(joined),
+        "mean_a": float(joined["a"].mean()),
+        "mean_b": float(joined["b"].mean()),
+        "difference": float((joined["a"] - joined["b"]).mean()),
+        "t": np.nan,
+        "p_value": np.nan,
+    }
     if len(joined) >= 2:  # otherwise (an unfinished grid) the test is left blank
         result = paired_t_test(joined["a"].to_numpy(), joined["b"].to_numpy())
         row.update(t=result.statistic, p_value=result.p_value)
@@ -86,7 +100,9 @@ def best_naive(summary: pd.DataFrame, dataset: str, split: str, metric: str) -> 
     The reference baseline scores exactly 0 on the normalised within-drug score by construction; it is
     still a legitimate bar, and any naive baseline above 0 is the harder one.
     """
-    naive = summary[(summary["dataset"] == dataset) & (summary["split"] == split) & summary["model"].str.contains("naive")]
+    naive = summary[
+        (summary["dataset"] == dataset) & (summary["split"] == split) & summary["model"].str.contains("naive")
+    ]
     scores = naive.set_index("model")[metric].astype(float)
     if not scores.notna().any():
         return str(np.nan)

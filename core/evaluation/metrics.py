@@ -6,6 +6,7 @@ prediction of ``naive_drug_mean``). Pearson r is undefined for fewer than 3 poin
 groups are skipped (NaN, left out of the mean) unless a function says otherwise, so a metric is NaN only
 when no group qualifies.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -37,7 +38,12 @@ def _correlation(x: np.ndarray, y: np.ndarray, method: Method) -> float:
 
 
 def _per_group_correlation(
-    df: pd.DataFrame, by: str, x: pd.Series, y: pd.Series, method: Method, min_n: int,
+    df: pd.DataFrame,
+    by: str,
+    x: pd.Series,
+    y: pd.Series,
+    method: Method,
+    min_n: int,
     constant_prediction_is_zero: bool,
 ) -> pd.DataFrame:
     """Correlation of ``x`` (observed) and ``y`` (predicted) within each group of ``df[by]``.
@@ -108,9 +114,7 @@ def within_drug_per_drug(
     return _per_group_correlation(df, "drug", observed, predicted, method, max(min_samples, MIN_GROUP), True)
 
 
-def within_drug(
-    df: pd.DataFrame, method: Method = "pearson", min_samples: int = 5, normalised: bool = True
-) -> float:
+def within_drug(df: pd.DataFrame, method: Method = "pearson", min_samples: int = 5, normalised: bool = True) -> float:
     """Mean over drugs with >= ``min_samples`` samples of :func:`within_drug_per_drug`."""
     return _mean_or_nan(within_drug_per_drug(df, method, min_samples, normalised)["r"])
 
@@ -133,8 +137,15 @@ def within_drug_fold_per_drug(df: pd.DataFrame, method: Method = "pearson", min_
     mean with 0.355 on the colorectal organoids. ``r`` is NaN for drugs with fewer than ``min_samples``
     samples or constant (centred) observed values.
     """
-    return _per_group_correlation(df, "drug", centred_in_fold(df, "y_true"), centred_in_fold(df, "y_pred"), method,
-                                  max(min_samples, MIN_GROUP), True)
+    return _per_group_correlation(
+        df,
+        "drug",
+        centred_in_fold(df, "y_true"),
+        centred_in_fold(df, "y_pred"),
+        method,
+        max(min_samples, MIN_GROUP),
+        True,
+    )
 
 
 def within_drug_fold(df: pd.DataFrame, method: Method = "pearson", min_samples: int = 5) -> float:
@@ -209,45 +220,93 @@ class Metric:
 
 
 HEADLINE = "within_drug_fold_pearson"
-METRICS: dict[str, Metric] = {metric.key: metric for metric in (
-    Metric("paper_precision_oncology", paper_precision_oncology, "paper score", True,
-           description="the score of Prasse et al. (per organoid, how well predicted and observed responses agree "
-                       "across drugs); it mostly rewards knowing which drugs are potent on average, so the naive "
-                       "per-drug mean wins it (None: undefined, the per-organoid mean predicts every drug alike)."),
-    Metric("paper_drug_development", paper_drug_development, "paper drug score", True,
-           description="per drug across organoids, folds pooled."),
-    Metric(HEADLINE, partial(within_drug_fold, method="pearson"), "within-drug r", True, ("fold",),
-           description="for each drug, how well the model's predictions order the reference organoids, each "
-                       "predicted by a model that never saw it (1 = perfect order, 0 = no better than the drug's "
-                       "average); averaged over drugs."),
-    Metric("within_drug_fold_spearman", partial(within_drug_fold, method="spearman"), "within-drug Spearman", True,
-           ("fold",)),
-    Metric("within_drug_pearson", partial(within_drug, method="pearson"), "within-drug r, pooled residuals (older)",
-           True, ("baseline",),
-           description="the score used before the within-drug r; it pooled organoids of different cross-validation "
-                       "folds, so it credited what merely shifts from fold to fold (the naive per-organoid mean "
-                       "scored 0.355 on it with no knowledge of any drug). The within-drug r centres each test fold "
-                       "first, so every naive baseline scores exactly 0."),
-    Metric("within_drug_spearman", partial(within_drug, method="spearman"),
-           "within-drug Spearman, pooled residuals (older)", True, ("baseline",)),
-    Metric("within_drug_pearson_raw", partial(within_drug, method="pearson", normalised=False),
-           "within-drug r, pooled raw values", True),
-    Metric(f"top{TOP_DRUGS_OVERLAP}_overlap", lambda df: top_k_agreement(df).overlap,
-           f"top-{TOP_DRUGS_OVERLAP} overlap", True,
-           description=f"how many of the {TOP_DRUGS_OVERLAP} drugs predicted best for an organoid are among its "
-                       f"{TOP_DRUGS_OVERLAP} best observed (0-{TOP_DRUGS_OVERLAP}), averaged over organoids."),
-    Metric(f"top{TOP_DRUGS_OVERLAP}_random", lambda df: top_k_agreement(df).random,
-           f"top-{TOP_DRUGS_OVERLAP} by chance", None,
-           description="the overlap a random ranking reaches on average."),
-    Metric("mse", mse, "MSE", False, description="mean squared error on the response scaled to 0-1."),
-)}
+METRICS: dict[str, Metric] = {
+    metric.key: metric
+    for metric in (
+        Metric(
+            "paper_precision_oncology",
+            paper_precision_oncology,
+            "paper score",
+            True,
+            description="the score of Prasse et al. (per organoid, how well predicted and observed responses agree "
+            "across drugs); it mostly rewards knowing which drugs are potent on average, so the naive "
+            "per-drug mean wins it (None: undefined, the per-organoid mean predicts every drug alike).",
+        ),
+        Metric(
+            "paper_drug_development",
+            paper_drug_development,
+            "paper drug score",
+            True,
+            description="per drug across organoids, folds pooled.",
+        ),
+        Metric(
+            HEADLINE,
+            partial(within_drug_fold, method="pearson"),
+            "within-drug r",
+            True,
+            ("fold",),
+            description="for each drug, how well the model's predictions order the reference organoids, each "
+            "predicted by a model that never saw it (1 = perfect order, 0 = no better than the drug's "
+            "average); averaged over drugs.",
+        ),
+        Metric(
+            "within_drug_fold_spearman",
+            partial(within_drug_fold, method="spearman"),
+            "within-drug Spearman",
+            True,
+            ("fold",),
+        ),
+        Metric(
+            "within_drug_pearson",
+            partial(within_drug, method="pearson"),
+            "within-drug r, pooled residuals (older)",
+            True,
+            ("baseline",),
+            description="the score used before the within-drug r; it pooled organoids of different cross-validation "
+            "folds, so it credited what merely shifts from fold to fold (the naive per-organoid mean "
+            "scored 0.355 on it with no knowledge of any drug). The within-drug r centres each test fold "
+            "first, so every naive baseline scores exactly 0.",
+        ),
+        Metric(
+            "within_drug_spearman",
+            partial(within_drug, method="spearman"),
+            "within-drug Spearman, pooled residuals (older)",
+            True,
+            ("baseline",),
+        ),
+        Metric(
+            "within_drug_pearson_raw",
+            partial(within_drug, method="pearson", normalised=False),
+            "within-drug r, pooled raw values",
+            True,
+        ),
+        Metric(
+            f"top{TOP_DRUGS_OVERLAP}_overlap",
+            lambda df: top_k_agreement(df).overlap,
+            f"top-{TOP_DRUGS_OVERLAP} overlap",
+            True,
+            description=f"how many of the {TOP_DRUGS_OVERLAP} drugs predicted best for an organoid are among its "
+            f"{TOP_DRUGS_OVERLAP} best observed (0-{TOP_DRUGS_OVERLAP}), averaged over organoids.",
+        ),
+        Metric(
+            f"top{TOP_DRUGS_OVERLAP}_random",
+            lambda df: top_k_agreement(df).random,
+            f"top-{TOP_DRUGS_OVERLAP} by chance",
+            None,
+            description="the overlap a random ranking reaches on average.",
+        ),
+        Metric("mse", mse, "MSE", False, description="mean squared error on the response scaled to 0-1."),
+    )
+}
 
 
 def score_all(df: pd.DataFrame) -> dict[str, float]:
     """Every metric of :data:`METRICS`, keyed by its key; NaN for a metric whose ``needs`` columns are missing
     (the residual within-drug scores without ``baseline``, the fold-centred headline ones without ``fold``)."""
-    return {key: metric.compute(df) if set(metric.needs) <= set(df.columns) else float("nan")
-            for key, metric in METRICS.items()}
+    return {
+        key: metric.compute(df) if set(metric.needs) <= set(df.columns) else float("nan")
+        for key, metric in METRICS.items()
+    }
 
 
 def glossary(keys: list[str] | tuple[str, ...]) -> str:

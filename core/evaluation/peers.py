@@ -11,6 +11,7 @@ so it has no training mean; there ``naive_sample_mean`` (the sample's mean respo
 is the reference instead, and the normalised score asks whether a model orders patients for a new drug
 better than their general sensitivity does.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -53,9 +54,13 @@ def peer_predictions(datasets: tuple[str, ...] = PEER_DATASETS, largest_only: bo
         largest = peers.groupby(["dataset", "split", "model"])["n_finetune_pairs"].transform("max")
         peers = peers[peers["n_finetune_pairs"] == largest]
     published = peers.rename(columns={"y_scaled": "y_true", "pred_scaled": "y_pred"}).assign(
-        n_finetune=peers["n_finetune_pairs"].astype(str))
-    naive = [naive_cv_predictions(dataset, split).assign(dataset=dataset, split=split, n_finetune=pd.NA)
-             for dataset in datasets for split in SPLIT_GROUP]
+        n_finetune=peers["n_finetune_pairs"].astype(str)
+    )
+    naive = [
+        naive_cv_predictions(dataset, split).assign(dataset=dataset, split=split, n_finetune=pd.NA)
+        for dataset in datasets
+        for split in SPLIT_GROUP
+    ]
     columns = ["dataset", "split", "model", "n_finetune", "fold", "sample", "drug", "y_true", "y_pred"]
     return pd.concat([*naive, published[columns]], ignore_index=True)[columns]
 

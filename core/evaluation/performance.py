@@ -7,6 +7,7 @@ benchmark grid's own training runs on the same folds, so its "all pairs" point i
 model and differs from the shipped one by run-to-run variation; :func:`shipped_vs_grid` puts the two side by
 side so the page can say so with the numbers.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -19,23 +20,42 @@ from core.evaluation.evidence import Evidence
 from core.evaluation.metrics import HEADLINE, METRICS, within_drug_fold
 from core.models import SPECS
 
-NAIVE_LABELS = {"naive_drug_mean": "naive: per-drug mean", "naive_sample_mean": "naive: per-organoid mean",
-                "naive_additive": "naive: drug + organoid means"}
+NAIVE_LABELS = {
+    "naive_drug_mean": "naive: per-drug mean",
+    "naive_sample_mean": "naive: per-organoid mean",
+    "naive_additive": "naive: drug + organoid means",
+}
 # The scores a reader needs first, then the rest (shown under "details"); labels from the metric registry.
 HEADLINE_SCORES = (HEADLINE, "paper_precision_oncology", "top5_overlap", "mse")
-DETAIL_SCORES = (*HEADLINE_SCORES, "within_drug_fold_spearman", "within_drug_pearson", "within_drug_spearman",
-                 "paper_drug_development", "top5_random")
+DETAIL_SCORES = (
+    *HEADLINE_SCORES,
+    "within_drug_fold_spearman",
+    "within_drug_pearson",
+    "within_drug_spearman",
+    "paper_drug_development",
+    "top5_random",
+)
 SCORE_LABELS = {key: METRICS[key].label for key in HEADLINE_SCORES}
 DETAIL_SCORE_LABELS = {key: METRICS[key].label for key in DETAIL_SCORES}
 # The registry's architectures, then the names the paper's stored results use for them.
 ARCHITECTURE_LABELS = {name: spec.label for name, spec in SPECS.items()} | {
-    "nn_baseline": "ConvNN", "nn_paccmann": "PaccMann", "tDNN": "tDNN"}
-TRAINING_LABELS = {"scratch": "from scratch", "finetuned": "fine-tuned", "zeroshot": "zero-shot",
-                   "pretrain": "pre-trained, fine-tuned"}
-CLASSICAL_LABELS = {"rf": "random forest", "rf_per_drug": "random forest, one per drug",
-                    "rf_drug_features": "random forest on genes + drug descriptors",
-                    "elasticnet_per_drug": "elastic net, one per drug",
-                    "elasticnet_drug_features": "elastic net on genes + drug descriptors"}
+    "nn_baseline": "ConvNN",
+    "nn_paccmann": "PaccMann",
+    "tDNN": "tDNN",
+}
+TRAINING_LABELS = {
+    "scratch": "from scratch",
+    "finetuned": "fine-tuned",
+    "zeroshot": "zero-shot",
+    "pretrain": "pre-trained, fine-tuned",
+}
+CLASSICAL_LABELS = {
+    "rf": "random forest",
+    "rf_per_drug": "random forest, one per drug",
+    "rf_drug_features": "random forest on genes + drug descriptors",
+    "elasticnet_per_drug": "elastic net, one per drug",
+    "elasticnet_drug_features": "elastic net on genes + drug descriptors",
+}
 SPLIT_LABELS = {"precision_oncology": "new patients", "drug_development": "new drugs"}
 
 
@@ -55,10 +75,17 @@ def naive_scores(benchmark: pd.DataFrame, out_of_fold: pd.DataFrame) -> pd.DataF
     """The naive baselines' rows of a bundle's stored benchmark with their headline within-drug r computed on
     the folds of its reference predictions (older bundles lack it; the same for every bundle of one cohort and
     fold partition). Only the headline is recomputed: the stored scores come from the same folds."""
-    headline = pd.DataFrame([{"model": name, HEADLINE: within_drug_fold(naive)}
-                             for name, naive in naive_predictions(scored_table(out_of_fold)).items()])
-    stored = (benchmark[benchmark["model"].isin(NAIVE_LABELS)].drop(columns=HEADLINE, errors="ignore")
-              if "model" in benchmark.columns else pd.DataFrame({"model": pd.Series(dtype=str)}))
+    headline = pd.DataFrame(
+        [
+            {"model": name, HEADLINE: within_drug_fold(naive)}
+            for name, naive in naive_predictions(scored_table(out_of_fold)).items()
+        ]
+    )
+    stored = (
+        benchmark[benchmark["model"].isin(NAIVE_LABELS)].drop(columns=HEADLINE, errors="ignore")
+        if "model" in benchmark.columns
+        else pd.DataFrame({"model": pd.Series(dtype=str)})
+    )
     return headline.merge(stored, on="model", how="left")
 
 
@@ -69,11 +96,19 @@ def model_rows(models: Iterable[tuple[str, str, pd.DataFrame, Evidence]]) -> pd.
     rows = []
     for architecture, training, benchmark, found in models:
         stored = benchmark.iloc[0].to_dict() if not benchmark.empty else {}
-        rows.append(stored | {"architecture": ARCHITECTURE_LABELS.get(architecture, architecture),
-                              "training": TRAINING_LABELS.get(training, training), "key": (architecture, training),
-                              HEADLINE: found.within_drug, "permutation p": found.p_value,
-                              "chance level (SD)": found.null_sd, "verdict": found.verdict().split(" (")[0],
-                              "orders": found.orders_samples})
+        rows.append(
+            stored
+            | {
+                "architecture": ARCHITECTURE_LABELS.get(architecture, architecture),
+                "training": TRAINING_LABELS.get(training, training),
+                "key": (architecture, training),
+                HEADLINE: found.within_drug,
+                "permutation p": found.p_value,
+                "chance level (SD)": found.null_sd,
+                "verdict": found.verdict().split(" (")[0],
+                "orders": found.orders_samples,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -91,8 +126,9 @@ def benchmark_table(model_rows: pd.DataFrame, naive: pd.DataFrame) -> pd.DataFra
     return pd.concat([model_rows, baselines], ignore_index=True).drop(columns="model", errors="ignore")
 
 
-def size_curve(summary: pd.DataFrame, architectures: list[str], dataset: str = "colorectal",
-               split: str = "precision_oncology") -> pd.DataFrame:
+def size_curve(
+    summary: pd.DataFrame, architectures: list[str], dataset: str = "colorectal", split: str = "precision_oncology"
+) -> pd.DataFrame:
     """The grid's deep models by number of training pairs, with an x position a log axis can draw: zero-shot
     (0 pairs) at half the smallest size, "all" at twice the largest (apart enough for their tick labels)."""
     cell = summary[(summary["dataset"] == dataset) & (summary["split"] == split)]
@@ -111,8 +147,10 @@ def shipped_vs_grid(curve: pd.DataFrame, shipped: dict[tuple[str, str], float], 
     (zero-shot: the same pre-trained model, so the same number). Columns architecture, kind, shipped, grid,
     difference."""
     ends = curve[curve["n_finetune"].isin(["all", "0"])].set_index(["architecture", "kind"])[metric]
-    rows = [{"architecture": a, "kind": k, "shipped": value, "grid": float(ends.get((a, k), np.nan))}
-            for (a, k), value in shipped.items()]
+    rows = [
+        {"architecture": a, "kind": k, "shipped": value, "grid": float(ends.get((a, k), np.nan))}
+        for (a, k), value in shipped.items()
+    ]
     table = pd.DataFrame(rows, columns=["architecture", "kind", "shipped", "grid"])
     return table.assign(difference=table["grid"] - table["shipped"])
 
@@ -121,10 +159,14 @@ def per_drug_errors(out_of_fold: pd.DataFrame, label: str, with_naive: bool = Fa
     """Absolute error of each screened (organoid, drug) pair on the 0-1 scaled response (columns drug, model,
     absolute error); with ``with_naive`` also the naive per-drug mean's on the same folds."""
     scored = scored_table(out_of_fold)
-    error = pd.DataFrame({"drug": scored["drug"], "model": label, "absolute error": (scored["y_pred"] - scored["y_true"]).abs()})
+    error = pd.DataFrame(
+        {"drug": scored["drug"], "model": label, "absolute error": (scored["y_pred"] - scored["y_true"]).abs()}
+    )
     if not with_naive:
         return error
-    naive = error.assign(model=NAIVE_LABELS["naive_drug_mean"], **{"absolute error": (scored["baseline"] - scored["y_true"]).abs()})
+    naive = error.assign(
+        model=NAIVE_LABELS["naive_drug_mean"], **{"absolute error": (scored["baseline"] - scored["y_true"]).abs()}
+    )
     return pd.concat([error, naive], ignore_index=True)
 
 
@@ -135,8 +177,11 @@ def drug_medians(errors: pd.DataFrame) -> pd.DataFrame:
 
 def readable_summary(summary: pd.DataFrame) -> pd.DataFrame:
     """``summary.csv`` of one dataset with plain model, split and size names and score headers."""
-    table = summary.assign(model=summary["model"].map(model_label), split=summary["split"].map(SPLIT_LABELS).fillna(summary["split"]),
-                           n_finetune=summary["n_finetune"].replace({"0": "none (zero-shot)"}).fillna("-"))
+    table = summary.assign(
+        model=summary["model"].map(model_label),
+        split=summary["split"].map(SPLIT_LABELS).fillna(summary["split"]),
+        n_finetune=summary["n_finetune"].replace({"0": "none (zero-shot)"}).fillna("-"),
+    )
     columns = {"split": "predicting", "model": "model", "n_finetune": "training pairs", "n_pairs": "pairs scored"}
     columns |= {c: DETAIL_SCORE_LABELS[c] for c in DETAIL_SCORE_LABELS if c in table.columns}
     return table[[c for c in columns if c in table.columns]].rename(columns=columns)

@@ -7,6 +7,7 @@ Pearson (:func:`core.evaluation.metrics.within_drug_fold`), here on dense (sampl
 permutations at once: shuffling and scoring a pandas table took about 65 ms, a minute per 1,000
 permutations of one model on 19 organoids x 74 drugs, and 13 s for the 200 the app runs on a session's bundle.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -102,8 +103,12 @@ def permutation_test(df: pd.DataFrame, n_permutations: int = 1000, seed: int = 0
     grid = SampleGrid.from_table(df)
     rng = np.random.default_rng(seed)
     observed = float(grid.scores(np.arange(len(grid.fold))[None])[0])
-    null = np.concatenate([grid.scores(grid.permutations(min(BLOCK, n_permutations - start), rng))
-                           for start in range(0, n_permutations, BLOCK)])
+    null = np.concatenate(
+        [
+            grid.scores(grid.permutations(min(BLOCK, n_permutations - start), rng))
+            for start in range(0, n_permutations, BLOCK)
+        ]
+    )
     null = null[np.isfinite(null)]
     p_value = (1 + np.sum(null >= observed)) / (1 + len(null))
     return PermutationTest(observed, float(null.mean()), float(null.std(ddof=1)), float(p_value), len(null))

@@ -3,6 +3,7 @@
 Precision oncology = cell cold-start: folds grouped by sample, so every test sample is unseen.
 Drug development = drug cold-start: folds grouped by drug, so every test drug is unseen.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Paired comparison of two models scored on the same cross-validation folds."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence

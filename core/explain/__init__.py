@@ -1,5 +1,6 @@
 """Why a model predicts what it does: integrated gradients per drug-organoid pair, gene rankings per drug
 or organoid, and pathway over-representation of the top genes (after Prasse et al. 2022)."""
+
 from core.explain.enrichment import (
     COLLECTIONS,
     PAPER_MAX_ADJUSTED_P,

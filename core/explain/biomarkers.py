@@ -11,6 +11,7 @@ the explained lines; 1 = most important) is turned into a percentile (rank / pan
 same statistic with each marker gene replaced by a random panel gene (same drugs): a ranking that ignores
 the biology puts the median percentile near 0.5.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,11 +36,12 @@ def biomarker_ranks(importance: pd.DataFrame, markers: pd.DataFrame) -> pd.DataF
     usable = markers[markers["drug"].isin(importance.index) & markers["gene"].isin(importance.columns)]
     ranks = importance.rank(axis=1, ascending=False, method="average")
     rank = [ranks.at[drug, gene] for drug, gene in zip(usable["drug"], usable["gene"])]
-    return usable.assign(rank=rank, percentile=np.asarray(rank, dtype=float) / importance.shape[1]).reset_index(drop=True)
+    return usable.assign(rank=rank, percentile=np.asarray(rank, dtype=float) / importance.shape[1]).reset_index(
+        drop=True
+    )
 
 
-def random_gene_null(importance: pd.DataFrame, markers: pd.DataFrame, draws: int = 10_000,
-                     seed: int = 0) -> np.ndarray:
+def random_gene_null(importance: pd.DataFrame, markers: pd.DataFrame, draws: int = 10_000, seed: int = 0) -> np.ndarray:
     """Median percentile of ``draws`` marker lists with each gene replaced by a uniformly drawn panel gene."""
     ranked = biomarker_ranks(importance, markers)
     percentiles = (importance.rank(axis=1, ascending=False, method="average") / importance.shape[1]).loc[ranked["drug"]]
@@ -52,5 +54,10 @@ def random_gene_null(importance: pd.DataFrame, markers: pd.DataFrame, draws: int
 def summarise(ranked: pd.DataFrame, null: np.ndarray) -> dict[str, float]:
     """Median percentile, share in the top 5 % and the one-sided permutation p against the random-gene null."""
     median = float(ranked["percentile"].median())
-    return {"markers": len(ranked), "median_percentile": median, "share_top5pct": float((ranked["percentile"] <= 0.05).mean()),
-            "null_median": float(np.median(null)), "p_value": float((1 + np.sum(null <= median)) / (1 + len(null)))}
+    return {
+        "markers": len(ranked),
+        "median_percentile": median,
+        "share_top5pct": float((ranked["percentile"] <= 0.05).mean()),
+        "null_median": float(np.median(null)),
+        "p_value": float((1 + np.sum(null <= median)) / (1 + len(null))),
+    }

@@ -21,6 +21,7 @@ resistance; negative = towards sensitivity. Genes an upload lacks are fed at the
 :meth:`ExpressionPreprocessor.transform`); they were not measured, so they are left out of the organoid's
 ranking rather than presented as drivers.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -58,15 +59,24 @@ class AttributionView:
 VIEWS: dict[str, AttributionView] = {
     view.name: view
     for view in (
-        AttributionView("drug", "Drug-specific",
-                        "this organoid's predicted deviation from the reference organoids for this drug, minus its "
-                        "average deviation over all drugs", needs_all_drugs=True),
-        AttributionView("patient", "Patient-specific",
-                        "this organoid's prediction minus the mean prediction of the reference organoids, "
-                        "for this drug"),
-        AttributionView("absolute", "Absolute (as in the paper)",
-                        "the prediction minus the prediction for an organoid at average expression of every gene",
-                        needs_references=False),
+        AttributionView(
+            "drug",
+            "Drug-specific",
+            "this organoid's predicted deviation from the reference organoids for this drug, minus its "
+            "average deviation over all drugs",
+            needs_all_drugs=True,
+        ),
+        AttributionView(
+            "patient",
+            "Patient-specific",
+            "this organoid's prediction minus the mean prediction of the reference organoids, " "for this drug",
+        ),
+        AttributionView(
+            "absolute",
+            "Absolute (as in the paper)",
+            "the prediction minus the prediction for an organoid at average expression of every gene",
+            needs_references=False,
+        ),
     )
 }
 DEFAULT_VIEW = "drug"
@@ -86,8 +96,9 @@ def drug_index(bundle: ModelBundle, drug: str) -> int:
     return drugs.index(drug)
 
 
-def _member_inputs(member: BundleMember, expression: pd.DataFrame,
-                   references: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray | None]:
+def _member_inputs(
+    member: BundleMember, expression: pd.DataFrame, references: pd.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """The member's gene inputs of ``expression`` and of ``references`` (None stays None)."""
     trained = member.trained
     genes = trained.expression.transform(expression, trained.domain, allow_missing=True)
@@ -101,8 +112,9 @@ def _in_response_units(member: BundleMember, scaled: np.ndarray) -> np.ndarray:
     return scaled * (member.trained.target.maximum - member.trained.target.minimum)
 
 
-def member_attributions(member: BundleMember, expression: pd.DataFrame, drug_indices: Sequence[int],
-                        references: pd.DataFrame | None) -> np.ndarray:
+def member_attributions(
+    member: BundleMember, expression: pd.DataFrame, drug_indices: Sequence[int], references: pd.DataFrame | None
+) -> np.ndarray:
     """(samples, drugs, panel genes) attributions of one member, in response units.
 
     ``references`` (expression of the reference organoids) gives expected gradients against them; None gives
@@ -132,14 +144,17 @@ def _reference_rows(bundle: ModelBundle, expression: pd.DataFrame) -> pd.DataFra
     return expression.loc[expression.index.intersection(list(bundle.manifest["cross_validation"]["folds"]))]
 
 
-def member_drug_weighted(member: BundleMember, expression: pd.DataFrame, references: pd.DataFrame,
-                         weights: np.ndarray) -> np.ndarray:
+def member_drug_weighted(
+    member: BundleMember, expression: pd.DataFrame, references: pd.DataFrame, weights: np.ndarray
+) -> np.ndarray:
     """(samples, panel genes) expected gradients of each sample's ``weights``-weighted sum of predictions over
     every drug of the member (:func:`drug_weighted_expected_gradients`), in response units."""
     genes, baselines = _member_inputs(member, expression, references)
     drug_rows = {member.trained.drugs.input_name: member.drug_inputs}
-    weighted = [drug_weighted_expected_gradients(member.trained.model, sample, drug_rows, baselines, weights)
-                for sample in genes]
+    weighted = [
+        drug_weighted_expected_gradients(member.trained.model, sample, drug_rows, baselines, weights)
+        for sample in genes
+    ]
     return _in_response_units(member, np.asarray(weighted))
 
 
@@ -152,8 +167,13 @@ def drug_contrast_weights(n_drugs: int, drug: int | None = None) -> np.ndarray:
     return weights
 
 
-def _view_attributions(member: BundleMember, expression: pd.DataFrame, drugs: Sequence[int], view: AttributionView,
-                       references: pd.DataFrame | None) -> np.ndarray:
+def _view_attributions(
+    member: BundleMember,
+    expression: pd.DataFrame,
+    drugs: Sequence[int],
+    view: AttributionView,
+    references: pd.DataFrame | None,
+) -> np.ndarray:
     """(samples, drugs, panel genes) attributions of one member for the drug indices ``drugs`` in ``view``."""
     if view.needs_references and references is None:
         raise ValueError(f"The {view.label.lower()} view needs the reference organoids' expression")
@@ -171,9 +191,13 @@ def _view_attributions(member: BundleMember, expression: pd.DataFrame, drugs: Se
     return patient + member_drug_weighted(member, expression, baselines, drug_contrast_weights(n_drugs))[:, None, :]
 
 
-def organoid_attribution_rows(bundle: ModelBundle, expression: pd.DataFrame, view: str = DEFAULT_VIEW,
-                              references: pd.DataFrame | None = None,
-                              drugs: Sequence[str] | None = None) -> pd.DataFrame:
+def organoid_attribution_rows(
+    bundle: ModelBundle,
+    expression: pd.DataFrame,
+    view: str = DEFAULT_VIEW,
+    references: pd.DataFrame | None = None,
+    drugs: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """One organoid's attributions (drugs x panel genes, response units), mean over the bundle's members, for
     ``drugs`` (default: all). ``references`` is the reference organoids' expression, needed by every view but
     ``absolute``. The drug view's mean over drugs costs about one drug's attributions (see
@@ -196,8 +220,13 @@ def ranked_genes(attributions: pd.Series, expression: pd.DataFrame) -> pd.DataFr
     return table[measured].reset_index(drop=True).rename(columns={"signed": "attribution"})[COLUMNS]
 
 
-def organoid_attributions(bundle: ModelBundle, expression: pd.DataFrame, drug: str, view: str = DEFAULT_VIEW,
-                          references: pd.DataFrame | None = None) -> pd.DataFrame:
+def organoid_attributions(
+    bundle: ModelBundle,
+    expression: pd.DataFrame,
+    drug: str,
+    view: str = DEFAULT_VIEW,
+    references: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """:func:`ranked_genes` of one organoid (``expression``: one row, genes as columns, log2) for ``drug``."""
     rows = organoid_attribution_rows(bundle, expression, view, references, [drug])
     return ranked_genes(rows.loc[drug], expression)
@@ -208,12 +237,15 @@ def out_of_fold_groups(bundle: ModelBundle, expression: pd.DataFrame) -> dict[in
     folds = pd.Series(bundle.manifest["cross_validation"]["folds"], dtype=int)
     folds = folds[folds.index.isin(expression.index)]
     if folds.empty:
-        raise ValueError(f"None of the organoids of bundle {bundle.name}'s cross-validation are in the expression given")
+        raise ValueError(
+            f"None of the organoids of bundle {bundle.name}'s cross-validation are in the expression given"
+        )
     return {int(fold): list(samples) for fold, samples in folds.groupby(folds).groups.items()}
 
 
-def reference_cohort_attributions(bundle: ModelBundle, expression: pd.DataFrame, view: str = DEFAULT_VIEW,
-                                  drugs: Sequence[int] | None = None) -> tuple[list[str], np.ndarray]:
+def reference_cohort_attributions(
+    bundle: ModelBundle, expression: pd.DataFrame, view: str = DEFAULT_VIEW, drugs: Sequence[int] | None = None
+) -> tuple[list[str], np.ndarray]:
     """(organoids, attributions (organoids, drugs, panel genes)) of the reference cohort for the drug indices
     ``drugs`` (default: all), each organoid explained by its out-of-fold member, baselines the whole cohort
     (views that need them)."""
@@ -238,17 +270,23 @@ def cohort_ranking(attributions: np.ndarray, genes: Sequence[str]) -> pd.DataFra
     return table.rename(columns={"signed": "attribution"})[[*COLUMNS, "n_organoids"]]
 
 
-def reference_attributions(bundle: ModelBundle, expression: pd.DataFrame, drug: str,
-                           view: str = DEFAULT_VIEW) -> pd.DataFrame:
+def reference_attributions(
+    bundle: ModelBundle, expression: pd.DataFrame, drug: str, view: str = DEFAULT_VIEW
+) -> pd.DataFrame:
     """Gene ranking of the reference cohort for ``drug`` (:func:`cohort_ranking`); ``expression`` is the target
     cohort's expression (organoids without a fold are ignored)."""
     _, attributions = reference_cohort_attributions(bundle, expression, view, [drug_index(bundle, drug)])
     return cohort_ranking(attributions[:, 0], bundle.genes)
 
 
-def pathway_enrichment(ranking: pd.DataFrame, bundle: ModelBundle, collection: str, top_k: int = TOP_GENES_TESTED,
-                       max_adjusted_p: float = PAPER_MAX_ADJUSTED_P,
-                       min_overlap: int = PAPER_MIN_OVERLAP) -> pd.DataFrame:
+def pathway_enrichment(
+    ranking: pd.DataFrame,
+    bundle: ModelBundle,
+    collection: str,
+    top_k: int = TOP_GENES_TESTED,
+    max_adjusted_p: float = PAPER_MAX_ADJUSTED_P,
+    min_overlap: int = PAPER_MIN_OVERLAP,
+) -> pd.DataFrame:
     """ORA of the ``top_k`` genes of ``ranking`` (as returned above) against the bundle's panel."""
     genes: Sequence[str] = list(ranking["gene"].head(top_k))
     return over_representation(genes, bundle.genes, collection, max_adjusted_p, min_overlap)

@@ -24,6 +24,7 @@ Choices:
 - **Never the network.** Gene sets go to gseapy as a dict and the background as a list: a library name
   or a non-file background string would make gseapy query Enrichr or BioMart.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -134,8 +135,10 @@ def over_representation(
     universe = frozenset(background)
     outside = sorted(set(genes) - universe)
     if outside:
-        raise ValueError(f"{len(outside)} query genes are not in the background (e.g. {outside[:5]}); "
-                         "the background must be the panel the genes were ranked from")
+        raise ValueError(
+            f"{len(outside)} query genes are not in the background (e.g. {outside[:5]}); "
+            "the background must be the panel the genes were ranked from"
+        )
     gene_sets = _sets_in_background(collection, universe, min_overlap)
     query = set(genes)
     if not any(query.intersection(members) for members in gene_sets.values()):
@@ -174,8 +177,9 @@ def ranked_sets(collection: str, genes: Sequence[str]) -> dict[str, list[str]]:
     return {term: members for term, members in cut.items() if len(members) <= PRERANK_MAX_SIZE}
 
 
-def ranked_enrichment(scores: pd.Series, collection: str, permutations: int = PRERANK_PERMUTATIONS,
-                      seed: int = 0) -> pd.DataFrame:
+def ranked_enrichment(
+    scores: pd.Series, collection: str, permutations: int = PRERANK_PERMUTATIONS, seed: int = 0
+) -> pd.DataFrame:
     """GSEA preranked of ``scores`` (gene -> score over the whole panel, e.g. attributions) in ``collection``.
 
     Every tested set (``PRERANK_MIN_SIZE`` to ``PRERANK_MAX_SIZE`` panel genes) with columns ``term, set_size,
@@ -191,15 +195,26 @@ def ranked_enrichment(scores: pd.Series, collection: str, permutations: int = PR
         return pd.DataFrame(columns=RANKED_COLUMNS)
     with warnings.catch_warnings():  # gseapy 1.3 uses pandas' deprecated ``inplace``; nothing to act on here
         warnings.filterwarnings("ignore", message="The inplace keyword", module="gseapy")
-        result = gseapy.prerank(rnk=scores.sort_values(ascending=False), gene_sets=gene_sets,
-                                min_size=PRERANK_MIN_SIZE, max_size=PRERANK_MAX_SIZE, permutation_num=permutations,
-                                seed=seed, threads=1, outdir=None, no_plot=True, verbose=False).res2d
-    table = pd.DataFrame({
-        "term": result["Term"],
-        "set_size": [len(gene_sets[term]) for term in result["Term"]],
-        "nes": result["NES"].astype(float),
-        "p_value": result["NOM p-val"].astype(float),
-        "fdr": result["FDR q-val"].astype(float),
-        "leading_genes": result["Lead_genes"],
-    })
+        result = gseapy.prerank(
+            rnk=scores.sort_values(ascending=False),
+            gene_sets=gene_sets,
+            min_size=PRERANK_MIN_SIZE,
+            max_size=PRERANK_MAX_SIZE,
+            permutation_num=permutations,
+            seed=seed,
+            threads=1,
+            outdir=None,
+            no_plot=True,
+            verbose=False,
+        ).res2d
+    table = pd.DataFrame(
+        {
+            "term": result["Term"],
+            "set_size": [len(gene_sets[term]) for term in result["Term"]],
+            "nes": result["NES"].astype(float),
+            "p_value": result["NOM p-val"].astype(float),
+            "fdr": result["FDR q-val"].astype(float),
+            "leading_genes": result["Lead_genes"],
+        }
+    )
     return table.sort_values(["p_value", "term"], ignore_index=True)

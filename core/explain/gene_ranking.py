@@ -13,6 +13,7 @@ prediction can sum to about zero. Genes are therefore **ranked by the sum of abs
 ``"sensitivity"`` when they pushed them down. For one pair this is exact; summed over organoids it is
 the net push of the deviations observed in that cohort, not "higher expression means resistance".
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -38,6 +38,7 @@ Choices:
   ``training=False`` (no dropout, batch-norm moving statistics), so each row's output depends on its
   own inputs only and the gradient of the summed output is every row's gradient.
 """
+
 from __future__ import annotations
 
 import weakref
@@ -63,9 +64,7 @@ DEFAULT_BATCH_SIZE = 512
 DEFAULT_PAIRS_PER_PASS = 4096
 
 GradientFunction = Callable[[tf.Tensor, dict[str, tf.Tensor], tf.Tensor], tf.Tensor]
-_GRADIENT_FUNCTIONS: weakref.WeakKeyDictionary[keras.Model, dict[str, GradientFunction]] = (
-    weakref.WeakKeyDictionary()
-)
+_GRADIENT_FUNCTIONS: weakref.WeakKeyDictionary[keras.Model, dict[str, GradientFunction]] = weakref.WeakKeyDictionary()
 
 
 def gauss_legendre(steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -245,8 +244,10 @@ def _drug_weighted_gradient_function(model: keras.Model, input_name: str) -> Gra
     functions = _GRADIENT_FUNCTIONS.setdefault(model, {})
     key = f"{input_name}:drug_weighted"
     if key not in functions:
-        specs = {name: tf.TensorSpec((None, *tensor.shape[1:]), dtype=tensor.dtype, name=name)
-                 for name, tensor in model.input.items()}
+        specs = {
+            name: tf.TensorSpec((None, *tensor.shape[1:]), dtype=tensor.dtype, name=name)
+            for name, tensor in model.input.items()
+        }
         path_spec = specs.pop(input_name)
 
         @tf.function(input_signature=[path_spec, specs, tf.TensorSpec((None,), tf.float32)])
@@ -284,8 +285,12 @@ def drug_weighted_expected_gradients(
     nodes, rule = gauss_legendre(steps)
     paths = (references[:, None, :] + nodes[None, :, None] * (sample - references)[:, None, :]).reshape(-1, len(sample))
     rows_per_pass = max(1, pairs_per_pass // n_drugs)
-    gradients = np.concatenate([gradient(tf.constant(paths[start:start + rows_per_pass]), drug_rows, weights).numpy()
-                                for start in range(0, len(paths), rows_per_pass)])
+    gradients = np.concatenate(
+        [
+            gradient(tf.constant(paths[start : start + rows_per_pass]), drug_rows, weights).numpy()
+            for start in range(0, len(paths), rows_per_pass)
+        ]
+    )
     mean_gradients = np.einsum("rsf,s->rf", gradients.reshape(len(references), steps, -1), rule)
     return ((sample - references) * mean_gradients).mean(axis=0)
 

@@ -13,6 +13,7 @@ pair.
 The result is the same function as the model (tested against ``model.predict`` on every architecture); only the
 order of float operations inside a layer may differ.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -50,8 +51,12 @@ def _accepts_training(operation: Any) -> bool:
 def _pairwise_call(operation: Any, args: tuple, levels: list[Level]) -> bool:
     """Whether ``operation`` can take per-drug positional arguments beside per-row ones as they are: it has a
     ``pairwise`` method and its first argument (the sequence) is per drug, the second (the context) per row."""
-    return (hasattr(operation, "pairwise") and len(args) >= 2
-            and levels[:2] == [Level.DRUG, Level.ROW] and all(level is Level.DRUG for level in levels[2:]))
+    return (
+        hasattr(operation, "pairwise")
+        and len(args) >= 2
+        and levels[:2] == [Level.DRUG, Level.ROW]
+        and all(level is Level.DRUG for level in levels[2:])
+    )
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,9 @@ class _Concatenation:
         summed, start = None, 0
         for value, level in self.parts:
             width = value.shape[-1]
-            product = tf.expand_dims(tf.matmul(value, layer.kernel[start:start + width]), 1 if level is Level.ROW else 0)
+            product = tf.expand_dims(
+                tf.matmul(value, layer.kernel[start : start + width]), 1 if level is Level.ROW else 0
+            )
             summed = product if summed is None else summed + product
             start += width
         outputs = tf.reshape(summed, (-1, layer.units))
@@ -78,19 +85,25 @@ class _Concatenation:
         return outputs if layer.activation is None else layer.activation(outputs)
 
 
-def _concatenation(operation: Any, inputs: list[Any], values: dict[int, Any],
-                   levels: dict[int, Level]) -> _Concatenation | None:
+def _concatenation(
+    operation: Any, inputs: list[Any], values: dict[int, Any], levels: dict[int, Level]
+) -> _Concatenation | None:
     """The concatenation a node computes, kept apart, if it joins 2-D per-row and per-drug values on their last
     axis; otherwise None."""
     input_levels = {levels[id(tensor)] for tensor in inputs}
-    if (not isinstance(operation, keras.layers.Concatenate) or input_levels != {Level.ROW, Level.DRUG}
-            or operation.axis not in (-1, 1) or any(len(tensor.shape) != 2 for tensor in inputs)):
+    if (
+        not isinstance(operation, keras.layers.Concatenate)
+        or input_levels != {Level.ROW, Level.DRUG}
+        or operation.axis not in (-1, 1)
+        or any(len(tensor.shape) != 2 for tensor in inputs)
+    ):
         return None
     return _Concatenation(tuple((values[id(tensor)], levels[id(tensor)]) for tensor in inputs))
 
 
-def pairwise_outputs(model: keras.Model, row_input: str, rows: tf.Tensor,
-                     drug_inputs: dict[str, tf.Tensor]) -> tf.Tensor:
+def pairwise_outputs(
+    model: keras.Model, row_input: str, rows: tf.Tensor, drug_inputs: dict[str, tf.Tensor]
+) -> tf.Tensor:
     """``model``'s output (rows, drugs) for every row of input ``row_input`` against every drug of
     ``drug_inputs`` (one row per drug for each other input), in inference mode."""
     values: dict[int, tf.Tensor] = {}
@@ -130,8 +143,9 @@ def pairwise_outputs(model: keras.Model, row_input: str, rows: tf.Tensor,
                 outputs = operation.pairwise(*args, **kwargs)
             else:
                 level = Level.PAIR
-                paired = {id(tensor): _to_pairs(values[id(tensor)], levels[id(tensor)], n_rows, n_drugs)
-                          for tensor in inputs}
+                paired = {
+                    id(tensor): _to_pairs(values[id(tensor)], levels[id(tensor)], n_rows, n_drugs) for tensor in inputs
+                }
                 args, kwargs = node.arguments.fill_in(paired)
                 if _accepts_training(operation):
                     kwargs["training"] = False

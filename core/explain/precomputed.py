@@ -10,6 +10,7 @@ importance on demand). How drug-specific each view is (top-50
 overlap and cosine between drugs, :mod:`core.explain.specificity`) goes into the manifest.
 Stored beside the bundles in ``trained_models/explanations/<bundle>/``; the bundle itself stays untouched.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,8 +46,11 @@ THRESHOLDS = {"paper": (PAPER_MAX_ADJUSTED_P, PAPER_MIN_OVERLAP), "relaxed": (0.
 RANKED_COLLECTIONS = ("Hallmark", "Reactome")
 RANKED_ROWS = 40  # pathways kept per drug and collection (smallest p first); the page shows 20
 OTHER_VIEW_ROWS = 50  # genes kept per drug for the views that are not the default (the genes page shows <= 50)
-FILES = {"genes": "reference_genes.csv.gz", "pathways": "reference_pathways.csv.gz",
-         "ranked": "reference_ranked_pathways.csv.gz"}
+FILES = {
+    "genes": "reference_genes.csv.gz",
+    "pathways": "reference_pathways.csv.gz",
+    "ranked": "reference_ranked_pathways.csv.gz",
+}
 IMPORTANCE_FILE = "reference_importance.npz"
 
 
@@ -107,14 +111,26 @@ def compute_reference_explanations(bundle: ModelBundle, expression: pd.DataFrame
             importance = mean_importance(attributions, drugs, bundle.genes)
     genes = pd.concat(gene_tables, ignore_index=True)
     default = genes[genes["view"] == DEFAULT_VIEW]
-    pathways = pd.concat([
-        pathway_enrichment(default[default["drug"] == drug], bundle, collection, TOP_GENES_TESTED, max_p, min_overlap)
-        .assign(drug=drug, collection=collection, thresholds=label)
-        for drug in drugs for collection in COLLECTIONS for label, (max_p, min_overlap) in THRESHOLDS.items()
-    ], ignore_index=True)
+    pathways = pd.concat(
+        [
+            pathway_enrichment(
+                default[default["drug"] == drug], bundle, collection, TOP_GENES_TESTED, max_p, min_overlap
+            ).assign(drug=drug, collection=collection, thresholds=label)
+            for drug in drugs
+            for collection in COLLECTIONS
+            for label, (max_p, min_overlap) in THRESHOLDS.items()
+        ],
+        ignore_index=True,
+    )
     relative = relative_importance(importance)
-    ranked = pd.concat([_ranked(relative.loc[drug], collection).assign(drug=drug, collection=collection)
-                        for drug in drugs for collection in RANKED_COLLECTIONS], ignore_index=True)
+    ranked = pd.concat(
+        [
+            _ranked(relative.loc[drug], collection).assign(drug=drug, collection=collection)
+            for drug in drugs
+            for collection in RANKED_COLLECTIONS
+        ],
+        ignore_index=True,
+    )
     return ReferenceExplanations(genes, pathways, ranked, importance, measured)
 
 
@@ -122,27 +138,37 @@ def explanation_dir(models_folder: Path, bundle_name: str) -> Path:
     return models_folder / EXPLANATIONS / bundle_name
 
 
-def save_reference_explanations(bundle: ModelBundle, bundle_folder: Path, explained: ReferenceExplanations,
-                                folder: Path) -> None:
+def save_reference_explanations(
+    bundle: ModelBundle, bundle_folder: Path, explained: ReferenceExplanations, folder: Path
+) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for key, file_name in FILES.items():
         getattr(explained, key).to_csv(folder / file_name, index=False, float_format="%.6g")
     importance = explained.importance
-    np.savez_compressed(folder / IMPORTANCE_FILE, importance=importance.to_numpy(np.float32),
-                        drugs=np.array(importance.index, dtype=str), genes=np.array(importance.columns, dtype=str))
-    (folder / "manifest.json").write_text(json.dumps({
-        "bundle": bundle.name,
-        "bundle_manifest_sha256": file_sha256(bundle_folder / "manifest.json"),
-        "top_k": TOP_GENES_TESTED,
-        "default_view": DEFAULT_VIEW,
-        "thresholds": THRESHOLDS,
-        "collections": list(COLLECTIONS),
-        "ranked_collections": list(RANKED_COLLECTIONS),
-        "ranked_permutations": PRERANK_PERMUTATIONS,
-        "ranked_scores": "log2 importance relative to the gene's mean importance over drugs",
-        "specificity": explained.specificity,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }, indent=1))
+    np.savez_compressed(
+        folder / IMPORTANCE_FILE,
+        importance=importance.to_numpy(np.float32),
+        drugs=np.array(importance.index, dtype=str),
+        genes=np.array(importance.columns, dtype=str),
+    )
+    (folder / "manifest.json").write_text(
+        json.dumps(
+            {
+                "bundle": bundle.name,
+                "bundle_manifest_sha256": file_sha256(bundle_folder / "manifest.json"),
+                "top_k": TOP_GENES_TESTED,
+                "default_view": DEFAULT_VIEW,
+                "thresholds": THRESHOLDS,
+                "collections": list(COLLECTIONS),
+                "ranked_collections": list(RANKED_COLLECTIONS),
+                "ranked_permutations": PRERANK_PERMUTATIONS,
+                "ranked_scores": "log2 importance relative to the gene's mean importance over drugs",
+                "specificity": explained.specificity,
+                "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            },
+            indent=1,
+        )
+    )
 
 
 def load_reference_explanations(models_folder: Path, bundle_name: str) -> ReferenceExplanations | None:
@@ -155,7 +181,9 @@ def load_reference_explanations(models_folder: Path, bundle_name: str) -> Refere
     manifest = json.loads(manifest_path.read_text())
     if manifest["bundle_manifest_sha256"] != file_sha256(models_folder / bundle_name / "manifest.json"):
         return None  # recompute rather than show another model's genes
-    if "specificity" not in manifest or not all((folder / name).is_file() for name in [*FILES.values(), IMPORTANCE_FILE]):
+    if "specificity" not in manifest or not all(
+        (folder / name).is_file() for name in [*FILES.values(), IMPORTANCE_FILE]
+    ):
         return None
     tables = {key: pd.read_csv(folder / file_name) for key, file_name in FILES.items()}
     with np.load(folder / IMPORTANCE_FILE) as stored:

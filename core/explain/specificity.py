@@ -5,6 +5,7 @@ Two measures over every pair of drugs: the overlap of their top-k genes (fractio
 target for the default view is <= 0.30 at k = 50) and the cosine similarity of their attribution vectors
 per organoid (1 = the same direction in gene space).
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -22,6 +22,7 @@ map. The dashboard uses the zip form for bundles trained on a user's cohort, so 
 disk: :func:`bundles_to_zip_bytes` for the download, :func:`bundles_from_zip_bytes` to load it again,
 both with the same hash verification as a folder.
 """
+
 from __future__ import annotations
 
 import functools
@@ -91,6 +92,7 @@ def _sha256(data: bytes) -> str:
 
 # ---------------------------------------------------------------- writing
 
+
 def bundle_files(bundle: ModelBundle, shared_weights: bool = False) -> dict[str, bytes]:
     """Every file of ``bundle`` (relative POSIX path -> bytes), the manifest with their hashes included.
 
@@ -114,8 +116,13 @@ def bundle_files(bundle: ModelBundle, shared_weights: bool = False) -> dict[str,
         members.append(MemberFiles(f"members/{k}", weights_name))
     if list(bundle.manifest.genes) != bundle.genes:
         raise ValueError(f"The manifest of {bundle.name} names another gene panel than its models read")
-    manifest = replace(bundle.manifest, schema_version=SCHEMA_VERSION, name=bundle.name, members=tuple(members),
-                       files={name: _sha256(data) for name, data in sorted(files.items())})
+    manifest = replace(
+        bundle.manifest,
+        schema_version=SCHEMA_VERSION,
+        name=bundle.name,
+        members=tuple(members),
+        files={name: _sha256(data) for name, data in sorted(files.items())},
+    )
     files[MANIFEST] = json.dumps(manifest.to_json(), indent=1, sort_keys=True).encode("utf-8")
     return files
 
@@ -160,7 +167,9 @@ def _gzipped_csv(table: pd.DataFrame) -> bytes:
 
 
 def _weights_bytes(model: keras.Model) -> bytes:
-    arrays = {f"w{i:03d}": w.astype(np.float16) if w.dtype.kind == "f" else w for i, w in enumerate(model.get_weights())}
+    arrays = {
+        f"w{i:03d}": w.astype(np.float16) if w.dtype.kind == "f" else w for i, w in enumerate(model.get_weights())
+    }
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()
@@ -173,6 +182,7 @@ def _npy_bytes(array: np.ndarray) -> bytes:
 
 
 # ---------------------------------------------------------------- reading
+
 
 def _read_folder(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -204,7 +214,9 @@ def _verified_manifest(files: Mapping[str, bytes], label: str, advice: str) -> M
     present = set(files) - {MANIFEST}
     problems = [f"missing {name}" for name in sorted(set(listed) - present)]
     problems += [f"unlisted file {name}" for name in sorted(present - set(listed))]
-    problems += [f"{name} was modified" for name in sorted(set(listed) & present) if _sha256(files[name]) != listed[name]]
+    problems += [
+        f"{name} was modified" for name in sorted(set(listed) & present) if _sha256(files[name]) != listed[name]
+    ]
     if problems:
         raise BundleError(
             f"Bundle {label} does not match its manifest ({'; '.join(problems[:5])}). It was altered "
@@ -262,8 +274,9 @@ def bundle_from_files(files: Mapping[str, bytes], label: str, advice: str) -> Mo
         manifest=manifest,
         drugs=pd.read_csv(io.BytesIO(files["drugs.csv"])),
         members=members,
-        reference_predictions=pd.read_csv(io.BytesIO(files["reference_predictions.csv.gz"]), compression="gzip",
-                                          dtype={"sample": str}),
+        reference_predictions=pd.read_csv(
+            io.BytesIO(files["reference_predictions.csv.gz"]), compression="gzip", dtype={"sample": str}
+        ),
         benchmark=pd.read_csv(io.BytesIO(files["benchmark.csv"])) if "benchmark.csv" in files else pd.DataFrame(),
     )
 
@@ -277,7 +290,9 @@ def bundles_from_zip_bytes(data: bytes) -> list[ModelBundle]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as error:
-        raise BundleError("The file is not a zip archive. Upload the .zip downloaded from the fine-tuning page.") from error
+        raise BundleError(
+            "The file is not a zip archive. Upload the .zip downloaded from the fine-tuning page."
+        ) from error
     with archive:
         entries = [info for info in archive.infolist() if not info.is_dir()]
         if len(entries) > MAX_ZIP_ENTRIES or sum(info.file_size for info in entries) > MAX_ZIP_UNPACKED_BYTES:
@@ -296,7 +311,7 @@ def bundles_from_zip_bytes(data: bytes) -> list[ModelBundle]:
     bundles = []
     for root in roots:
         prefix = "" if root == "." else f"{root}/"
-        files = {name[len(prefix):]: blob for name, blob in contents.items() if name.startswith(prefix)}
+        files = {name[len(prefix) :]: blob for name, blob in contents.items() if name.startswith(prefix)}
         label = "in the zip archive" if root == "." else PurePosixPath(root).name
         bundles.append(_readable_bundle(files, label))
     return bundles
@@ -313,8 +328,10 @@ def _readable_bundle(files: dict[str, bytes], label: str) -> ModelBundle:
     except BundleError:
         raise
     except Exception as error:  # noqa: BLE001
-        raise BundleError(f"Bundle {label} could not be read ({type(error).__name__}): it is not a bundle "
-                          "written by this dashboard.") from error
+        raise BundleError(
+            f"Bundle {label} could not be read ({type(error).__name__}): it is not a bundle "
+            "written by this dashboard."
+        ) from error
 
 
 def _archiver_clutter(name: str) -> bool:

@@ -4,6 +4,7 @@ An encoder is fitted on the drugs a model first trains on (GDSC for pre-trained 
 cohort's training drugs for models trained from scratch) and stored in the bundle, so a fine-tuned
 model keeps seeing drugs exactly as it did in pre-training.
 """
+
 from __future__ import annotations
 
 from typing import Any, Protocol

@@ -5,6 +5,7 @@ moved onto it. The pre-trained model therefore never depends on which organoids 
 fold, and the parameters (fitted on GDSC + training organoids only) are stored and re-applied to held-out
 organoids and uploads without refitting.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,8 +23,9 @@ TARGET_BATCH = "target"
 class ExpressionPreprocessor:
     """Turns any expression matrix (log2 or z-scored, genes as columns) into the model's gene input."""
 
-    def __init__(self, genes: list[str], combat: ComBatHarmoniser | None = None,
-                 reference_means: np.ndarray | None = None) -> None:
+    def __init__(
+        self, genes: list[str], combat: ComBatHarmoniser | None = None, reference_means: np.ndarray | None = None
+    ) -> None:
         self.genes = list(genes)
         self.combat = combat
         self.reference_means = reference_means

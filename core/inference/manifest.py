@@ -13,6 +13,7 @@ A manifest is also a read-only mapping from the JSON keys to their JSON values, 
 the plain dict (``manifest["created"]``, ``manifest.get("training")``) keeps working until it reads
 the attributes instead.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -87,8 +88,9 @@ class Manifest(Mapping[str, Any]):
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object ``manifest.json`` holds (fields that are None left out)."""
-        return {key: _json_value(getattr(self, name)) for name, key in _keys().items()
-                if getattr(self, name) is not None}
+        return {
+            key: _json_value(getattr(self, name)) for name, key in _keys().items() if getattr(self, name) is not None
+        }
 
     def provenance(self) -> dict[str, Any]:
         """What a bundle built from this one records about it: the manifest without its files and panel."""
@@ -132,8 +134,10 @@ def parse_manifest(raw: object, label: str, member_panel: Callable[[str], list[s
     if unknown or missing:
         problems = [f"missing {', '.join(missing)}"] if missing else []
         problems += [f"unknown {', '.join(unknown)}"] if unknown else []
-        raise BundleError(f"The manifest of {label} does not have the fields of schema version {version} "
-                          f"({'; '.join(problems)}). Rebuild the bundle with this code.")
+        raise BundleError(
+            f"The manifest of {label} does not have the fields of schema version {version} "
+            f"({'; '.join(problems)}). Rebuild the bundle with this code."
+        )
     values = {}
     for key, value in raw.items():
         name = names[key]
@@ -150,6 +154,7 @@ def parse_manifest(raw: object, label: str, member_panel: Callable[[str], list[s
 
 
 # ---------------------------------------------------------------- JSON <-> typed values
+
 
 @functools.cache
 def _keys() -> dict[str, str]:

@@ -1,5 +1,6 @@
 """A trained model with everything needed to turn raw inputs into responses, how pairs become inputs, and the
 one batched loop that runs a model over pairs (prediction, evaluation during training, explanation checks)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -74,8 +75,9 @@ def build_pair_table(
     )
 
 
-def predict(model: keras.Model, pairs: PairTable | Mapping[str, np.ndarray],
-            batch_size: int = PREDICT_BATCH_SIZE) -> np.ndarray:
+def predict(
+    model: keras.Model, pairs: PairTable | Mapping[str, np.ndarray], batch_size: int = PREDICT_BATCH_SIZE
+) -> np.ndarray:
     """Model output for every pair, in inference mode, as a flat float32 array (scaled, for a trained model).
 
     ``pairs`` is a :class:`PairTable` (rows gathered batch by batch) or model inputs already holding one
@@ -91,6 +93,8 @@ def predict(model: keras.Model, pairs: PairTable | Mapping[str, np.ndarray],
         def rows_of(rows: slice) -> dict[str, np.ndarray]:
             return {name: np.asarray(values)[rows] for name, values in pairs.items()}
 
-    outputs = [keras.ops.convert_to_numpy(model(rows_of(slice(start, start + batch_size)), training=False))
-               for start in range(0, n_pairs, batch_size)]
+    outputs = [
+        keras.ops.convert_to_numpy(model(rows_of(slice(start, start + batch_size)), training=False))
+        for start in range(0, n_pairs, batch_size)
+    ]
     return np.concatenate(outputs).reshape(n_pairs).astype(np.float32)

@@ -4,6 +4,7 @@ Materialising 250,000 pairs x (655 genes + 1,500 descriptors) would take gigabyt
 index per batch keeps memory at the size of the two small matrices. Training iterates a table with
 :class:`PairBatches` (shuffled, with targets); prediction with :func:`core.inference.model.predict`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ class PairTable:
 
     def subset(self, rows: np.ndarray) -> "PairTable":
         target = None if self.target is None else self.target[rows]
-        return PairTable(self.genes, self.drugs, self.drug_input_name, self.sample_index[rows], self.drug_index[rows], target)
+        return PairTable(
+            self.genes, self.drugs, self.drug_input_name, self.sample_index[rows], self.drug_index[rows], target
+        )
 
     def inputs(self, rows: np.ndarray | slice = slice(None)) -> dict[str, np.ndarray]:
         return {
@@ -54,7 +57,7 @@ class PairBatches(keras.utils.PyDataset):
         return int(np.ceil(len(self.table) / self.batch_size))
 
     def __getitem__(self, index: int):
-        rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+        rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
         inputs = self.table.inputs(rows)
         return inputs if self.table.target is None else (inputs, self.table.target[rows])
 

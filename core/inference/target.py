@@ -8,6 +8,7 @@ orders no patient. The drug means are kept (by canonical SMILES) and added back 
 the model still predicts the response itself; a drug it never trained on gets the mean of all training
 responses.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -35,8 +36,9 @@ class MinMaxTargetScaler:
     def centred(self) -> bool:
         return bool(self.drug_means)
 
-    def fit(self, values: np.ndarray, smiles: np.ndarray | None = None, centre_per_drug: bool = False
-            ) -> "MinMaxTargetScaler":
+    def fit(
+        self, values: np.ndarray, smiles: np.ndarray | None = None, centre_per_drug: bool = False
+    ) -> "MinMaxTargetScaler":
         """Fit on training responses; ``smiles`` (one per value) is needed to centre per drug."""
         values = np.asarray(values, dtype=np.float64)
         if centre_per_drug:
@@ -75,6 +77,9 @@ class MinMaxTargetScaler:
 
     @classmethod
     def from_dict(cls, state: dict) -> "MinMaxTargetScaler":
-        return cls(float(state["minimum"]), float(state["maximum"]),
-                   {k: float(v) for k, v in (state.get("drug_means") or {}).items()},
-                   float(state.get("overall_mean", 0.0)))
+        return cls(
+            float(state["minimum"]),
+            float(state["maximum"]),
+            {k: float(v) for k, v in (state.get("drug_means") or {}).items()},
+            float(state.get("overall_mean", 0.0)),
+        )

@@ -6,6 +6,7 @@ and returns one linear unit, the min-max scaled response, from a layer named ``r
 The configs and :data:`SPECS` import without Keras; the rest loads Keras on first use, so the dashboard
 reads architecture labels and panels without paying for it.
 """
+
 from importlib import import_module
 from typing import Any
 

@@ -1,5 +1,6 @@
 """Contextual attention of PaccMann (Manica et al. 2019): pooling a SMILES sequence with weights that
 depend on the cell's gene encoding, so which parts of a molecule matter can differ between samples."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -63,11 +64,17 @@ class ContextualAttention(keras.layers.Layer):
         n_sequences = ops.shape(sequence)[0]
         pooled = []
         for group in range(PAIRWISE_LENGTH_GROUPS):
-            members = order[group * n_sequences // PAIRWISE_LENGTH_GROUPS:
-                            (group + 1) * n_sequences // PAIRWISE_LENGTH_GROUPS]
+            members = order[
+                group * n_sequences // PAIRWISE_LENGTH_GROUPS : (group + 1) * n_sequences // PAIRWISE_LENGTH_GROUPS
+            ]
             used = ops.max(ops.concatenate([ops.take(lengths, members), ops.ones((1,), "int32")]))
-            pooled.append(self._pool_pairs(ops.take(sequence, members, axis=0)[:, :used], context,
-                                           ops.take(token_mask, members, axis=0)[:, :used]))
+            pooled.append(
+                self._pool_pairs(
+                    ops.take(sequence, members, axis=0)[:, :used],
+                    context,
+                    ops.take(token_mask, members, axis=0)[:, :used],
+                )
+            )
         by_length = ops.concatenate(pooled, axis=1)  # (contexts, sequences in length order, heads * F)
         return ops.reshape(ops.take(by_length, ops.argsort(order), axis=1), (-1, by_length.shape[-1]))
 
@@ -78,8 +85,9 @@ class ContextualAttention(keras.layers.Layer):
             ops.expand_dims(ops.matmul(context, self.context_kernel), 1), 1
         )  # (contexts, sequences, T, width): the sum call() forms, in the same order
         width = self.num_heads * self.attention_size
-        weights = self._weights(ops.reshape(projected, (n_contexts * n_sequences, length, width)),
-                                ops.tile(token_mask, (n_contexts, 1)))
+        weights = self._weights(
+            ops.reshape(projected, (n_contexts * n_sequences, length, width)), ops.tile(token_mask, (n_contexts, 1))
+        )
         weights = ops.reshape(weights, (n_contexts, n_sequences, length, self.num_heads))
         pooled = ops.einsum("cdth,dtf->cdhf", weights, sequence)
         return ops.reshape(pooled, (n_contexts, n_sequences, self.num_heads * sequence.shape[-1]))
@@ -92,9 +100,7 @@ class ContextualAttention(keras.layers.Layer):
         scores = ops.where(ops.expand_dims(token_mask, -1), scores, ops.full_like(scores, -1e9))
         return ops.softmax(scores, axis=1)
 
-    def compute_output_shape(
-        self, sequence_shape: tuple, context_shape: tuple, token_mask_shape: tuple
-    ) -> tuple:
+    def compute_output_shape(self, sequence_shape: tuple, context_shape: tuple, token_mask_shape: tuple) -> tuple:
         return (sequence_shape[0], self.num_heads * sequence_shape[-1])
 
     def get_config(self) -> dict[str, Any]:

@@ -4,6 +4,7 @@ the SMILES embedding and the output layer.
 Every architecture ends in the same one-unit layer named :data:`OUTPUT_LAYER_NAME`, which is what
 lets :func:`core.models.transfer.replace_output_layer` treat all of them alike.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -70,14 +71,12 @@ def dense_stack(
     return x
 
 
-def smiles_embedding(
-    tokens: keras.KerasTensor, vocabulary_size: int, dim: int, seeds: SeedStream
-) -> keras.KerasTensor:
+def smiles_embedding(tokens: keras.KerasTensor, vocabulary_size: int, dim: int, seeds: SeedStream) -> keras.KerasTensor:
     """Learned token embedding; ``vocabulary_size`` counts every id including the padding id 0."""
     initializer = keras.initializers.RandomUniform(-0.05, 0.05, seed=seeds.next())
-    return keras.layers.Embedding(
-        vocabulary_size, dim, embeddings_initializer=initializer, name="smiles_embedding"
-    )(tokens)
+    return keras.layers.Embedding(vocabulary_size, dim, embeddings_initializer=initializer, name="smiles_embedding")(
+        tokens
+    )
 
 
 def smiles_conv(filters: int, kernel_size: int, *, name: str, seeds: SeedStream) -> keras.layers.Conv1D:

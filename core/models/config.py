@@ -4,6 +4,7 @@ A bundle stores ``to_dict()`` in its manifest and rebuilds the config with ``fro
 follow Prasse et al. 2022 and the code published with it (github.com/prassepaul/mlmed_transfer_learning)
 where that fixes a value; the remaining choices are documented on each class.
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,5 +1,6 @@
 """ConvNN, the paper's ``nn_baseline``: a small convolutional SMILES encoder next to a dense gene
 branch. The simplest model that reads the molecule itself rather than precomputed descriptors."""
+
 from __future__ import annotations
 
 import keras
@@ -18,9 +19,7 @@ from core.models.blocks import (
 from core.models.config import ConvNNConfig
 
 
-def build_convnn(
-    config: ConvNNConfig, *, n_genes: int, smiles_length: int, vocabulary_size: int
-) -> keras.Model:
+def build_convnn(config: ConvNNConfig, *, n_genes: int, smiles_length: int, vocabulary_size: int) -> keras.Model:
     """Inputs ``genes`` (n_genes) and ``smiles_tokens`` (smiles_length ids); output ``response``."""
     seeds = SeedStream(config.seed)
     genes = float_input(GENES, n_genes)

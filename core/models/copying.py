@@ -4,6 +4,7 @@ Keras 3's ``.keras`` format ignores ``include_optimizer``: saving ``copy_model(m
 a trained model without optimizer state. Transfer learning starts from a copy so that fine-tuning never
 changes the pre-trained model it came from (one pre-trained model serves every fold).
 """
+
 from __future__ import annotations
 
 import keras

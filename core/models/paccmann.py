@@ -5,6 +5,7 @@ dense encoding; the SMILES embedding is convolved at several kernel sizes, and e
 embedding included, is pooled by contextual attention conditioned on that gene encoding. The pooled
 scales and the gene encoding feed a batch-normalised dense head.
 """
+
 from __future__ import annotations
 
 import keras
@@ -24,9 +25,7 @@ from core.models.blocks import (
 from core.models.config import PaccMannConfig
 
 
-def build_paccmann(
-    config: PaccMannConfig, *, n_genes: int, smiles_length: int, vocabulary_size: int
-) -> keras.Model:
+def build_paccmann(config: PaccMannConfig, *, n_genes: int, smiles_length: int, vocabulary_size: int) -> keras.Model:
     """Inputs ``genes`` (n_genes) and ``smiles_tokens`` (smiles_length ids, 0 = padding);
     output ``response``."""
     seeds = SeedStream(config.seed)
@@ -37,21 +36,17 @@ def build_paccmann(
         n_genes, activation="softmax", kernel_initializer=seeds.glorot(), name="gene_attention"
     )(genes)
     attended_genes = keras.layers.Multiply(name="attended_genes")([genes, gene_weights])
-    gene_code = dense_stack(
-        attended_genes, (config.gene_encoding_units,), prefix="gene_encoding", seeds=seeds
-    )
+    gene_code = dense_stack(attended_genes, (config.gene_encoding_units,), prefix="gene_encoding", seeds=seeds)
 
     embedded = smiles_embedding(tokens, vocabulary_size, config.embedding_dim, seeds)
     scales = [embedded]
     convolutions = zip(config.conv_filters, config.conv_kernel_sizes)
     for index, (filters, kernel_size) in enumerate(convolutions, start=1):
-        convolved = smiles_conv(filters, kernel_size, name=f"smiles_conv_{index}", seeds=seeds)(
-            embedded
-        )
+        convolved = smiles_conv(filters, kernel_size, name=f"smiles_conv_{index}", seeds=seeds)(embedded)
         if config.dropout > 0:
-            convolved = keras.layers.Dropout(
-                config.dropout, seed=seeds.next(), name=f"smiles_conv_{index}_dropout"
-            )(convolved)
+            convolved = keras.layers.Dropout(config.dropout, seed=seeds.next(), name=f"smiles_conv_{index}_dropout")(
+                convolved
+            )
         scales.append(keras.layers.BatchNormalization(name=f"smiles_conv_{index}_bn")(convolved))
 
     token_mask = keras.ops.not_equal(tokens, 0)

@@ -1,4 +1,5 @@
 """Architectures built by name from :data:`core.models.specs.SPECS`, so callers pick one from a string."""
+
 from __future__ import annotations
 
 from importlib import import_module

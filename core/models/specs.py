@@ -3,6 +3,7 @@
 Plain values only (builders are named, not imported), so the dashboard and the benchmark grid can read
 labels and panels without loading Keras. A new architecture needs its model module and an entry here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,18 +29,33 @@ class ArchitectureSpec:
 
 SPECS: dict[str, ArchitectureSpec] = {
     "tdnn": ArchitectureSpec(
-        label="tDNN", panel="tdnn", drug_input="descriptors", config_class=TDNNConfig,
-        builder="core.models.tdnn.build_tdnn", pretraining_pairs=None, pretraining_batch_size=512,
+        label="tDNN",
+        panel="tdnn",
+        drug_input="descriptors",
+        config_class=TDNNConfig,
+        builder="core.models.tdnn.build_tdnn",
+        pretraining_pairs=None,
+        pretraining_batch_size=512,
         pretraining_epochs=20,
     ),
     "convnn": ArchitectureSpec(  # shares tDNN's GDSC/LINCS/OncoKB panel
-        label="ConvNN", panel="tdnn", drug_input="tokens", config_class=ConvNNConfig,
-        builder="core.models.convnn.build_convnn", pretraining_pairs=None, pretraining_batch_size=512,
+        label="ConvNN",
+        panel="tdnn",
+        drug_input="tokens",
+        config_class=ConvNNConfig,
+        builder="core.models.convnn.build_convnn",
+        pretraining_pairs=None,
+        pretraining_batch_size=512,
         pretraining_epochs=10,
     ),
     "paccmann": ArchitectureSpec(  # about 10 minutes per epoch over all pairs on 2 cores: a random subset
-        label="PaccMann", panel="paccmann", drug_input="tokens", config_class=PaccMannConfig,
-        builder="core.models.paccmann.build_paccmann", pretraining_pairs=60_000, pretraining_batch_size=256,
+        label="PaccMann",
+        panel="paccmann",
+        drug_input="tokens",
+        config_class=PaccMannConfig,
+        builder="core.models.paccmann.build_paccmann",
+        pretraining_pairs=60_000,
+        pretraining_batch_size=256,
         pretraining_epochs=10,
     ),
 }

@@ -1,4 +1,5 @@
 """The paper's transfer step: keep everything a model learned on cell lines, replace only its output layer."""
+
 from __future__ import annotations
 
 import keras

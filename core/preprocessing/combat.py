@@ -19,6 +19,7 @@ As in sva's ComBat, genes constant (variance <= 1e-12) within any fitted batch a
 of the fit and passed through unchanged: their parameters are stored as the identity
 (``alpha=0, sigma2=1, gamma*=0, delta*2=1``) and they are listed in ``unadjusted_genes``.
 """
+
 from __future__ import annotations
 
 from typing import Any

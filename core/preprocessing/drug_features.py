@@ -7,6 +7,7 @@ Descriptors are cached on disk per molecule, because Mordred is the slow step an
 changes between runs. Platinum drugs keep their metal, so Mordred cannot compute 570-780 of its 1,613
 descriptors for them (see :class:`DescriptorStandardiser`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -150,9 +151,7 @@ def _canonical_unique(smiles: Iterable[str]) -> list[str]:
         else:
             canonical.append(parsed)
     if unparsable:
-        raise ValueError(
-            f"{len(unparsable)} unparsable SMILES (filter with canonical_smiles first): {unparsable[:5]}"
-        )
+        raise ValueError(f"{len(unparsable)} unparsable SMILES (filter with canonical_smiles first): {unparsable[:5]}")
     return list(dict.fromkeys(canonical))
 
 

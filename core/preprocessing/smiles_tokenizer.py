@@ -7,6 +7,7 @@ rule becomes its own one-character token, so joining the tokens always gives bac
 The vocabulary does not canonicalise; pass it canonical SMILES (``core.data.structures.canonical_smiles``)
 so that one drug always gives one sequence.
 """
+
 from __future__ import annotations
 
 import json

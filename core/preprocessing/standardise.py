@@ -6,6 +6,7 @@ scale ``a`` (``z(a*x + b) == z(x)``), so re-standardising every domain per sampl
 GDSC exactly what its raw log2 values restricted to the panel would have given, and puts every other
 domain (organoids, uploads brought to log2) on the same footing.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -15,6 +15,7 @@ writing: what a user uploads is never written to disk, and a worker cannot break
 One training runs at a time per server process: on a 2-core machine two side by side would each take
 twice as long, so a second one waits (status ``queued``) until the first ends.
 """
+
 from __future__ import annotations
 
 import multiprocessing

@@ -3,6 +3,7 @@
 Each bundle's members are the fold models of a cell cold-start cross-validation over the cohort's
 organoids; their out-of-fold predictions are the reference cohort for z-scores and the benchmark.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,8 +28,16 @@ BUNDLE_KINDS = ("zeroshot", "finetuned", "scratch")
 # (fold, None) when a fold starts, (fold, report) after each of its epochs.
 FoldProgress = Callable[[int, EpochProgress | None], None]
 # Distribution names; TensorFlow is "tensorflow-cpu" here and "tensorflow" on GPU machines.
-PACKAGES = (("tensorflow-cpu", "tensorflow"), ("keras",), ("numpy",), ("pandas",), ("scikit-learn",), ("rdkit",),
-            ("mordredcommunity",), ("pycombat",))
+PACKAGES = (
+    ("tensorflow-cpu", "tensorflow"),
+    ("keras",),
+    ("numpy",),
+    ("pandas",),
+    ("scikit-learn",),
+    ("rdkit",),
+    ("mordredcommunity",),
+    ("pycombat",),
+)
 
 
 def bundle_name(cohort: str, model_name: str, kind: str) -> str:
@@ -78,7 +87,10 @@ def build_bundle(
 
     def fit_fold(fold: int, train_pairs: pd.DataFrame) -> TrainedModel:
         if progress is None:
-            print(f"[{bundle_name(cohort.name, model_name, kind)}] fold {fold + 1}/{n_folds}: {len(train_pairs)} training pairs", flush=True)
+            print(
+                f"[{bundle_name(cohort.name, model_name, kind)}] fold {fold + 1}/{n_folds}: {len(train_pairs)} training pairs",
+                flush=True,
+            )
             epoch_progress = print_progress
         else:
             progress(fold, None)
@@ -109,15 +121,20 @@ def build_bundle(
         n_genes=len(genes),
         n_drugs=len(drugs),
         n_reference_samples=len(samples),
-        cross_validation=CrossValidation(split="cell cold-start (folds grouped by organoid)", n_folds=n_folds,
-                                         folds=folds.to_dict()),
+        cross_validation=CrossValidation(
+            split="cell cold-start (folds grouped by organoid)", n_folds=n_folds, folds=folds.to_dict()
+        ),
         data_files={**gdsc.data_files, **cohort.data_files},
         settings={"training": settings.to_dict(), "model_config": None if config is None else config.to_dict()},
         pretraining=pretraining_manifest if kind != "scratch" else None,
         fold_training=tuple(
-            None if m.fit_result is None or kind == "zeroshot"
-            else {"epochs_run": m.fit_result.epochs_run, "best_epoch": m.fit_result.best_epoch,
-                  "best_val_loss": m.fit_result.best_val_loss}
+            None
+            if m.fit_result is None or kind == "zeroshot"
+            else {
+                "epochs_run": m.fit_result.epochs_run,
+                "best_epoch": m.fit_result.best_epoch,
+                "best_val_loss": m.fit_result.best_val_loss,
+            }
             for m in models
         ),
         float16_max_abs_change_on_training_pairs=max(rounding_changes, default=0.0),
@@ -125,9 +142,13 @@ def build_bundle(
         versions=package_versions(),
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     )
-    drug_table = pd.DataFrame({
-        "drug": drugs, "smiles": smiles, "gdsc_name": [cohort.drug_gdsc_names.get(d) for d in drugs],
-    })
+    drug_table = pd.DataFrame(
+        {
+            "drug": drugs,
+            "smiles": smiles,
+            "gdsc_name": [cohort.drug_gdsc_names.get(d) for d in drugs],
+        }
+    )
     return ModelBundle(name, manifest, drug_table, members, oof, benchmark)
 
 

@@ -9,6 +9,7 @@ into the twin, resets the twin's optimiser to its freshly built state, trains, a
 back. The model itself is never compiled. Training starts from the same variables, optimiser state and
 batches as compiling and training the model directly would; only the tracing is skipped.
 """
+
 from __future__ import annotations
 
 import json

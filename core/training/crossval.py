@@ -1,6 +1,7 @@
 """Cross-validation over a target cohort's samples: one fitted model per fold, every sample predicted
 by the fold model that did not see it. The fold models become a bundle's members and their held-out
 predictions its reference cohort (for z-scores) and its benchmark."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,7 +21,9 @@ def sample_folds(samples: list[str], n_folds: int, seed: int = 0) -> pd.Series:
     return pd.Series(np.arange(len(order)) % n_folds, index=order, name="fold").sort_index()
 
 
-def cross_validate(cohort: Cohort, folds: pd.Series, fit_fold: FitFold, drugs: list[str]) -> tuple[list[TrainedModel], pd.DataFrame]:
+def cross_validate(
+    cohort: Cohort, folds: pd.Series, fit_fold: FitFold, drugs: list[str]
+) -> tuple[list[TrainedModel], pd.DataFrame]:
     """Fit one model per fold and predict every held-out sample against every drug in ``drugs``.
 
     Returns the fold models and a long table ``sample, drug, y_pred, y_true, fold`` (``y_true`` NaN where
@@ -39,4 +42,6 @@ def cross_validate(cohort: Cohort, folds: pd.Series, fit_fold: FitFold, drugs: l
         predictions.append(grid)
     table = pd.concat(predictions, ignore_index=True)
     observed = pairs.rename(columns={"value": "y_true"})
-    return models, table.merge(observed, on=["sample", "drug"], how="left")[["sample", "drug", "y_pred", "y_true", "fold"]]
+    return models, table.merge(observed, on=["sample", "drug"], how="left")[
+        ["sample", "drug", "y_pred", "y_true", "fold"]
+    ]

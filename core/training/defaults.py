@@ -1,4 +1,5 @@
 """Defaults shared by the build scripts, the benchmark and in-app training, so all train models alike."""
+
 from __future__ import annotations
 
 from core.training.fit import TrainingSettings

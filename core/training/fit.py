@@ -5,6 +5,7 @@ Adam on mean squared error of the min-max scaled response, early stopping with p
 loss on drug-grouped batches (:mod:`core.training.ordering`). Fitted models predict
 through the batched loop of :mod:`core.inference.model`.
 """
+
 from __future__ import annotations
 
 import time
@@ -69,10 +70,16 @@ class _EpochProgressCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         seconds = time.perf_counter() - self._start
         logs = logs or {}
-        self.progress(EpochProgress(
-            epoch + 1, self.max_epochs, float(logs.get("loss", np.nan)), float(logs.get("val_loss", np.nan)),
-            seconds, seconds * (self.max_epochs - epoch - 1),
-        ))
+        self.progress(
+            EpochProgress(
+                epoch + 1,
+                self.max_epochs,
+                float(logs.get("loss", np.nan)),
+                float(logs.get("val_loss", np.nan)),
+                seconds,
+                seconds * (self.max_epochs - epoch - 1),
+            )
+        )
 
 
 def print_progress(epoch: EpochProgress) -> None:

@@ -9,6 +9,7 @@ batch left out), alone (``ordering``) or added to the squared error (``mse+order
 predictions on the response scale and gives early stopping a validation loss when the validation split
 holds few samples per drug. ``mse`` is the paper's loss on the paper's batches.
 """
+
 from __future__ import annotations
 
 import keras
@@ -38,8 +39,9 @@ def grouped_ordering(y_true, y_pred):
     target_centred = target - keras.ops.matmul(same, target) / count
     predicted_centred = predicted - keras.ops.matmul(same, predicted) / count
     covariance = keras.ops.matmul(same, target_centred * predicted_centred)
-    spread = keras.ops.sqrt(keras.ops.matmul(same, target_centred**2) * keras.ops.matmul(same, predicted_centred**2)
-                            + 1e-8)
+    spread = keras.ops.sqrt(
+        keras.ops.matmul(same, target_centred**2) * keras.ops.matmul(same, predicted_centred**2) + 1e-8
+    )
     weight = keras.ops.cast(count >= MIN_PAIRS, "float32") / count
     return 1.0 - keras.ops.sum(weight * covariance / spread) / keras.ops.maximum(keras.ops.sum(weight), 1e-8)
 
@@ -73,7 +75,7 @@ class DrugGroupedBatches(keras.utils.PyDataset):
         return int(np.ceil(len(self.table) / self.batch_size))
 
     def __getitem__(self, index: int):
-        rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+        rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
         target = np.stack([self.table.target[rows], self.table.drug_index[rows].astype(np.float32)], axis=1)
         return self.table.inputs(rows), target
 

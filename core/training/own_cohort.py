@@ -17,6 +17,7 @@ epochs: their cap allows 1,000 epochs over the 10 folds, the in-browser one 300,
 epoch. The command line (``training_scripts.finetune_own_cohort``) defaults to the
 committed bundles' settings.
 """
+
 from __future__ import annotations
 
 import time
@@ -43,9 +44,13 @@ DEFAULT_FOLDS = 5
 BROWSER_TRAINING = TrainingSettings(batch_size=64, max_epochs=30)
 # The headline (fold-centred) within-drug scores, as on the performance page, then the paper's score and the rest.
 SCORES = (HEADLINE, "within_drug_fold_spearman", "paper_precision_oncology", "top5_overlap", "mse")
-MODEL_LABELS = {"finetuned": "fine-tuned (pre-trained on GDSC)", "scratch": "from scratch",
-                "naive_drug_mean": "naive: per-drug mean", "naive_sample_mean": "naive: per-organoid mean",
-                "naive_additive": "naive: drug + organoid means"}
+MODEL_LABELS = {
+    "finetuned": "fine-tuned (pre-trained on GDSC)",
+    "scratch": "from scratch",
+    "naive_drug_mean": "naive: per-drug mean",
+    "naive_sample_mean": "naive: per-organoid mean",
+    "naive_additive": "naive: drug + organoid means",
+}
 
 
 @dataclass(frozen=True)
@@ -104,23 +109,35 @@ def train_own_cohort(
         for kind in KINDS:
             start = time.perf_counter()
             bundle = build_bundle(
-                kind, pretrained.model_name, pretrained.expression.genes, gdsc, cohort, settings, folds, config=config,
+                kind,
+                pretrained.model_name,
+                pretrained.expression.genes,
+                gdsc,
+                cohort,
+                settings,
+                folds,
+                config=config,
                 pretrained=pretrained if kind == "finetuned" else None,
                 pretraining_manifest=pretraining_manifest if kind == "finetuned" else None,
                 progress=None if progress is None else partial(_step, progress, kind, folds, settings.max_epochs),
             )
-            bundle.manifest = replace(bundle.manifest, build_seconds=round(time.perf_counter() - start, 1), cohort={
-                "label": label,
-                "source": "uploaded by a user (dashboard session or command line); the uploaded files are not part of "
-                          "this bundle and are identified by their SHA-256 in data_files",
-                "provenance": cohort.provenance,
-            })
+            bundle.manifest = replace(
+                bundle.manifest,
+                build_seconds=round(time.perf_counter() - start, 1),
+                cohort={
+                    "label": label,
+                    "source": "uploaded by a user (dashboard session or command line); the uploaded files are not part of "
+                    "this bundle and are identified by their SHA-256 in data_files",
+                    "provenance": cohort.provenance,
+                },
+            )
             bundles[kind] = bundle
     return bundles
 
 
-def train_own_cohort_to_zip(progress: Progress, cohort: Cohort, label: str, zeroshot_bundle: Path,
-                            settings: TrainingSettings, n_folds: int) -> bytes:
+def train_own_cohort_to_zip(
+    progress: Progress, cohort: Cohort, label: str, zeroshot_bundle: Path, settings: TrainingSettings, n_folds: int
+) -> bytes:
     """:func:`train_own_cohort` from files a worker process can read itself (GDSC, the zero-shot bundle that
     carries the pre-trained network), returning both bundles as one zip archive built in memory: the
     picklable form in which :mod:`core.training.background` hands them back to the dashboard."""
@@ -131,8 +148,16 @@ def train_own_cohort_to_zip(progress: Progress, cohort: Cohort, label: str, zero
 
 
 def _step(progress: Progress, kind: str, n_folds: int, max_epochs: int, fold: int, epoch: EpochProgress | None) -> None:
-    progress(TrainingStep(kind, fold, n_folds, None if epoch is None else epoch.epoch, max_epochs,
-                          None if epoch is None else epoch.val_loss))
+    progress(
+        TrainingStep(
+            kind,
+            fold,
+            n_folds,
+            None if epoch is None else epoch.epoch,
+            max_epochs,
+            None if epoch is None else epoch.val_loss,
+        )
+    )
 
 
 def comparison_table(bundles: dict[str, ModelBundle]) -> pd.DataFrame:
@@ -143,4 +168,6 @@ def comparison_table(bundles: dict[str, ModelBundle]) -> pd.DataFrame:
     naive = first[first["model"].str.startswith("naive")]
     table = pd.concat([*rows, naive], ignore_index=True)
     table["model"] = table["model"].map(MODEL_LABELS).fillna(table["model"])
-    return table[["model", *[c for c in SCORES if c in table.columns]]].rename(columns={k: METRICS[k].label for k in SCORES})
+    return table[["model", *[c for c in SCORES if c in table.columns]]].rename(
+        columns={k: METRICS[k].label for k in SCORES}
+    )

@@ -7,6 +7,7 @@ pre-trained model's predictions for the organoids of ``reference`` (a cohort wit
 this panel, with ComBat fitted on GDSC + those organoids. There are no responses to benchmark against:
 the manifest says so, and the dashboard shows no accuracy for it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,8 +22,9 @@ from core.training.bundles import package_versions
 from core.training.protocols import zero_shot
 
 
-def build_panel_bundle(pretrained: TrainedModel, gdsc: Cohort, panel: Cohort, reference: Cohort,
-                       pretraining_manifest: dict) -> ModelBundle:
+def build_panel_bundle(
+    pretrained: TrainedModel, gdsc: Cohort, panel: Cohort, reference: Cohort, pretraining_manifest: dict
+) -> ModelBundle:
     """Bundle named ``<panel>-panel_<model>_zeroshot`` ranking ``panel``'s drugs against ``reference``."""
     model = zero_shot(pretrained, gdsc, reference.expression)
     drugs = sorted(d for d, smiles in panel.drug_smiles.items() if smiles)
@@ -51,6 +53,8 @@ def build_panel_bundle(pretrained: TrainedModel, gdsc: Cohort, panel: Cohort, re
         versions=package_versions(),
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     )
-    drug_table = pd.DataFrame({"drug": drugs, "smiles": smiles, "gdsc_name": [panel.drug_gdsc_names.get(d) for d in drugs]})
+    drug_table = pd.DataFrame(
+        {"drug": drugs, "smiles": smiles, "gdsc_name": [panel.drug_gdsc_names.get(d) for d in drugs]}
+    )
     member = BundleMember(model, model.drugs.transform(smiles))
     return ModelBundle(name, manifest, drug_table, [member], grid)

@@ -1,4 +1,5 @@
 """Save and load a GDSC-pre-trained model as a one-member bundle (the start of zero-shot and fine-tuning)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,9 +30,13 @@ def save_pretrained(trained: TrainedModel, gdsc: Cohort, settings: TrainingSetti
         genes=tuple(trained.expression.genes),
         data_files=gdsc.data_files,
         settings={"training": settings.to_dict(), **extra},
-        fit=None if result is None else {
-            "epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
-            "best_val_loss": result.best_val_loss, "seconds": round(result.seconds, 1),
+        fit=None
+        if result is None
+        else {
+            "epochs_run": result.epochs_run,
+            "best_epoch": result.best_epoch,
+            "best_val_loss": result.best_val_loss,
+            "seconds": round(result.seconds, 1),
             "val_loss_curve": result.history.get("val_loss"),
         },
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -7,6 +7,7 @@
 Every model of a target cohort sees expression harmonised the same way: per-sample z-scores over the
 panel, ComBat fitted on GDSC + the target's *training* samples, target moved onto GDSC.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -78,11 +79,14 @@ def _train_new_model(
     return TrainedModel(model_name, model, expression, encoder, scaler, result, domain)
 
 
-def fitted_target(pairs: pd.DataFrame, drug_smiles: dict[str, str | None], settings: TrainingSettings
-                  ) -> MinMaxTargetScaler:
+def fitted_target(
+    pairs: pd.DataFrame, drug_smiles: dict[str, str | None], settings: TrainingSettings
+) -> MinMaxTargetScaler:
     """The target scaler of a training set: min-max, centred per drug first when ``settings.target`` says so."""
     smiles = pairs["drug"].map(drug_smiles).to_numpy()
-    return MinMaxTargetScaler().fit(pairs["value"].to_numpy(), smiles, centre_per_drug=settings.target == "drug_centred")
+    return MinMaxTargetScaler().fit(
+        pairs["value"].to_numpy(), smiles, centre_per_drug=settings.target == "drug_centred"
+    )
 
 
 def harmonised_for_target(genes: list[str], gdsc: Cohort, target_expression: pd.DataFrame) -> ExpressionPreprocessor:
@@ -93,8 +97,13 @@ def harmonised_for_target(genes: list[str], gdsc: Cohort, target_expression: pd.
 def zero_shot(pretrained: TrainedModel, gdsc: Cohort, target_expression: pd.DataFrame) -> TrainedModel:
     """The pre-trained model applied to the target as it is, with the target harmonised onto GDSC."""
     return TrainedModel(
-        pretrained.model_name, pretrained.model, harmonised_for_target(pretrained.expression.genes, gdsc, target_expression),
-        pretrained.drugs, pretrained.target, pretrained.fit_result, TARGET_BATCH,
+        pretrained.model_name,
+        pretrained.model,
+        harmonised_for_target(pretrained.expression.genes, gdsc, target_expression),
+        pretrained.drugs,
+        pretrained.target,
+        pretrained.fit_result,
+        TARGET_BATCH,
     )
 
 
@@ -110,8 +119,9 @@ def finetune(
     train_samples = train_pairs["sample"].unique()
     expression = harmonised_for_target(pretrained.expression.genes, gdsc, target.expression.loc[train_samples])
     scaler = fitted_target(train_pairs, target.drug_smiles, settings)
-    table = build_pair_table(expression, pretrained.drugs, scaler, target.expression, train_pairs,
-                             target.drug_smiles, TARGET_BATCH)
+    table = build_pair_table(
+        expression, pretrained.drugs, scaler, target.expression, train_pairs, target.drug_smiles, TARGET_BATCH
+    )
     model = replace_output_layer(pretrained.model, seed=settings.seed)
     result = fit(model, table, settings, progress)
     return TrainedModel(pretrained.model_name, model, expression, pretrained.drugs, scaler, result, TARGET_BATCH)
@@ -137,4 +147,6 @@ def train_from_scratch(
     train_samples = train_pairs["sample"].unique()
     expression = harmonised_for_target(genes, gdsc, target.expression.loc[train_samples])
     drugs = sorted({smiles for smiles in target.drug_smiles.values() if smiles})
-    return _train_new_model(model_name, config, expression, drugs, target, train_pairs, TARGET_BATCH, settings, progress)
+    return _train_new_model(
+        model_name, config, expression, drugs, target, train_pairs, TARGET_BATCH, settings, progress
+    )

@@ -15,6 +15,7 @@ domains apart.
   of variance present in one domain but not the other, e.g. stroma or culture effects), regressed out of
   both domains.
 """
+
 from __future__ import annotations
 
 from typing import Protocol
@@ -45,8 +46,10 @@ class CohortStandardisation:
     """Per-gene mean and SD of each domain (training samples), applied to that domain's samples."""
 
     def fit(self, reference: np.ndarray, target: np.ndarray) -> "CohortStandardisation":
-        self.moments = {domain: (values.mean(axis=0), values.std(axis=0) + 1e-6)
-                        for domain, values in ((REFERENCE, reference), (TARGET, target))}
+        self.moments = {
+            domain: (values.mean(axis=0), values.std(axis=0) + 1e-6)
+            for domain, values in ((REFERENCE, reference), (TARGET, target))
+        }
         return self
 
     def transform(self, values: np.ndarray, domain: str) -> np.ndarray:
@@ -81,8 +84,9 @@ class ContrastivePCA:
 
     def fit(self, reference: np.ndarray, target: np.ndarray) -> "ContrastivePCA":
         self.means = {REFERENCE: reference.mean(axis=0), TARGET: target.mean(axis=0)}
-        difference = np.cov(target - self.means[TARGET], rowvar=False) - np.cov(reference - self.means[REFERENCE],
-                                                                                 rowvar=False)
+        difference = np.cov(target - self.means[TARGET], rowvar=False) - np.cov(
+            reference - self.means[REFERENCE], rowvar=False
+        )
         eigenvalues, eigenvectors = np.linalg.eigh(difference)
         order = np.argsort(-np.abs(eigenvalues))[: self.n_components]
         self.components = eigenvectors[:, order]  # genes x components, orthonormal
@@ -93,8 +97,12 @@ class ContrastivePCA:
         return centred - (centred @ self.components) @ self.components.T
 
 
-ALIGNMENTS: dict[str, type] = {"none": NoAlignment, "cohort_standardisation": CohortStandardisation,
-                               "combat": ComBatAlignment, "contrastive_pca": ContrastivePCA}
+ALIGNMENTS: dict[str, type] = {
+    "none": NoAlignment,
+    "cohort_standardisation": CohortStandardisation,
+    "combat": ComBatAlignment,
+    "contrastive_pca": ContrastivePCA,
+}
 
 
 def make_alignment(name: str) -> Alignment:

@@ -6,6 +6,7 @@ Pre-trained models are kept in the cache (one per target and held-out cell-line 
 retrains what it lacks. Everything returns long prediction tables (``model, fold, sample, drug, y_true,
 y_pred``) scored by :func:`core.transfer.study.score_models`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,8 +39,16 @@ GDSC_PROFILE = PROFILES["full"]  # the benchmark's GDSC cell cold-start budget (
 
 
 def _with_predictions(test: pd.DataFrame, model: str, fold: int, y_pred) -> pd.DataFrame:
-    return pd.DataFrame({"model": model, "fold": fold, "sample": test["sample"].to_numpy(),
-                         "drug": test["drug"].to_numpy(), "y_true": test["value"].to_numpy(), "y_pred": y_pred})
+    return pd.DataFrame(
+        {
+            "model": model,
+            "fold": fold,
+            "sample": test["sample"].to_numpy(),
+            "drug": test["drug"].to_numpy(),
+            "y_true": test["value"].to_numpy(),
+            "y_pred": y_pred,
+        }
+    )
 
 
 def gdsc_cell_cold_start(target: str, fold: int, seed: int = 0) -> pd.DataFrame:
@@ -47,9 +56,17 @@ def gdsc_cell_cold_start(target: str, fold: int, seed: int = 0) -> pd.DataFrame:
     gdsc = cohort(IN_VITRO)
     train, test = train_test(IN_VITRO, CELL, fold, GDSC_PROFILE.folds[(IN_VITRO, CELL)])
     settings = TrainingSettings(batch_size=512, max_epochs=GDSC_PROFILE.gdsc_epochs, seed=seed, target=target)
-    trained = pretrain(ARCHITECTURE, restricted(gdsc, train), load_panel(ARCHITECTURE), settings,
-                       max_pairs=GDSC_PROFILE.gdsc_max_pairs, progress=None)
-    return _with_predictions(test, f"tdnn_{target}", fold, trained.predict_pairs(gdsc.expression, test, gdsc.drug_smiles))
+    trained = pretrain(
+        ARCHITECTURE,
+        restricted(gdsc, train),
+        load_panel(ARCHITECTURE),
+        settings,
+        max_pairs=GDSC_PROFILE.gdsc_max_pairs,
+        progress=None,
+    )
+    return _with_predictions(
+        test, f"tdnn_{target}", fold, trained.predict_pairs(gdsc.expression, test, gdsc.drug_smiles)
+    )
 
 
 def gdsc_fold_inputs(fold: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -69,7 +86,9 @@ def gdsc_multitask_and_ridge(fold: int, seed: int = 0) -> pd.DataFrame:
     tables, fitted = [], {}
     for name, settings in VARIANTS.items():
         fitted[name] = MultiTaskNetwork(settings, seed).fit(train_genes, responses)
-        tables.append(_with_predictions(test, f"multitask_{name}", fold, as_pairs(fitted[name].predict(test_genes), test)))
+        tables.append(
+            _with_predictions(test, f"multitask_{name}", fold, as_pairs(fitted[name].predict(test_genes), test))
+        )
     chosen = min(fitted, key=lambda name: fitted[name].validation_loss)
     tables.append(tables[list(fitted).index(chosen)].assign(model="multitask_selected", selected=chosen))
     ensemble = sum(network.predict(test_genes) for network in fitted.values()) / len(fitted)
@@ -98,7 +117,8 @@ def gdsc_ordering_losses(fold: int, seed: int = 0) -> pd.DataFrame:
     tables = []
     for loss in LOSSES:
         network = MultiTaskNetwork(dataclasses.replace(VARIANTS[ORDERING_VARIANT], loss=loss), seed).fit(
-            train_genes, responses)
+            train_genes, responses
+        )
         tables.append(_with_predictions(test, f"multitask_{loss}", fold, as_pairs(network.predict(test_genes), test)))
     return pd.concat(tables, ignore_index=True)
 
@@ -113,8 +133,11 @@ def pretrained_model(target: str, exclude: str | None = None) -> TrainedModel:
         gdsc = cohort(PRETRAINING_DATASET)
         if exclude is not None:
             held_out = held_out_lines(exclude)
-            gdsc = dataclasses.replace(gdsc, responses=gdsc.responses[~gdsc.responses["sample"].isin(held_out)],
-                                       expression=gdsc.expression[~gdsc.expression.index.isin(held_out)])
+            gdsc = dataclasses.replace(
+                gdsc,
+                responses=gdsc.responses[~gdsc.responses["sample"].isin(held_out)],
+                expression=gdsc.expression[~gdsc.expression.index.isin(held_out)],
+            )
         settings = dataclasses.replace(PRETRAINING, target=target)
         trained = pretrain(ARCHITECTURE, gdsc, load_panel(ARCHITECTURE), settings, progress=None)
         save_pretrained(trained, gdsc, settings, {"excluded": exclude}, folder)
@@ -134,8 +157,9 @@ def organoid_cross_validation(pretrained: TrainedModel, target: str, seed: int, 
         if loss == "mse":  # the pre-trained model as it is: trained with the GDSC loss, whatever this run's
             models["zeroshot"] = zero_shot(pretrained, gdsc, organoids.expression.loc[train["sample"].unique()])
         models["finetuned"] = finetune(pretrained, gdsc, organoids, train, settings, progress=None)
-        models["scratch"] = train_from_scratch(ARCHITECTURE, load_panel(ARCHITECTURE), gdsc, organoids, train,
-                                               settings, progress=None)
+        models["scratch"] = train_from_scratch(
+            ARCHITECTURE, load_panel(ARCHITECTURE), gdsc, organoids, train, settings, progress=None
+        )
         for kind, trained in models.items():
             y_pred = trained.predict_pairs(organoids.expression, test, organoids.drug_smiles)
             tables.append(_with_predictions(test, f"{name}_{kind}", fold, y_pred))
@@ -154,10 +178,17 @@ def external_test(target: str, seed: int = 0) -> pd.DataFrame:
     pairs = organoids.usable_pairs()[["sample", "drug", "value"]]
     tuned = finetune(pretrained, gdsc, organoids, pairs, settings, progress=None)
     on_lines = dataclasses.replace(tuned, domain=REFERENCE_BATCH)  # the lines are GDSC samples: no ComBat shift
-    return pd.concat([
-        _with_predictions(test, f"tdnn_{target}_zeroshot", 0, pretrained.predict_pairs(gdsc.expression, test, gdsc.drug_smiles)),
-        _with_predictions(test, f"tdnn_{target}_finetuned", 0, on_lines.predict_pairs(gdsc.expression, test, gdsc.drug_smiles)),
-    ], ignore_index=True)
+    return pd.concat(
+        [
+            _with_predictions(
+                test, f"tdnn_{target}_zeroshot", 0, pretrained.predict_pairs(gdsc.expression, test, gdsc.drug_smiles)
+            ),
+            _with_predictions(
+                test, f"tdnn_{target}_finetuned", 0, on_lines.predict_pairs(gdsc.expression, test, gdsc.drug_smiles)
+            ),
+        ],
+        ignore_index=True,
+    )
 
 
 def cached(path: Path, compute) -> pd.DataFrame:

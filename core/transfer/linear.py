@@ -6,6 +6,7 @@ for a prediction on the response scale. With a ``prior`` (e.g. the GDSC model of
 organoid model is the prior plus a ridge correction fitted to what the prior leaves unexplained: the
 penalty pulls its coefficients towards the prior's instead of towards zero.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -37,8 +38,9 @@ class PerDrugRidge:
     alpha: float | None = None
     drugs: dict[str, DrugModel] = field(default_factory=dict)
 
-    def fit(self, features: pd.DataFrame, pairs: pd.DataFrame, prior: "PerDrugRidge | None" = None,
-            min_samples: int = 5) -> "PerDrugRidge":
+    def fit(
+        self, features: pd.DataFrame, pairs: pd.DataFrame, prior: "PerDrugRidge | None" = None, min_samples: int = 5
+    ) -> "PerDrugRidge":
         """Fit every drug of ``pairs`` (columns sample, drug, value) with at least ``min_samples`` samples."""
         for drug, rows in pairs.groupby("drug", sort=True):
             if len(rows) < min_samples:

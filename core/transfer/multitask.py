@@ -8,6 +8,7 @@ learns is how samples differ within drugs. Used by the centred-target study on G
 The loss is the masked squared error, or (issue 12's ordering loss) one minus the per-drug Pearson correlation
 over the samples of a batch, alone or added to it (``LOSSES``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -101,9 +102,14 @@ class MultiTaskNetwork:
         validation, train = order[:n_validation], order[n_validation:]
         self.model = self._build(x.shape[1], y.shape[1])
         history = self.model.fit(
-            x[train], y[train], validation_data=(x[validation], y[validation]), epochs=self.settings.max_epochs,
-            batch_size=self.settings.batch_size, verbose=0,
-            callbacks=[keras.callbacks.EarlyStopping(patience=self.settings.patience, restore_best_weights=True)])
+            x[train],
+            y[train],
+            validation_data=(x[validation], y[validation]),
+            epochs=self.settings.max_epochs,
+            batch_size=self.settings.batch_size,
+            verbose=0,
+            callbacks=[keras.callbacks.EarlyStopping(patience=self.settings.patience, restore_best_weights=True)],
+        )
         self.validation_loss = float(min(history.history["val_loss"]))
         self.drugs = list(responses.columns)
         return self

@@ -13,6 +13,7 @@ Alignments whose GDSC features do not depend on the fold share one GDSC network 
 alignment and ComBat, which leaves the reference as it is, even share the same one); contrastive PCA
 needs one per fold.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -43,8 +44,9 @@ FINETUNE_LEARNING_RATE = 1e-4
 _GDSC_NETWORKS: dict[str, MultiTaskNetwork] = {}
 
 
-def _gdsc_network(inputs: Inputs, alignment: Alignment, exclude_label: str | None, loss: str,
-                  seed: int) -> MultiTaskNetwork:
+def _gdsc_network(
+    inputs: Inputs, alignment: Alignment, exclude_label: str | None, loss: str, seed: int
+) -> MultiTaskNetwork:
     """The GDSC network of these aligned features, loss and seed, fitted once per :func:`content_key`."""
     responses = responses_matrix(gdsc_training_pairs(inputs, "all_lines", exclude_label))
     features = aligned(alignment, inputs.gdsc.loc[responses.index], REFERENCE)
@@ -81,8 +83,9 @@ def _long(test: pd.DataFrame, model: str, fold: int, matrix: pd.DataFrame) -> pd
     return test.assign(model=model, fold=fold, y_pred=as_pairs(matrix, test))
 
 
-def cross_validated_predictions(inputs: Inputs, seed: int, n_folds: int = 5, losses: Sequence[str] = tuple(LOSSES),
-                                progress=print) -> pd.DataFrame:
+def cross_validated_predictions(
+    inputs: Inputs, seed: int, n_folds: int = 5, losses: Sequence[str] = tuple(LOSSES), progress=print
+) -> pd.DataFrame:
     """Held-out predictions on the organoids' cell cold-start folds (fold seed 0, the bundles' folds) of every
     (alignment, loss) network, zero-shot and fine-tuned, and the per-fold selected zero-shot configuration."""
     fold_of = organoid_folds(inputs, n_folds, 0)
@@ -111,7 +114,9 @@ def cross_validated_predictions(inputs: Inputs, seed: int, n_folds: int = 5, los
     return pd.concat(tables, ignore_index=True).rename(columns={"value": "y_true"})
 
 
-def external_predictions(inputs: Inputs, seed: int, losses: Sequence[str] = tuple(LOSSES), progress=print) -> pd.DataFrame:
+def external_predictions(
+    inputs: Inputs, seed: int, losses: Sequence[str] = tuple(LOSSES), progress=print
+) -> pd.DataFrame:
     """GDSC's colorectal lines predicted by networks trained without them: as they are (zero-shot) and after
     fine-tuning on every organoid; one 'fold' (the lines are one cohort)."""
     organoid_samples = sorted(inputs.organoid_pairs["sample"].unique())
@@ -128,8 +133,10 @@ def external_predictions(inputs: Inputs, seed: int, losses: Sequence[str] = tupl
             network = _gdsc_network(inputs, alignment, EXTERNAL_LABEL, loss, seed)
             name = f"multitask_{loss}_{alignment_name}"
             tuned = finetuned(network, organoids, responses_matrix(inputs.organoid_pairs))
-            tables += [_long(test, f"{name}_zeroshot", 0, network.predict(external_features)),
-                       _long(test, f"{name}_finetuned", 0, tuned.predict(external_features))]
+            tables += [
+                _long(test, f"{name}_zeroshot", 0, network.predict(external_features)),
+                _long(test, f"{name}_finetuned", 0, tuned.predict(external_features)),
+            ]
             progress(f"seed {seed} external {name} done")
     return pd.concat(tables, ignore_index=True).rename(columns={"value": "y_true"})
 
@@ -139,9 +146,12 @@ def with_ensembles(predictions: pd.DataFrame) -> pd.DataFrame:
     alignment) configuration (``multitask_ensemble_<kind>``): all configurations at once, nothing chosen."""
     ensembles = []
     for kind in ("zeroshot", "finetuned"):
-        members = predictions[predictions["model"].str.endswith(f"_{kind}")
-                              & ~predictions["model"].str.startswith(("multitask_selected", "multitask_ensemble"))]
-        mean = members.groupby(["fold", "sample", "drug"], as_index=False).agg(y_true=("y_true", "first"),
-                                                                              y_pred=("y_pred", "mean"))
+        members = predictions[
+            predictions["model"].str.endswith(f"_{kind}")
+            & ~predictions["model"].str.startswith(("multitask_selected", "multitask_ensemble"))
+        ]
+        mean = members.groupby(["fold", "sample", "drug"], as_index=False).agg(
+            y_true=("y_true", "first"), y_pred=("y_pred", "mean")
+        )
         ensembles.append(mean.assign(model=f"multitask_ensemble_{kind}"))
     return pd.concat([predictions, *ensembles], ignore_index=True)

@@ -8,6 +8,7 @@ Every configuration of the grid is reported, but the *selected* model is chosen 
 fold's training organoids only (which a zero-shot model never trained on), so its score is not tuned on
 the test folds.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,9 +58,13 @@ def load_inputs(panel: str = "tdnn") -> Inputs:
     organoid_pairs = organoid_pairs[organoid_pairs["drug"].isin(gdsc_pairs["drug"].unique())].reset_index(drop=True)
     lines = pd.read_csv(data_root() / "invitro" / "gdsc_deepdr2023" / "cell_lines.csv", dtype={"cell_line_id": str})
     lines = lines.drop_duplicates("cell_line_id").set_index("cell_line_id")[["tissue_gdsc1", "tcga_label"]]
-    return Inputs(standardise_per_sample(gdsc.expression, genes).astype(np.float64),
-                  standardise_per_sample(organoids.expression, genes).astype(np.float64),
-                  gdsc_pairs, organoid_pairs, lines)
+    return Inputs(
+        standardise_per_sample(gdsc.expression, genes).astype(np.float64),
+        standardise_per_sample(organoids.expression, genes).astype(np.float64),
+        gdsc_pairs,
+        organoid_pairs,
+        lines,
+    )
 
 
 def _gdsc_named(cohort: Cohort) -> pd.DataFrame:
@@ -101,14 +106,16 @@ class TransferModel:
 
 def fit_alignment(inputs: Inputs, alignment_name: str, lines: list[str], target_samples: list[str]) -> Alignment:
     """The alignment fitted on GDSC ``lines`` and ``target_samples`` (training organoids only)."""
-    return make_alignment(alignment_name).fit(inputs.gdsc.loc[lines].to_numpy(),
-                                              inputs.organoids.loc[target_samples].to_numpy())
+    return make_alignment(alignment_name).fit(
+        inputs.gdsc.loc[lines].to_numpy(), inputs.organoids.loc[target_samples].to_numpy()
+    )
 
 
 def aligned(alignment: Alignment, expression: pd.DataFrame, domain: str) -> pd.DataFrame:
     """``expression`` (samples x genes) of ``domain`` as the fitted ``alignment`` maps it, same labels."""
-    return pd.DataFrame(alignment.transform(expression.to_numpy(), domain), index=expression.index,
-                        columns=expression.columns)
+    return pd.DataFrame(
+        alignment.transform(expression.to_numpy(), domain), index=expression.index, columns=expression.columns
+    )
 
 
 def content_key(*tables: pd.DataFrame, extra: str = "") -> str:
@@ -121,8 +128,9 @@ def content_key(*tables: pd.DataFrame, extra: str = "") -> str:
     return digest.hexdigest()
 
 
-def fit_transfer(inputs: Inputs, alignment_name: str, training_set: str, target_samples: list[str],
-                 exclude_label: str | None = None) -> TransferModel:
+def fit_transfer(
+    inputs: Inputs, alignment_name: str, training_set: str, target_samples: list[str], exclude_label: str | None = None
+) -> TransferModel:
     """Alignment fitted on the GDSC lines used and ``target_samples`` (training organoids only), then the GDSC ridge."""
     pairs = gdsc_training_pairs(inputs, training_set, exclude_label)
     lines = sorted(pairs["sample"].unique())
@@ -155,8 +163,7 @@ def organoid_folds(inputs: Inputs, n_folds: int, seed: int) -> pd.Series:
     return pd.Series(fold_of_pair, index=pairs["sample"].to_numpy()).groupby(level=0).first()
 
 
-def cross_validated_predictions(inputs: Inputs, n_folds: int = 5, seed: int = 0,
-                                progress=print) -> pd.DataFrame:
+def cross_validated_predictions(inputs: Inputs, n_folds: int = 5, seed: int = 0, progress=print) -> pd.DataFrame:
     """Held-out predictions of every configuration (zero-shot and fine-tuned), the organoid-only ridge, the
     per-fold selected configuration, and the naive per-drug mean, as a long table with ``model`` and ``fold``."""
     fold_of = organoid_folds(inputs, n_folds, seed)
@@ -172,9 +179,12 @@ def cross_validated_predictions(inputs: Inputs, n_folds: int = 5, seed: int = 0,
             organoid_features = model.features(inputs.organoids, TARGET)
             zero_shot = model.gdsc_model.predict(organoid_features, test)
             tables.append(test.assign(model=f"{name}_zeroshot", y_pred=zero_shot))
-            tables.append(test.assign(model=f"{name}_finetuned",
-                                      y_pred=model.finetune(inputs.organoids.loc[train_samples], train)
-                                      .predict(organoid_features, test)))
+            tables.append(
+                test.assign(
+                    model=f"{name}_finetuned",
+                    y_pred=model.finetune(inputs.organoids.loc[train_samples], train).predict(organoid_features, test),
+                )
+            )
             on_training = train.assign(y_pred=model.gdsc_model.predict(organoid_features, train), fold=0)
             selection.append((within_drug_fold(on_training.rename(columns={"value": "y_true"})), name, zero_shot))
             progress(f"fold {fold + 1}/{n_folds} {name}: score on the training organoids {selection[-1][0]:.3f}")
@@ -182,7 +192,9 @@ def cross_validated_predictions(inputs: Inputs, n_folds: int = 5, seed: int = 0,
         tables.append(test.assign(model="ridge_selected_zeroshot", y_pred=best[2], selected=best[1]))
         scratch = PerDrugRidge().fit(inputs.organoids, train).predict(inputs.organoids, test)
         tables.append(test.assign(model="ridge_organoids_scratch", y_pred=scratch))
-        tables.append(test.assign(model="naive_drug_mean", y_pred=test["drug"].map(train.groupby("drug")["value"].mean())))
+        tables.append(
+            test.assign(model="naive_drug_mean", y_pred=test["drug"].map(train.groupby("drug")["value"].mean()))
+        )
     table = pd.concat(tables, ignore_index=True).rename(columns={"value": "y_true"})
     baseline = table[table["model"] == "naive_drug_mean"].set_index(["sample", "drug"])["y_pred"]
     return table.assign(baseline=baseline.reindex(pd.MultiIndex.from_frame(table[["sample", "drug"]])).to_numpy())
@@ -198,8 +210,10 @@ def external_predictions(inputs: Inputs, alignment_name: str, training_set: str)
     lines = model.features(inputs.gdsc.loc[sorted(test["sample"].unique())], REFERENCE)
     finetuned = model.finetune(inputs.organoids.loc[organoid_samples], inputs.organoid_pairs)
     name = f"ridge_{training_set}_{alignment_name}"
-    tables = [test.assign(model=f"{name}_zeroshot", y_pred=model.gdsc_model.predict(lines, test)),
-              test.assign(model=f"{name}_finetuned", y_pred=finetuned.predict(lines, test))]
+    tables = [
+        test.assign(model=f"{name}_zeroshot", y_pred=model.gdsc_model.predict(lines, test)),
+        test.assign(model=f"{name}_finetuned", y_pred=finetuned.predict(lines, test)),
+    ]
     return pd.concat(tables, ignore_index=True).rename(columns={"value": "y_true"}).assign(fold=0)
 
 
@@ -210,16 +224,18 @@ def score_models(predictions: pd.DataFrame, n_permutations: int) -> pd.DataFrame
     for model, table in predictions.groupby("model", sort=True):
         table = table.dropna(subset=["y_pred"])
         test = permutation_test(table, n_permutations) if n_permutations else None
-        rows.append({
-            "model": model,
-            "within_drug_fold_pearson": within_drug_fold(table),
-            "within_drug_fold_spearman": within_drug_fold(table, "spearman"),
-            "within_drug_pearson": within_drug(table) if "baseline" in table else np.nan,
-            "n_drugs": int(within_drug_fold_per_drug(table)["r"].notna().sum()),
-            "permutation_null_mean": np.nan if test is None else test.null_mean,
-            "permutation_null_sd": np.nan if test is None else test.null_sd,
-            "permutation_p": np.nan if test is None else test.p_value,
-        })
+        rows.append(
+            {
+                "model": model,
+                "within_drug_fold_pearson": within_drug_fold(table),
+                "within_drug_fold_spearman": within_drug_fold(table, "spearman"),
+                "within_drug_pearson": within_drug(table) if "baseline" in table else np.nan,
+                "n_drugs": int(within_drug_fold_per_drug(table)["r"].notna().sum()),
+                "permutation_null_mean": np.nan if test is None else test.null_mean,
+                "permutation_null_sd": np.nan if test is None else test.null_sd,
+                "permutation_p": np.nan if test is None else test.p_value,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -228,7 +244,10 @@ def seed_summary(scores: pd.DataFrame, first_seed: int) -> pd.DataFrame:
     ``seed`` column), with the permutation test of ``first_seed`` (the only seed tested); best first."""
     first = scores[scores["seed"] == first_seed].set_index("model")[["permutation_null_sd", "permutation_p", "n_drugs"]]
     summary = scores.groupby("model").agg(
-        fold_pearson_mean=("within_drug_fold_pearson", "mean"), fold_pearson_sd=("within_drug_fold_pearson", "std"),
-        fold_spearman_mean=("within_drug_fold_spearman", "mean"), residual_pearson_mean=("within_drug_pearson", "mean"),
-        n_seeds=("seed", "size"))
+        fold_pearson_mean=("within_drug_fold_pearson", "mean"),
+        fold_pearson_sd=("within_drug_fold_pearson", "std"),
+        fold_spearman_mean=("within_drug_fold_spearman", "mean"),
+        residual_pearson_mean=("within_drug_pearson", "mean"),
+        n_seeds=("seed", "size"),
+    )
     return summary.join(first).reset_index().sort_values("fold_pearson_mean", ascending=False)

@@ -2,6 +2,7 @@
 
 Use :func:`validate_upload`; it returns a :class:`ValidatedProfile` or raises :class:`UploadError`.
 """
+
 from core.upload.errors import UploadError
 from core.upload.scale import Scale
 from core.upload.validate import (

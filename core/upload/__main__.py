@@ -4,6 +4,7 @@ Runs the dashboard's upload checks on a file so data managers can vet profiles b
 session, or in scripts. Prints the QC report and exits 0 when usable; exits 2 with the reason on
 stderr when not.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,14 +42,18 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m core.upload",
         description="Check an expression file as the dashboard does and print its QC report. "
-                    "Exit status 0: usable; 2: refused (reason on stderr).",
+        "Exit status 0: usable; 2: refused (reason on stderr).",
     )
     parser.add_argument("path", type=Path, help="expression file (CSV, TSV, TXT, XLSX, optionally gzipped)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--panel", default="tdnn", help="name of a model gene panel (default: tdnn)")
     source.add_argument("--panel-file", type=Path, help="text file with one gene symbol per line")
-    parser.add_argument("--min-coverage", type=_fraction, default=DEFAULT_MIN_COVERAGE,
-                        help=f"refuse below this fraction of panel genes (default: {DEFAULT_MIN_COVERAGE})")
+    parser.add_argument(
+        "--min-coverage",
+        type=_fraction,
+        default=DEFAULT_MIN_COVERAGE,
+        help=f"refuse below this fraction of panel genes (default: {DEFAULT_MIN_COVERAGE})",
+    )
     return parser
 
 

@@ -21,6 +21,7 @@ benchmark. Each file goes through its own checks (:func:`core.upload.validate_up
 
 Nothing is written to disk; the cohort records the uploads only by the SHA-256 of their bytes.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -105,13 +106,16 @@ def validate_cohort_upload(
         table = read_response_table(response_data, response_filename, metric, lower_is_sensitive)
     except UploadError as error:
         raise UploadError(f"Response table: {error}") from error
-    hashes = {EXPRESSION_HASH: hashlib.sha256(expression_data).hexdigest(),
-              RESPONSES_HASH: hashlib.sha256(response_data).hexdigest()}
+    hashes = {
+        EXPRESSION_HASH: hashlib.sha256(expression_data).hexdigest(),
+        RESPONSES_HASH: hashlib.sha256(response_data).hexdigest(),
+    }
     return build_cohort(profile, table, panel, name, label, hashes)
 
 
-def training_expression_again(data: bytes, filename: str, data_files: dict[str, str], samples: list[str],
-                              panel: list[str]) -> pd.DataFrame:
+def training_expression_again(
+    data: bytes, filename: str, data_files: dict[str, str], samples: list[str], panel: list[str]
+) -> pd.DataFrame:
     """The expression a saved bundle was trained on, from the same file uploaded again (for the reference
     cohort's gene rankings: bundles keep predictions, never expression).
 
@@ -120,40 +124,56 @@ def training_expression_again(data: bytes, filename: str, data_files: dict[str, 
     """
     recorded = data_files.get(EXPRESSION_HASH)
     if recorded is None:
-        raise UploadError("These models were not trained on an uploaded cohort, so there is no expression file to "
-                          "give again.")
+        raise UploadError(
+            "These models were not trained on an uploaded cohort, so there is no expression file to " "give again."
+        )
     if hashlib.sha256(data).hexdigest() != recorded:
-        raise UploadError(f"{filename} is not the expression file these models were trained on (its SHA-256 "
-                          "differs from the one they recorded). Upload that very file, unchanged.")
+        raise UploadError(
+            f"{filename} is not the expression file these models were trained on (its SHA-256 "
+            "differs from the one they recorded). Upload that very file, unchanged."
+        )
     profile = validate_upload(data, filename, panel)
     expression, _ = _complete_panel(profile.expression.loc[samples], panel)
     return expression
 
 
-def build_cohort(profile: ValidatedProfile, table: ResponseTable, panel: list[str], name: str, label: str,
-                 data_files: dict[str, str]) -> UploadedCohort:
+def build_cohort(
+    profile: ValidatedProfile, table: ResponseTable, panel: list[str], name: str, label: str, data_files: dict[str, str]
+) -> UploadedCohort:
     """Join a validated expression profile and response table (see the module docstring for the rules)."""
     dropped, notes = list(table.dropped), list(table.notes)
     pairs = _matched_samples(table.pairs, profile.expression.index, dropped, notes)
     drugs = sorted(pairs["drug"].unique())
-    given = pd.DataFrame({"drug": drugs, "smiles": [table.own_smiles.get(d) for d in drugs],
-                          "gdsc_drug_id": [table.gdsc_drug_ids.get(d) for d in drugs]})
+    given = pd.DataFrame(
+        {
+            "drug": drugs,
+            "smiles": [table.own_smiles.get(d) for d in drugs],
+            "gdsc_drug_id": [table.gdsc_drug_ids.get(d) for d in drugs],
+        }
+    )
     smiles, sources, gdsc_names, unmatched = resolve_drug_structures(given)
     unreadable = [d for d in unmatched if d in table.own_smiles]
     if unreadable:
-        dropped.append("Drugs whose SMILES RDKit could not read: "
-                       + name_list([f"{d} ({table.own_smiles[d]})" for d in unreadable], 10) + ".")
+        dropped.append(
+            "Drugs whose SMILES RDKit could not read: "
+            + name_list([f"{d} ({table.own_smiles[d]})" for d in unreadable], 10)
+            + "."
+        )
     unknown = [d for d in unmatched if d not in table.own_smiles]
     if unknown:
-        dropped.append(f"Drugs without a structure (not found in the GDSC catalogue by name and the table gives "
-                       f"neither a SMILES nor a GDSC drug id; add a smiles or gdsc_drug_id column): "
-                       f"{name_list(unknown, 10)}.")
+        dropped.append(
+            f"Drugs without a structure (not found in the GDSC catalogue by name and the table gives "
+            f"neither a SMILES nor a GDSC drug id; add a smiles or gdsc_drug_id column): "
+            f"{name_list(unknown, 10)}."
+        )
     pairs = pairs[~pairs["drug"].isin(unmatched)]
     spread = pairs.groupby("drug")["value"].nunique()
     constant = sorted(spread.index[spread < 2])
     if constant:
-        dropped.append(f"Drugs with the same response in every sample, or measured in one sample only (nothing to "
-                       f"learn about differences between organoids): {name_list(constant, 10)}.")
+        dropped.append(
+            f"Drugs with the same response in every sample, or measured in one sample only (nothing to "
+            f"learn about differences between organoids): {name_list(constant, 10)}."
+        )
     pairs = pairs[~pairs["drug"].isin(constant)].reset_index(drop=True)
     _refuse_too_small(pairs, dropped)
 
@@ -166,17 +186,35 @@ def build_cohort(profile: ValidatedProfile, table: ResponseTable, panel: list[st
         drug_smiles={d: smiles[d] for d in kept},
         metric=table.metric.key,
         lower_is_sensitive=True,
-        provenance=(f"{label}: uploaded by a user in one session ({len(samples)} samples x {len(kept)} drugs, "
-                    f"{table.metric.label}); the files are identified by their SHA-256 only."),
+        provenance=(
+            f"{label}: uploaded by a user in one session ({len(samples)} samples x {len(kept)} drugs, "
+            f"{table.metric.label}); the files are identified by their SHA-256 only."
+        ),
         expression=expression,
         drug_gdsc_names={d: gdsc_names[d] for d in kept},
         data_files=data_files,
         response_unit=table.unit,
     )
-    structures = pd.DataFrame({"drug": kept, "structure from": [_source_label(sources[d]) for d in kept],
-                               "GDSC name": [gdsc_names[d] for d in kept]})
-    report = CohortReport(label, table.unit, len(samples), len(kept), len(pairs), profile.report,
-                          table.file_format, table.columns, structures, dropped, notes + gene_notes)
+    structures = pd.DataFrame(
+        {
+            "drug": kept,
+            "structure from": [_source_label(sources[d]) for d in kept],
+            "GDSC name": [gdsc_names[d] for d in kept],
+        }
+    )
+    report = CohortReport(
+        label,
+        table.unit,
+        len(samples),
+        len(kept),
+        len(pairs),
+        profile.report,
+        table.file_format,
+        table.columns,
+        structures,
+        dropped,
+        notes + gene_notes,
+    )
     return UploadedCohort(cohort, report)
 
 
@@ -186,15 +224,22 @@ def _matched_samples(pairs: pd.DataFrame, expressed: pd.Index, dropped: list[str
     only_expressed = expressed.difference(screened)
     if len(only_screened) == len(screened):
         folded = {str(s).lower() for s in expressed} & {str(s).lower() for s in screened}
-        hint = (f" {len(folded)} would match if upper and lower case were ignored; spell them the same way in both "
-                "files." if folded else " Use the same sample names in both files.")
-        raise UploadError(f"No sample of the response table ({name_list(screened)}) has expression in the expression "
-                          f"file ({name_list(expressed)}).{hint}")
+        hint = (
+            f" {len(folded)} would match if upper and lower case were ignored; spell them the same way in both "
+            "files."
+            if folded
+            else " Use the same sample names in both files."
+        )
+        raise UploadError(
+            f"No sample of the response table ({name_list(screened)}) has expression in the expression "
+            f"file ({name_list(expressed)}).{hint}"
+        )
     if len(only_screened):
         dropped.append(f"Samples in the response table without expression: {name_list(only_screened, 10)}.")
     if len(only_expressed):
-        notes.append(f"Samples with expression but no responses, not used for training: "
-                     f"{name_list(only_expressed, 10)}.")
+        notes.append(
+            f"Samples with expression but no responses, not used for training: " f"{name_list(only_expressed, 10)}."
+        )
     return pairs[pairs["sample"].isin(expressed)]
 
 
@@ -223,14 +268,19 @@ def _complete_panel(expression: pd.DataFrame, panel: list[str]) -> tuple[pd.Data
     if n_gaps:
         notes.append(f"{n_gaps} missing value(s) of panel genes were set to the gene's mean over the other samples.")
     if len(nowhere):
-        notes.append(f"{len(nowhere)} of the {table.shape[1]} panel genes were measured in no sample "
-                     f"(e.g. {name_list(nowhere)}); they were set to each sample's average level, which the models "
-                     "read as uninformative.")
+        notes.append(
+            f"{len(nowhere)} of the {table.shape[1]} panel genes were measured in no sample "
+            f"(e.g. {name_list(nowhere)}); they were set to each sample's average level, which the models "
+            "read as uninformative."
+        )
     return table.astype("float32"), notes
 
 
 def _source_label(source: str) -> str:
     """'own_file (GDSC match: name)' -> a short phrase for the report table."""
     origin = source.split(" ")[0]
-    return {"own_file": "SMILES in the table", "gdsc": "GDSC catalogue (by name)",
-            "paper_smiles": "Prasse et al.'s GDSC1 SMILES (by name)"}.get(origin, origin)
+    return {
+        "own_file": "SMILES in the table",
+        "gdsc": "GDSC catalogue (by name)",
+        "paper_smiles": "Prasse et al.'s GDSC1 SMILES (by name)",
+    }.get(origin, origin)

@@ -1,4 +1,5 @@
 """The one exception an upload can end in, kept apart so every upload module can raise it."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

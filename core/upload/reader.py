@@ -6,6 +6,7 @@ that are not expression tables at all (images, archives, drug-response tables); 
 are usable is decided in :mod:`core.upload.validate`. Nothing here writes to disk, because
 patient data must not outlive the request that brought it.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -57,15 +58,18 @@ _BINARY_MAGIC = {
     b"PAR1": "a Parquet file",
     b"\x89HDF": "an HDF5 file",
 }
-_DELIMITERS = {"\t": "tab-separated text", ",": "comma-separated text", ";": "semicolon-separated text",
-               "|": "pipe-separated text"}
+_DELIMITERS = {
+    "\t": "tab-separated text",
+    ",": "comma-separated text",
+    ";": "semicolon-separated text",
+    "|": "pipe-separated text",
+}
 _WHITESPACE = r"\s+"
 _DRUG_WORDS = {"drug", "drugs", "compound", "compounds", "inhibitor", "inhibitors", "treatment", "agent"}
 _RESPONSE_WORDS = {"auc", "aac", "ic50", "ec50", "gi50", "response", "viability", "dss", "sensitivity"}
 DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d*([eE][+-]?\d+)?")
 # Suffixes GDC and common pipelines add to a file name; what is left names the sample of a header-less file.
-_FILE_SUFFIXES = {"gz", "txt", "tsv", "csv", "tab", "xlsx", "fpkm", "fpkm-uq", "tpm", "counts", "htseq",
-                  "htseq_counts"}
+_FILE_SUFFIXES = {"gz", "txt", "tsv", "csv", "tab", "xlsx", "fpkm", "fpkm-uq", "tpm", "counts", "htseq", "htseq_counts"}
 
 
 @dataclass
@@ -212,7 +216,9 @@ def _xlsx_grid(data: bytes) -> tuple[pd.DataFrame, str, list[str]]:
     with pd.ExcelFile(io.BytesIO(data), engine="openpyxl") as book:
         sheets = book.sheet_names
         grid = pd.read_excel(book, sheet_name=sheets[0], header=None, dtype=str)
-    notes = [f"The workbook has {len(sheets)} sheets; only the first, '{sheets[0]}', was read."] if len(sheets) > 1 else []
+    notes = (
+        [f"The workbook has {len(sheets)} sheets; only the first, '{sheets[0]}', was read."] if len(sheets) > 1 else []
+    )
     return grid, "Excel workbook (.xlsx)", notes
 
 
@@ -221,8 +227,14 @@ def _text_grid(data: bytes) -> tuple[pd.DataFrame, str]:
     text = _decode(data)
     lines = [line for line in islice(io.StringIO(text, newline=None), 10 * _SNIFF_LINES) if line.strip()]
     delimiter, width, header_short = _sniff_delimiter([line.rstrip("\n") for line in lines[:_SNIFF_LINES]])
-    grid = pd.read_csv(io.StringIO(text, newline=None), sep=delimiter, header=None, names=range(width),
-                       dtype=str, skip_blank_lines=True)
+    grid = pd.read_csv(
+        io.StringIO(text, newline=None),
+        sep=delimiter,
+        header=None,
+        names=range(width),
+        dtype=str,
+        skip_blank_lines=True,
+    )
     if header_short:  # R's write.table omits the row-name cell of the header
         grid.iloc[0] = [np.nan, *grid.iloc[0, :-1]]
     return grid, delimiter
@@ -306,8 +318,9 @@ def _is_data_row(row: pd.Series, mapper: GeneMapper) -> bool:
     return is_ensembl_id(str(label)) or mapper.map_one(str(label)) is not None
 
 
-def _split_numeric(header: list[str], body: pd.DataFrame,
-                   decimal_comma_possible: bool) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def _split_numeric(
+    header: list[str], body: pd.DataFrame, decimal_comma_possible: bool
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Separate text columns (row names, annotations) from numeric ones; refuse text inside the numbers."""
     if body.empty:
         raise UploadError(f"The file has a header but no values. {WHAT_TO_UPLOAD}")
@@ -330,15 +343,18 @@ def _split_numeric(header: list[str], body: pd.DataFrame,
     value_columns = np.flatnonzero(~is_label)
     if value_columns.size == 0:
         examples = ", ".join(f"'{v}'" for v in pd.unique(cells[:, 1:][text_grid[:, 1:]])[:3])
-        raise UploadError(f"The file holds no numeric expression values (found text such as {examples}). "
-                          f"{WHAT_TO_UPLOAD}")
+        raise UploadError(
+            f"The file holds no numeric expression values (found text such as {examples}). " f"{WHAT_TO_UPLOAD}"
+        )
     values = number_grid[:, value_columns]
     stray = text_grid[:, value_columns]
     if stray.any():
         examples = ", ".join(f"'{v}'" for v in pd.unique(cells[:, value_columns][stray])[:3])
         if stray.sum() > MAX_TEXT_CELL_FRACTION * present_grid[:, value_columns].sum():
-            raise UploadError(f"{stray.sum()} cells hold text instead of numbers (e.g. {examples}). "
-                              "Expression values must be numbers; remove text and annotation from the value cells.")
+            raise UploadError(
+                f"{stray.sum()} cells hold text instead of numbers (e.g. {examples}). "
+                "Expression values must be numbers; remove text and annotation from the value cells."
+            )
         notes.append(f"{stray.sum()} cells held text instead of a number (e.g. {examples}) and count as missing.")
         values[stray] = np.nan
     if np.isinf(values).any():

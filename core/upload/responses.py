@@ -22,6 +22,7 @@ what is left cannot be right):
 
 Nothing here writes to disk: the bytes are parsed in memory.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,23 @@ WHAT_TO_UPLOAD = (
 )
 MAX_BAD_FRACTION = 0.5  # beyond this share of unusable values the column or the unit is wrong, not a few rows
 
-_SAMPLE_COLUMNS = {"sample", "sample_id", "sample_name", "organoid", "organoid_id", "organoid_name", "pdo", "pdo_id",
-                   "cell_line", "cell_line_id", "cell_line_name", "model", "model_id", "patient", "patient_id"}
+_SAMPLE_COLUMNS = {
+    "sample",
+    "sample_id",
+    "sample_name",
+    "organoid",
+    "organoid_id",
+    "organoid_name",
+    "pdo",
+    "pdo_id",
+    "cell_line",
+    "cell_line_id",
+    "cell_line_name",
+    "model",
+    "model_id",
+    "patient",
+    "patient_id",
+}
 _DRUG_COLUMNS = {"drug", "drug_name", "compound", "compound_name", "inhibitor", "treatment", "agent"}
 _SMILES_COLUMNS = {"smiles", "canonical_smiles", "isomeric_smiles", "drug_smiles"}
 _DRUG_ID_COLUMNS = {"gdsc_drug_id", "gdsc_id", "drug_id"}
@@ -78,12 +94,18 @@ class ResponseMetric:
 
 METRICS = {
     "auc": ResponseMetric(
-        "auc", "AUC", 0.0, 1.0,
+        "auc",
+        "AUC",
+        0.0,
+        1.0,
         "AUC must be the normalised area under the dose-response (viability) curve, between 0 and 1. If your AUC "
         "is in percent, divide it by 100; if it is an area on another scale, divide by the largest possible area.",
     ),
     "ln_ic50": ResponseMetric(
-        "ln_ic50", "ln IC50", -15.0, 15.0,
+        "ln_ic50",
+        "ln IC50",
+        -15.0,
+        15.0,
         "ln IC50 is the natural logarithm of the IC50 in micromolar (GDSC: -10.6 to 13.8). For an IC50 in "
         "micromolar take its natural log; for log10 IC50 multiply by 2.303; for an IC50 in nanomolar subtract "
         "6.908 (ln 1000) from its natural log.",
@@ -133,23 +155,37 @@ def read_response_table(data: bytes, filename: str, metric: str, lower_is_sensit
     table = table.dropna(subset=["value"]).reset_index(drop=True)
     if not lower_is_sensitive:
         table["value"], how = response_metric.towards_lower_is_sensitive(table["value"])
-        notes.append(f"Higher values meant more sensitive, so {how}: everywhere in the dashboard lower = more "
-                     "sensitive.")
+        notes.append(
+            f"Higher values meant more sensitive, so {how}: everywhere in the dashboard lower = more " "sensitive."
+        )
 
     own_smiles, smiles_dropped = _own_structures(table) if "smiles" in table else ({}, [])
     drug_ids = _first_per_drug(table, "gdsc_drug_id")
     if smiles_dropped:
-        dropped.append(f"Drugs given two different structures (which one was screened is unclear): "
-                       f"{name_list(smiles_dropped, 10)}.")
+        dropped.append(
+            f"Drugs given two different structures (which one was screened is unclear): "
+            f"{name_list(smiles_dropped, 10)}."
+        )
         table = table[~table["drug"].isin(smiles_dropped)]
     counts = table.groupby(["sample", "drug"]).size()
     repeated = counts[counts > 1]
     if len(repeated):
-        notes.append(f"{len(repeated)} sample-drug pair(s) were given more than once ({int(repeated.sum())} rows, "
-                     "replicate screens?); their values were averaged.")
+        notes.append(
+            f"{len(repeated)} sample-drug pair(s) were given more than once ({int(repeated.sum())} rows, "
+            "replicate screens?); their values were averaged."
+        )
     pairs = table.groupby(["sample", "drug"], as_index=False, sort=True)["value"].mean()
-    return ResponseTable(pairs, own_smiles, drug_ids, response_metric, response_metric.unit(lower_is_sensitive),
-                         {role: grid.iloc[0, i] for role, i in columns.items()}, file_format, dropped, notes)
+    return ResponseTable(
+        pairs,
+        own_smiles,
+        drug_ids,
+        response_metric,
+        response_metric.unit(lower_is_sensitive),
+        {role: grid.iloc[0, i] for role, i in columns.items()},
+        file_format,
+        dropped,
+        notes,
+    )
 
 
 def _read_grid(data: bytes) -> tuple[pd.DataFrame, str, bool]:
@@ -161,12 +197,18 @@ def _read_grid(data: bytes) -> tuple[pd.DataFrame, str, bool]:
         reason = str(error).split(". ")[0].rstrip(".")
         raise UploadError(f"{reason}. {WHAT_TO_UPLOAD}") from error
     except Exception as error:  # noqa: BLE001  (csv, pandas, openpyxl raise many types on malformed input)
-        raise UploadError(f"The file could not be read as a table ({type(error).__name__}). {WHAT_TO_UPLOAD}") from error
+        raise UploadError(
+            f"The file could not be read as a table ({type(error).__name__}). {WHAT_TO_UPLOAD}"
+        ) from error
     grid = raw.cells.dropna(how="all")
     grid = grid.loc[:, grid.notna().any()]
     if len(grid) < 2:
         raise UploadError(f"The file has a header but no rows. {WHAT_TO_UPLOAD}")
-    return grid.reset_index(drop=True).set_axis(range(grid.shape[1]), axis=1), raw.file_format, raw.decimal_comma_possible
+    return (
+        grid.reset_index(drop=True).set_axis(range(grid.shape[1]), axis=1),
+        raw.file_format,
+        raw.decimal_comma_possible,
+    )
 
 
 def _normalise(cell: object) -> str:
@@ -180,13 +222,21 @@ def _find_columns(header: list[str], shown: list[str], metric: ResponseMetric) -
     for role, names in (("sample", _SAMPLE_COLUMNS), ("drug", _DRUG_COLUMNS)):
         hits = [i for i, name in enumerate(header) if name in names]
         if not hits:
-            wide = ("The table has many columns: a matrix with one column per drug, sample or gene (an expression "
-                    "table?) is not the long format needed. ") if len(header) > 3 else ""
-            raise UploadError(f"No column names the {role}s (expected a header such as '{role}'). {wide}"
-                              f"{WHAT_TO_UPLOAD} {found}")
+            wide = (
+                (
+                    "The table has many columns: a matrix with one column per drug, sample or gene (an expression "
+                    "table?) is not the long format needed. "
+                )
+                if len(header) > 3
+                else ""
+            )
+            raise UploadError(
+                f"No column names the {role}s (expected a header such as '{role}'). {wide}" f"{WHAT_TO_UPLOAD} {found}"
+            )
         if len(hits) > 1:
-            raise UploadError(f"Several columns could name the {role}s ({name_list([shown[i] for i in hits])}); "
-                              f"keep one. {found}")
+            raise UploadError(
+                f"Several columns could name the {role}s ({name_list([shown[i] for i in hits])}); " f"keep one. {found}"
+            )
         roles[role] = hits[0]
     roles["value"] = _value_column(header, shown, metric, found)
     for role, names in (("smiles", _SMILES_COLUMNS), ("gdsc_drug_id", _DRUG_ID_COLUMNS)):
@@ -205,24 +255,32 @@ def _value_column(header: list[str], shown: list[str], metric: ResponseMetric, f
     if not candidates:
         mismatched = [shown[i] for i, name in enumerate(header) if any(m.column_matches(name) for m in other)]
         if mismatched:
-            raise UploadError(f"The response column '{mismatched[0]}' does not hold {metric.label}, the metric chosen. "
-                              f"Choose the metric the table holds, or name the column 'value'. {found}")
-        raise UploadError(f"No response column found: name it 'value' (or after the metric, e.g. "
-                          f"'{metric.key}'). {found}")
+            raise UploadError(
+                f"The response column '{mismatched[0]}' does not hold {metric.label}, the metric chosen. "
+                f"Choose the metric the table holds, or name the column 'value'. {found}"
+            )
+        raise UploadError(
+            f"No response column found: name it 'value' (or after the metric, e.g. " f"'{metric.key}'). {found}"
+        )
     if len(candidates) > 1:
-        raise UploadError(f"Several columns could hold the response ({name_list([shown[i] for i in candidates])}); "
-                          f"rename the one to use 'value' and remove the others. {found}")
+        raise UploadError(
+            f"Several columns could hold the response ({name_list([shown[i] for i in candidates])}); "
+            f"rename the one to use 'value' and remove the others. {found}"
+        )
     column = header[candidates[0]]
     if metric.key == "ln_ic50" and named and not re.search(r"(^|_)(ln|log|loge)(_|$)|^ln|^log", column):
-        raise UploadError(f"The column '{shown[candidates[0]]}' seems to hold the IC50 itself, not its natural "
-                          f"logarithm. {metric.unit_hint}")
+        raise UploadError(
+            f"The column '{shown[candidates[0]]}' seems to hold the IC50 itself, not its natural "
+            f"logarithm. {metric.unit_hint}"
+        )
     if metric.key == "ln_ic50" and "log10" in column:
         raise UploadError(f"The column '{shown[candidates[0]]}' holds log10 IC50. {metric.unit_hint}")
     return candidates[0]
 
 
-def _numeric_values(cells: pd.Series, decimal_comma_possible: bool,
-                    metric: ResponseMetric) -> tuple[pd.Series, list[str]]:
+def _numeric_values(
+    cells: pd.Series, decimal_comma_possible: bool, metric: ResponseMetric
+) -> tuple[pd.Series, list[str]]:
     """Numbers (NaN where unusable) and a sentence per kind of row dropped; refuses a wrong column or unit."""
     text = cells.map(lambda cell: "" if pd.isna(cell) else str(cell).strip())
     present = text != ""
@@ -235,18 +293,25 @@ def _numeric_values(cells: pd.Series, decimal_comma_possible: bool,
     if (~present).any():
         dropped.append(f"{int((~present).sum())} row(s) without a response value.")
     if not_numeric.sum() > MAX_BAD_FRACTION * max(int(present.sum()), 1):
-        raise UploadError(f"Most response values are not numbers (e.g. {name_list(text[not_numeric].unique())}). "
-                          f"{WHAT_TO_UPLOAD}")
+        raise UploadError(
+            f"Most response values are not numbers (e.g. {name_list(text[not_numeric].unique())}). " f"{WHAT_TO_UPLOAD}"
+        )
     if not_numeric.any():
-        dropped.append(f"{int(not_numeric.sum())} row(s) whose value is not a number "
-                       f"(e.g. {name_list(text[not_numeric].unique())}).")
+        dropped.append(
+            f"{int(not_numeric.sum())} row(s) whose value is not a number "
+            f"(e.g. {name_list(text[not_numeric].unique())})."
+        )
     outside = values.notna() & ((values < metric.low) | (values > metric.high))
     if outside.sum() > MAX_BAD_FRACTION * max(int(values.notna().sum()), 1):
-        raise UploadError(f"Most values lie outside {metric.low:g} to {metric.high:g}, the range of {metric.label} "
-                          f"(found {values.min():.4g} to {values.max():.4g}). {metric.unit_hint}")
+        raise UploadError(
+            f"Most values lie outside {metric.low:g} to {metric.high:g}, the range of {metric.label} "
+            f"(found {values.min():.4g} to {values.max():.4g}). {metric.unit_hint}"
+        )
     if outside.any():
-        dropped.append(f"{int(outside.sum())} row(s) with {metric.label} outside {metric.low:g} to {metric.high:g} "
-                       f"(e.g. {name_list(values[outside].map('{:.4g}'.format).unique())}).")
+        dropped.append(
+            f"{int(outside.sum())} row(s) with {metric.label} outside {metric.low:g} to {metric.high:g} "
+            f"(e.g. {name_list(values[outside].map('{:.4g}'.format).unique())})."
+        )
     return values.where(~outside), dropped
 
 
@@ -266,7 +331,9 @@ def _own_structures(table: pd.DataFrame) -> tuple[dict[str, str], list[str]]:
     given = given.assign(smiles=given["smiles"].astype(str).str.strip())
     given = given[given["smiles"] != ""].drop_duplicates()
     canonical = given["smiles"].map(lambda s: canonical_smiles(s) or s)
-    conflicting = sorted(given.assign(canonical=canonical).groupby("drug")["canonical"].nunique().loc[lambda n: n > 1].index)
+    conflicting = sorted(
+        given.assign(canonical=canonical).groupby("drug")["canonical"].nunique().loc[lambda n: n > 1].index
+    )
     own = {drug: smiles for drug, smiles in zip(given["drug"], given["smiles"]) if drug not in conflicting}
     return own, conflicting
 

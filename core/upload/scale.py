@@ -18,6 +18,7 @@ Thresholds, on the finite values of the whole upload:
 Standardised input is passed through unchanged (a z-score cannot be turned back into an expression
 level) with a warning; the report records it so the prediction step can decide whether it can use it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -97,20 +98,33 @@ def to_log2(values: pd.DataFrame) -> ScaledValues:
     if scale is Scale.LOG2:
         return ScaledValues(values, scale, "none (already log2)")
     if scale is Scale.STANDARDISED:
-        return ScaledValues(values, scale, "none (standardised values cannot be converted back)", [
-            f"Values look standardised (centred on 0, max {high:.1f}: z-scores or log-ratios). They cannot be "
-            "turned back into expression levels and are used unchanged; predictions are only meaningful if the "
-            "values were standardised like the model's training data. Upload log2, FPKM/TPM or counts if you can."
-        ])
+        return ScaledValues(
+            values,
+            scale,
+            "none (standardised values cannot be converted back)",
+            [
+                f"Values look standardised (centred on 0, max {high:.1f}: z-scores or log-ratios). They cannot be "
+                "turned back into expression levels and are used unchanged; predictions are only meaningful if the "
+                "values were standardised like the model's training data. Upload log2, FPKM/TPM or counts if you can."
+            ],
+        )
     if scale is Scale.LOG2_NO_PSEUDOCOUNT:
-        return ScaledValues(np.log2(np.exp2(values) + 1), scale, "log2(2^x + 1)", [
-            f"Values look like log2 without a pseudocount (down to {low:.1f}); converted to log2(2^x + 1) "
-            "to match the log2(x + 1) scale of the models."
-        ])
+        return ScaledValues(
+            np.log2(np.exp2(values) + 1),
+            scale,
+            "log2(2^x + 1)",
+            [
+                f"Values look like log2 without a pseudocount (down to {low:.1f}); converted to log2(2^x + 1) "
+                "to match the log2(x + 1) scale of the models."
+            ],
+        )
     if scale is Scale.LINEAR:
-        return ScaledValues(np.log2(values + 1), scale, "log2(x + 1)", [
-            f"Values look linear (FPKM/TPM-like, max {high:,.0f}); converted to log2(x + 1)."
-        ])
+        return ScaledValues(
+            np.log2(values + 1),
+            scale,
+            "log2(x + 1)",
+            [f"Values look linear (FPKM/TPM-like, max {high:,.0f}); converted to log2(x + 1)."],
+        )
     converted, warnings = _counts_to_log2_cpm(values)
     return ScaledValues(converted, scale, "log2(CPM + 1), CPM = counts / library size x 1e6", warnings)
 
@@ -131,7 +145,8 @@ def _counts_to_log2_cpm(values: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     ]
     n_genes = int(values.notna().any().sum())
     if n_genes < MIN_GENES_FOR_CPM:
-        warnings.append(f"Library sizes come from only {n_genes:,} genes, so CPM depends on which genes the "
-                        "file holds; a genome-wide count table gives more reliable levels.")
+        warnings.append(
+            f"Library sizes come from only {n_genes:,} genes, so CPM depends on which genes the "
+            "file holds; a genome-wide count table gives more reliable levels."
+        )
     return np.log2(values.div(library, axis=0) * 1e6 + 1), warnings
-

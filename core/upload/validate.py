@@ -18,6 +18,7 @@ organoids. Below 50 % most model inputs would be imputed rather than measured; t
 panel or a wrong identifier column looks like. Below 80 % over a fifth of inputs are imputed: usable,
 but the user is told.
 """
+
 from __future__ import annotations
 
 import re
@@ -87,8 +88,9 @@ class QCReport:
             per_sample = ", ".join(f"{name} {value:.1%}" for name, value in coverage.items())
         else:
             values = pd.Series(coverage)
-            per_sample = (f"min {values.min():.1%} ({values.idxmin()}), median {values.median():.1%}, "
-                          f"max {values.max():.1%}")
+            per_sample = (
+                f"min {values.min():.1%} ({values.idxmin()}), median {values.median():.1%}, " f"max {values.max():.1%}"
+            )
         lines = [
             f"File:            {self.filename} ({self.file_format})",
             f"Samples:         {self.n_samples} ({name_list(self.samples, 5)})",
@@ -105,8 +107,10 @@ class QCReport:
             examples = name_list((f"{old} -> {new}" for old, new in self.renamed.items()), 5)
             lines.append(f"Renamed:         {examples}")
         if self.missing_panel_genes:
-            lines.append(f"Missing panel genes ({len(self.missing_panel_genes):,}): "
-                         f"{name_list(self.missing_panel_genes, 20)}")
+            lines.append(
+                f"Missing panel genes ({len(self.missing_panel_genes):,}): "
+                f"{name_list(self.missing_panel_genes, 20)}"
+            )
         lines.append("Warnings:" if self.warnings else "Warnings:        none")
         lines.extend(f"  - {warning}" for warning in self.warnings)
         return "\n".join(lines)
@@ -120,9 +124,14 @@ class ValidatedProfile:
     report: QCReport
 
 
-def validate_upload(data: bytes, filename: str, panel: list[str], *,
-                    min_coverage: float = DEFAULT_MIN_COVERAGE,
-                    warn_coverage: float = DEFAULT_WARN_COVERAGE) -> ValidatedProfile:
+def validate_upload(
+    data: bytes,
+    filename: str,
+    panel: list[str],
+    *,
+    min_coverage: float = DEFAULT_MIN_COVERAGE,
+    warn_coverage: float = DEFAULT_WARN_COVERAGE,
+) -> ValidatedProfile:
     """Read, check and convert an uploaded profile; raise :class:`UploadError` when it is not usable.
 
     ``panel`` lists the approved symbols the model needs; it decides coverage, while ``expression``
@@ -148,8 +157,10 @@ def validate_upload(data: bytes, filename: str, panel: list[str], *,
 
     warnings = parsed.notes + oriented.notes + scaled.warnings + _mapping_warnings(mapping)
     if duplicated:
-        warnings.append(f"Genes given more than once had their log2 values averaged: {len(duplicated):,} "
-                        f"(e.g. {name_list(duplicated)}).")
+        warnings.append(
+            f"Genes given more than once had their log2 values averaged: {len(duplicated):,} "
+            f"(e.g. {name_list(duplicated)})."
+        )
     warnings += _coverage_warnings(per_sample, overall, len(panel_genes), warn_coverage)
     report = QCReport(
         filename=filename,
@@ -181,16 +192,19 @@ def _refuse_bad_samples(values: pd.DataFrame) -> None:
         raise UploadError("A sample has no name (empty row name or column header). Give every sample a unique name.")
     duplicated = names[names.duplicated()].unique()
     if len(duplicated):
-        raise UploadError(f"Sample names occur more than once: {name_list(duplicated)}. Give every sample a "
-                          "unique name (average technical replicates before uploading).")
+        raise UploadError(
+            f"Sample names occur more than once: {name_list(duplicated)}. Give every sample a "
+            "unique name (average technical replicates before uploading)."
+        )
     empty = values.index[values.isna().all(axis=1).to_numpy()]
     if len(empty):
-        raise UploadError(f"Sample {name_list(empty)} has no usable value: every cell is empty, not a number, or "
-                          "infinite (e.g. the log of 0). Remove it or fill in its expression.")
+        raise UploadError(
+            f"Sample {name_list(empty)} has no usable value: every cell is empty, not a number, or "
+            "infinite (e.g. the log of 0). Remove it or fill in its expression."
+        )
 
 
-def _to_approved_symbols(values: pd.DataFrame,
-                         mapper: GeneMapper) -> tuple[pd.DataFrame, GeneMappingReport, list[str]]:
+def _to_approved_symbols(values: pd.DataFrame, mapper: GeneMapper) -> tuple[pd.DataFrame, GeneMappingReport, list[str]]:
     """Rename columns to approved symbols, drop unmapped or empty ones, average genes present twice.
 
     Averaging happens on the log2 scale (a geometric mean of linear values), which keeps one odd
@@ -199,7 +213,7 @@ def _to_approved_symbols(values: pd.DataFrame,
     identifiers = values.columns.astype(str)
     mapping = mapper.map_identifiers(pd.unique(identifiers))
     symbols = identifiers.map(mapping.mapping)
-    keep = (symbols.notna() & values.notna().any(axis=0).to_numpy())
+    keep = symbols.notna() & values.notna().any(axis=0).to_numpy()
     kept = values.loc[:, keep].set_axis(symbols[keep], axis=1)
     if kept.shape[1] == 0:
         raise UploadError(
@@ -231,26 +245,36 @@ def _mapping_warnings(mapping: GeneMappingReport) -> list[str]:
     warnings = []
     dates = [identifier for identifier in mapping.unknown if _EXCEL_DATE.fullmatch(identifier.strip())]
     if dates:
-        warnings.append(f"Gene names that look like dates were lost: {len(dates)} (e.g. {dates[0]}). Excel turns "
-                        "names such as SEPT9 or MARCH1 into dates; export from the original source instead.")
+        warnings.append(
+            f"Gene names that look like dates were lost: {len(dates)} (e.g. {dates[0]}). Excel turns "
+            "names such as SEPT9 or MARCH1 into dates; export from the original source instead."
+        )
     if mapping.unknown:
-        warnings.append(f"Identifiers not recognised as human genes were ignored: {len(mapping.unknown):,} "
-                        f"(e.g. {name_list(mapping.unknown)}).")
+        warnings.append(
+            f"Identifiers not recognised as human genes were ignored: {len(mapping.unknown):,} "
+            f"(e.g. {name_list(mapping.unknown)})."
+        )
     if mapping.ambiguous:
-        warnings.append(f"Identifiers matching several genes were ignored: {len(mapping.ambiguous):,} "
-                        f"(e.g. {name_list(mapping.ambiguous)}).")
+        warnings.append(
+            f"Identifiers matching several genes were ignored: {len(mapping.ambiguous):,} "
+            f"(e.g. {name_list(mapping.ambiguous)})."
+        )
     return warnings
 
 
 def _coverage_warnings(per_sample: pd.Series, overall: float, panel_size: int, warn_coverage: float) -> list[str]:
     warnings = []
     if overall < warn_coverage:
-        warnings.append(f"Only {overall:.0%} of the {panel_size:,} genes the model needs were found; the missing "
-                        "ones are imputed, so predictions are less certain.")
+        warnings.append(
+            f"Only {overall:.0%} of the {panel_size:,} genes the model needs were found; the missing "
+            "ones are imputed, so predictions are less certain."
+        )
     patchy = per_sample[(per_sample < warn_coverage) & (per_sample < overall)]
     if len(patchy):
-        warnings.append(f"Sample {name_list(patchy.index)} lacks values for some model genes (coverage down to "
-                        f"{patchy.min():.0%}); those values are imputed.")
+        warnings.append(
+            f"Sample {name_list(patchy.index)} lacks values for some model genes (coverage down to "
+            f"{patchy.min():.0%}); those values are imputed."
+        )
     return warnings
 
 

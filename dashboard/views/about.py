@@ -1,4 +1,5 @@
 """About / model card: data, training, versions, manifests and limitations of the bundles."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -68,21 +69,30 @@ for architecture, kinds in grid.items():
         manifests[name] = manifest
         cv = manifest.cross_validation
         training = (manifest.settings or {}).get("training") or {}
-        overview.append({
-            "bundle": name, "architecture": ARCHITECTURES.get(architecture, architecture),
-            "training": KIND_SHORT.get(kind, kind), "created": manifest.created,
-            "drugs": manifest.n_drugs, "genes": manifest.n_genes,
-            "reference organoids": manifest.n_reference_samples, "fold models": cv.n_folds if cv else None,
-            "max epochs": training.get("max_epochs"), "learning rate": training.get("learning_rate"),
-            "batch size": training.get("batch_size"),
-        })
+        overview.append(
+            {
+                "bundle": name,
+                "architecture": ARCHITECTURES.get(architecture, architecture),
+                "training": KIND_SHORT.get(kind, kind),
+                "created": manifest.created,
+                "drugs": manifest.n_drugs,
+                "genes": manifest.n_genes,
+                "reference organoids": manifest.n_reference_samples,
+                "fold models": cv.n_folds if cv else None,
+                "max epochs": training.get("max_epochs"),
+                "learning rate": training.get("learning_rate"),
+                "batch size": training.get("batch_size"),
+            }
+        )
 st.dataframe(pd.DataFrame(overview), hide_index=True, key="about_bundles")
 
 for name, manifest in manifests.items():
     with st.expander(f"{name}: versions, training settings and full manifest"):
         split = manifest.cross_validation.split if manifest.cross_validation else "?"
-        st.markdown(f"**Response:** {manifest.response_metric} "
-                    f"({'lower' if manifest.lower_is_sensitive else 'higher'} = more sensitive); "
-                    f"**cross-validation:** {split}")
+        st.markdown(
+            f"**Response:** {manifest.response_metric} "
+            f"({'lower' if manifest.lower_is_sensitive else 'higher'} = more sensitive); "
+            f"**cross-validation:** {split}"
+        )
         st.markdown("**Versions:** " + ", ".join(f"{k} {v}" for k, v in (manifest.versions or {}).items()))
         st.json({k: v for k, v in manifest.to_json().items() if k not in ("files", "genes")}, expanded=False)

@@ -5,6 +5,7 @@ The training runs in a worker process (:mod:`core.training.background`): Streaml
 at the next click, so training inside the script would freeze the session and die on any click. The page
 polls the job once a second in a fragment, so only the progress display reruns while it trains.
 """
+
 from __future__ import annotations
 
 import re
@@ -76,23 +77,39 @@ def architectures() -> list[str]:
     return [a for a, kinds in reference_grid().items() if "zeroshot" in kinds]
 
 
-def check_cohort(expression: UploadedFile, responses: UploadedFile, *, metric: str, lower_is_sensitive: bool,
-                 architecture: str, label: str) -> None:
+def check_cohort(
+    expression: UploadedFile,
+    responses: UploadedFile,
+    *,
+    metric: str,
+    lower_is_sensitive: bool,
+    architecture: str,
+    label: str,
+) -> None:
     """Validate both files; keep the cohort in this session, or show the plain reason it cannot be used."""
     model, _ = pretrained(architecture)
     try:
         with st.spinner("Checking both files and finding the drugs' structures..."):
             uploaded = validate_cohort_upload(
-                expression.getvalue(), expression.name, responses.getvalue(), responses.name, metric=metric,
-                lower_is_sensitive=lower_is_sensitive, panel=model.expression.genes, label=label)
+                expression.getvalue(),
+                expression.name,
+                responses.getvalue(),
+                responses.name,
+                metric=metric,
+                lower_is_sensitive=lower_is_sensitive,
+                panel=model.expression.genes,
+                label=label,
+            )
     except UploadError as error:
         st.session_state.pop(COHORT, None)
         st.error(f"**This cohort cannot be used.** {error}")
         return
     except Exception as error:  # noqa: BLE001  (a user must never see a traceback)
         st.session_state.pop(COHORT, None)
-        st.error(f"**This cohort cannot be used.** The files could not be read ({type(error).__name__}). Upload an "
-                 "expression table (genes x samples) and a response table (sample, drug, value).")
+        st.error(
+            f"**This cohort cannot be used.** The files could not be read ({type(error).__name__}). Upload an "
+            "expression table (genes x samples) and a response table (sample, drug, value)."
+        )
         return
     st.session_state[COHORT] = {"uploaded": uploaded, "architecture": architecture, "label": label}
     st.session_state["finetune_folds"] = n_folds_for(uploaded.report.n_samples)  # the folds suiting this cohort
@@ -105,8 +122,11 @@ def show_cohort_report(uploaded: UploadedCohort) -> None:
     col1.metric("Samples kept", report.n_samples)
     col2.metric("Drugs kept", report.n_drugs)
     col3.metric("Sample-drug pairs", report.n_pairs)
-    st.caption(f"Response: {report.metric}, lower = more sensitive. Columns read: "
-               + ", ".join(f"{role} = '{name}'" for role, name in report.response_columns.items()) + ".")
+    st.caption(
+        f"Response: {report.metric}, lower = more sensitive. Columns read: "
+        + ", ".join(f"{role} = '{name}'" for role, name in report.response_columns.items())
+        + "."
+    )
     if report.dropped:
         st.warning("**Left out:**\n" + "\n".join(f"- {line}" for line in report.dropped))
     else:
@@ -117,13 +137,16 @@ def show_cohort_report(uploaded: UploadedCohort) -> None:
         st.dataframe(report.structures, hide_index=True, key="finetune_structures")
 
 
-def start_training(uploaded: UploadedCohort, architecture: str, label: str, settings: TrainingSettings,
-                   n_folds: int) -> None:
+def start_training(
+    uploaded: UploadedCohort, architecture: str, label: str, settings: TrainingSettings, n_folds: int
+) -> None:
     """Train in a worker process (it loads GDSC and the pre-trained model itself) and keep the job here."""
     cohort = uploaded.cohort
     st.session_state[JOB] = background.start(
-        train_own_cohort_to_zip, (cohort, label, zeroshot_folder(architecture), settings, n_folds),
-        f"finetune-{architecture}")
+        train_own_cohort_to_zip,
+        (cohort, label, zeroshot_folder(architecture), settings, n_folds),
+        f"finetune-{architecture}",
+    )
     st.session_state[JOB_COHORT] = {"expression": cohort.expression, "label": label}
     st.session_state[TRAINED] = None
 
@@ -137,8 +160,11 @@ def collect_finished_job() -> bool:
     bundles = bundles_from_zip_bytes(archive)
     trained_on = st.session_state[JOB_COHORT]
     add_session_bundles(bundles, trained_on["expression"])
-    st.session_state[TRAINED] = {"names": [b.name for b in bundles], "seconds": job.seconds,
-                                 "label": trained_on["label"]}
+    st.session_state[TRAINED] = {
+        "names": [b.name for b in bundles],
+        "seconds": job.seconds,
+        "label": trained_on["label"],
+    }
     return True
 
 
@@ -162,11 +188,15 @@ def training_status(job: background.BackgroundJob) -> None:
         if job.status == background.QUEUED:
             text = "Waiting for another training on this server to finish..."
         else:
-            text = step.describe() if step is not None else ("Starting the training process (TensorFlow, GDSC and "
-                                                             "the pre-trained model load first)...")
+            text = (
+                step.describe()
+                if step is not None
+                else ("Starting the training process (TensorFlow, GDSC and " "the pre-trained model load first)...")
+            )
         st.progress(0.0 if step is None else step.fraction, text=text)
-        st.caption(f"{job.seconds:.0f} s so far. The other pages stay usable meanwhile; come back here for the "
-                   "results.")
+        st.caption(
+            f"{job.seconds:.0f} s so far. The other pages stay usable meanwhile; come back here for the " "results."
+        )
         if st.button("Stop training", key="finetune_stop"):
             job.cancel()
             st.rerun()  # the whole page, which now says the training was stopped
@@ -181,11 +211,16 @@ def show_results(trained: dict) -> None:
         return
     by_kind = {b.manifest.training: b for b in bundles}
     st.subheader("How far each model can be trusted on your cohort")
-    st.success(f"Trained in {trained['seconds']:.0f} s. Every page now uses these models (sidebar: *Models used on "
-               "every page*); z-scores are computed against your cohort's cross-validated predictions.")
-    st.dataframe(comparison_table(by_kind), hide_index=True, key="finetune_scores",
-                 column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                for c in (METRICS[key].label for key in SCORES)})
+    st.success(
+        f"Trained in {trained['seconds']:.0f} s. Every page now uses these models (sidebar: *Models used on "
+        "every page*); z-scores are computed against your cohort's cross-validated predictions."
+    )
+    st.dataframe(
+        comparison_table(by_kind),
+        hide_index=True,
+        key="finetune_scores",
+        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in (METRICS[key].label for key in SCORES)},
+    )
     first = next(iter(by_kind.values()))
     folds = first.manifest.cross_validation.n_folds
     st.caption(
@@ -194,12 +229,18 @@ def show_results(trained: dict) -> None:
         "across organoids after removing the drug's average in each test fold; every naive baseline scores 0, so a model "
         "must score above 0 to rank organoids better than a drug's average does. "
         f"**{METRICS['paper_precision_oncology'].label}**: Prasse et al.'s correlation across the drugs of one organoid, which the per-drug mean alone already wins. Same metric code as the "
-        "*Model performance* page.")
+        "*Model performance* page."
+    )
     stem = re.sub(r"[^A-Za-z0-9]+", "_", trained["label"]).strip("_") or "cohort"
     st.download_button(
-        "Download both bundles (.zip)", lambda: bundles_to_zip_bytes(bundles), file_name=f"{stem}_bundles.zip",
-        mime="application/zip", key="finetune_download", icon=":material/download:",
-        help="Built in memory when you click. Load it again below, in a later session.")
+        "Download both bundles (.zip)",
+        lambda: bundles_to_zip_bytes(bundles),
+        file_name=f"{stem}_bundles.zip",
+        mime="application/zip",
+        key="finetune_download",
+        icon=":material/download:",
+        help="Built in memory when you click. Load it again below, in a later session.",
+    )
     left, right, _ = st.columns([1, 1, 2])
     left.page_link("views/upload.py", label="Upload the next patient's profile", icon=":material/upload:")
     right.page_link("views/ranking.py", label="Drug ranking", icon=":material/format_list_numbered:")
@@ -224,8 +265,11 @@ def load_saved_bundles() -> None:
 
 def load_training_expression(names: list[str]) -> None:
     """Optional: the loaded bundles' training expression file again, so the genes page can explain their cohort."""
-    uploaded = st.file_uploader("Their cohort's expression file (optional: the genes page then also explains the "
-                                "cohort)", key="finetune_loaded_expression_file", help=UPLOAD_HELP)
+    uploaded = st.file_uploader(
+        "Their cohort's expression file (optional: the genes page then also explains the " "cohort)",
+        key="finetune_loaded_expression_file",
+        help=UPLOAD_HELP,
+    )
     done = st.session_state.get("finetune_loaded_expression")  # (file id, bundles given their expression)
     if uploaded is not None and (done is None or uploaded.file_id != done[0]):
         attached, problems = [], []
@@ -233,8 +277,12 @@ def load_training_expression(names: list[str]) -> None:
             b = session_bundles()[name]
             try:
                 expression = training_expression_again(
-                    uploaded.getvalue(), uploaded.name, b.manifest.data_files,
-                    sorted(b.reference_predictions["sample"].unique()), b.genes)
+                    uploaded.getvalue(),
+                    uploaded.name,
+                    b.manifest.data_files,
+                    sorted(b.reference_predictions["sample"].unique()),
+                    b.genes,
+                )
             except UploadError as error:
                 problems.append(str(error))
                 continue
@@ -245,8 +293,10 @@ def load_training_expression(names: list[str]) -> None:
             return
         done = st.session_state["finetune_loaded_expression"] = (uploaded.file_id, attached)
     if done is not None:
-        st.success(f"The genes page now also explains the cohort of {', '.join(done[1])} (the file is the one they "
-                   "were trained on).")
+        st.success(
+            f"The genes page now also explains the cohort of {', '.join(done[1])} (the file is the one they "
+            "were trained on)."
+        )
 
 
 st.title("Fine-tune on your own cohort")
@@ -264,27 +314,41 @@ trusted on your cohort before using it to rank drugs for your next patient.
   {MIN_DRUGS} drugs and {MIN_PAIRS} pairs.
 """
 )
-st.download_button("Example response table (CSV)", example_response_table(reference_cohort()),
-                   file_name="example_responses.csv", mime="text/csv", key="finetune_example",
-                   icon=":material/download:",
-                   help="Three colorectal organoids of the public reference screen (van de Wetering 2015) in the layout "
-                        "this page reads: sample, drug, value (AUC), and the optional gdsc_drug_id.")
-st.caption("Your files are read in memory and kept only in this browser session: never written to disk, never "
-           "shared with other users. The trained bundles too: download them to keep them.")
+st.download_button(
+    "Example response table (CSV)",
+    example_response_table(reference_cohort()),
+    file_name="example_responses.csv",
+    mime="text/csv",
+    key="finetune_example",
+    icon=":material/download:",
+    help="Three colorectal organoids of the public reference screen (van de Wetering 2015) in the layout "
+    "this page reads: sample, drug, value (AUC), and the optional gdsc_drug_id.",
+)
+st.caption(
+    "Your files are read in memory and kept only in this browser session: never written to disk, never "
+    "shared with other users. The trained bundles too: download them to keep them."
+)
 
 if collect_finished_job():
     st.rerun()  # the sidebar, drawn before this page, then lists the new models
 available = architectures()
 if not available:
-    st.warning(f"No pre-trained model found in `{models_dir()}` (the `{TARGET_COHORT}_<architecture>_zeroshot` "
-               "bundles carry them). Build them with `python -m training_scripts.build_bundles`.")
+    st.warning(
+        f"No pre-trained model found in `{models_dir()}` (the `{TARGET_COHORT}_<architecture>_zeroshot` "
+        "bundles carry them). Build them with `python -m training_scripts.build_bundles`."
+    )
     st.stop()
 
 # Defaults set once per session, not passed to the widgets, so the values a user typed survive other pages
 # (``common.keep_widget_values``).
-for key, default in {"finetune_label": "my organoids", "finetune_metric": "auc", "finetune_direction": "lower",
-                     "finetune_batch": BROWSER_TRAINING.batch_size, "finetune_epochs": BROWSER_TRAINING.max_epochs,
-                     "finetune_architecture": available[0]}.items():
+for key, default in {
+    "finetune_label": "my organoids",
+    "finetune_metric": "auc",
+    "finetune_direction": "lower",
+    "finetune_batch": BROWSER_TRAINING.batch_size,
+    "finetune_epochs": BROWSER_TRAINING.max_epochs,
+    "finetune_architecture": available[0],
+}.items():
     st.session_state.setdefault(key, default)
 if st.session_state["finetune_architecture"] not in available:
     st.session_state["finetune_architecture"] = available[0]
@@ -294,23 +358,37 @@ with st.form("finetune_form"):
     label = st.text_input("Cohort name", max_chars=60, key="finetune_label")
     left, right = st.columns(2)
     expression_file = left.file_uploader("Expression (genes x samples)", key="finetune_expression", help=UPLOAD_HELP)
-    response_file = right.file_uploader("Drug responses (sample, drug, value)", key="finetune_responses",
-                                        help=UPLOAD_HELP)
+    response_file = right.file_uploader(
+        "Drug responses (sample, drug, value)", key="finetune_responses", help=UPLOAD_HELP
+    )
     left, middle, right = st.columns(3)
     metric = left.radio("Response metric", list(METRIC_LABELS), format_func=METRIC_LABELS.get, key="finetune_metric")
-    direction = middle.radio("Direction", ["lower", "higher"], key="finetune_direction",
-                             format_func=lambda d: f"{d.capitalize()} = more sensitive")
-    architecture = right.radio("Architecture", available, format_func=lambda a: ARCHITECTURES.get(a, a),
-                               key="finetune_architecture",
-                               help="For 44 organoids x 25 drugs on 2 CPU cores: ConvNN about 0.6 minutes, tDNN "
-                                    "1-1.5, PaccMann about 3.")
+    direction = middle.radio(
+        "Direction",
+        ["lower", "higher"],
+        key="finetune_direction",
+        format_func=lambda d: f"{d.capitalize()} = more sensitive",
+    )
+    architecture = right.radio(
+        "Architecture",
+        available,
+        format_func=lambda a: ARCHITECTURES.get(a, a),
+        key="finetune_architecture",
+        help="For 44 organoids x 25 drugs on 2 CPU cores: ConvNN about 0.6 minutes, tDNN " "1-1.5, PaccMann about 3.",
+    )
     submitted = st.form_submit_button("Check the cohort", type="primary")
 if submitted:
     if expression_file is None or response_file is None:
         st.error("Upload both files: the expression table and the response table.")
     else:
-        check_cohort(expression_file, response_file, metric=metric, lower_is_sensitive=direction == "lower",
-                     architecture=architecture, label=label.strip() or "my organoids")
+        check_cohort(
+            expression_file,
+            response_file,
+            metric=metric,
+            lower_is_sensitive=direction == "lower",
+            architecture=architecture,
+            label=label.strip() or "my organoids",
+        )
 
 checked = st.session_state.get(COHORT)
 job = st.session_state.get(JOB)
@@ -324,13 +402,21 @@ if checked is not None:
         batch_size = left.number_input("Batch size", 8, 1024, key="finetune_batch")
         max_epochs = middle.number_input("Epochs at most (early stopping, patience 5)", 1, 200, key="finetune_epochs")
         n_folds = right.number_input("Cross-validation folds", 2, n_samples, key="finetune_folds")
-        st.caption(f"Defaults keep a cohort of 44 organoids x 25 drugs under 3 minutes on 2 CPU cores (batch "
-                   f"{BROWSER_TRAINING.batch_size}, at most {BROWSER_TRAINING.max_epochs} epochs). For larger cohorts "
-                   "or a GPU use `python -m training_scripts.finetune_own_cohort`.")
-    st.markdown(f"**{ARCHITECTURES.get(checked['architecture'], checked['architecture'])}**, fine-tuned from GDSC and "
-                f"from scratch; ComBat fitted on GDSC + each fold's training organoids.")
-    if st.button("Fine-tune and train from scratch", type="primary", key="finetune_start",
-                 disabled=job is not None and job.active):
+        st.caption(
+            f"Defaults keep a cohort of 44 organoids x 25 drugs under 3 minutes on 2 CPU cores (batch "
+            f"{BROWSER_TRAINING.batch_size}, at most {BROWSER_TRAINING.max_epochs} epochs). For larger cohorts "
+            "or a GPU use `python -m training_scripts.finetune_own_cohort`."
+        )
+    st.markdown(
+        f"**{ARCHITECTURES.get(checked['architecture'], checked['architecture'])}**, fine-tuned from GDSC and "
+        f"from scratch; ComBat fitted on GDSC + each fold's training organoids."
+    )
+    if st.button(
+        "Fine-tune and train from scratch",
+        type="primary",
+        key="finetune_start",
+        disabled=job is not None and job.active,
+    ):
         settings = TrainingSettings(batch_size=int(batch_size), max_epochs=int(max_epochs))
         start_training(checked["uploaded"], checked["architecture"], checked["label"], settings, int(n_folds))
         job = st.session_state[JOB]
@@ -347,8 +433,10 @@ if trained:
     show_results(trained)
 
 st.subheader("Load bundles saved earlier")
-st.caption("A zip downloaded above, from this or an earlier session. Every file's hash is checked before use; the "
-           "bundles stay in this session only.")
+st.caption(
+    "A zip downloaded above, from this or an earlier session. Every file's hash is checked before use; the "
+    "bundles stay in this session only."
+)
 load_saved_bundles()
 loaded = st.session_state.get("finetune_loaded")
 if loaded and all(name in session_bundles() for name in loaded):

@@ -1,4 +1,5 @@
 """Genes: which genes pushed one drug's prediction up or down, for this organoid and for the reference cohort."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -31,24 +32,32 @@ st.markdown(
 precomputed = reference_explanations(b.name)
 if precomputed is not None and view in precomputed.specificity:
     measured = {name: values["top50_overlap"] for name, values in precomputed.specificity.items()}
-    st.caption(f"How drug-specific this view is for `{b.name}`: two drugs share on average "
-               f"{measured[view]:.0%} of their top-50 reference genes (absolute view: {measured['absolute']:.0%}; "
-               f"random rankings: {50 / len(b.genes):.0%}).")
+    st.caption(
+        f"How drug-specific this view is for `{b.name}`: two drugs share on average "
+        f"{measured[view]:.0%} of their top-50 reference genes (absolute view: {measured['absolute']:.0%}; "
+        f"random rankings: {50 / len(b.genes):.0%})."
+    )
 
 sample = current_sample()
 left, right = st.columns(2)
 with left:
     st.subheader(f"Organoid {sample}" if sample else "This organoid")
     if sample is None:
-        st.info("Upload a profile (or pick a reference organoid as a demo) on *Upload & QC* to see this organoid's genes.")
+        st.info(
+            "Upload a profile (or pick a reference organoid as a demo) on *Upload & QC* to see this organoid's genes."
+        )
         st.page_link("views/upload.py", label="Go to Upload & QC", icon=":material/upload:")
     else:
         with st.spinner(f"Computing attributions of {drug} for {sample} ({len(b.members)} fold models)..."):
             organoid = organoid_genes(b.name, sample, drug, view)
-        st.plotly_chart(top_genes_figure(organoid, f"{drug}: top {top_n} genes, organoid {sample}", top_n, unit),
-                        key="genes_organoid_chart")
-        st.caption(f"Mean over the {len(b.members)} fold models of `{b.name}`, as the prediction itself. "
-                   f"{len(organoid)} measured panel genes ranked by |attribution|.")
+        st.plotly_chart(
+            top_genes_figure(organoid, f"{drug}: top {top_n} genes, organoid {sample}", top_n, unit),
+            key="genes_organoid_chart",
+        )
+        st.caption(
+            f"Mean over the {len(b.members)} fold models of `{b.name}`, as the prediction itself. "
+            f"{len(organoid)} measured panel genes ranked by |attribution|."
+        )
         missing = len(b.genes) - len(organoid)
         if missing:
             st.caption(f"{missing} panel genes were not measured in this sample; they are left out of its ranking.")
@@ -57,26 +66,40 @@ with right:
         reference = reference_genes(b.name, drug, view)
     st.subheader(f"Reference cohort ({n_reference(b)} organoids)")
     if reference is None:
-        st.info("This bundle was loaded from a file: it holds its cohort's predictions but not its expression, so the "
-                "cohort's genes cannot be computed here. To see them, give the cohort's expression file again on "
-                "*Fine-tune on your cohort*, below the loaded bundles.")
+        st.info(
+            "This bundle was loaded from a file: it holds its cohort's predictions but not its expression, so the "
+            "cohort's genes cannot be computed here. To see them, give the cohort's expression file again on "
+            "*Fine-tune on your cohort*, below the loaded bundles."
+        )
     else:
-        st.plotly_chart(top_genes_figure(reference, f"{drug}: top {top_n} genes, reference cohort", top_n, unit),
-                        key="genes_reference_chart")
-        st.caption("Each reference organoid is explained by the fold model that never saw it (the model behind its "
-                   "reference prediction); bars are the mean signed attribution per organoid, genes ranked by the "
-                   "mean absolute attribution (so effects of opposite sign in different organoids do not cancel).")
+        st.plotly_chart(
+            top_genes_figure(reference, f"{drug}: top {top_n} genes, reference cohort", top_n, unit),
+            key="genes_reference_chart",
+        )
+        st.caption(
+            "Each reference organoid is explained by the fold model that never saw it (the model behind its "
+            "reference prediction); bars are the mean signed attribution per organoid, genes ranked by the "
+            "mean absolute attribution (so effects of opposite sign in different organoids do not cancel)."
+        )
 
 with st.expander("Gene tables"):
     tables = st.columns(2)
     if sample is not None:
         tables[0].dataframe(organoid.head(top_n), hide_index=True, key="genes_organoid_table")
-        tables[0].download_button("Download organoid genes (CSV)", csv_bytes(organoid),
-                                  file_name=f"{sample}_{b.name}_{drug}_genes.csv", mime="text/csv",
-                                  key="genes_organoid_download")
+        tables[0].download_button(
+            "Download organoid genes (CSV)",
+            csv_bytes(organoid),
+            file_name=f"{sample}_{b.name}_{drug}_genes.csv",
+            mime="text/csv",
+            key="genes_organoid_download",
+        )
     if reference is not None:
         tables[1].dataframe(reference.head(top_n), hide_index=True, key="genes_reference_table")
-        tables[1].download_button("Download reference genes (CSV)", csv_bytes(reference),
-                                  file_name=f"reference_{b.name}_{drug}_genes.csv", mime="text/csv",
-                                  key="genes_reference_download")
+        tables[1].download_button(
+            "Download reference genes (CSV)",
+            csv_bytes(reference),
+            file_name=f"reference_{b.name}_{drug}_genes.csv",
+            mime="text/csv",
+            key="genes_reference_download",
+        )
 st.page_link("views/pathways.py", label=f"Pathways enriched in the top genes of {drug}", icon=":material/hub:")

@@ -1,4 +1,5 @@
 """Home page: what the tool does, where a first-time user starts, and which data this installation found."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -10,16 +11,32 @@ from core.data.summary import dataset_label, summarise
 
 # The path through the app a first-time user takes, in order: page, label, what they get there.
 START_HERE = (
-    ("views/upload.py", "Upload & QC", ":material/upload:",
-     "Give the gene-expression profile of your organoid (or of several), or try a reference organoid as a demo. "
-     "The file is checked and you see how much of it the models can use."),
-    ("views/ranking.py", "Drug ranking", ":material/format_list_numbered:",
-     "Each drug's predicted response for your organoid, compared with other organoids, most promising first, "
-     "with how far each model and each number can be trusted."),
-    ("views/genes.py", "Genes", ":material/genetics:",
-     "For a drug you pick: which of the organoid's genes pushed its prediction up or down."),
-    ("views/performance.py", "Model performance", ":material/monitoring:",
-     "How well the models did on organoids they had never seen, next to simple rules of thumb."),
+    (
+        "views/upload.py",
+        "Upload & QC",
+        ":material/upload:",
+        "Give the gene-expression profile of your organoid (or of several), or try a reference organoid as a demo. "
+        "The file is checked and you see how much of it the models can use.",
+    ),
+    (
+        "views/ranking.py",
+        "Drug ranking",
+        ":material/format_list_numbered:",
+        "Each drug's predicted response for your organoid, compared with other organoids, most promising first, "
+        "with how far each model and each number can be trusted.",
+    ),
+    (
+        "views/genes.py",
+        "Genes",
+        ":material/genetics:",
+        "For a drug you pick: which of the organoid's genes pushed its prediction up or down.",
+    ),
+    (
+        "views/performance.py",
+        "Model performance",
+        ":material/monitoring:",
+        "How well the models did on organoids they had never seen, next to simple rules of thumb.",
+    ),
 )
 
 
@@ -42,8 +59,10 @@ for step, (page, label, icon, what) in enumerate(START_HERE, start=1):
     link, text = st.columns([1, 3], vertical_alignment="center")
     link.page_link(page, label=f"{step}. {label}", icon=icon)
     text.markdown(what)
-st.caption("Pathways (gene groups behind a drug's prediction) and fine-tuning on your own screened cohort are in "
-           "the menu on the left; *About* describes every model.")
+st.caption(
+    "Pathways (gene groups behind a drug's prediction) and fine-tuning on your own screened cohort are in "
+    "the menu on the left; *About* describes every model."
+)
 
 try:
     folder = data_root()

@@ -1,4 +1,5 @@
 """Model performance: how far each model's numbers can be trusted, one number per model, summary first."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -40,9 +41,14 @@ from dashboard.common import (
 )
 
 KIND_ORDER = [KIND_SHORT[k] for k in ("scratch", "finetuned", "zeroshot")]
-COLOURS = {"from scratch": "#d68910", "fine-tuned": "#1e8449", "zero-shot": "#7f8c8d",
-           NAIVE_LABELS["naive_drug_mean"]: "#85c1e9", NAIVE_LABELS["naive_sample_mean"]: "#2e86c1",
-           NAIVE_LABELS["naive_additive"]: "#1b4f72"}
+COLOURS = {
+    "from scratch": "#d68910",
+    "fine-tuned": "#1e8449",
+    "zero-shot": "#7f8c8d",
+    NAIVE_LABELS["naive_drug_mean"]: "#85c1e9",
+    NAIVE_LABELS["naive_sample_mean"]: "#2e86c1",
+    NAIVE_LABELS["naive_additive"]: "#1b4f72",
+}
 ROW_HEIGHT = 35  # st.dataframe's row height in pixels: tables are sized to show every row
 TRAINING_COLUMN = {"training": st.column_config.TextColumn(width=220)}  # "naive: drug + organoid means" uncut
 
@@ -54,51 +60,88 @@ def full_height(table: pd.DataFrame) -> int:
 
 def shipped_models(grid: dict[str, dict[str, str]]) -> pd.DataFrame:
     """One row per bundle of the grid (see :func:`core.evaluation.performance.model_rows`)."""
-    return model_rows((architecture, kind, bundle_evaluation(name)[1], bundle_evidence(name))
-                      for architecture, kinds in grid.items() for kind, name in kinds.items())
+    return model_rows(
+        (architecture, kind, bundle_evaluation(name)[1], bundle_evidence(name))
+        for architecture, kinds in grid.items()
+        for kind, name in kinds.items()
+    )
 
 
 def evidence_section(models: pd.DataFrame) -> None:
     """The verdict in one box, then one number per model."""
     n_ordering = int(models["orders"].sum())
     if n_ordering == 0:
-        st.error(f"**None of these {len(models)} models orders the reference organoids within a drug better than "
-                 "chance.** Read their rankings as each drug's average potency with model noise, not as a "
-                 "patient-specific prediction.")
+        st.error(
+            f"**None of these {len(models)} models orders the reference organoids within a drug better than "
+            "chance.** Read their rankings as each drug's average potency with model noise, not as a "
+            "patient-specific prediction."
+        )
     else:
-        st.success(f"{n_ordering} of {len(models)} models order the reference organoids within a drug better than "
-                   f"chance (permutation p < {SIGNIFICANCE}).")
+        st.success(
+            f"{n_ordering} of {len(models)} models order the reference organoids within a drug better than "
+            f"chance (permutation p < {SIGNIFICANCE})."
+        )
     shown = models[["architecture", "training", HEADLINE, "permutation p", "chance level (SD)", "verdict"]]
     shown = shown.rename(columns=SCORE_LABELS).sort_values(SCORE_LABELS[HEADLINE], ascending=False)
-    st.dataframe(shown, hide_index=True, key="performance_evidence", height=full_height(shown),
-                 column_config={c: st.column_config.NumberColumn(format="%.2f")
-                                for c in (SCORE_LABELS[HEADLINE], "permutation p", "chance level (SD)")}
-                 | {"verdict": st.column_config.TextColumn(width="large")})
-    st.caption(glossary([HEADLINE]) + " **permutation p**: how often organoids shuffled at random score as well. "
-               "**chance level**: the spread of those shuffled scores.")
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key="performance_evidence",
+        height=full_height(shown),
+        column_config={
+            c: st.column_config.NumberColumn(format="%.2f")
+            for c in (SCORE_LABELS[HEADLINE], "permutation p", "chance level (SD)")
+        }
+        | {"verdict": st.column_config.TextColumn(width="large")},
+    )
+    st.caption(
+        glossary([HEADLINE]) + " **permutation p**: how often organoids shuffled at random score as well. "
+        "**chance level**: the spread of those shuffled scores."
+    )
 
 
 def evidence_bars(models: pd.DataFrame, naive: pd.DataFrame) -> go.Figure:
     """Each model's within-drug r with its chance whisker, and every naive baseline as a marker."""
-    figure = px.bar(models, x="architecture", y=HEADLINE, color="training", barmode="group",
-                    error_y=models["chance level (SD)"] * 1.645, hover_data=["permutation p"],
-                    category_orders={"training": KIND_ORDER},
-                    labels={HEADLINE: f"{SCORE_LABELS[HEADLINE]} (cross-validated)", "architecture": ""},
-                    color_discrete_map=COLOURS)
+    figure = px.bar(
+        models,
+        x="architecture",
+        y=HEADLINE,
+        color="training",
+        barmode="group",
+        error_y=models["chance level (SD)"] * 1.645,
+        hover_data=["permutation p"],
+        category_orders={"training": KIND_ORDER},
+        labels={HEADLINE: f"{SCORE_LABELS[HEADLINE]} (cross-validated)", "architecture": ""},
+        color_discrete_map=COLOURS,
+    )
     for _, row in naive.iterrows():
         label = NAIVE_LABELS[row["model"]]
-        figure.add_trace(go.Scatter(x=["naive baselines"], y=[row[HEADLINE]], name=label, mode="markers",
-                                    marker={"symbol": "diamond", "size": 13, "color": COLOURS[label],
-                                            "line": {"width": 1, "color": "white"}},
-                                    hovertemplate=f"{label}: %{{y:.2f}}<extra></extra>"))
+        figure.add_trace(
+            go.Scatter(
+                x=["naive baselines"],
+                y=[row[HEADLINE]],
+                name=label,
+                mode="markers",
+                marker={
+                    "symbol": "diamond",
+                    "size": 13,
+                    "color": COLOURS[label],
+                    "line": {"width": 1, "color": "white"},
+                },
+                hovertemplate=f"{label}: %{{y:.2f}}<extra></extra>",
+            )
+        )
     figure.add_hline(y=0, line_dash="dash", line_color="#c0392b")
     figure.update_layout(height=400, bargap=0.35, scattermode="group")
     return figure
 
 
 def bundle_errors(name: str, kind: str, with_naive: bool) -> pd.DataFrame:
-    return bundle_cached(name, ("errors", with_naive), lambda: per_drug_errors(
-        bundle_evaluation(name)[2], KIND_SHORT.get(kind, kind), with_naive))
+    return bundle_cached(
+        name,
+        ("errors", with_naive),
+        lambda: per_drug_errors(bundle_evaluation(name)[2], KIND_SHORT.get(kind, kind), with_naive),
+    )
 
 
 def error_figures(grid: dict[str, dict[str, str]], architecture: str) -> tuple[pd.DataFrame, list[str]]:
@@ -111,43 +154,86 @@ def error_figures(grid: dict[str, dict[str, str]], architecture: str) -> tuple[p
 def compact_errors(errors: pd.DataFrame, models: list[str]) -> go.Figure:
     """One box per model over drugs (each point a drug's median error): the 81-drug picture in one line each."""
     medians = drug_medians(errors)
-    figure = px.box(medians, x="absolute error", y="model", color="model", points="all", hover_data=["drug"],
-                    category_orders={"model": models}, color_discrete_map=COLOURS, orientation="h",
-                    labels={"absolute error": "median |predicted - observed| per drug (scaled response)", "model": ""})
+    figure = px.box(
+        medians,
+        x="absolute error",
+        y="model",
+        color="model",
+        points="all",
+        hover_data=["drug"],
+        category_orders={"model": models},
+        color_discrete_map=COLOURS,
+        orientation="h",
+        labels={"absolute error": "median |predicted - observed| per drug (scaled response)", "model": ""},
+    )
     figure.update_layout(height=90 + 55 * len(models), showlegend=False)
     return figure
 
 
 def every_drug_errors(errors: pd.DataFrame, models: list[str]) -> go.Figure:
     order = errors.groupby("drug")["absolute error"].median().sort_values().index
-    figure = px.box(errors, y="drug", x="absolute error", color="model", color_discrete_map=COLOURS, orientation="h",
-                    category_orders={"drug": list(order), "model": models},
-                    labels={"absolute error": "|predicted - observed| (scaled response)", "drug": ""})
-    figure.update_layout(height=max(420, (10 + 8 * len(models)) * errors["drug"].nunique() + 160),
-                         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"}, boxgroupgap=0.1, boxgap=0.2)
+    figure = px.box(
+        errors,
+        y="drug",
+        x="absolute error",
+        color="model",
+        color_discrete_map=COLOURS,
+        orientation="h",
+        category_orders={"drug": list(order), "model": models},
+        labels={"absolute error": "|predicted - observed| (scaled response)", "drug": ""},
+    )
+    figure.update_layout(
+        height=max(420, (10 + 8 * len(models)) * errors["drug"].nunique() + 160),
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
+        boxgroupgap=0.1,
+        boxgap=0.2,
+    )
     return figure
 
 
 def curve_figure(curve: pd.DataFrame, shipped: pd.DataFrame, metric: str) -> go.Figure:
     """One panel per architecture, one line per training; stars: the shipped models."""
-    shown = curve.assign(architecture=curve["architecture"].map(ARCHITECTURES),
-                         training=curve["kind"].map(TRAINING_LABELS))
+    shown = curve.assign(
+        architecture=curve["architecture"].map(ARCHITECTURES), training=curve["kind"].map(TRAINING_LABELS)
+    )
     panels = [ARCHITECTURES[a] for a in ARCHITECTURES if a in set(curve["architecture"])]
-    figure = px.line(shown, x="pairs", y=metric, color="training", facet_col="architecture", markers=True,
-                     log_x=True, color_discrete_map=COLOURS, category_orders={"architecture": panels,
-                                                                             "training": KIND_ORDER},
-                     labels={"pairs": "organoid training pairs", metric: DETAIL_SCORE_LABELS[metric]})
+    figure = px.line(
+        shown,
+        x="pairs",
+        y=metric,
+        color="training",
+        facet_col="architecture",
+        markers=True,
+        log_x=True,
+        color_discrete_map=COLOURS,
+        category_orders={"architecture": panels, "training": KIND_ORDER},
+        labels={"pairs": "organoid training pairs", metric: DETAIL_SCORE_LABELS[metric]},
+    )
     figure.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     ends = curve[curve["n_finetune"].isin(["all", "0"])].set_index(["architecture", "kind"])["pairs"]
     for column, panel in enumerate(panels, start=1):
         mine = shipped[shipped["architecture"] == next(a for a, label in ARCHITECTURES.items() if label == panel)]
         x = [ends.get((a, k)) for a, k in zip(mine["architecture"], mine["kind"])]
         labels = mine["kind"].map(TRAINING_LABELS)
-        figure.add_trace(go.Scatter(x=x, y=mine["shipped"], mode="markers", name="shipped model (star)",
-                                    showlegend=column == 1, text=labels,
-                                    marker={"symbol": "star", "size": 16, "color": labels.map(COLOURS),
-                                            "line": {"width": 1.5, "color": "#000000"}},
-                                    hovertemplate="shipped, %{text}: %{y:.2f}<extra></extra>"), row=1, col=column)
+        figure.add_trace(
+            go.Scatter(
+                x=x,
+                y=mine["shipped"],
+                mode="markers",
+                name="shipped model (star)",
+                showlegend=column == 1,
+                text=labels,
+                marker={
+                    "symbol": "star",
+                    "size": 16,
+                    "color": labels.map(COLOURS),
+                    "line": {"width": 1.5, "color": "#000000"},
+                },
+                hovertemplate="shipped, %{text}: %{y:.2f}<extra></extra>",
+            ),
+            row=1,
+            col=column,
+        )
     ticks = curve.drop_duplicates("n_finetune").sort_values("pairs")
     figure.update_xaxes(tickvals=ticks["pairs"], ticktext=ticks["n_finetune"].replace({"0": "none"}), tickangle=0)
     figure.update_layout(height=380, legend={"orientation": "h", "y": 1.12, "yanchor": "bottom"})
@@ -161,11 +247,13 @@ def difference_sentence(comparison: pd.DataFrame, metric: str) -> str:
         return "Stars: the shipped models, the numbers in the tables above."
     worst = trained.loc[trained["difference"].abs().idxmax()]
     name = f"{ARCHITECTURES.get(worst['architecture'], worst['architecture'])} {TRAINING_LABELS[worst['kind']]}"
-    return (f"Stars are the shipped models, the numbers in the tables above. Each line point is a separate training "
-            "run on the same folds, so the rightmost point is a second run of the shipped configuration, not the "
-            f"shipped model: the two differ by up to {abs(worst['difference']):.2f} on this score ({name}: "
-            f"{worst['shipped']:+.2f} shipped, {worst['grid']:+.2f} in the curve), which is how far a single training "
-            "run can move it. Zero-shot points are the shipped model itself and coincide with their stars.")
+    return (
+        f"Stars are the shipped models, the numbers in the tables above. Each line point is a separate training "
+        "run on the same folds, so the rightmost point is a second run of the shipped configuration, not the "
+        f"shipped model: the two differ by up to {abs(worst['difference']):.2f} on this score ({name}: "
+        f"{worst['shipped']:+.2f} shipped, {worst['grid']:+.2f} in the curve), which is how far a single training "
+        "run can move it. Zero-shot points are the shipped model itself and coincide with their stars."
+    )
 
 
 st.title("Model performance")
@@ -188,31 +276,49 @@ st.markdown(
 st.subheader("Can these models order organoids within a drug?")
 evidence_section(models)
 st.plotly_chart(evidence_bars(models, naive), key="performance_bars")
-st.caption(f"Bars: each model's {SCORE_LABELS[HEADLINE]}; whiskers: what shuffled organoids reach (one-sided 5 %), so a bar "
-           "whose whisker crosses 0 is within chance. Diamonds: the naive baselines, which all score 0 here.")
+st.caption(
+    f"Bars: each model's {SCORE_LABELS[HEADLINE]}; whiskers: what shuffled organoids reach (one-sided 5 %), so a bar "
+    "whose whisker crosses 0 is within chance. Diamonds: the naive baselines, which all score 0 here."
+)
 
 st.subheader("Cross-validated benchmark")
 table = benchmark_table(models.drop(columns=["key", "orders", "verdict", "permutation p", "chance level (SD)"]), naive)
 headline_columns = ["architecture", "training", *[c for c in SCORE_LABELS if c in table.columns]]
-st.dataframe(table[headline_columns].rename(columns=SCORE_LABELS), hide_index=True, key="performance_table",
-             height=full_height(table), column_config={label: st.column_config.NumberColumn(format="%.3f")
-                                                       for label in SCORE_LABELS.values()} | TRAINING_COLUMN)
+st.dataframe(
+    table[headline_columns].rename(columns=SCORE_LABELS),
+    hide_index=True,
+    key="performance_table",
+    height=full_height(table),
+    column_config={label: st.column_config.NumberColumn(format="%.3f") for label in SCORE_LABELS.values()}
+    | TRAINING_COLUMN,
+)
 st.caption(glossary([key for key in HEADLINE_SCORES if key != HEADLINE]))  # the headline is explained above
 with st.expander("All scores, and the older within-drug score"):
     detail_columns = ["architecture", "training", *[c for c in DETAIL_SCORE_LABELS if c in table.columns]]
-    st.dataframe(table[detail_columns].rename(columns=DETAIL_SCORE_LABELS), hide_index=True, height=full_height(table),
-                 key="performance_details",
-                 column_config={label: st.column_config.NumberColumn(format="%.3f")
-                                for label in DETAIL_SCORE_LABELS.values()} | TRAINING_COLUMN)
-    st.caption(glossary(DETAIL_SCORES[len(HEADLINE_SCORES):]))
+    st.dataframe(
+        table[detail_columns].rename(columns=DETAIL_SCORE_LABELS),
+        hide_index=True,
+        height=full_height(table),
+        key="performance_details",
+        column_config={label: st.column_config.NumberColumn(format="%.3f") for label in DETAIL_SCORE_LABELS.values()}
+        | TRAINING_COLUMN,
+    )
+    st.caption(glossary(DETAIL_SCORES[len(HEADLINE_SCORES) :]))
 
 st.subheader("Where the models err, drug by drug")
-architecture = st.radio("Architecture", list(grid), format_func=lambda a: ARCHITECTURES.get(a, a), horizontal=True,
-                        key="performance_architecture")
+architecture = st.radio(
+    "Architecture",
+    list(grid),
+    format_func=lambda a: ARCHITECTURES.get(a, a),
+    horizontal=True,
+    key="performance_architecture",
+)
 errors, error_models = error_figures(grid, architecture)
 st.plotly_chart(compact_errors(errors, error_models), key="performance_errors_compact")
-st.caption("Each point is one drug: the median error over the reference organoids screened with it. Responses are "
-           "scaled to 0-1; compare each model with the naive per-drug mean.")
+st.caption(
+    "Each point is one drug: the median error over the reference organoids screened with it. Responses are "
+    "scaled to 0-1; compare each model with the naive per-drug mean."
+)
 with st.expander(f"Every drug ({errors['drug'].nunique()} boxes)"):
     chosen = st.multiselect("Models", error_models, default=error_models, key="performance_models")
     if chosen:
@@ -225,44 +331,65 @@ if summary is not None and {"dataset", "split"} <= set(summary.columns):
     curve = size_curve(summary, list(ARCHITECTURES))
     metrics = [m for m in (HEADLINE, "paper_precision_oncology", "mse") if m in curve.columns]
     if not curve.empty and metrics:
-        metric = st.radio("Score", metrics, horizontal=True, format_func=DETAIL_SCORE_LABELS.get,
-                          key="performance_size_metric")
+        metric = st.radio(
+            "Score", metrics, horizontal=True, format_func=DETAIL_SCORE_LABELS.get, key="performance_size_metric"
+        )
         shipped = {key: float(value) for key, value in zip(models["key"], models.get(metric, pd.Series(dtype=float)))}
         comparison = shipped_vs_grid(curve, shipped, metric)
         st.plotly_chart(curve_figure(curve, comparison, metric), key="performance_sizes")
-        st.caption("Colorectal organoids, the same 5 folds. Each size is a random subset of a fold's training pairs; "
-                   "the leftmost point is the zero-shot model (pre-trained on cell lines only), the rightmost all "
-                   "pairs. " + difference_sentence(comparison, metric))
+        st.caption(
+            "Colorectal organoids, the same 5 folds. Each size is a random subset of a fold's training pairs; "
+            "the leftmost point is the zero-shot model (pre-trained on cell lines only), the rightmost all "
+            "pairs. " + difference_sentence(comparison, metric)
+        )
     seed_file = models_dir() / "benchmark" / "seed_spread.csv"
     if seed_file.is_file():
         spread = pd.read_csv(seed_file)
         single = single_run_seed_sd(spread)
-        with st.expander(f"How much one training run varies (within-drug SD over seeds: {single.min():.2f} to "
-                         f"{single.max():.2f}, by model)"):
-            st.dataframe(spread.assign(model=spread["model"].map(lambda m: " - ".join(map(model_label, m.split(" - ")))),
-                                       score=spread["score"].map(DETAIL_SCORE_LABELS)),
-                         hide_index=True, key="performance_seed_spread", height=full_height(spread),
-                         column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                        for c in ("mean", "sd", "min", "max")})
-            st.caption("The same models retrained with five seeds on the same folds (scored with the older pooled "
-                       "within-drug r). A difference smaller than a few of these SDs can be the seed's doing.")
+        with st.expander(
+            f"How much one training run varies (within-drug SD over seeds: {single.min():.2f} to "
+            f"{single.max():.2f}, by model)"
+        ):
+            st.dataframe(
+                spread.assign(
+                    model=spread["model"].map(lambda m: " - ".join(map(model_label, m.split(" - ")))),
+                    score=spread["score"].map(DETAIL_SCORE_LABELS),
+                ),
+                hide_index=True,
+                key="performance_seed_spread",
+                height=full_height(spread),
+                column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("mean", "sd", "min", "max")},
+            )
+            st.caption(
+                "The same models retrained with five seeds on the same folds (scored with the older pooled "
+                "within-drug r). A difference smaller than a few of these SDs can be the seed's doing."
+            )
 
     with st.expander("Other cohorts: every model and baseline of the benchmark"):
         datasets = sorted(summary["dataset"].unique())
-        dataset = st.selectbox("Dataset", datasets, format_func=dataset_label, key="performance_dataset",
-                               index=datasets.index("colorectal") if "colorectal" in datasets else 0)
+        dataset = st.selectbox(
+            "Dataset",
+            datasets,
+            format_func=dataset_label,
+            key="performance_dataset",
+            index=datasets.index("colorectal") if "colorectal" in datasets else 0,
+        )
         cohort_table = readable_summary(summary[summary["dataset"] == dataset])
         st.dataframe(cohort_table, hide_index=True, key="performance_summary", height=full_height(cohort_table))
-        st.caption("Models of the pancreatic organoids, Beat AML and CCLE are the published predictions of Prasse "
-                   "et al., scored here with the naive baselines on the paper's folds. **new patients**: each sample "
-                   "predicted by a model that never saw it; **new drugs**: each drug likewise.")
+        st.caption(
+            "Models of the pancreatic organoids, Beat AML and CCLE are the published predictions of Prasse "
+            "et al., scored here with the naive baselines on the paper's folds. **new patients**: each sample "
+            "predicted by a model that never saw it; **new drugs**: each drug likewise."
+        )
 else:
     st.caption("The benchmark across training-set sizes and cohorts is not built yet (see below).")
 
 with st.expander("How these numbers were made (for developers)"):
-    st.markdown(f"- Evidence per bundle: `python -m training_scripts.bundle_evidence` (1,000 permutations) -> "
-                f"`{models_dir() / 'benchmark' / 'bundle_evidence.csv'}`\n"
-                f"- Benchmark grid: `python -m training_scripts.benchmark --profile full` -> `{summary_file}` "
-                "(with `REPORT.md` and paired tests beside it)\n"
-                "- Seed noise: `python -m training_scripts.seed_noise --seeds 5`\n"
-                f"- Bundles shown: {', '.join(f'`{n}`' for kinds in grid.values() for n in kinds.values())}")
+    st.markdown(
+        f"- Evidence per bundle: `python -m training_scripts.bundle_evidence` (1,000 permutations) -> "
+        f"`{models_dir() / 'benchmark' / 'bundle_evidence.csv'}`\n"
+        f"- Benchmark grid: `python -m training_scripts.benchmark --profile full` -> `{summary_file}` "
+        "(with `REPORT.md` and paired tests beside it)\n"
+        "- Seed noise: `python -m training_scripts.seed_noise --seeds 5`\n"
+        f"- Bundles shown: {', '.join(f'`{n}`' for kinds in grid.values() for n in kinds.values())}"
+    )

@@ -1,4 +1,5 @@
 """Drug ranking: each drug's predicted AUC as a z-score against the reference cohort, scratch vs fine-tuned."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,7 +61,9 @@ def ranking_for(bundle_name: str, sample: str) -> pd.DataFrame:
         per_drug = session_cached(("reliability", bundle_name), lambda: drug_reliability(b))
     else:
         per_drug = reliability(bundle_name, b.manifest.created, b)
-    return session_cached(("rank", bundle_name, sample), lambda: organoid_ranking(b, sample_expression(sample), per_drug))
+    return session_cached(
+        ("rank", bundle_name, sample), lambda: organoid_ranking(b, sample_expression(sample), per_drug)
+    )
 
 
 def styled(table: pd.DataFrame, unit: str):
@@ -68,7 +71,8 @@ def styled(table: pd.DataFrame, unit: str):
     shown = display_table(table, unit)
     top = shown["rank"] <= TOP_K
     return shown.style.apply(
-        lambda row: ["background-color: #d5f5e3; font-weight: 600" if top[row.name] else "" for _ in row], axis=1)
+        lambda row: ["background-color: #d5f5e3; font-weight: 600" if top[row.name] else "" for _ in row], axis=1
+    )
 
 
 def column_config(unit: str) -> dict:
@@ -79,24 +83,45 @@ def column_config(unit: str) -> dict:
     return {
         "rank": st.column_config.NumberColumn("rank", width=40, help="1 = most sensitive (most negative z-score)"),
         "drug": st.column_config.TextColumn("drug", width=115),
-        "z-score": st.column_config.NumberColumn("z", format="%+.2f", width=55,
-                                                 help="(prediction - reference mean) / reference SD; negative = more "
-                                                      "sensitive than the average reference organoid"),
-        "± z": st.column_config.NumberColumn("± z", format="%.2f", width=48,
-                                             help="Uncertainty of z: the fold models' spread in units of the reference "
-                                                  "SD. Drugs whose z differ by less than this cannot be told apart."),
+        "z-score": st.column_config.NumberColumn(
+            "z",
+            format="%+.2f",
+            width=55,
+            help="(prediction - reference mean) / reference SD; negative = more "
+            "sensitive than the average reference organoid",
+        ),
+        "± z": st.column_config.NumberColumn(
+            "± z",
+            format="%.2f",
+            width=48,
+            help="Uncertainty of z: the fold models' spread in units of the reference "
+            "SD. Drugs whose z differ by less than this cannot be told apart.",
+        ),
         headers["tie"]: st.column_config.TextColumn(
-            "tied?", width=55, help=f"{TIED_WITH_FIRST}: its z ± interval overlaps rank 1's (cannot be told apart from "
-            f"the top drug); {TIED_WITH_NEIGHBOUR}: it overlaps the drug ranked just above or below"),
+            "tied?",
+            width=55,
+            help=f"{TIED_WITH_FIRST}: its z ± interval overlaps rank 1's (cannot be told apart from "
+            f"the top drug); {TIED_WITH_NEIGHBOUR}: it overlaps the drug ranked just above or below",
+        ),
         headers["reliability_r"]: st.column_config.NumberColumn(
-            "CV r", format="%+.2f", width=55, help="Cross-validated within-drug correlation of this bundle for this drug "
-            "(0 = the naive per-drug mean)"),
+            "CV r",
+            format="%+.2f",
+            width=55,
+            help="Cross-validated within-drug correlation of this bundle for this drug "
+            "(0 = the naive per-drug mean)",
+        ),
         "no better than naive": st.column_config.CheckboxColumn(
-            "≤ naive", width=62, help="No better than naive: cross-validated within-drug r <= 0 (or not computable)"),
-        headers["predicted"]: st.column_config.NumberColumn(unit, format="%.3f", width=58,
-                                                            help=f"Predicted {unit} (mean of the fold models)"),
+            "≤ naive", width=62, help="No better than naive: cross-validated within-drug r <= 0 (or not computable)"
+        ),
+        headers["predicted"]: st.column_config.NumberColumn(
+            unit, format="%.3f", width=58, help=f"Predicted {unit} (mean of the fold models)"
+        ),
         headers["uncertainty"]: st.column_config.NumberColumn(
-            f"± {unit}", format="%.3f", width=58, help=f"Uncertainty: SD of the fold models' predictions, in {unit} units"),
+            f"± {unit}",
+            format="%.3f",
+            width=58,
+            help=f"Uncertainty: SD of the fold models' predictions, in {unit} units",
+        ),
     }
 
 
@@ -120,8 +145,9 @@ if "zeroshot" in kinds_present:
     # Shown from the start when it has the best evidence of the three (then it is the ranking to read first).
     found = {kind: readable_evidence(name) for kind, name in kinds_present.items()}
     st.session_state.setdefault("ranking_zeroshot", best_training(found) == "zeroshot")
-    show_zero_shot = st.checkbox("Also show the zero-shot model (pre-trained on GDSC, never trained on organoids)",
-                                 key="ranking_zeroshot")
+    show_zero_shot = st.checkbox(
+        "Also show the zero-shot model (pre-trained on GDSC, never trained on organoids)", key="ranking_zeroshot"
+    )
 kinds = [k for k in ("scratch", "finetuned") if k in kinds_present] + (["zeroshot"] if show_zero_shot else [])
 missing = [KIND_SHORT[k] for k in ("scratch", "finetuned") if k not in kinds_present]
 if missing:
@@ -134,11 +160,13 @@ first = next(iter(bundles.values()))
 n_ref = n_reference(first)
 cohort_label = reference_label(first.manifest)
 unit = first.response_unit
-st.markdown(f"Organoid **{sample}**. Drugs are ranked by z, most negative first: rank 1 is the drug this organoid is "
-            f"predicted *most sensitive to relative to the reference organoids*, not necessarily more sensitive than "
-            f"average (a positive z at rank 1 means it is not). The top {TOP_K} of each model are highlighted; **± z** "
-            "is the uncertainty, so drugs whose z differ by less than it are not told apart. Lower "
-            f"{first.response_unit} = more sensitive.")
+st.markdown(
+    f"Organoid **{sample}**. Drugs are ranked by z, most negative first: rank 1 is the drug this organoid is "
+    f"predicted *most sensitive to relative to the reference organoids*, not necessarily more sensitive than "
+    f"average (a positive z at rank 1 means it is not). The top {TOP_K} of each model are highlighted; **± z** "
+    "is the uncertainty, so drugs whose z differ by less than it are not told apart. Lower "
+    f"{first.response_unit} = more sensitive."
+)
 st.info(f"**{reference_sentence(n_ref, cohort_label)}**")
 st.markdown(TIE_SENTENCE)
 
@@ -151,28 +179,47 @@ for column, kind in zip(columns, kinds):
     with column:
         st.subheader(KINDS[kind])
         show_evidence(b.name)
-        st.caption(f"Bundle `{b.name}` (created {b.manifest.created[:10]}, {len(b.members)} fold models). "
-                   "Within-drug r: how well it ordered the reference organoids for a drug in cross-validation, "
-                   "within each test fold (0 = a drug's average); p: how often shuffled organoids did as well.")
+        st.caption(
+            f"Bundle `{b.name}` (created {b.manifest.created[:10]}, {len(b.members)} fold models). "
+            "Within-drug r: how well it ordered the reference organoids for a drug in cross-validation, "
+            "within each test fold (0 = a drug's average); p: how often shuffled organoids did as well."
+        )
         shown_columns = column_config(unit)
         # Withheld spread (zero-shot): its ± and tie columns are left out rather than shown empty ("None").
         order = [c for c in shown_columns if table["z_uncertainty"].notna().any() or c not in spread_columns(unit)]
-        st.dataframe(styled(table, unit), hide_index=True, height=min(35 * (len(table) + 1) + 3, 705),
-                     column_config=shown_columns, column_order=order, key=f"ranking_table_{kind}")
+        st.dataframe(
+            styled(table, unit),
+            hide_index=True,
+            height=min(35 * (len(table) + 1) + 3, 705),
+            column_config=shown_columns,
+            column_order=order,
+            key=f"ranking_table_{kind}",
+        )
         n_tied = int((display_table(table, unit)["tied?"] == TIED_WITH_FIRST).sum())
         if table["z_uncertainty"].notna().any():
-            st.caption(f"**{n_tied} of {len(table) - 1}** drugs below rank 1 cannot be told apart from it (z ± "
-                       "intervals overlap).")
+            st.caption(
+                f"**{n_tied} of {len(table) - 1}** drugs below rank 1 cannot be told apart from it (z ± "
+                "intervals overlap)."
+            )
         if kind == "zeroshot":
-            st.caption("No ensemble spread: the zero-shot members are one pre-trained network (they differ only in the "
-                       "ComBat fit), so no uncertainty is shown for it.")
+            st.caption(
+                "No ensemble spread: the zero-shot members are one pre-trained network (they differ only in the "
+                "ComBat fit), so no uncertainty is shown for it."
+            )
         outside = outside_assay_range(table, unit)
         if outside:
-            st.warning(f"{len(outside)} drug(s) predicted outside 0-1, the range an AUC can take ({', '.join(outside[:5])}"
-                       f"{', ...' if len(outside) > 5 else ''}): the model extrapolates; read them as at the edge of "
-                       "the screen, not as precise values.")
-        st.download_button("Download CSV", csv_bytes(display_table(table, unit)), file_name=f"{sample}_{b.name}_ranking.csv",
-                           mime="text/csv", key=f"download_{kind}")
+            st.warning(
+                f"{len(outside)} drug(s) predicted outside 0-1, the range an AUC can take ({', '.join(outside[:5])}"
+                f"{', ...' if len(outside) > 5 else ''}): the model extrapolates; read them as at the edge of "
+                "the screen, not as precise values."
+            )
+        st.download_button(
+            "Download CSV",
+            csv_bytes(display_table(table, unit)),
+            file_name=f"{sample}_{b.name}_ranking.csv",
+            mime="text/csv",
+            key=f"download_{kind}",
+        )
 
 n_flagged = int(tables[kinds[0]]["no_better_than_naive"].sum())
 st.caption(
@@ -214,8 +261,10 @@ genes_kind = "finetuned" if "finetuned" in bundles else kinds[0]
 genes_bundle = bundles[genes_kind]
 report_drugs = drugs_to_explain(tables[genes_kind], drug)
 report_view = DEFAULT_VIEW if bundle_reference_expression(genes_bundle.name) is not None else "absolute"
-st.caption(f"An HTML file with both rankings, the scatter plot and the {VIEWS[report_view].label.lower()} genes behind "
-           f"{', '.join(report_drugs)} for organoid {sample} (opens offline in any browser).")
+st.caption(
+    f"An HTML file with both rankings, the scatter plot and the {VIEWS[report_view].label.lower()} genes behind "
+    f"{', '.join(report_drugs)} for organoid {sample} (opens offline in any browser)."
+)
 if st.button("Prepare HTML report", key="prepare_report"):
     with st.spinner(f"Computing the genes behind {len(report_drugs)} drugs..."):
         genes = {d: organoid_genes(genes_bundle.name, sample, d, report_view) for d in report_drugs}
@@ -224,8 +273,14 @@ if st.button("Prepare HTML report", key="prepare_report"):
     html = build_report(
         sample=sample,
         rankings={labels[k]: tables[k] for k in kinds},
-        bundles={labels[k]: {"name": bundles[k].name, "created": bundles[k].manifest.created,
-                             "evidence": readable_evidence(bundles[k].name)} for k in kinds},
+        bundles={
+            labels[k]: {
+                "name": bundles[k].name,
+                "created": bundles[k].manifest.created,
+                "evidence": readable_evidence(bundles[k].name),
+            }
+            for k in kinds
+        },
         scatter=scatter,
         n_reference=n_ref,
         genes=genes,
@@ -238,5 +293,11 @@ if st.button("Prepare HTML report", key="prepare_report"):
     st.session_state["report_html"] = (st.session_state.get(PROFILE_ID), sample, architecture, drug, html)
 prepared = st.session_state.get("report_html")
 if prepared and prepared[:4] == (st.session_state.get(PROFILE_ID), sample, architecture, drug):
-    st.download_button("Download HTML report", prepared[4].encode("utf-8"), file_name=f"{sample}_drug_report.html",
-                       mime="text/html", key="download_report", type="primary")
+    st.download_button(
+        "Download HTML report",
+        prepared[4].encode("utf-8"),
+        file_name=f"{sample}_drug_report.html",
+        mime="text/html",
+        key="download_report",
+        type="primary",
+    )

@@ -1,4 +1,5 @@
 """Upload & QC: read the organoid profile(s), check them, show what was done; keep them in this session only."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -45,8 +46,10 @@ def validate(data: bytes, filename: str, panel: list[str], source: str) -> bool:
         st.error(f"**This file cannot be used.** {error}")
         return False
     except Exception as error:  # noqa: BLE001  (a clinician must never see a traceback)
-        st.error(f"**This file cannot be used.** It could not be read as an expression table "
-                 f"({type(error).__name__}). Upload a CSV, TSV, TXT or XLSX table of genes x samples.")
+        st.error(
+            f"**This file cannot be used.** It could not be read as an expression table "
+            f"({type(error).__name__}). Upload a CSV, TSV, TXT or XLSX table of genes x samples."
+        )
         return False
     set_profile(validated, source)
     return True
@@ -60,13 +63,16 @@ Accepted: CSV, TSV, TXT or Excel (`.xlsx`), optionally gzipped; genes named by H
 Ensembl gene ID; log2 expression, FPKM/TPM or raw counts (the scale is detected and converted to log2).
 """
 )
-st.caption("Your file is read in memory and kept only in this browser session: it is never written to disk and "
-           "never shared with other users. Closing the tab discards it.")
+st.caption(
+    "Your file is read in memory and kept only in this browser session: it is never written to disk and "
+    "never shared with other users. Closing the tab discards it."
+)
 
 panels = model_panels()
 union_panel = list(dict.fromkeys(g for genes in panels.values() for g in genes))
-source_choice = st.radio("Profile", ["Upload a file", "Use a reference organoid as a demo"], horizontal=True,
-                         key="upload_source")
+source_choice = st.radio(
+    "Profile", ["Upload a file", "Use a reference organoid as a demo"], horizontal=True, key="upload_source"
+)
 
 if source_choice == "Upload a file":
     uploaded = st.file_uploader("Expression profile", key="upload_file", help=UPLOAD_HELP)
@@ -85,8 +91,12 @@ else:
         "but the other fold models trained on it, so its predictions here are partly in-sample and look more "
         "reliable than they would for a new patient's organoid."
     )
-    chosen = st.multiselect("Reference organoids (van de Wetering 2015)", list(reference.index),
-                            default=list(reference.index[:1]), key="demo_samples")
+    chosen = st.multiselect(
+        "Reference organoids (van de Wetering 2015)",
+        list(reference.index),
+        default=list(reference.index[:1]),
+        key="demo_samples",
+    )
     if st.button("Use as demo profile", type="primary", disabled=not chosen):
         data = reference.loc[chosen].T.rename_axis("gene").to_csv().encode()
         if validate(data, "reference organoids (demo).csv", union_panel, "the reference cohort (demo)"):
@@ -108,9 +118,14 @@ col1, col2, col3, col4 = st.columns(4)
 col1.metric("Samples found", report.n_samples)
 # Short values: a metric tile cuts what does not fit ("12,031 of 12,..."); the full figures are in the help.
 col2.metric("Scale detected", str(report.scale).split(" (")[0], help=f"{report.scale}: {report.transformation}")
-col3.metric("Panel coverage", f"{report.coverage_overall:.1%}", help=f"of the {report.panel_size:,} genes the models read")
-col4.metric("Genes mapped", f"{report.n_mapped / max(report.n_identifiers, 1):.0%}",
-            help=f"{report.n_mapped:,} of {report.n_identifiers:,} identifiers mapped to approved HGNC symbols")
+col3.metric(
+    "Panel coverage", f"{report.coverage_overall:.1%}", help=f"of the {report.panel_size:,} genes the models read"
+)
+col4.metric(
+    "Genes mapped",
+    f"{report.n_mapped / max(report.n_identifiers, 1):.0%}",
+    help=f"{report.n_mapped:,} of {report.n_identifiers:,} identifiers mapped to approved HGNC symbols",
+)
 st.markdown(
     f"- **Samples:** {', '.join(report.samples[:20])}{' ...' if report.n_samples > 20 else ''}\n"
     f"- **Layout:** {report.orientation}; identifiers are {report.identifier_type}\n"
@@ -130,15 +145,23 @@ st.info(
     "on your data. Panel genes missing from a sample are set to the reference average and reported here."
 )
 
-coverage = pd.DataFrame({"sample": list(report.coverage_per_sample),
-                         "coverage of all model genes": list(report.coverage_per_sample.values())})
+coverage = pd.DataFrame(
+    {
+        "sample": list(report.coverage_per_sample),
+        "coverage of all model genes": list(report.coverage_per_sample.values()),
+    }
+)
 expression = current.expression
 for architecture, genes in panels.items():
     present = expression.reindex(columns=genes).notna().mean(axis=1)
     coverage[f"{ARCHITECTURES.get(architecture, architecture)} panel ({len(genes)} genes)"] = (
-        coverage["sample"].map(present).to_numpy())
-st.dataframe(coverage, hide_index=True, column_config={
-    c: st.column_config.NumberColumn(format="percent") for c in coverage.columns if c != "sample"})
+        coverage["sample"].map(present).to_numpy()
+    )
+st.dataframe(
+    coverage,
+    hide_index=True,
+    column_config={c: st.column_config.NumberColumn(format="percent") for c in coverage.columns if c != "sample"},
+)
 if report.missing_panel_genes:
     with st.expander(f"Missing panel genes ({len(report.missing_panel_genes):,})"):
         st.write(", ".join(report.missing_panel_genes))

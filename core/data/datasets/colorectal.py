@@ -1,5 +1,6 @@
 """Colorectal cancer organoids of van de Wetering et al. 2015: the one patient-derived cohort here
 with both expression (GSE64392, log2 microarray) and drug responses (GDSC1 drug ids, Sanger screen)."""
+
 from __future__ import annotations
 
 import pandas as pd

@@ -1,4 +1,5 @@
 """Steps every loader shares: gene symbols to current HGNC, drug names to structures."""
+
 from __future__ import annotations
 
 import hashlib

@@ -7,6 +7,7 @@ same quantity the organoid screen reports). A drug name screened under several G
 screens of one compound) is averaged into one (cell line, drug) pair, because drugs are keyed by
 structure and the model cannot tell the screens apart.
 """
+
 from __future__ import annotations
 
 import pandas as pd

@@ -4,6 +4,7 @@ Pancreatic organoids, Beat AML, lung xenografts and CCLE share one file layout: 
 the paper's two fold assignments and a per-cohort SMILES table. Their expression was never published
 in a reachable form, so these cohorts serve responses and folds only (``expression`` is None).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,24 +37,48 @@ SPECS: dict[str, PairsSpec] = {
     spec.name: spec
     for spec in [
         PairsSpec(
-            "pancreas", "patient/pancreas_tiriac2018", "organoid", "drug", "auc", "auc", "drug",
+            "pancreas",
+            "patient/pancreas_tiriac2018",
+            "organoid",
+            "drug",
+            "auc",
+            "auc",
+            "drug",
             "Tiriac et al., Cancer Discov 2018: 44 pancreatic organoids x 25 drugs (normalised AUC, 0-1).",
             "RNA-seq is in GDC ORGANOID-PANCREATIC (dbGaP phs001611) and was not reachable offline; "
             "the file-to-organoid map is in gdc_rnaseq_file_to_organoid.csv.",
         ),
         PairsSpec(
-            "beat_aml", "patient/beat_aml_tyner2018", "lab_id", "inhibitor", "auc", "auc", "inhibitor",
+            "beat_aml",
+            "patient/beat_aml_tyner2018",
+            "lab_id",
+            "inhibitor",
+            "auc",
+            "auc",
+            "inhibitor",
             "Tyner et al., Nature 2018 (Beat AML): 213 patient samples x 109 inhibitors, ex-vivo AUC (0-300).",
             "Beat AML RNA-seq is behind Synapse login / Git-LFS pointers; not available offline.",
         ),
         PairsSpec(
-            "lung_pdx", "patient/lung_xenografts", "pat_id", "drug", "tc_value", "tc_percent", "inhibitor",
+            "lung_pdx",
+            "patient/lung_xenografts",
+            "pat_id",
+            "drug",
+            "tc_value",
+            "tc_percent",
+            "inhibitor",
             "NSCLC patient-derived xenografts (PREDICT, Berlin) as used by Prasse et al.: tumour volume "
             "T/C % (unit unconfirmed). The 120 rows repeat 57 patient x drug pairs once per expression sample.",
             "The xenograft expression blob is missing from the paper's repository.",
         ),
         PairsSpec(
-            "ccle", "patient/ccle_invitro_reference", "ccle_cell_line", "drug", "ic50_uM", "ic50_uM", "inhibitor",
+            "ccle",
+            "patient/ccle_invitro_reference",
+            "ccle_cell_line",
+            "drug",
+            "ic50_uM",
+            "ic50_uM",
+            "inhibitor",
             "CCLE NP24 (Barretina et al. 2012) pairs of Prasse et al.: 472 cell lines x 24 drugs, IC50 in uM "
             "capped at 8.",
             "CCLE expression (RPKM) was not obtained.",
