@@ -11,30 +11,28 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_ruff_finds_nothing() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--output-format", "concise", "."],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+def ruff(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """Run the pinned ruff on the whole repository, with the rules of ``pyproject.toml``."""
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", *arguments, "."], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
     )
-    assert (
-        result.returncode == 0
-    ), f"ruff check found problems (fix with `ruff check . --fix`):\n{result.stdout}{result.stderr}"
 
 
-def test_code_is_formatted() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--check", "."],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+@pytest.mark.parametrize(
+    ("arguments", "fix"),
+    [
+        (("check", "--output-format", "concise"), "ruff check . --fix"),
+        (("format", "--check"), "ruff format ."),
+    ],
+    ids=["lint", "format"],
+)
+def test_ruff_finds_nothing(arguments: tuple[str, ...], fix: str) -> None:
+    result = ruff(*arguments)
     assert (
         result.returncode == 0
-    ), f"ruff format would change files (run `ruff format .`):\n{result.stdout}{result.stderr}"
+    ), f"ruff {' '.join(arguments)} found problems (fix with `{fix}`):\n{result.stdout}{result.stderr}"
