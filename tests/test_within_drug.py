@@ -4,15 +4,25 @@ committed benchmark's real predictions."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from core.config import models_dir
-from core.evaluation.evidence import Evidence, best_architecture, evidence, evidence_row, stored_evidence
+from core.evaluation.evidence import (
+    REFERENCE_FILE,
+    Evidence,
+    best_architecture,
+    evidence,
+    evidence_row,
+    stored_evidence,
+)
 from core.evaluation.grouped import with_baseline
 from core.evaluation.metrics import within_drug, within_drug_fold, within_drug_fold_per_drug
 from core.evaluation.permutation import SampleGrid, permutation_test
+from core.inference.manifest import Manifest
 from core.transfer.alignment import REFERENCE, TARGET, CohortStandardisation, ContrastivePCA, make_alignment
 from core.transfer.linear import PerDrugRidge, tissue_residuals
 from core.transfer.multitask import MultiTaskNetwork, MultiTaskSettings, masked_ordering
@@ -124,10 +134,21 @@ def test_evidence_verdicts_and_the_evidence_file_round_trip() -> None:
     bad = evidence(out_of_fold.assign(y_pred=-out_of_fold["y_pred"]), 100)
     assert good.orders_samples and "better than chance" in good.verdict()
     assert not bad.orders_samples and "no better than each drug's average" in bad.verdict()
-    manifest = {"files": {"reference_predictions.csv.gz": "abc"}}
+    manifest = Manifest(
+        name="m",
+        model_name="convnn",
+        training="scratch",
+        target_cohort="colorectal",
+        response_metric="auc",
+        lower_is_sensitive=True,
+        data_files={},
+        created="2026-01-01T00:00:00+00:00",
+        genes=("TP53",),
+        files={REFERENCE_FILE: "abc"},
+    )
     stored = pd.DataFrame([evidence_row("m", manifest, good)])
     assert stored_evidence(stored, "m", manifest) == good
-    assert stored_evidence(stored, "m", {"files": {"reference_predictions.csv.gz": "rebuilt"}}) is None
+    assert stored_evidence(stored, "m", replace(manifest, files={REFERENCE_FILE: "rebuilt"})) is None
     weak = Evidence(0.1, 0.1, 0.1, 0.1, 0.3, 100)
     assert best_architecture({"a": [bad, good], "b": [weak, weak], "c": []}) == "b"
 

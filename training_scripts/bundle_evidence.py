@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.config import models_dir
-from core.evaluation.evidence import EVIDENCE_FILE, N_PERMUTATIONS, evidence, evidence_row
+from core.evaluation.evidence import N_PERMUTATIONS, evidence, evidence_file, evidence_row
 from core.inference.bundle import load_bundle
 
 
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         seconds = time.perf_counter() - start
         rows.append(evidence_row(bundle.name, bundle.manifest, found))
         print(f"{bundle.name:<32s} {seconds:4.2f} s  {found.verdict()}", flush=True)
-    out = args.models / "benchmark" / EVIDENCE_FILE
+    out = evidence_file(args.models)
     pd.DataFrame(rows).to_csv(out, index=False, float_format="%.4g")
     print(f"wrote {out}")
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
+
+from core.inference.manifest import Manifest
 
 # The scoring modules (scipy.stats, about 2 s) are imported where they are used: the dashboard imports this
 # module on every start to read the stored evidence, and its home page must not wait for scipy.
@@ -85,12 +86,12 @@ def evidence_file(models_folder: Path) -> Path:
     return models_folder / "benchmark" / EVIDENCE_FILE
 
 
-def reference_hash(manifest: Mapping[str, Any]) -> str:
+def reference_hash(manifest: Manifest) -> str:
     """SHA-256 of a bundle's reference predictions (what its evidence is computed from), from its manifest."""
-    return str((manifest.get("files") or {}).get(REFERENCE_FILE, ""))
+    return manifest.files.get(REFERENCE_FILE, "")
 
 
-def stored_evidence(table: pd.DataFrame, name: str, manifest: Mapping[str, Any]) -> Evidence | None:
+def stored_evidence(table: pd.DataFrame, name: str, manifest: Manifest) -> Evidence | None:
     """The precomputed evidence of bundle ``name`` in ``table`` (rows of :func:`evidence_row`), if it was
     computed from the same reference predictions; None for a bundle rebuilt since, or never scored."""
     rows = table[(table["bundle"] == name) & (table["reference_sha256"] == reference_hash(manifest))]
@@ -125,5 +126,5 @@ def best_training(evidence_by_training: Mapping[str, Evidence | None]) -> str | 
     return max(scores, key=scores.get) if scores else None
 
 
-def evidence_row(name: str, manifest: Mapping[str, Any], found: Evidence) -> dict[str, object]:
+def evidence_row(name: str, manifest: Manifest, found: Evidence) -> dict[str, object]:
     return {"bundle": name, "reference_sha256": reference_hash(manifest), **found.to_dict()}
