@@ -495,7 +495,7 @@ def test_html_report_is_self_contained(tiny_models_dir: Path) -> None:
         rankings[label] = annotate_ranking(
             rank_drugs(bundle, expression), per_drug_reliability(bundle.reference_predictions)
         )
-        bundles[label] = {"name": bundle.name, "created": bundle.manifest["created"]}
+        bundles[label] = {"name": bundle.name, "created": bundle.manifest.created}
     html = build_report(
         "P10 <script>",
         rankings,

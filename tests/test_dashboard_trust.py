@@ -103,7 +103,7 @@ def test_one_number_per_model_on_the_performance_page_in_the_report_and_in_summa
         manifest = read_manifest(COMMITTED / name)
         bundles[KIND_SHORT[key[1]]] = {
             "name": name,
-            "created": manifest["created"],
+            "created": manifest.created,
             "evidence": stored_evidence(stored.reset_index(), name, manifest),
         }
     report = build_report("P10", {}, bundles, None, n_reference=19)

@@ -77,15 +77,6 @@ def test_the_manifest_panel_is_the_panel_the_loaded_models_read() -> None:
             assert member.trained.model.get_layer(GENES).output.shape[-1] == len(manifest.genes), name
 
 
-def test_string_keys_read_the_json_values_until_callers_use_attributes() -> None:
-    raw, manifest = _raw(SMALL), read_manifest(SMALL)
-    assert manifest["created"] == manifest.created == raw["created"]
-    assert manifest["members"] == raw["members"] and manifest["benchmark"] == raw["benchmark"]
-    assert manifest.benchmark_note == raw["benchmark"]
-    assert manifest.get("cross_validation") is None and "cross_validation" not in manifest
-    assert manifest.get("training") == "zeroshot"
-
-
 def test_a_written_bundle_carries_schema_2_and_its_panel_and_reads_back_equal() -> None:
     bundle = load_bundle(SMALL)
     files = bundle_files(bundle)

@@ -155,7 +155,7 @@ def load_subjects(args: argparse.Namespace, n_genes: int) -> dict[str, Subject]:
         bundle = load_bundle(models_dir() / bundles[name])
         member = bundle.members[0]
         trained = member.trained
-        expression = load_cohort(bundle.manifest["target_cohort"]).expression
+        expression = load_cohort(bundle.manifest.target_cohort).expression
         subjects[name] = Subject(
             trained.model,
             f"trained: {bundle.name}",

@@ -55,11 +55,11 @@ def main(argv: list[str] | None = None) -> None:
     folder = models_dir()
     manifests = list_bundles(folder)
     for name in args.bundles or list(manifests):
-        if "cross_validation" not in manifests[name]:
+        if manifests[name].cross_validation is None:
             print(f"{name}: skipped (no cross-validated reference organoids to explain)")
             continue
         bundle = load_bundle(folder / name)
-        expression = load_cohort(bundle.manifest["target_cohort"]).expression
+        expression = load_cohort(bundle.manifest.target_cohort).expression
         start = time.perf_counter()
         explained = compute_reference_explanations(bundle, expression)
         save_reference_explanations(bundle, folder / name, explained, explanation_dir(folder, name))

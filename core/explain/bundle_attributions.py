@@ -141,7 +141,7 @@ def contrast_over_drugs(attributions: np.ndarray) -> np.ndarray:
 
 def _reference_rows(bundle: ModelBundle, expression: pd.DataFrame) -> pd.DataFrame:
     """Expression of the bundle's reference organoids (those of its cross-validation found in ``expression``)."""
-    return expression.loc[expression.index.intersection(list(bundle.manifest["cross_validation"]["folds"]))]
+    return expression.loc[expression.index.intersection(list(bundle.manifest.cross_validation.folds))]
 
 
 def member_drug_weighted(
@@ -234,7 +234,7 @@ def organoid_attributions(
 
 def out_of_fold_groups(bundle: ModelBundle, expression: pd.DataFrame) -> dict[int, list[str]]:
     """Member index -> the organoids of ``expression`` it never saw in training (the bundle's CV folds)."""
-    folds = pd.Series(bundle.manifest["cross_validation"]["folds"], dtype=int)
+    folds = pd.Series(bundle.manifest.cross_validation.folds, dtype=int)
     folds = folds[folds.index.isin(expression.index)]
     if folds.empty:
         raise ValueError(

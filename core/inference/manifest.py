@@ -8,10 +8,6 @@ Schema 2 carries the gene panel the bundle's models read, so a page learns it wi
 Schema-1 manifests (the committed bundles were written before) are still read: their panel comes from
 the first member's fitted preprocessing (``members/0/preprocessing.json``, plain JSON), which every
 member shares.
-
-A manifest is also a read-only mapping from the JSON keys to their JSON values, so code written against
-the plain dict (``manifest["created"]``, ``manifest.get("training")``) keeps working until it reads
-the attributes instead.
 """
 
 from __future__ import annotations
@@ -20,7 +16,7 @@ import dataclasses
 import functools
 import types
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +49,7 @@ class CrossValidation:
 
 
 @dataclass(frozen=True)
-class Manifest(Mapping[str, Any]):
+class Manifest:
     """Everything ``manifest.json`` says. Optional fields are None where a kind of bundle has no such fact
     (a pre-trained model has no cross-validation, a panel bundle no scores); :meth:`to_json` leaves them out."""
 
@@ -95,20 +91,6 @@ class Manifest(Mapping[str, Any]):
     def provenance(self) -> dict[str, Any]:
         """What a bundle built from this one records about it: the manifest without its files and panel."""
         return {key: value for key, value in self.to_json().items() if key not in ("files", "members", "genes")}
-
-    # Read-only mapping over the JSON form, for code that still reads the manifest by key.
-    def __getitem__(self, key: str) -> Any:
-        name = _names().get(key)
-        value = None if name is None else getattr(self, name)
-        if value is None:
-            raise KeyError(key)
-        return _json_value(value)
-
-    def __iter__(self) -> Iterator[str]:
-        return (key for name, key in _keys().items() if getattr(self, name) is not None)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
 
 
 def parse_manifest(raw: object, label: str, member_panel: Callable[[str], list[str]]) -> Manifest:
