@@ -43,8 +43,6 @@ KINDS = {
     "finetuned": "Pre-trained on GDSC, fine-tuned",
     "zeroshot": "Pre-trained on GDSC only (zero-shot)",
 }
-KIND_SHORT = {"scratch": "from scratch", "finetuned": "fine-tuned", "zeroshot": "zero-shot"}
-TARGET_COHORT = APP_COHORT
 PROFILE, PROFILE_ID, SAMPLE, DRUG, ARCH, KIND = "profile", "profile_id", "sample", "drug", "architecture", "kind"
 MODEL_SOURCE, REFERENCE_MODELS, SESSION_MODELS = "model_source", "reference", "session"
 _MODEL_SOURCE_WIDGET = "model_source_widget"
@@ -63,7 +61,7 @@ UPLOAD_HELP = "CSV, TSV, TXT or XLSX, optionally gzipped; any other file gets a 
 
 def reference_grid() -> dict[str, dict[str, str]]:
     """Architecture -> kind -> name of the reference bundles on disk, whichever source is chosen."""
-    return grid_of(app_bundles(models_dir(), TARGET_COHORT))
+    return grid_of(app_bundles(models_dir(), APP_COHORT))
 
 
 def bundle_grid() -> dict[str, dict[str, str]]:
@@ -196,7 +194,7 @@ def load_or_stop(name: str) -> ModelBundle:
 
 
 @st.cache_resource(show_spinner="Reading the reference organoids...")
-def reference_expression(cohort: str = TARGET_COHORT) -> pd.DataFrame:
+def reference_expression(cohort: str = APP_COHORT) -> pd.DataFrame:
     """log2 expression of the reference cohort's organoids (public data)."""
     from core.data.registry import load_cohort
 

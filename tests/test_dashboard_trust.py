@@ -16,20 +16,21 @@ import pytest
 from dashboard_fixtures import APP, REPO_ROOT, plotly_numbers
 from streamlit.testing.v1 import AppTest
 
+from core.bundle_grid import TRAINING_ORDER
 from core.config import MODELS_DIR_ENV
 from core.evaluation.cohort_scores import scored_table
 from core.evaluation.evidence import EVIDENCE_FILE, Evidence, best_architecture, stored_evidence
 from core.evaluation.metrics import within_drug_fold
-from core.evaluation.performance import HEADLINE
+from core.evaluation.performance import HEADLINE, TRAINING_LABELS
 from core.inference.bundle import read_manifest
 from core.report import build_report
-from dashboard.common import ARCHITECTURES, KIND_SHORT
+from dashboard.common import ARCHITECTURES
 
 COMMITTED = REPO_ROOT / "trained_models"
 TIMEOUT = 600  # a ceiling no normal load reaches: AppTest.run returns as soon as the page's run ends
 STORED = 1e-4  # bundle_evidence.csv and summary.csv keep 4 significant digits
 ROUNDED = 6e-4  # a number the README rounds to 3 decimals (half a unit, and a stored 4th digit of 5)
-LABELS = {(ARCHITECTURES[a], KIND_SHORT[k]): (a, k) for a in ARCHITECTURES for k in KIND_SHORT}
+LABELS = {(ARCHITECTURES[a], TRAINING_LABELS[k]): (a, k) for a in ARCHITECTURES for k in TRAINING_ORDER}
 
 
 @pytest.fixture
@@ -101,7 +102,7 @@ def test_one_number_per_model_on_the_performance_page_in_the_report_and_in_summa
     for key in (("convnn", "scratch"), ("convnn", "finetuned")):
         name = f"colorectal_{key[0]}_{key[1]}"
         manifest = read_manifest(COMMITTED / name)
-        bundles[KIND_SHORT[key[1]]] = {
+        bundles[TRAINING_LABELS[key[1]]] = {
             "name": name,
             "created": manifest.created,
             "evidence": stored_evidence(stored.reset_index(), name, manifest),
@@ -112,7 +113,7 @@ def test_one_number_per_model_on_the_performance_page_in_the_report_and_in_summa
         row = stored.loc[name]
         assert row["within_drug"] == pytest.approx(expected[key], abs=STORED)
         assert (
-            f"<td>{KIND_SHORT[key[1]]}</td><td>{name}</td><td>{bundles[KIND_SHORT[key[1]]]['created'][:10]}</td>"
+            f"<td>{TRAINING_LABELS[key[1]]}</td><td>{name}</td><td>{bundles[TRAINING_LABELS[key[1]]]['created'][:10]}</td>"
             f"<td>{expected[key]:+.2f}</td><td>{row['p_value']:.2f}</td>"
         ) in report
 
@@ -124,10 +125,10 @@ def test_ranking_opens_on_the_best_evidence_and_shows_the_same_numbers(committed
     assert app.session_state["profile"] is not None
     app = app.switch_page("views/ranking.py").run()
     assert not app.exception
-    scores = {(a, k): _headline(a, k) for a in ARCHITECTURES for k in KIND_SHORT}
+    scores = {(a, k): _headline(a, k) for a in ARCHITECTURES for k in TRAINING_ORDER}
     best = best_architecture({a: [_scored(scores[(a, k)]) for k in ("scratch", "finetuned")] for a in ARCHITECTURES})
     assert app.radio(key="ranking_architecture").value == best
-    zero_shot_best = max(KIND_SHORT, key=lambda k: scores[(best, k)]) == "zeroshot"
+    zero_shot_best = max(TRAINING_ORDER, key=lambda k: scores[(best, k)]) == "zeroshot"
     assert app.checkbox(key="ranking_zeroshot").value == zero_shot_best
     # The verdict beside each ranking carries the number of the performance page.
     shown = [

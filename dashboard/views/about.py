@@ -6,8 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from core.config import models_dir
+from core.evaluation.performance import TRAINING_LABELS
 from core.inference.bundle import BundleError
-from dashboard.common import ARCHITECTURES, KIND_SHORT, bundle_evaluation, bundle_grid, no_bundles_message
+from dashboard.common import ARCHITECTURES, bundle_evaluation, bundle_grid, no_bundles_message
 
 st.title("About / model card")
 st.markdown(
@@ -73,7 +74,7 @@ for architecture, kinds in grid.items():
             {
                 "bundle": name,
                 "architecture": ARCHITECTURES.get(architecture, architecture),
-                "training": KIND_SHORT.get(kind, kind),
+                "training": TRAINING_LABELS.get(kind, kind),
                 "created": manifest.created,
                 "drugs": manifest.n_drugs,
                 "genes": manifest.n_genes,

@@ -14,6 +14,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
+from core.bundle_grid import APP_COHORT
 from core.config import models_dir
 from core.data.cohort import Cohort
 from core.data.registry import load_cohort
@@ -36,7 +37,6 @@ from core.upload.cohort import (
 from core.upload.responses import example_response_table
 from dashboard.common import (
     ARCHITECTURES,
-    TARGET_COHORT,
     UPLOAD_HELP,
     add_session_bundles,
     attach_reference_expression,
@@ -57,12 +57,12 @@ def _pretrained(folder: str, stamp: float) -> tuple[TrainedModel, dict]:
 @st.cache_resource(show_spinner=False)
 def reference_cohort() -> Cohort:
     """The public reference screen (for the example response table)."""
-    return load_cohort(TARGET_COHORT)
+    return load_cohort(APP_COHORT)
 
 
 def zeroshot_folder(architecture: str) -> Path:
     """The committed zero-shot bundle that carries ``architecture``'s GDSC-pre-trained network."""
-    return models_dir() / f"{TARGET_COHORT}_{architecture}_zeroshot"
+    return models_dir() / f"{APP_COHORT}_{architecture}_zeroshot"
 
 
 def pretrained(architecture: str) -> tuple[TrainedModel, dict]:
@@ -334,7 +334,7 @@ if collect_finished_job():
 available = architectures()
 if not available:
     st.warning(
-        f"No pre-trained model found in `{models_dir()}` (the `{TARGET_COHORT}_<architecture>_zeroshot` "
+        f"No pre-trained model found in `{models_dir()}` (the `{APP_COHORT}_<architecture>_zeroshot` "
         "bundles carry them). Build them with `python -m training_scripts.build_bundles`."
     )
     st.stop()

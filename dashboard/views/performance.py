@@ -7,6 +7,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.bundle_grid import TRAINING_ORDER
 from core.config import models_dir
 from core.data.summary import dataset_label
 from core.evaluation.evidence import SIGNIFICANCE
@@ -32,7 +33,6 @@ from core.evaluation.performance import (
 )
 from dashboard.common import (
     ARCHITECTURES,
-    KIND_SHORT,
     bundle_cached,
     bundle_evaluation,
     bundle_evidence,
@@ -40,7 +40,7 @@ from dashboard.common import (
     no_bundles_message,
 )
 
-KIND_ORDER = [KIND_SHORT[k] for k in ("scratch", "finetuned", "zeroshot")]
+KIND_ORDER = [TRAINING_LABELS[k] for k in TRAINING_ORDER]
 COLOURS = {
     "from scratch": "#d68910",
     "fine-tuned": "#1e8449",
@@ -140,7 +140,7 @@ def bundle_errors(name: str, kind: str, with_naive: bool) -> pd.DataFrame:
     return bundle_cached(
         name,
         ("errors", with_naive),
-        lambda: per_drug_errors(bundle_evaluation(name)[2], KIND_SHORT.get(kind, kind), with_naive),
+        lambda: per_drug_errors(bundle_evaluation(name)[2], TRAINING_LABELS.get(kind, kind), with_naive),
     )
 
 

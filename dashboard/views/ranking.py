@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core.evaluation.evidence import best_training
+from core.evaluation.performance import TRAINING_LABELS
 from core.explain.bundle_attributions import DEFAULT_VIEW, VIEWS
 from core.inference.bundle import ModelBundle
 from core.ranking import drug_reliability, drugs_to_explain, organoid_ranking, reference_label
@@ -27,7 +28,6 @@ from core.report import (
 from dashboard.common import (
     ARCHITECTURES,
     DRUG,
-    KIND_SHORT,
     KINDS,
     PROFILE_ID,
     bundle_grid,
@@ -149,7 +149,7 @@ if "zeroshot" in kinds_present:
         "Also show the zero-shot model (pre-trained on GDSC, never trained on organoids)", key="ranking_zeroshot"
     )
 kinds = [k for k in ("scratch", "finetuned") if k in kinds_present] + (["zeroshot"] if show_zero_shot else [])
-missing = [KIND_SHORT[k] for k in ("scratch", "finetuned") if k not in kinds_present]
+missing = [TRAINING_LABELS[k] for k in ("scratch", "finetuned") if k not in kinds_present]
 if missing:
     st.warning(f"No {' or '.join(missing)} bundle for {ARCHITECTURES.get(architecture, architecture)} yet.")
 if not kinds:
@@ -229,7 +229,7 @@ st.caption(
     "**≤ naive** (no better than naive): the bundle's cross-validated within-drug correlation (how well it ordered the "
     "reference organoids for this drug, after removing the drug's average) is at or below 0, or could not be "
     f"computed: for these drugs the ranking reflects the drug's average potency, not this organoid. "
-    f"{n_flagged} of {len(tables[kinds[0]])} drugs are flagged for the {KIND_SHORT[kinds[0]]} model. The CSV "
+    f"{n_flagged} of {len(tables[kinds[0]])} drugs are flagged for the {TRAINING_LABELS[kinds[0]]} model. The CSV "
     "download holds the same columns."
 )
 
