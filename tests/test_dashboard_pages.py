@@ -378,6 +378,10 @@ def test_performance_page(models_env, tiny_models_dir: Path) -> None:
     for shown, keys in ((table, HEADLINE_SCORES), (details, DETAIL_SCORES)):  # every score under its registry label
         assert list(shown.columns) == ["architecture", "training", *(METRICS[key].label for key in keys)]
     finetuned = load_bundle(tiny_models_dir / "colorectal_tdnn_finetuned").benchmark.iloc[0]
+    # The paper score is undefined for the per-organoid mean (constant within an organoid): said so, not "None".
+    paper = table.set_index("training")[METRICS["paper_precision_oncology"].label]
+    assert paper[NAIVE_LABELS["naive_sample_mean"]] == "undefined"
+    assert float(paper["fine-tuned"]) == pytest.approx(finetuned["paper_precision_oncology"], abs=5e-4)
     older = "within-drug r, pooled residuals (older)"
     assert details.loc[details["training"] == "fine-tuned", older].item() == pytest.approx(
         finetuned["within_drug_pearson"]

@@ -230,7 +230,7 @@ METRICS: dict[str, Metric] = {
             True,
             description="the score of Prasse et al. (per organoid, how well predicted and observed responses agree "
             "across drugs); it mostly rewards knowing which drugs are potent on average, so the naive "
-            "per-drug mean wins it (None: undefined, the per-organoid mean predicts every drug alike).",
+            "per-drug mean wins it (undefined for the per-organoid mean, which predicts every drug of an organoid alike).",
         ),
         Metric(
             "paper_drug_development",

@@ -51,11 +51,29 @@ COLOURS = {
 }
 ROW_HEIGHT = 35  # st.dataframe's row height in pixels: tables are sized to show every row
 TRAINING_COLUMN = {"training": st.column_config.TextColumn(width=220)}  # "naive: drug + organoid means" uncut
+# A score a row cannot have: e.g. the paper score of the per-organoid mean, constant within an organoid.
+UNDEFINED = "undefined"
 
 
 def full_height(table: pd.DataFrame) -> int:
     """A dataframe height that shows every row (no inner scroll hiding the last ones)."""
     return ROW_HEIGHT * (len(table) + 1) + 3
+
+
+def score_table(table: pd.DataFrame, labels: dict[str, str]) -> tuple[pd.DataFrame, dict[str, object]]:
+    """The architecture, training and ``labels``' score columns of ``table`` under their labels, and their column
+    formats (three decimals). st.dataframe shows a missing number as "None", so a column with a score that is
+    undefined for some row is shown as right-aligned text with the word :data:`UNDEFINED` there."""
+    keys = [key for key in labels if key in table.columns]
+    shown = table[["architecture", "training", *keys]].rename(columns=labels)
+    config: dict[str, object] = dict(TRAINING_COLUMN)
+    for label in (labels[key] for key in keys):
+        if shown[label].isna().any():
+            shown[label] = shown[label].map(lambda value: UNDEFINED if pd.isna(value) else f"{value:.3f}")
+            config[label] = st.column_config.TextColumn(alignment="right")
+        else:
+            config[label] = st.column_config.NumberColumn(format="%.3f")
+    return shown, config
 
 
 def shipped_models(grid: dict[str, dict[str, str]]) -> pd.DataFrame:
@@ -283,26 +301,12 @@ st.caption(
 
 st.subheader("Cross-validated benchmark")
 table = benchmark_table(models.drop(columns=["key", "orders", "verdict", "permutation p", "chance level (SD)"]), naive)
-headline_columns = ["architecture", "training", *[c for c in SCORE_LABELS if c in table.columns]]
-st.dataframe(
-    table[headline_columns].rename(columns=SCORE_LABELS),
-    hide_index=True,
-    key="performance_table",
-    height=full_height(table),
-    column_config={label: st.column_config.NumberColumn(format="%.3f") for label in SCORE_LABELS.values()}
-    | TRAINING_COLUMN,
-)
+shown, formats = score_table(table, SCORE_LABELS)
+st.dataframe(shown, hide_index=True, key="performance_table", height=full_height(table), column_config=formats)
 st.caption(glossary([key for key in HEADLINE_SCORES if key != HEADLINE]))  # the headline is explained above
 with st.expander("All scores, and the older within-drug score"):
-    detail_columns = ["architecture", "training", *[c for c in DETAIL_SCORE_LABELS if c in table.columns]]
-    st.dataframe(
-        table[detail_columns].rename(columns=DETAIL_SCORE_LABELS),
-        hide_index=True,
-        height=full_height(table),
-        key="performance_details",
-        column_config={label: st.column_config.NumberColumn(format="%.3f") for label in DETAIL_SCORE_LABELS.values()}
-        | TRAINING_COLUMN,
-    )
+    shown, formats = score_table(table, DETAIL_SCORE_LABELS)
+    st.dataframe(shown, hide_index=True, height=full_height(table), key="performance_details", column_config=formats)
     st.caption(glossary(DETAIL_SCORES[len(HEADLINE_SCORES) :]))
 
 st.subheader("Where the models err, drug by drug")
