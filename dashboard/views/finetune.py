@@ -197,12 +197,13 @@ def training_status(job: background.BackgroundJob) -> None:
         st.caption(
             f"{job.seconds:.0f} s so far. The other pages stay usable meanwhile; come back here for the " "results."
         )
-        if st.button("Stop training", key="finetune_stop"):
-            job.cancel()
-            st.rerun()  # the whole page, which now says the training was stopped
 
     progress()
     inline["now"] = False
+    # Outside the fragment: its once-a-second redraw replaced the button under the pointer, and a click could be lost
+    if job.active and st.button("Stop training", key="finetune_stop"):
+        job.cancel()
+        st.rerun()  # the whole page, which now says the training was stopped
 
 
 def show_results(trained: dict) -> None:
