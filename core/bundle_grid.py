@@ -2,7 +2,7 @@
 
 The app shows one target cohort's bundles, named ``<target cohort>_<model>_<training>``; experimental
 bundles with other names (a panel bundle, a bundle of another cohort) stay on disk but are not offered.
-Menus list architectures in the model registry's order and trainings in :data:`TRAINING_ORDER`; anything
+Menus list architectures in the model registry's order and trainings in :data:`TRAININGS`; anything
 unknown follows in the order found.
 """
 
@@ -14,19 +14,17 @@ from pathlib import Path
 from core.inference.bundle import list_bundles
 from core.inference.manifest import Manifest
 from core.models import SPECS
-
-APP_COHORT = "colorectal"  # the reference cohort whose bundles the app offers
-TRAINING_ORDER = ("scratch", "finetuned", "zeroshot")  # menu order of the trainings
+from core.study_design import TARGET_COHORT, TRAININGS
 
 Grid = dict[str, dict[str, str]]  # architecture -> training -> bundle name
 
 
-def app_bundles(folder: Path, cohort: str = APP_COHORT) -> dict[str, Manifest]:
+def app_bundles(folder: Path, cohort: str = TARGET_COHORT) -> dict[str, Manifest]:
     """Bundle name -> manifest (unverified: for menus) of the bundles in ``folder`` that the app offers."""
     return {
         name: manifest
         for name, manifest in list_bundles(folder).items()
-        if manifest.target_cohort == cohort and name == f"{cohort}_{manifest.model_name}_{manifest.training}"
+        if manifest.target_cohort == cohort and name == f"{cohort}_{manifest.architecture}_{manifest.training}"
     }
 
 
@@ -34,15 +32,15 @@ def bundle_grid(manifests: Mapping[str, Manifest]) -> Grid:
     """Architecture -> training -> bundle name, in menu order."""
     grid: Grid = {}
     for name, manifest in manifests.items():
-        grid.setdefault(manifest.model_name, {})[manifest.training] = name
+        grid.setdefault(manifest.architecture, {})[manifest.training] = name
 
     def position(key: str, keys: list[str]) -> int:
         return keys.index(key) if key in keys else len(keys)
 
-    architectures, trainings = list(SPECS), list(TRAINING_ORDER)
+    architectures, training_order = list(SPECS), list(TRAININGS)
     return {
-        architecture: dict(sorted(kinds.items(), key=lambda item: position(item[0], trainings)))
-        for architecture, kinds in sorted(grid.items(), key=lambda item: position(item[0], architectures))
+        architecture: dict(sorted(trainings.items(), key=lambda item: position(item[0], training_order)))
+        for architecture, trainings in sorted(grid.items(), key=lambda item: position(item[0], architectures))
     }
 
 

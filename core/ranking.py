@@ -8,13 +8,17 @@ zero-shot bundle, no uncertainty: its members share one pre-trained network, so 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
 from core.evaluation.cohort_scores import per_drug_reliability
+from core.evaluation.metrics import TOP_DRUGS_OVERLAP
 from core.inference.bundle import ModelBundle
 from core.inference.manifest import Manifest
 from core.predict import rank_drugs
-from core.report import annotate_ranking, without_spread
+from core.ranking_table import ranking_columns
 
 REPORT_TOP_DRUGS = 3  # the report explains the top drugs of one ranking, plus the drug the user picked
 SHARED_NETWORK_TRAININGS = ("zeroshot",)  # members that differ only in their ComBat fit: no ensemble spread
@@ -55,3 +59,47 @@ def drugs_to_explain(ranking: pd.DataFrame, picked: str | None, top: int = REPOR
     """The drugs whose genes the report explains: the ranking's ``top`` drugs, then ``picked`` if not among them."""
     first = ranking.sort_values("rank")["drug"].head(top)
     return list(dict.fromkeys([*first, *([picked] if picked is not None else [])]))
+
+
+def without_spread(ranking: pd.DataFrame) -> pd.DataFrame:
+    """The ranking with no uncertainty: for a bundle whose members share one network (zero-shot), the members'
+    spread is not the model's uncertainty, so none is shown rather than a misleading near-zero."""
+    return ranking.assign(uncertainty=np.nan, z_uncertainty=np.nan)
+
+
+def annotate_ranking(ranking: pd.DataFrame, reliability: pd.DataFrame) -> pd.DataFrame:
+    """One sample's ranking (from ``rank_drugs``) with each drug's cross-validated within-drug r attached.
+
+    ``no_better_than_naive`` is True where the bundle's cross-validated within-drug correlation
+    (fold-centred, so the naive per-drug mean and anything constant within a fold score 0) is <= 0, or could not be computed (too few screened
+    organoids): the model's ordering of organoids for that drug is no better than predicting the drug's
+    average.
+    """
+    r = reliability.set_index("drug")["r"]
+    table = ranking.sort_values("rank").reset_index(drop=True)
+    table["reliability_r"] = table["drug"].map(r).astype(float)
+    table["no_better_than_naive"] = ~(table["reliability_r"] > 0)
+    return table[[c for c in ranking_columns() if c in table.columns]]
+
+
+@dataclass(frozen=True)
+class RankingAgreement:
+    spearman: float  # Spearman rank correlation of the two models' z-scores over shared drugs
+    top_overlap: int  # drugs in both models' top k
+    k: int
+    n_drugs: int
+    shared_top: tuple[str, ...]
+
+
+def ranking_agreement(first: pd.DataFrame, second: pd.DataFrame, k: int = TOP_DRUGS_OVERLAP) -> RankingAgreement:
+    """How far two rankings of one sample agree (tables with ``drug, z_score, rank``)."""
+    merged = first[["drug", "z_score", "rank"]].merge(
+        second[["drug", "z_score", "rank"]], on="drug", suffixes=("_a", "_b")
+    )
+    from scipy.stats import spearmanr  # imported on use: it costs every page that imports this module ~2 s
+
+    rho = float(spearmanr(merged["z_score_a"], merged["z_score_b"]).statistic) if len(merged) >= 3 else float("nan")
+    top_a = set(first.nsmallest(k, "rank")["drug"])
+    top_b = set(second.nsmallest(k, "rank")["drug"])
+    shared = tuple(sorted(top_a & top_b))
+    return RankingAgreement(rho, len(shared), k, len(merged), shared)

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.bundle_grid import APP_COHORT, app_bundles, reference_cohort
+from core.bundle_grid import app_bundles, reference_cohort
 from core.bundle_grid import bundle_grid as grid_of
 from core.config import models_dir
 from core.evaluation.evidence import (
@@ -35,15 +35,18 @@ from core.inference.bundle import BundleError, ModelBundle, load_bundle, read_ma
 from core.inference.manifest import Manifest
 from core.models import SPECS
 from core.stored_explanations import GENES_SHOWN, stored_gene_ranking, stored_ranked_pathways
+from core.study_design import TARGET_COHORT, TRAINING_TITLES
 from core.upload import ValidatedProfile
 
 ARCHITECTURES = {name: spec.label for name, spec in SPECS.items()}  # in menu order
-KINDS = {
-    "scratch": "Trained from scratch",
-    "finetuned": "Pre-trained on GDSC, fine-tuned",
-    "zeroshot": "Pre-trained on GDSC only (zero-shot)",
-}
-PROFILE, PROFILE_ID, SAMPLE, DRUG, ARCH, KIND = "profile", "profile_id", "sample", "drug", "architecture", "kind"
+PROFILE, PROFILE_ID, SAMPLE, DRUG, ARCH, TRAINING = (
+    "profile",
+    "profile_id",
+    "sample",
+    "drug",
+    "architecture",
+    "training",
+)
 MODEL_SOURCE, REFERENCE_MODELS, SESSION_MODELS = "model_source", "reference", "session"
 _MODEL_SOURCE_WIDGET = "model_source_widget"
 _CACHE = "_session_cache"
@@ -60,12 +63,12 @@ UPLOAD_HELP = "CSV, TSV, TXT or XLSX, optionally gzipped; any other file gets a 
 
 
 def reference_grid() -> dict[str, dict[str, str]]:
-    """Architecture -> kind -> name of the reference bundles on disk, whichever source is chosen."""
-    return grid_of(app_bundles(models_dir(), APP_COHORT))
+    """Architecture -> training -> name of the reference bundles on disk, whichever source is chosen."""
+    return grid_of(app_bundles(models_dir(), TARGET_COHORT))
 
 
 def bundle_grid() -> dict[str, dict[str, str]]:
-    """Architecture -> kind -> bundle name, for the bundles of the chosen source (see :func:`using_session_models`)."""
+    """Architecture -> training -> bundle name, for the bundles of the chosen source (see :func:`using_session_models`)."""
     if using_session_models():
         return grid_of({name: b.manifest for name, b in session_bundles().items()})
     return reference_grid()
@@ -194,7 +197,7 @@ def load_or_stop(name: str) -> ModelBundle:
 
 
 @st.cache_resource(show_spinner="Reading the reference organoids...")
-def reference_expression(cohort: str = APP_COHORT) -> pd.DataFrame:
+def reference_expression(cohort: str = TARGET_COHORT) -> pd.DataFrame:
     """log2 expression of the reference cohort's organoids (public data)."""
     from core.data.registry import load_cohort
 
@@ -405,10 +408,10 @@ def choose_architecture(widget_key: str, container: Any = st, require: tuple[str
     )
 
 
-def choose_kind(architecture: str, widget_key: str, container: Any = st) -> str | None:
-    kinds = [k for k in KINDS if k in bundle_grid().get(architecture, {})]
+def choose_training(architecture: str, widget_key: str, container: Any = st) -> str | None:
+    trainings = [k for k in TRAINING_TITLES if k in bundle_grid().get(architecture, {})]
     return remembered_choice(
-        "Model", kinds, KIND, widget_key, lambda k: KINDS[k], default="finetuned", container=container
+        "Model", trainings, TRAINING, widget_key, lambda k: TRAINING_TITLES[k], default="finetuned", container=container
     )
 
 
@@ -574,7 +577,7 @@ def model_drug_controls(prefix: str) -> tuple[ModelBundle, str]:
         st.stop()
     left, middle, right = st.columns([2, 2, 2])
     architecture = choose_architecture(f"{prefix}_architecture", container=left)
-    kind = choose_kind(architecture, f"{prefix}_kind", container=middle)
-    b = load_or_stop(grid[architecture][kind])
+    training = choose_training(architecture, f"{prefix}_training", container=middle)
+    b = load_or_stop(grid[architecture][training])
     drug = choose_drug(list(b.drugs["drug"]), f"{prefix}_drug", container=right)
     return b, drug

@@ -30,7 +30,7 @@ APP = REPO_ROOT / "dashboard" / "app.py"
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 N_DRUGS = 8
 N_FOLDS = 3
-KINDS = ("scratch", "finetuned", "zeroshot")
+TRAININGS = ("scratch", "finetuned", "zeroshot")
 
 
 def _restrict(cohort: Cohort, drugs: set[str]) -> Cohort:
@@ -41,8 +41,8 @@ def _restrict(cohort: Cohort, drugs: set[str]) -> Cohort:
     )
 
 
-def build_tiny_bundles(folder: Path, kinds: tuple[str, ...] = KINDS) -> Path:
-    """Write tiny ``colorectal_tdnn_<kind>`` bundles into ``folder`` and return it."""
+def build_tiny_bundles(folder: Path, trainings: tuple[str, ...] = TRAININGS) -> Path:
+    """Write tiny ``colorectal_tdnn_<training>`` bundles into ``folder`` and return it."""
     from core.data.panels import load_panel
     from core.inference.bundle import save_bundle
     from core.models.config import TDNNConfig
@@ -62,9 +62,9 @@ def build_tiny_bundles(folder: Path, kinds: tuple[str, ...] = KINDS) -> Path:
     pretrained = pretrain("tdnn", gdsc, genes, settings, config, max_pairs=1500, progress=None)
     provenance = {"note": "tiny test bundle: 8 drugs, 3 epochs, 1,500 GDSC pairs"}
     folder.mkdir(parents=True, exist_ok=True)
-    for kind in kinds:
+    for training in trainings:
         bundle = build_bundle(
-            kind,
+            training,
             "tdnn",
             genes,
             gdsc,
@@ -72,10 +72,10 @@ def build_tiny_bundles(folder: Path, kinds: tuple[str, ...] = KINDS) -> Path:
             settings,
             N_FOLDS,
             config=config,
-            pretrained=None if kind == "scratch" else pretrained,
-            pretraining_manifest=None if kind == "scratch" else provenance,
+            pretrained=None if training == "scratch" else pretrained,
+            pretraining_manifest=None if training == "scratch" else provenance,
         )
-        save_bundle(bundle, folder / bundle.name, shared_weights=kind == "zeroshot")
+        save_bundle(bundle, folder / bundle.name, shared_weights=training == "zeroshot")
     return folder
 
 

@@ -9,39 +9,43 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.bundle_grid import APP_COHORT, TRAINING_ORDER, app_bundles, bundle_grid, reference_cohort
+from core.bundle_grid import app_bundles, bundle_grid, reference_cohort
 from core.config import REPO_ROOT
 from core.data.cohort import Cohort
 from core.evaluation.cohort_scores import per_drug_reliability
 from core.evaluation.evidence import Evidence, best_training, evidence_file, stored_evidence
 from core.evaluation.metrics import HEADLINE
-from core.evaluation.performance import TRAINING_LABELS, model_rows, single_run_seed_sd
+from core.evaluation.performance import model_rows, single_run_seed_sd
 from core.explain.precomputed import load_reference_explanations
 from core.inference.bundle import ModelBundle, list_bundles, load_bundle, read_manifest
 from core.models import SPECS
 from core.predict import rank_drugs
 from core.ranking import REPORT_TOP_DRUGS, drugs_to_explain, organoid_ranking, reference_label
 from core.stored_explanations import GENES_SHOWN, stored_gene_ranking, stored_ranked_pathways
+from core.study_design import TARGET_COHORT, TRAINING_LABELS, TRAININGS
 
 COMMITTED = REPO_ROOT / "trained_models"
 
 
 @pytest.fixture(scope="module")
 def convnn_bundles() -> dict[str, ModelBundle]:
-    return {kind: load_bundle(COMMITTED / f"{APP_COHORT}_convnn_{kind}") for kind in ("finetuned", "zeroshot")}
+    return {
+        training: load_bundle(COMMITTED / f"{TARGET_COHORT}_convnn_{training}")
+        for training in ("finetuned", "zeroshot")
+    }
 
 
 def test_the_app_offers_the_target_cohorts_bundles_in_menu_order() -> None:
     everything = list_bundles(COMMITTED)
     offered = app_bundles(COMMITTED)
     assert "pancreas-panel_tdnn_zeroshot" in everything and "pancreas-panel_tdnn_zeroshot" not in offered
-    assert set(offered) == {f"{APP_COHORT}_{model}_{kind}" for model in SPECS for kind in TRAINING_ORDER}
+    assert set(offered) == {f"{TARGET_COHORT}_{model}_{training}" for model in SPECS for training in TRAININGS}
     grid = bundle_grid(offered)
     assert list(grid) == list(SPECS)
-    for model, kinds in grid.items():
-        assert list(kinds) == list(TRAINING_ORDER)
-        assert all(name == f"{APP_COHORT}_{model}_{kind}" for kind, name in kinds.items())
-    assert {reference_cohort(manifest) for manifest in offered.values()} == {APP_COHORT}
+    for model, trainings in grid.items():
+        assert list(trainings) == list(TRAININGS)
+        assert all(name == f"{TARGET_COHORT}_{model}_{training}" for training, name in trainings.items())
+    assert {reference_cohort(manifest) for manifest in offered.values()} == {TARGET_COHORT}
 
 
 def test_the_grid_orders_what_it_is_given_not_what_it_found_first() -> None:
@@ -66,9 +70,9 @@ def test_an_organoid_ranking_joins_predictions_and_per_drug_reliability(convnn_b
     r = per_drug_reliability(bundle.reference_predictions).set_index("drug")["r"]
     np.testing.assert_allclose(table["reliability_r"], table["drug"].map(r), equal_nan=True)
     assert (table["no_better_than_naive"] == ~(table["reliability_r"] > 0)).all()
-    assert 0 < table["no_better_than_naive"].sum() < len(table)  # both kinds of drug occur in the committed bundle
+    assert 0 < table["no_better_than_naive"].sum() < len(table)  # both trainings of drug occur in the committed bundle
     assert table["z_uncertainty"].notna().all() and (table["uncertainty"] > 0).all()
-    assert reference_label(bundle.manifest) == APP_COHORT
+    assert reference_label(bundle.manifest) == TARGET_COHORT
 
 
 def test_a_given_reliability_is_used_as_given(convnn_bundles, colorectal: Cohort) -> None:
@@ -94,22 +98,22 @@ def test_a_ranking_is_of_one_organoid(convnn_bundles, colorectal: Cohort) -> Non
 def _shipped_models() -> list[tuple[str, str, pd.DataFrame, Evidence]]:
     stored = pd.read_csv(evidence_file(COMMITTED))
     models = []
-    for architecture, kinds in bundle_grid(app_bundles(COMMITTED)).items():
-        for kind, name in kinds.items():
+    for architecture, trainings in bundle_grid(app_bundles(COMMITTED)).items():
+        for training, name in trainings.items():
             manifest = read_manifest(COMMITTED / name)
             found = stored_evidence(stored, name, manifest)
             assert found is not None, f"{name} has no stored evidence for its current reference predictions"
-            models.append((architecture, kind, pd.read_csv(COMMITTED / name / "benchmark.csv"), found))
+            models.append((architecture, training, pd.read_csv(COMMITTED / name / "benchmark.csv"), found))
     return models
 
 
 def test_the_performance_pages_model_rows_carry_each_bundles_evidence_and_stored_scores() -> None:
     models = _shipped_models()
     rows = model_rows(models)
-    assert len(rows) == len(models) == len(SPECS) * len(TRAINING_ORDER)
-    for (architecture, kind, benchmark, found), (_, row) in zip(models, rows.iterrows()):
-        assert row["key"] == (architecture, kind)
-        assert row["architecture"] == SPECS[architecture].label and row["training"] == TRAINING_LABELS[kind]
+    assert len(rows) == len(models) == len(SPECS) * len(TRAININGS)
+    for (architecture, training, benchmark, found), (_, row) in zip(models, rows.iterrows()):
+        assert row["key"] == (architecture, training)
+        assert row["architecture"] == SPECS[architecture].label and row["training"] == TRAINING_LABELS[training]
         assert row[HEADLINE] == found.within_drug and row["permutation p"] == found.p_value
         assert row["orders"] == found.orders_samples and found.verdict().startswith(row["verdict"])
         assert row["mse"] == benchmark.iloc[0]["mse"]  # the stored score, not recomputed
@@ -126,7 +130,7 @@ def test_the_seed_spread_of_single_runs_leaves_out_differences() -> None:
 
 
 def test_stored_gene_rankings_answer_only_where_enough_genes_were_stored() -> None:
-    explained = load_reference_explanations(COMMITTED, f"{APP_COHORT}_convnn_finetuned")
+    explained = load_reference_explanations(COMMITTED, f"{TARGET_COHORT}_convnn_finetuned")
     assert explained is not None
     counts = explained.genes.groupby(["drug", "view"]).size()
     (drug, view), most = counts.idxmax(), counts.max()
@@ -141,7 +145,7 @@ def test_stored_gene_rankings_answer_only_where_enough_genes_were_stored() -> No
 
 
 def test_stored_ranked_pathways_are_the_drugs_and_collections_own() -> None:
-    explained = load_reference_explanations(COMMITTED, f"{APP_COHORT}_tdnn_finetuned")
+    explained = load_reference_explanations(COMMITTED, f"{TARGET_COHORT}_tdnn_finetuned")
     assert explained is not None
     drug, collection = explained.ranked.iloc[0][["drug", "collection"]]
     found = stored_ranked_pathways(explained, drug, collection)
@@ -164,11 +168,14 @@ def test_the_report_explains_the_top_drugs_and_the_picked_one(convnn_bundles, co
 def test_the_ranking_opens_the_zero_shot_model_only_where_it_has_the_best_evidence() -> None:
     stored = pd.read_csv(evidence_file(COMMITTED))
     opened = {}
-    for architecture, kinds in bundle_grid(app_bundles(COMMITTED)).items():
-        found = {kind: stored_evidence(stored, name, read_manifest(COMMITTED / name)) for kind, name in kinds.items()}
+    for architecture, trainings in bundle_grid(app_bundles(COMMITTED)).items():
+        found = {
+            training: stored_evidence(stored, name, read_manifest(COMMITTED / name))
+            for training, name in trainings.items()
+        }
         best = best_training(found)
         assert found[best].within_drug == max(e.within_drug for e in found.values())
         assert best_training({**found, best: None}) != best
         opened[architecture] = best
-    assert best_training({kind: None for kind in TRAINING_ORDER}) is None
+    assert best_training({training: None for training in TRAININGS}) is None
     assert len(set(opened.values())) > 1  # the committed architectures do not all open on the same training

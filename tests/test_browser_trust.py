@@ -78,10 +78,10 @@ def test_wide_upload_ranks_on_the_best_evidence_with_its_numbers_and_a_report_wi
     stored = _stored_evidence()
     best = best_architecture({a: [stored[(a, k)] for k in ("scratch", "finetuned")] for a in ARCHITECTURES})
     assert page.get_by_role("radio", name=ARCHITECTURES[best]).is_checked()
-    kinds = ["scratch", "finetuned"] + (["zeroshot"] if page.get_by_role("checkbox").first.is_checked() else [])
+    trainings = ["scratch", "finetuned"] + (["zeroshot"] if page.get_by_role("checkbox").first.is_checked() else [])
     text = _text_once_shown(page, "within-drug r =", "cannot be told apart from it")
     shown = sorted(float(r) for r in re.findall(r"within-drug r = ([+-]\d\.\d\d)", text))
-    assert shown == sorted(round(stored[(best, k)].within_drug, 2) for k in kinds)
+    assert shown == sorted(round(stored[(best, k)].within_drug, 2) for k in trainings)
     assert "± z" in text and "is the uncertainty" in text  # the ranking says what ± z is and that ties are marked
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "trust_ranking_committed.png"), full_page=True)
@@ -98,8 +98,8 @@ def test_wide_upload_ranks_on_the_best_evidence_with_its_numbers_and_a_report_wi
     with page.expect_download() as report_download:
         download.click()
     report = Path(report_download.value.path())
-    for kind in kinds:  # each model's overall score and p, as on the page and in bundle_evidence.csv
-        found = stored[(best, kind)]
+    for training in trainings:  # each model's overall score and p, as on the page and in bundle_evidence.csv
+        found = stored[(best, training)]
         assert f"<td>{found.within_drug:+.2f}</td><td>{found.p_value:.2f}</td>" in report.read_text()
     page.goto(report.as_uri())
     page.wait_for_timeout(1000)

@@ -27,20 +27,11 @@ from core.evaluation.performance import DETAIL_SCORES, HEADLINE_SCORES, NAIVE_LA
 from core.explain.bundle_attributions import organoid_attributions, pathway_enrichment, reference_attributions
 from core.explain.enrichment import ranked_enrichment
 from core.inference.bundle import load_bundle
+from core.organoid_figures import label_positions, z_score_scatter
+from core.organoid_report import ReportedModel, organoid_report_html
 from core.predict import rank_drugs
-from core.report import (
-    TIED_WITH_FIRST,
-    TIED_WITH_NEIGHBOUR,
-    annotate_ranking,
-    build_report,
-    display_table,
-    label_positions,
-    outside_assay_range,
-    ranking_agreement,
-    tie_marks,
-    without_spread,
-    z_score_scatter,
-)
+from core.ranking import annotate_ranking, ranking_agreement, without_spread
+from core.ranking_table import TIED_WITH_FIRST, TIED_WITH_NEIGHBOUR, display_table, outside_assay_range, tie_marks
 
 TIMEOUT = 180
 N_DRUGS = 8
@@ -171,10 +162,10 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
     assert SENTENCE in _text(app)
     # The zero-shot ranking is shown from the start exactly when it has the best within-drug evidence.
     scores = {
-        kind: within_drug_fold(
-            scored_table(load_bundle(tiny_models_dir / f"colorectal_tdnn_{kind}").reference_predictions)
+        training: within_drug_fold(
+            scored_table(load_bundle(tiny_models_dir / f"colorectal_tdnn_{training}").reference_predictions)
         )
-        for kind in ("scratch", "finetuned", "zeroshot")
+        for training in ("scratch", "finetuned", "zeroshot")
     }
     assert app.checkbox(key="ranking_zeroshot").value == (max(scores, key=scores.get) == "zeroshot")
     app = app.checkbox(key="ranking_zeroshot").uncheck().run()
@@ -183,9 +174,9 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
     assert sum("cross-validated within-drug r = " in v for v in verdicts) == 2  # one verdict beside each ranking
     expression = app.session_state["profile"].expression.loc[["P10"]]
     tables = {}
-    for frame, kind in zip(app.dataframe, ("scratch", "finetuned")):
+    for frame, training in zip(app.dataframe, ("scratch", "finetuned")):
         shown = frame.value
-        bundle = load_bundle(tiny_models_dir / f"colorectal_tdnn_{kind}")
+        bundle = load_bundle(tiny_models_dir / f"colorectal_tdnn_{training}")
         assert len(shown) == len(bundle.drugs) == N_DRUGS
         assert sorted(shown["drug"]) == sorted(bundle.drugs["drug"])
         assert list(shown["rank"]) == list(range(1, N_DRUGS + 1))
@@ -203,7 +194,7 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
         assert any(
             f"{n_tied} of {N_DRUGS - 1}** drugs below rank 1 cannot be told apart" in c.value for c in app.caption
         )
-        tables[kind] = expected.rename(columns={"z-score": "z_score"})
+        tables[training] = expected.rename(columns={"z-score": "z_score"})
     agreement = ranking_agreement(tables["scratch"], tables["finetuned"])
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Spearman rank correlation"] == f"{agreement.spearman:.2f}"
@@ -227,8 +218,8 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
     explained = list(dict.fromkeys([*finetuned["drug"].head(3), app.selectbox(key="ranking_drug").value]))
     assert [d for d in re.findall(r"<h2>Genes behind the prediction for (.+?)</h2>", report)] == explained
     assert report.count("Drug-specific: they split") == len(explained)
-    for kind in ("scratch", "finetuned", "zeroshot"):  # each model's overall score and p, as on the page
-        found = evidence(load_bundle(tiny_models_dir / f"colorectal_tdnn_{kind}").reference_predictions)
+    for training in ("scratch", "finetuned", "zeroshot"):  # each model's overall score and p, as on the page
+        found = evidence(load_bundle(tiny_models_dir / f"colorectal_tdnn_{training}").reference_predictions)
         assert f"<td>{found.within_drug:+.2f}</td><td>{found.p_value:.2f}</td>" in report
 
 
@@ -267,7 +258,7 @@ def test_genes_page_shows_the_organoid_and_the_reference_cohort(uploaded: AppTes
     app = uploaded.switch_page("views/genes.py").run()
     assert not app.exception
     drug = app.selectbox(key="genes_drug").value
-    assert app.selectbox(key="genes_kind").value == "finetuned"
+    assert app.selectbox(key="genes_training").value == "finetuned"
     assert app.radio(key="genes_view").value == "drug"  # drug-specific attributions by default
     text = _text(app)
     assert "Organoid P10" in text and "Reference cohort (19 organoids)" in text
@@ -361,8 +352,8 @@ def test_performance_page(models_env, tiny_models_dir: Path) -> None:
     app = _app("views/performance.py")
     assert not app.exception
     evidence_shown = app.dataframe[0].value.set_index("training")  # the evidence comes first
-    for kind, label in (("scratch", "from scratch"), ("finetuned", "fine-tuned"), ("zeroshot", "zero-shot")):
-        reference = load_bundle(tiny_models_dir / f"colorectal_tdnn_{kind}").reference_predictions
+    for training, label in (("scratch", "from scratch"), ("finetuned", "fine-tuned"), ("zeroshot", "zero-shot")):
+        reference = load_bundle(tiny_models_dir / f"colorectal_tdnn_{training}").reference_predictions
         assert evidence_shown.loc[label, "within-drug r"] == pytest.approx(within_drug_fold(scored_table(reference)))
         assert 0 < evidence_shown.loc[label, "permutation p"] <= 1
     ordering = int((evidence_shown["verdict"] == "Orders organoids within a drug better than chance").sum())
@@ -493,20 +484,13 @@ def test_no_bundles_gives_a_plain_message(tmp_path: Path, monkeypatch) -> None:
 
 def test_html_report_is_self_contained(tiny_models_dir: Path) -> None:
     expression = load_cohort("colorectal").expression.loc[["P10"]]
-    rankings, bundles = {}, {}
-    for kind, label in (("scratch", "From scratch"), ("finetuned", "Fine-tuned")):
-        bundle = load_bundle(tiny_models_dir / f"colorectal_tdnn_{kind}")
-        rankings[label] = annotate_ranking(
-            rank_drugs(bundle, expression), per_drug_reliability(bundle.reference_predictions)
-        )
-        bundles[label] = {"name": bundle.name, "created": bundle.manifest.created}
-    html = build_report(
-        "P10 <script>",
-        rankings,
-        bundles,
-        z_score_scatter(rankings["From scratch"], rankings["Fine-tuned"], "from scratch", "fine-tuned"),
-        n_reference=19,
-    )
+    models = []
+    for training, label in (("scratch", "From scratch"), ("finetuned", "Fine-tuned")):
+        bundle = load_bundle(tiny_models_dir / f"colorectal_tdnn_{training}")
+        ranking = annotate_ranking(rank_drugs(bundle, expression), per_drug_reliability(bundle.reference_predictions))
+        models.append(ReportedModel(label, bundle.manifest, None, ranking))
+    scatter = z_score_scatter(models[0].ranking, models[1].ranking, "from scratch", "fine-tuned")
+    html = organoid_report_html("P10 <script>", models, n_reference=19, scatter=scatter)
     assert "P10 &lt;script&gt;" in html and "<script>alert" not in html
     assert SENTENCE in html
     assert html.count('<tr class="top">') == 2 * 5
@@ -515,7 +499,7 @@ def test_html_report_is_self_contained(tiny_models_dir: Path) -> None:
     assert "Plotly.newPlot" in html and not re.search(r"<script[^>]*\bsrc=", html)
     assert "<th>predicted AUC</th>" in html
     # A bundle of an ln IC50 screen: the report's headers say so.
-    in_ic50 = build_report("P10", rankings, bundles, None, n_reference=19, unit="ln IC50")
+    in_ic50 = organoid_report_html("P10", models, n_reference=19, unit="ln IC50")
     assert "<th>predicted ln IC50</th><th>± ln IC50</th>" in in_ic50 and "AUC" not in in_ic50
 
 

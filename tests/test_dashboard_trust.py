@@ -16,21 +16,23 @@ import pytest
 from dashboard_fixtures import APP, REPO_ROOT, plotly_numbers
 from streamlit.testing.v1 import AppTest
 
-from core.bundle_grid import TRAINING_ORDER
 from core.config import MODELS_DIR_ENV
+from core.data.registry import load_cohort
 from core.evaluation.cohort_scores import scored_table
 from core.evaluation.evidence import EVIDENCE_FILE, Evidence, best_architecture, stored_evidence
 from core.evaluation.metrics import within_drug_fold
-from core.evaluation.performance import HEADLINE, TRAINING_LABELS
-from core.inference.bundle import read_manifest
-from core.report import build_report
+from core.evaluation.performance import HEADLINE
+from core.inference.bundle import load_bundle, read_manifest
+from core.organoid_report import ReportedModel, organoid_report_html
+from core.ranking import organoid_ranking
+from core.study_design import TRAINING_LABELS, TRAININGS
 from dashboard.common import ARCHITECTURES
 
 COMMITTED = REPO_ROOT / "trained_models"
 TIMEOUT = 600  # a ceiling no normal load reaches: AppTest.run returns as soon as the page's run ends
 STORED = 1e-4  # bundle_evidence.csv and summary.csv keep 4 significant digits
 ROUNDED = 6e-4  # a number the README rounds to 3 decimals (half a unit, and a stored 4th digit of 5)
-LABELS = {(ARCHITECTURES[a], TRAINING_LABELS[k]): (a, k) for a in ARCHITECTURES for k in TRAINING_ORDER}
+LABELS = {(ARCHITECTURES[a], TRAINING_LABELS[k]): (a, k) for a in ARCHITECTURES for k in TRAININGS}
 
 
 @pytest.fixture
@@ -38,15 +40,15 @@ def committed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(MODELS_DIR_ENV, str(COMMITTED))
 
 
-def _reference(architecture: str, kind: str) -> pd.DataFrame:
+def _reference(architecture: str, training: str) -> pd.DataFrame:
     return pd.read_csv(
-        COMMITTED / f"colorectal_{architecture}_{kind}" / "reference_predictions.csv.gz", dtype={"sample": str}
+        COMMITTED / f"colorectal_{architecture}_{training}" / "reference_predictions.csv.gz", dtype={"sample": str}
     )
 
 
-def _headline(architecture: str, kind: str) -> float:
+def _headline(architecture: str, training: str) -> float:
     """The one number of a shipped model: its fold-centred within-drug r, from its own reference predictions."""
-    return within_drug_fold(scored_table(_reference(architecture, kind)))
+    return within_drug_fold(scored_table(_reference(architecture, training)))
 
 
 def _scored(within_drug: float) -> Evidence:
@@ -98,22 +100,21 @@ def test_one_number_per_model_on_the_performance_page_in_the_report_and_in_summa
 
     # The report states each model's number and permutation p as the pages and bundle_evidence.csv do.
     stored = pd.read_csv(COMMITTED / "benchmark" / EVIDENCE_FILE).set_index("bundle")
-    bundles = {}
+    organoid = load_cohort("colorectal").expression.loc[["P10"]]
+    models = []
     for key in (("convnn", "scratch"), ("convnn", "finetuned")):
-        name = f"colorectal_{key[0]}_{key[1]}"
-        manifest = read_manifest(COMMITTED / name)
-        bundles[TRAINING_LABELS[key[1]]] = {
-            "name": name,
-            "created": manifest.created,
-            "evidence": stored_evidence(stored.reset_index(), name, manifest),
-        }
-    report = build_report("P10", {}, bundles, None, n_reference=19)
+        bundle = load_bundle(COMMITTED / f"colorectal_{key[0]}_{key[1]}")
+        found = stored_evidence(stored.reset_index(), bundle.name, bundle.manifest)
+        models.append(
+            ReportedModel(TRAINING_LABELS[key[1]], bundle.manifest, found, organoid_ranking(bundle, organoid))
+        )
+    report = organoid_report_html("P10", models, n_reference=19)
     for key in (("convnn", "scratch"), ("convnn", "finetuned")):
         name = f"colorectal_{key[0]}_{key[1]}"
         row = stored.loc[name]
         assert row["within_drug"] == pytest.approx(expected[key], abs=STORED)
         assert (
-            f"<td>{TRAINING_LABELS[key[1]]}</td><td>{name}</td><td>{bundles[TRAINING_LABELS[key[1]]]['created'][:10]}</td>"
+            f"<td>{TRAINING_LABELS[key[1]]}</td><td>{name}</td><td>{read_manifest(COMMITTED / name).created[:10]}</td>"
             f"<td>{expected[key]:+.2f}</td><td>{row['p_value']:.2f}</td>"
         ) in report
 
@@ -125,10 +126,10 @@ def test_ranking_opens_on_the_best_evidence_and_shows_the_same_numbers(committed
     assert app.session_state["profile"] is not None
     app = app.switch_page("views/ranking.py").run()
     assert not app.exception
-    scores = {(a, k): _headline(a, k) for a in ARCHITECTURES for k in TRAINING_ORDER}
+    scores = {(a, k): _headline(a, k) for a in ARCHITECTURES for k in TRAININGS}
     best = best_architecture({a: [_scored(scores[(a, k)]) for k in ("scratch", "finetuned")] for a in ARCHITECTURES})
     assert app.radio(key="ranking_architecture").value == best
-    zero_shot_best = max(TRAINING_ORDER, key=lambda k: scores[(best, k)]) == "zeroshot"
+    zero_shot_best = max(TRAININGS, key=lambda k: scores[(best, k)]) == "zeroshot"
     assert app.checkbox(key="ranking_zeroshot").value == zero_shot_best
     # The verdict beside each ranking carries the number of the performance page.
     shown = [
@@ -136,11 +137,11 @@ def test_ranking_opens_on_the_best_evidence_and_shows_the_same_numbers(committed
         for box in (*app.success, *app.warning, *app.error)
         for r in re.findall(r"within-drug r = ([+-]\d\.\d\d)", box.value)
     ]
-    kinds = ["scratch", "finetuned"] + (["zeroshot"] if zero_shot_best else [])
-    assert sorted(shown) == sorted(round(scores[(best, k)], 2) for k in kinds)
+    trainings = ["scratch", "finetuned"] + (["zeroshot"] if zero_shot_best else [])
+    assert sorted(shown) == sorted(round(scores[(best, k)], 2) for k in trainings)
     # ± z is on screen for the trained models, withheld (no spread) for the zero-shot one.
-    for frame, kind in zip(app.dataframe, kinds):
-        assert frame.value["± z"].isna().all() == (kind == "zeroshot")
+    for frame, training in zip(app.dataframe, trainings):
+        assert frame.value["± z"].isna().all() == (training == "zeroshot")
 
 
 def test_the_readme_states_the_shipped_models_numbers_as_their_bundles_do() -> None:
@@ -157,9 +158,11 @@ def test_the_readme_states_the_shipped_models_numbers_as_their_bundles_do() -> N
     assert set(rows) == set(ARCHITECTURES.values())
     for architecture, label in ARCHITECTURES.items():
         paper, evidence_cells, mse = (cell.split(" / ") for cell in rows[label])
-        for position, kind in enumerate(("scratch", "finetuned", "zeroshot")):
-            name = f"colorectal_{architecture}_{kind}"
-            benchmark = pd.read_csv(COMMITTED / name / "benchmark.csv").set_index("model").loc[f"{architecture}_{kind}"]
+        for position, training in enumerate(("scratch", "finetuned", "zeroshot")):
+            name = f"colorectal_{architecture}_{training}"
+            benchmark = (
+                pd.read_csv(COMMITTED / name / "benchmark.csv").set_index("model").loc[f"{architecture}_{training}"]
+            )
             assert float(paper[position]) == pytest.approx(benchmark["paper_precision_oncology"], abs=ROUNDED)
             assert float(mse[position]) == pytest.approx(benchmark["mse"], abs=ROUNDED)
             r, p = re.fullmatch(r"(-?\d\.\d+) \(p = (\d\.\d+)\)", evidence_cells[position].strip()).groups()

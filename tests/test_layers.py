@@ -12,23 +12,42 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "core"
 
-# Package -> the core packages it may import (itself included). Lower layers first.
-ALLOWED = {
-    "core.config": {"core.config"},
-    "core.data": {"core.config", "core.data"},
-    "core.preprocessing": {"core.config", "core.data", "core.preprocessing"},
-    "core.models": {"core.models"},
-    "core.inference": {"core.config", "core.data", "core.preprocessing", "core.models", "core.inference"},
-    "core.training": {
-        "core.config",
+# The layer diagram of ``core``: package (or top-level module) -> the core packages it may import besides itself.
+# Every one of them is listed, so a new package has to be placed here, below what uses it.
+LEAVES = {"core.config", "core.study_design"}
+BELOW = {
+    "core.config": set(),
+    "core.study_design": set(),
+    "core.models": set(),
+    "core.data": LEAVES,
+    "core.preprocessing": LEAVES | {"core.data"},
+    "core.inference": LEAVES | {"core.data", "core.preprocessing", "core.models"},
+    "core.upload": LEAVES | {"core.data"},
+    "core.predict": {"core.inference"},
+    "core.evaluation": LEAVES | {"core.data", "core.models", "core.inference"},
+    "core.explain": LEAVES | {"core.data", "core.models", "core.inference"},
+    "core.training": LEAVES | {"core.data", "core.preprocessing", "core.models", "core.inference", "core.evaluation"},
+    "core.ranking_table": LEAVES | {"core.data", "core.evaluation"},
+    "core.ranking": LEAVES | {"core.evaluation", "core.inference", "core.predict", "core.ranking_table"},
+    "core.organoid_figures": LEAVES | {"core.evaluation", "core.ranking"},
+    "core.organoid_report": LEAVES
+    | {"core.evaluation", "core.inference", "core.organoid_figures", "core.ranking_table"},
+    "core.bundle_grid": LEAVES | {"core.inference", "core.models"},
+    "core.stored_explanations": {"core.explain"},
+    "core.benchmark": LEAVES
+    | {"core.data", "core.preprocessing", "core.models", "core.inference", "core.evaluation", "core.training"},
+    "core.transfer": LEAVES
+    | {
         "core.data",
         "core.preprocessing",
         "core.models",
         "core.inference",
         "core.evaluation",
         "core.training",
+        "core.benchmark",
     },
 }
+ALLOWED = {layer: below | {layer} for layer, below in BELOW.items()}
 OUTSIDE_CORE = ("dashboard", "training_scripts")
 
 
@@ -86,6 +105,21 @@ def test_core_imports_only_downwards() -> None:
     assert violations(modules) == []
 
 
+def test_every_core_package_has_a_place_in_the_diagram() -> None:
+    assert {layer_of(m) for m in core_imports()} - {"core"} == set(ALLOWED)
+
+
+def test_the_diagram_has_no_cycles() -> None:
+    """A layer never sits (through other layers) below itself: the diagram is an order, not a tangle."""
+
+    def reachable(layer: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        assert layer not in seen, f"cycle through {layer}"
+        return set().union(*(reachable(below, seen | {layer}) | {below} for below in BELOW[layer]))
+
+    for layer in BELOW:
+        reachable(layer)
+
+
 @pytest.mark.parametrize(
     "module, imported, breaks",
     [
@@ -95,6 +129,8 @@ def test_core_imports_only_downwards() -> None:
         ("core.data.panels", "core.data.registry", False),
         ("core.transfer.study", "dashboard.common", True),
         ("core.training.fit", "core.inference.model", False),
+        ("core.ranking", "core.organoid_report", True),
+        ("core.evaluation.evidence", "core.training.fit", True),
     ],
 )
 def test_rules_catch_an_upward_import(module: str, imported: str, breaks: bool) -> None:

@@ -269,11 +269,11 @@ def trained(tiny_models_dir: Path, gdsc1):
 def test_fine_tuned_and_scratch_bundles_are_cross_validated_like_the_committed_ones(trained) -> None:
     uploaded, pretrained, bundles, steps = trained
     cohort = uploaded.cohort
-    assert {kind: b.name for kind, b in bundles.items()} == {
+    assert {training: b.name for training, b in bundles.items()} == {
         "finetuned": "session_tdnn_finetuned",
         "scratch": "session_tdnn_scratch",
     }
-    for kind, bundle in bundles.items():
+    for training, bundle in bundles.items():
         assert len(bundle.members) == 3
         oof = bundle.reference_predictions
         assert len(oof) == len(cohort.expression) * len(cohort.drug_smiles)
@@ -281,11 +281,11 @@ def test_fine_tuned_and_scratch_bundles_are_cross_validated_like_the_committed_o
         # The benchmark scores these out-of-fold predictions (MSE by hand on the observed range scaled to 0-1)
         # beside the naive baselines, which score exactly 0 on the fold-centred within-drug r.
         scores = bundle.benchmark.set_index("model")
-        assert list(scores.index) == [f"tdnn_{kind}", *NAIVE_BASELINES]
+        assert list(scores.index) == [f"tdnn_{training}", *NAIVE_BASELINES]
         screened = oof.dropna(subset=["y_true"])
         span = screened["y_true"].max() - screened["y_true"].min()
         by_hand = (((screened["y_pred"] - screened["y_true"]) / span) ** 2).mean()
-        assert scores.loc[f"tdnn_{kind}", "mse"] == pytest.approx(by_hand, rel=1e-9)
+        assert scores.loc[f"tdnn_{training}", "mse"] == pytest.approx(by_hand, rel=1e-9)
         assert (scores.loc[list(NAIVE_BASELINES), HEADLINE] == 0.0).all()
         assert bundle.manifest.cohort["label"] == "colorectal subset"
         assert "uploaded by a user" in bundle.manifest.cohort["source"]
@@ -311,7 +311,7 @@ def test_fine_tuned_and_scratch_bundles_are_cross_validated_like_the_committed_o
     # Fine-tuning keeps the pre-trained drug encoder (GDSC-fitted); from scratch fits its own on the cohort's drugs.
     assert bundles["finetuned"].members[0].trained.drugs.to_dict() == pretrained.drugs.to_dict()
     assert bundles["scratch"].members[0].trained.drugs.to_dict() != pretrained.drugs.to_dict()
-    assert {(s.kind, s.fold) for s in steps} == {(k, f) for k in ("finetuned", "scratch") for f in range(3)}
+    assert {(s.training, s.fold) for s in steps} == {(k, f) for k in ("finetuned", "scratch") for f in range(3)}
     assert [s.fraction for s in steps] == sorted(s.fraction for s in steps) and steps[-1].fraction <= 1.0
     scores = comparison_table(bundles).set_index("model")
     assert list(scores.columns) == [METRICS[key].label for key in SCORES]  # the headline within-drug r first
@@ -434,8 +434,8 @@ def test_command_line_writes_loadable_bundles(tiny_models_dir: Path, tmp_path: P
     printed = capsys.readouterr().out
     assert status == 0
     assert "12 samples x 10 drugs" in printed and "naive: per-drug mean" in printed
-    for kind in ("finetuned", "scratch"):
-        bundle = load_bundle(tmp_path / "out" / f"lab_tdnn_{kind}")
+    for training in ("finetuned", "scratch"):
+        bundle = load_bundle(tmp_path / "out" / f"lab_tdnn_{training}")
         assert len(bundle.members) == 2 and bundle.manifest.settings["training"]["max_epochs"] == 2
     (tmp_path / "percent.csv").write_bytes(
         b"sample,drug,auc\n" + b"".join(f"P{i},d,{60 + i}\n".encode() for i in range(9))

@@ -62,15 +62,15 @@ def pretrained_tdnn(small):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model_name", list(SPECS))
-def test_each_architecture_pretrains_finetunes_and_trains_from_scratch(small, model_name: str) -> None:
+def test_each_architecture_pretrains_finetunes_and_trains_from_scratch(small, architecture: str) -> None:
     gdsc, crc = small
-    genes = load_panel(SPECS[model_name].panel)
-    pre = pretrain(model_name, gdsc, genes, QUICK, TINY[model_name], max_pairs=1500, progress=None)
+    genes = load_panel(SPECS[architecture].panel)
+    pre = pretrain(architecture, gdsc, genes, QUICK, TINY[architecture], max_pairs=1500, progress=None)
     assert 1 <= pre.fit_result.epochs_run <= QUICK.max_epochs and np.isfinite(pre.fit_result.best_val_loss)
     pairs = training_pairs(crc)
     for trained in (
         finetune(pre, gdsc, crc, pairs, QUICK, progress=None),
-        train_from_scratch(model_name, genes, gdsc, crc, pairs, QUICK, TINY[model_name], progress=None),
+        train_from_scratch(architecture, genes, gdsc, crc, pairs, QUICK, TINY[architecture], progress=None),
     ):
         predictions = trained.predict_pairs(crc.expression, pairs, crc.drug_smiles)
         assert predictions.shape == (len(pairs),) and np.isfinite(predictions).all()

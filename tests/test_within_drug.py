@@ -136,7 +136,7 @@ def test_evidence_verdicts_and_the_evidence_file_round_trip() -> None:
     assert not bad.orders_samples and "no better than each drug's average" in bad.verdict()
     manifest = Manifest(
         name="m",
-        model_name="convnn",
+        architecture="convnn",
         training="scratch",
         target_cohort="colorectal",
         response_metric="auc",

@@ -23,13 +23,14 @@ from streamlit.testing.v1 import AppTest
 from core.config import REPO_ROOT, models_dir
 from core.data.cohort import Cohort
 from core.data.panels import load_panel
-from core.data.registry import TARGET_DATASET, load_cohort
+from core.data.registry import load_cohort
 from core.explain.bundle_attributions import DEFAULT_VIEW, VIEWS, organoid_attributions, pathway_enrichment
 from core.explain.enrichment import ranked_enrichment
 from core.explain.precomputed import load_reference_explanations
 from core.inference.bundle import load_bundle
 from core.models import SPECS
 from core.predict import rank_drugs
+from core.study_design import TARGET_COHORT
 from core.training import background
 from core.training.own_cohort import BROWSER_TRAINING, train_own_cohort_to_zip
 from core.upload import validate_upload
@@ -72,7 +73,7 @@ def first_visits(app: AppTest, upload: bytes) -> None:
 def training_clicks(architecture: str, n_samples: int = 12, n_drugs: int = 10) -> None:
     """Click -> first epoch and click -> results of an own-cohort run, started as the fine-tuning page starts
     it (a spawned worker): ``n_samples`` reference organoids x ``n_drugs`` drugs, 2 folds x 3 epochs."""
-    reference = load_cohort(TARGET_DATASET)
+    reference = load_cohort(TARGET_COHORT)
     responses = reference.responses
     samples = sorted(responses["sample"].unique())[:n_samples]
     drugs = sorted(d for d in responses["drug"].unique() if reference.drug_smiles.get(d))[:n_drugs]
@@ -81,7 +82,7 @@ def training_clicks(architecture: str, n_samples: int = 12, n_drugs: int = 10) -
         reference, responses=chosen, drug_smiles={d: reference.drug_smiles[d] for d in drugs}
     )
     settings = dataclasses.replace(BROWSER_TRAINING, max_epochs=3)
-    folder = models_dir() / f"{TARGET_DATASET}_{architecture}_zeroshot"
+    folder = models_dir() / f"{TARGET_COHORT}_{architecture}_zeroshot"
     clicked = time.perf_counter()
     job = background.start(train_own_cohort_to_zip, (cohort, "benchmark subset", folder, settings, 2), "bench")
     first_epoch = None
@@ -108,12 +109,12 @@ def main(argv: list[str] | None = None) -> None:
         f"app start to first page (home; the datasets are read only when its expander is opened): {start_s:.1f} s"
         f"{' (page raised)' if app.exception else ''}"
     )
-    expression = load_cohort(TARGET_DATASET).expression
+    expression = load_cohort(TARGET_COHORT).expression
     upload = expression.iloc[[0]].T.to_csv().encode()  # one organoid, genes as rows, as a user would send it
     first_visits(app, upload)
     training_clicks(args.architecture)
 
-    names = {kind: f"{TARGET_DATASET}_{args.architecture}_{kind}" for kind in ("scratch", "finetuned")}
+    names = {training: f"{TARGET_COHORT}_{args.architecture}_{training}" for training in ("scratch", "finetuned")}
     load_s, bundles = seconds(lambda: {k: load_bundle(models_dir() / n) for k, n in names.items()})
     print(f"loading both bundles (once per process, hashes verified): {load_s:.2f} s")
     panel = load_panel(SPECS[args.architecture].panel)
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
         )
 
     finetuned = bundles["finetuned"]
-    references = load_cohort(TARGET_DATASET).expression
+    references = load_cohort(TARGET_COHORT).expression
     by_view = {}
     for view in VIEWS:
         ig_s, by_view[view] = seconds(

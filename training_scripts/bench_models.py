@@ -13,23 +13,24 @@ import time
 import pandas as pd
 
 from core.config import models_dir
-from core.data.registry import TARGET_DATASET, load_cohort
+from core.data.registry import load_cohort
 from core.inference.bundle import list_bundles, load_bundle, unverified_manifest
 from core.predict import rank_drugs
+from core.study_design import TARGET_COHORT
 from training_scripts.settings import MODELS, pretrained_dir
 
 
 def pretraining_rows() -> list[dict[str, object]]:
     rows = []
-    for model_name in MODELS:
-        folder = pretrained_dir(model_name)
+    for architecture in MODELS:
+        folder = pretrained_dir(architecture)
         if not (folder / "manifest.json").is_file():
             continue
         manifest = unverified_manifest(folder)
         fit, settings = manifest.fit or {}, manifest.settings or {}
         rows.append(
             {
-                "model": model_name,
+                "model": architecture,
                 "pairs": settings.get("max_pairs") or "all",
                 "epochs": fit["epochs_run"],
                 "s/epoch": round(fit["seconds"] / fit["epochs_run"], 1),
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     print("== GDSC1 pre-training on this machine (from the pre-trained models' manifests)")
     print(pd.DataFrame(pretraining_rows()).to_string(index=False) or "no pre-trained model cached")
 
-    expression = load_cohort(TARGET_DATASET).expression
+    expression = load_cohort(TARGET_COHORT).expression
     rows = []
     for name in list_bundles(models_dir()):
         start = time.perf_counter()

@@ -28,10 +28,11 @@ import pandas as pd
 
 from core.config import REPO_ROOT, data_root, models_dir
 from core.data.cohort import Cohort
-from core.data.registry import PRETRAINING_DATASET, load_cohort
+from core.data.registry import load_cohort
 from core.inference.bundle import bundles_from_zip_bytes, bundles_to_zip_bytes
 from core.models import SPECS
 from core.predict import member_predictions
+from core.study_design import PRETRAINING_COHORT
 from core.training import background
 from core.training.fit import TrainingSettings
 from core.training.own_cohort import (
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"settings: {settings.to_dict()}, {args.folds} folds, {args.architecture}", flush=True)
 
     timings: dict[str, float] = {}
-    gdsc = timed("load GDSC1 (once per server process)", lambda: load_cohort(PRETRAINING_DATASET), timings)
+    gdsc = timed("load GDSC1 (once per server process)", lambda: load_cohort(PRETRAINING_COHORT), timings)
     pretrained, manifest = timed(
         "load the pre-trained model (once per process)",
         lambda: pretrained_from_zeroshot_bundle(models_dir() / f"colorectal_{args.architecture}_zeroshot"),
@@ -156,9 +157,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     else:
         bundles = timed("fine-tune + from scratch, cross-validated", train, timings)
-    for kind, bundle in bundles.items():
+    for training, bundle in bundles.items():
         epochs = [f["epochs_run"] for f in bundle.manifest.fold_training or ()]
-        print(f"  {kind}: {bundle.manifest.build_seconds:.1f} s, epochs per fold {epochs}")
+        print(f"  {training}: {bundle.manifest.build_seconds:.1f} s, epochs per fold {epochs}")
     archive = timed("zip export (in memory)", lambda: bundles_to_zip_bytes(list(bundles.values())), timings)
     reloaded = timed("zip reload (hashes verified)", lambda: bundles_from_zip_bytes(archive), timings)
     probe = cohort.expression.iloc[:3]

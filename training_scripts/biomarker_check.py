@@ -20,11 +20,11 @@ import pandas as pd
 from core.benchmark.tasks import cohort
 from core.config import models_dir
 from core.data.panels import load_panel
-from core.data.registry import PRETRAINING_DATASET
 from core.explain.biomarkers import biomarker_ranks, load_biomarkers, random_gene_null, summarise
 from core.explain.bundle_attributions import DEFAULT_VIEW, contrast_over_drugs, mean_importance
 from core.explain.integrated_gradients import DEFAULT_STEPS, expected_gradients, integrated_gradients, pair_grid
 from core.explain.precomputed import relative_importance
+from core.study_design import PRETRAINING_COHORT
 from core.transfer.deep_study import held_out_lines, pretrained_model
 
 HELD_OUT = "cell_fold0"
@@ -63,7 +63,7 @@ def data_importance(
 def view_importance(model_target: str, args: argparse.Namespace, markers: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """View -> drugs x genes importance (mean |attribution| over the sampled held-out lines)."""
     trained = pretrained_model(model_target, HELD_OUT)
-    gdsc = cohort(PRETRAINING_DATASET)
+    gdsc = cohort(PRETRAINING_COHORT)
     rng = np.random.default_rng(args.seed)
     held_out = sorted(held_out_lines(HELD_OUT) & set(gdsc.expression.index))
     training = sorted(set(gdsc.expression.index) - set(held_out))
@@ -98,7 +98,7 @@ def view_importance(model_target: str, args: argparse.Namespace, markers: pd.Dat
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     markers = load_biomarkers()
-    gdsc = cohort(PRETRAINING_DATASET)
+    gdsc = cohort(PRETRAINING_COHORT)
     panel = load_panel("tdnn")
     missing = markers[~markers["gene"].isin(panel) | ~markers["drug"].map(lambda d: bool(gdsc.drug_smiles.get(d)))]
     if len(missing):

@@ -15,13 +15,13 @@ from training_scripts.cohort_bundles import add_common_arguments, build_and_save
 from training_scripts.settings import PRETRAINING, pretrained_dir
 
 
-def has_current_pretraining(model_name: str) -> bool:
+def has_current_pretraining(architecture: str) -> bool:
     """A cached pre-trained model exists and was trained with today's budget and settings."""
-    folder = pretrained_dir(model_name)
+    folder = pretrained_dir(architecture)
     if not (folder / "manifest.json").is_file():
         return False
     settings = unverified_manifest(folder).settings or {}
-    budget = PRETRAINING[model_name]
+    budget = PRETRAINING[architecture]
     return settings.get("max_pairs") == budget.max_pairs and settings.get("training") == budget.settings.to_dict()
 
 
@@ -30,9 +30,9 @@ def main(argv: list[str] | None = None) -> None:
     add_common_arguments(parser)
     parser.add_argument("--repretrain", action="store_true", help="pre-train again even if a model is cached")
     args = parser.parse_args(argv)
-    for model_name in args.models:
-        if args.repretrain or not has_current_pretraining(model_name):
-            pretrain.main(["--model", model_name])
+    for architecture in args.models:
+        if args.repretrain or not has_current_pretraining(architecture):
+            pretrain.main(["--model", architecture])
     build_and_save(["zeroshot", "finetuned", "scratch"], args)
 
 

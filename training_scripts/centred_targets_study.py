@@ -29,9 +29,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.benchmark.grid import CELL, IN_VITRO
+from core.benchmark.grid import CELL
 from core.config import cache_dir, models_dir
 from core.inference.target import TARGETS
+from core.study_design import PRETRAINING_COHORT
 from core.training.ordering import LOSSES
 from core.transfer import multitask_transfer
 from core.transfer.deep_study import (
@@ -53,7 +54,8 @@ STEPS = ("gdsc", "organoids", "external", "ordering", "transfer")
 def committed_gdsc_predictions() -> pd.DataFrame:
     """The committed benchmark's GDSC cell cold-start predictions of the min-max tDNN and the per-drug forest."""
     table = pd.read_parquet(
-        models_dir() / "benchmark" / "predictions.parquet", filters=[("dataset", "==", IN_VITRO), ("split", "==", CELL)]
+        models_dir() / "benchmark" / "predictions.parquet",
+        filters=[("dataset", "==", PRETRAINING_COHORT), ("split", "==", CELL)],
     )
     table = table[table["model"].astype(str).isin(["tdnn_scratch", "rf_per_drug"])]
     return table.assign(model="committed_" + table["model"].astype(str))[
@@ -86,14 +88,14 @@ def main(argv: list[str] | None = None) -> None:
     if "gdsc" in args.steps:
         tables = [committed_gdsc_predictions()]
         for target in [t for t in args.targets if t != "minmax"]:  # min-max: the committed benchmark run
-            for fold in range(GDSC_PROFILE.folds[(IN_VITRO, CELL)]):
+            for fold in range(GDSC_PROFILE.folds[(PRETRAINING_COHORT, CELL)]):
                 tables.append(
                     cached(
                         args.work_dir / f"gdsc_{target}_fold{fold}.parquet", lambda: gdsc_cell_cold_start(target, fold)
                     )
                 )
                 log(f"GDSC cell cold-start {target} fold {fold + 1} done")
-        for fold in range(GDSC_PROFILE.folds[(IN_VITRO, CELL)]):
+        for fold in range(GDSC_PROFILE.folds[(PRETRAINING_COHORT, CELL)]):
             tables.append(
                 cached(args.work_dir / f"gdsc_multitask_fold{fold}.parquet", lambda: gdsc_multitask_and_ridge(fold))
             )
@@ -134,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     if "ordering" in args.steps:
         tables = []
         for seed in args.seeds:
-            for fold in range(GDSC_PROFILE.folds[(IN_VITRO, CELL)]):
+            for fold in range(GDSC_PROFILE.folds[(PRETRAINING_COHORT, CELL)]):
                 tables.append(
                     cached(
                         args.work_dir / f"gdsc_ordering_fold{fold}_seed{seed}.parquet",

@@ -8,19 +8,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from core.data.panels import load_panel
-from core.data.registry import PRETRAINING_DATASET, load_cohort
+from core.data.registry import load_cohort
 from core.inference.bundle import save_bundle
 from core.models import SPECS
+from core.study_design import PRETRAINING_COHORT, TARGET_COHORT
 from core.training.bundles import build_bundle, bundle_name
 from core.training.pretrained import load_pretrained
-from training_scripts.settings import (
-    MODELS,
-    N_FOLDS,
-    TARGET_COHORT,
-    TARGET_TRAINING,
-    TRAINED_MODELS,
-    pretrained_dir,
-)
+from training_scripts.settings import MODELS, N_FOLDS, TARGET_TRAINING, TRAINED_MODELS, pretrained_dir
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,28 +25,28 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pretrained", type=Path, help="pre-trained model folder (default: the cache, per model)")
 
 
-def build_and_save(kinds: list[str], args: argparse.Namespace) -> None:
-    """Build the ``kinds`` bundles of every model in ``args.models`` for ``args.cohort`` and save them."""
-    gdsc = load_cohort(PRETRAINING_DATASET)
+def build_and_save(trainings: list[str], args: argparse.Namespace) -> None:
+    """Build the ``trainings`` bundles of every model in ``args.models`` for ``args.cohort`` and save them."""
+    gdsc = load_cohort(PRETRAINING_COHORT)
     cohort = load_cohort(args.cohort)
     if not cohort.has_expression:
         raise SystemExit(f"Cohort {args.cohort} has no expression: {cohort.expression_note}")
-    for model_name in args.models:
+    for architecture in args.models:
         pretrained, pretraining_manifest = None, None
-        if any(kind != "scratch" for kind in kinds):
-            folder = args.pretrained or pretrained_dir(model_name)
+        if any(training != "scratch" for training in trainings):
+            folder = args.pretrained or pretrained_dir(architecture)
             if not (folder / "manifest.json").is_file():
                 raise SystemExit(
-                    f"No pre-trained {model_name} in {folder}: run "
-                    f"`python -m training_scripts.pretrain --model {model_name}` first."
+                    f"No pre-trained {architecture} in {folder}: run "
+                    f"`python -m training_scripts.pretrain --model {architecture}` first."
                 )
             pretrained, pretraining_manifest = load_pretrained(folder)
-        genes = pretrained.expression.genes if pretrained else load_panel(SPECS[model_name].panel)
-        for kind in kinds:
+        genes = pretrained.expression.genes if pretrained else load_panel(SPECS[architecture].panel)
+        for training in trainings:
             start = time.perf_counter()
             bundle = build_bundle(
-                kind,
-                model_name,
+                training,
+                architecture,
                 genes,
                 gdsc,
                 cohort,
@@ -63,7 +57,7 @@ def build_and_save(kinds: list[str], args: argparse.Namespace) -> None:
             )
             bundle.manifest = replace(bundle.manifest, build_seconds=round(time.perf_counter() - start, 1))
             save_bundle(
-                bundle, args.out / bundle_name(cohort.name, model_name, kind), shared_weights=kind == "zeroshot"
+                bundle, args.out / bundle_name(cohort.name, architecture, training), shared_weights=training == "zeroshot"
             )
             scores = bundle.benchmark.set_index("model")
             print(

@@ -25,9 +25,10 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold
 
 from core.data.panels import load_panel
-from core.data.registry import PRETRAINING_DATASET, TARGET_DATASET, load_cohort
+from core.data.registry import load_cohort
 from core.preprocessing.combat import ComBatHarmoniser
 from core.preprocessing.standardise import standardise_per_sample
+from core.study_design import PRETRAINING_COHORT, TARGET_COHORT
 
 GDSC, ORGANOID = "gdsc", "organoid"
 
@@ -202,8 +203,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the fold splits")
     args = parser.parse_args(argv)
 
-    gdsc = load_cohort(PRETRAINING_DATASET).expression
-    organoids = load_cohort(TARGET_DATASET).expression
+    gdsc = load_cohort(PRETRAINING_COHORT).expression
+    organoids = load_cohort(TARGET_COHORT).expression
     panel = load_panel("tdnn")
     expression = pd.concat([standardise_per_sample(gdsc, panel), standardise_per_sample(organoids, panel)])
     if expression.index.has_duplicates:

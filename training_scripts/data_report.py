@@ -12,8 +12,9 @@ import pandas as pd
 
 from core.data.cohort import Cohort
 from core.data.panels import PANEL_NAMES, build_panel, listed_genes
-from core.data.registry import DATASETS, PRETRAINING_DATASET, TARGET_DATASET, load_cohort
+from core.data.registry import DATASETS, load_cohort
 from core.data.summary import summarise
+from core.study_design import PRETRAINING_COHORT, TARGET_COHORT
 
 PAPER_GDSC = "paper: GDSC1 ln IC50, 958 cell lines x 282 drugs = 250,625 pairs"
 
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     pd.set_option("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 120)
     print("== Datasets (pairs = response rows; usable = sample has expression and drug has a structure)")
     print(pd.DataFrame([summarise(c) for c in cohorts.values()]).to_string(index=False))
-    print(f"\nGDSC for pre-training: {PRETRAINING_DATASET} ({PAPER_GDSC}).")
+    print(f"\nGDSC for pre-training: {PRETRAINING_COHORT} ({PAPER_GDSC}).")
 
     print("\n== Expression and drugs without structure")
     for cohort in cohorts.values():
@@ -60,9 +61,9 @@ def main(argv: list[str] | None = None) -> None:
 
     print("\n== Panel coverage per dataset")
     print(panel_coverage(cohorts).to_string(index=False))
-    if PRETRAINING_DATASET in cohorts and TARGET_DATASET in cohorts:
-        domains = {n: cohorts[n].expression.columns for n in (PRETRAINING_DATASET, TARGET_DATASET)}
-        print(f"\n== Final panels ({PRETRAINING_DATASET} x {TARGET_DATASET})")
+    if PRETRAINING_COHORT in cohorts and TARGET_COHORT in cohorts:
+        domains = {n: cohorts[n].expression.columns for n in (PRETRAINING_COHORT, TARGET_COHORT)}
+        print(f"\n== Final panels ({PRETRAINING_COHORT} x {TARGET_COHORT})")
         for panel in PANEL_NAMES:
             report = build_panel(panel, domains)
             print(

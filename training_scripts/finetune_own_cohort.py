@@ -21,9 +21,10 @@ import time
 from pathlib import Path
 
 from core.config import models_dir
-from core.data.registry import PRETRAINING_DATASET, load_cohort
+from core.data.registry import load_cohort
 from core.inference.bundle import BundleError, save_bundle
 from core.models import SPECS
+from core.study_design import PRETRAINING_COHORT
 from core.training.defaults import TARGET_TRAINING
 from core.training.fit import TrainingSettings
 from core.training.own_cohort import DEFAULT_FOLDS, TrainingStep, comparison_table, train_own_cohort
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         args.label or args.name,
         pretrained,
         pretraining_manifest,
-        load_cohort(PRETRAINING_DATASET),
+        load_cohort(PRETRAINING_COHORT),
         settings,
         args.folds,
         _print_step,

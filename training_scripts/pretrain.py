@@ -12,8 +12,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from core.data.panels import load_panel
-from core.data.registry import PRETRAINING_DATASET, load_cohort
+from core.data.registry import load_cohort
 from core.models import SPECS
+from core.study_design import PRETRAINING_COHORT
 from core.training.pretrained import save_pretrained
 from core.training.protocols import pretrain
 from training_scripts.settings import MODELS, PRETRAINING, pretrained_dir
@@ -39,10 +40,10 @@ def main(argv: list[str] | None = None) -> None:
         **{k: v for k, v in {"max_epochs": args.max_epochs, "batch_size": args.batch_size}.items() if v},
     )
     max_pairs = args.max_pairs if args.max_pairs is not None else budget.max_pairs
-    gdsc = load_cohort(PRETRAINING_DATASET)
+    gdsc = load_cohort(PRETRAINING_COHORT)
     genes = load_panel(SPECS[args.model].panel)
     print(
-        f"Pre-training {args.model} on {PRETRAINING_DATASET} ({max_pairs or 'all'} pairs, {len(genes)} genes), "
+        f"Pre-training {args.model} on {PRETRAINING_COHORT} ({max_pairs or 'all'} pairs, {len(genes)} genes), "
         f"{settings}",
         flush=True,
     )

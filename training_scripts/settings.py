@@ -15,7 +15,6 @@ from core.training.defaults import TARGET_TRAINING  # noqa: F401  (re-exported f
 from core.training.fit import TrainingSettings
 
 MODELS = tuple(SPECS)
-TARGET_COHORT = "colorectal"
 N_FOLDS = 5
 TRAINED_MODELS = REPO_ROOT / "trained_models"
 
@@ -35,6 +34,6 @@ PRETRAINING: dict[str, PretrainingBudget] = {
 }
 
 
-def pretrained_dir(model_name: str) -> Path:
+def pretrained_dir(architecture: str) -> Path:
     """Where pre-trained checkpoints live: the cache, since the zero-shot bundle carries the same weights."""
-    return cache_dir() / "pretrained" / model_name
+    return cache_dir() / "pretrained" / architecture

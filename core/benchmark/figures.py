@@ -41,17 +41,19 @@ def size_curves(summary: pd.DataFrame, dataset: str, split: str, path: Path) -> 
     for column, family in enumerate(families):
         for row, metric in enumerate(metrics):
             axis = axes[row][column]
-            for kind, colour in (
+            for training, colour in (
                 ("scratch", "tab:grey"),
                 ("finetuned", "tab:blue"),
                 ("pretrain", "tab:blue"),
                 ("zeroshot", "tab:orange"),
             ):
-                curve = models[models["model"] == f"{family}_{kind}"]
+                curve = models[models["model"] == f"{family}_{training}"]
                 if curve.empty:
                     continue
                 curve = curve.assign(x=curve["n_finetune"].map(_size_position)).sort_values("x")
-                axis.plot(curve["x"], curve[metric], "o-" if kind != "zeroshot" else "s", color=colour, label=kind)
+                axis.plot(
+                    curve["x"], curve[metric], "o-" if training != "zeroshot" else "s", color=colour, label=training
+                )
             for name, style in NAIVE_STYLE.items():
                 value = rows.loc[rows["model"] == name, metric]
                 if len(value) and pd.notna(value.iloc[0]):

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.models import SPECS
+from core.study_design import PRETRAINING_COHORT, TARGET_COHORT
 
 ARCHITECTURES = tuple(SPECS)
 FINETUNE_SIZES = ("10", "50", "100", "500", "1000", "all")  # "0" is the zero-shot model
 CELL, DRUG = "precision_oncology", "drug_development"
-PRIMARY, IN_VITRO = "colorectal", "gdsc1"
 CLASSICAL_PER_DRUG = ("elasticnet_per_drug", "rf_per_drug")  # need the drug seen in training: cell cold-start
 CLASSICAL_DRUG_FEATURES = ("elasticnet_drug_features", "rf_drug_features")  # genes + descriptors: any split
 
@@ -44,7 +44,11 @@ class Task:
     @property
     def needs_fold_pretraining(self) -> bool:
         """Drug cold-start deep models start from a model pre-trained without the fold's test drugs."""
-        return self.split == DRUG and self.dataset != IN_VITRO and self.model.endswith(("_zeroshot", "_finetuned"))
+        return (
+            self.split == DRUG
+            and self.dataset != PRETRAINING_COHORT
+            and self.model.endswith(("_zeroshot", "_finetuned"))
+        )
 
 
 @dataclass(frozen=True)
@@ -71,13 +75,16 @@ class Profile:
         return tasks
 
     def _models(self, dataset: str, split: str) -> list[tuple[str, str]]:
-        if dataset == IN_VITRO:
+        if dataset == PRETRAINING_COHORT:
             return [(model, "all") for model in self.gdsc_models.get(split, ())]
         architectures = self.cell_architectures if split == CELL else self.drug_architectures
         sizes = self.cell_sizes if split == CELL else self.drug_sizes
-        models = [(f"{arch}_zeroshot", "0") for arch in architectures]
+        models = [(f"{architecture}_zeroshot", "0") for architecture in architectures]
         models += [
-            (f"{arch}_{kind}", size) for arch in architectures for size in sizes for kind in ("finetuned", "scratch")
+            (f"{architecture}_{training}", size)
+            for architecture in architectures
+            for size in sizes
+            for training in ("finetuned", "scratch")
         ]
         classical = (*CLASSICAL_PER_DRUG, *CLASSICAL_DRUG_FEATURES) if split == CELL else CLASSICAL_DRUG_FEATURES
         return models + [(name, "all") for name in classical]
@@ -85,7 +92,7 @@ class Profile:
 
 FULL = Profile(
     name="full",
-    folds={(PRIMARY, CELL): 5, (PRIMARY, DRUG): 10, (IN_VITRO, CELL): 5},
+    folds={(TARGET_COHORT, CELL): 5, (TARGET_COHORT, DRUG): 10, (PRETRAINING_COHORT, CELL): 5},
     cell_architectures=ARCHITECTURES,
     cell_sizes=FINETUNE_SIZES,
     drug_architectures=("tdnn",),
@@ -101,7 +108,7 @@ FULL = Profile(
 
 QUICK = Profile(
     name="quick",
-    folds={(PRIMARY, CELL): 5, (PRIMARY, DRUG): 5},
+    folds={(TARGET_COHORT, CELL): 5, (TARGET_COHORT, DRUG): 5},
     cell_architectures=("tdnn",),
     cell_sizes=("100", "all"),
     drug_architectures=("tdnn",),

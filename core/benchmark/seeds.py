@@ -15,11 +15,14 @@ from pathlib import Path
 import pandas as pd
 
 from core.benchmark.collect import min_max_scaled, naive_predictions
-from core.benchmark.grid import ARCHITECTURES, CELL, PRIMARY, Profile, Task
+from core.benchmark.grid import ARCHITECTURES, CELL, Profile, Task
 from core.benchmark.tasks import run_task
 from core.evaluation.grouped import summarise
+from core.study_design import TARGET_COHORT
 
-SEED_MODELS = tuple(f"{architecture}_{kind}" for architecture in ARCHITECTURES for kind in ("finetuned", "scratch"))
+SEED_MODELS = tuple(
+    f"{architecture}_{training}" for architecture in ARCHITECTURES for training in ("finetuned", "scratch")
+)
 SCORES = ("paper_precision_oncology", "within_drug_pearson")
 
 
@@ -28,7 +31,7 @@ def seed_predictions(
 ) -> pd.DataFrame:
     """Held-out predictions of ``models`` (all training pairs) for every seed and fold, scaled like the grid's;
     each (model, seed, fold) is saved under ``work_dir`` so a rerun only trains what is missing."""
-    n_folds = profile.folds[(PRIMARY, CELL)]
+    n_folds = profile.folds[(TARGET_COHORT, CELL)]
     parts = []
     for seed in seeds:
         for model in models:
@@ -36,16 +39,16 @@ def seed_predictions(
                 path = work_dir / f"{model}__seed{seed}__f{fold}.parquet"
                 if not path.is_file():
                     work_dir.mkdir(parents=True, exist_ok=True)
-                    run_task(Task(PRIMARY, CELL, model, "all", fold), profile, work_dir, seed).to_parquet(path)
+                    run_task(Task(TARGET_COHORT, CELL, model, "all", fold), profile, work_dir, seed).to_parquet(path)
                     progress(f"{model} seed {seed} fold {fold + 1}/{n_folds} done")
                 parts.append(pd.read_parquet(path).assign(model=model, seed=seed))
-    table = pd.concat(parts, ignore_index=True).assign(dataset=PRIMARY, split=CELL)
+    table = pd.concat(parts, ignore_index=True).assign(dataset=TARGET_COHORT, split=CELL)
     return min_max_scaled(table)
 
 
 def seed_scores(predictions: pd.DataFrame) -> pd.DataFrame:
     """One row per model and seed: the grid's metrics (``summarise``, naive baselines on the same folds)."""
-    naive = min_max_scaled(naive_predictions(PRIMARY, CELL, int(predictions["fold"].max()) + 1))
+    naive = min_max_scaled(naive_predictions(TARGET_COHORT, CELL, int(predictions["fold"].max()) + 1))
     rows = []
     for seed, runs in predictions.groupby("seed"):
         table = pd.concat([runs.drop(columns="seed").assign(n_finetune="all"), naive], ignore_index=True)
@@ -56,7 +59,7 @@ def seed_scores(predictions: pd.DataFrame) -> pd.DataFrame:
 
 def seed_spread(scores: pd.DataFrame) -> pd.DataFrame:
     """Per model and score: mean, SD, minimum and maximum over seeds; for every architecture with both a
-    fine-tuned and a from-scratch model, also ``<arch>_finetuned - <arch>_scratch`` seed by seed."""
+    fine-tuned and a from-scratch model, also ``<architecture>_finetuned - <architecture>_scratch`` seed by seed."""
     long = scores.melt(id_vars=["model", "seed"], value_vars=list(SCORES), var_name="score")
     wide = long.pivot_table(index=["seed", "score"], columns="model", values="value").reset_index()
     differences = [

@@ -15,14 +15,15 @@ import numpy as np
 import pandas as pd
 
 from core.benchmark import classical
-from core.benchmark.grid import DRUG, IN_VITRO, PRIMARY, Profile, Task
+from core.benchmark.grid import DRUG, Profile, Task
 from core.config import models_dir
 from core.data.cohort import Cohort
 from core.data.panels import load_panel
-from core.data.registry import PRETRAINING_DATASET, load_cohort
+from core.data.registry import load_cohort
 from core.evaluation.splits import SPLIT_GROUP, cell_cold_start_folds, drug_cold_start_folds
 from core.inference.model import TrainedModel
 from core.models import SPECS, config_class
+from core.study_design import PRETRAINING_COHORT, TARGET_COHORT
 from core.training.defaults import TARGET_TRAINING
 from core.training.fit import TrainingSettings
 from core.training.pretrained import load_pretrained, pretrained_from_zeroshot_bundle, save_pretrained
@@ -30,7 +31,7 @@ from core.training.protocols import finetune, pretrain, train_from_scratch, zero
 
 # GDSC has 309 drugs x 5 folds of per-drug models: a one-ratio elastic-net grid (6 s -> about 1 s per drug
 # here) and 50 trees. Everywhere else the defaults.
-CLASSICAL_SETTINGS = {IN_VITRO: classical.ClassicalSettings(l1_ratios=(0.5,), n_alphas=10, n_trees=50)}
+CLASSICAL_SETTINGS = {PRETRAINING_COHORT: classical.ClassicalSettings(l1_ratios=(0.5,), n_alphas=10, n_trees=50)}
 PRETRAINING_BATCH = 512
 FOLD_SEED = 0
 
@@ -66,7 +67,7 @@ def _gene_features(dataset: str) -> pd.DataFrame:
 @cache
 def _shipped_pretrained(architecture: str) -> TrainedModel:
     """The GDSC-pre-trained model shipped in the committed zero-shot bundle (cell cold-start)."""
-    return pretrained_from_zeroshot_bundle(models_dir() / f"{PRIMARY}_{architecture}_zeroshot")[0]
+    return pretrained_from_zeroshot_bundle(models_dir() / f"{TARGET_COHORT}_{architecture}_zeroshot")[0]
 
 
 def pretraining_folder(results_dir: Path, dataset: str, architecture: str, fold: int) -> Path:
@@ -90,7 +91,7 @@ def _without_drugs(gdsc: Cohort, target: Cohort, drugs: list[str]) -> Cohort:
 def pretraining_without_test_drugs(dataset: str, architecture: str, fold: int, profile: Profile) -> Cohort:
     """The GDSC cohort a drug cold-start fold may pre-train on: its test drugs removed."""
     _, test = train_test(dataset, DRUG, fold, profile.folds[(dataset, DRUG)])
-    return _without_drugs(cohort(PRETRAINING_DATASET), cohort(dataset), sorted(test["drug"].unique()))
+    return _without_drugs(cohort(PRETRAINING_COHORT), cohort(dataset), sorted(test["drug"].unique()))
 
 
 def run_pretraining(dataset: str, architecture: str, fold: int, profile: Profile, results_dir: Path) -> Path:
@@ -107,7 +108,7 @@ def run_pretraining(dataset: str, architecture: str, fold: int, profile: Profile
         settings,
         max_pairs=profile.drug_pretraining_pairs,
         progress=None,
-        encoder_smiles=_structures(cohort(PRETRAINING_DATASET), cohort(dataset)),
+        encoder_smiles=_structures(cohort(PRETRAINING_COHORT), cohort(dataset)),
     )
     save_pretrained(
         trained,
@@ -133,11 +134,11 @@ def _subsample(train: pd.DataFrame, size: str, fold: int) -> pd.DataFrame:
 def _deep_prediction(
     task: Task, train: pd.DataFrame, test: pd.DataFrame, profile: Profile, results_dir: Path, seed: int
 ) -> np.ndarray:
-    architecture, kind = task.model.split("_", 1)
-    training = dataclasses.replace(TARGET_TRAINING, seed=seed)  # validation split, batch order, new output layer
+    architecture, training = task.model.split("_", 1)
+    target_settings = dataclasses.replace(TARGET_TRAINING, seed=seed)  # validation split, batch order, new output layer
     target = cohort(task.dataset)
-    gdsc = cohort(PRETRAINING_DATASET)
-    if task.dataset == IN_VITRO:  # on GDSC itself "scratch" is pre-training on the fold's training pairs
+    gdsc = cohort(PRETRAINING_COHORT)
+    if task.dataset == PRETRAINING_COHORT:  # on GDSC itself "scratch" is pre-training on the fold's training pairs
         settings = TrainingSettings(batch_size=PRETRAINING_BATCH, max_epochs=profile.gdsc_epochs)
         trained = pretrain(
             architecture,
@@ -150,14 +151,14 @@ def _deep_prediction(
         )
         return trained.predict_pairs(gdsc.expression, test, gdsc.drug_smiles)
     train = _subsample(train, task.n_finetune, task.fold)
-    if kind == "scratch":
+    if training == "scratch":
         trained = train_from_scratch(
             architecture,
             load_panel(SPECS[architecture].panel),
             gdsc,
             target,
             train,
-            training,
+            target_settings,
             config_class(architecture)(seed=seed),
             progress=None,
         )
@@ -167,10 +168,10 @@ def _deep_prediction(
             if task.needs_fold_pretraining
             else _shipped_pretrained(architecture)
         )
-        if kind == "zeroshot":
+        if training == "zeroshot":
             trained = zero_shot(pretrained, gdsc, target.expression.loc[train["sample"].unique()])
         else:
-            trained = finetune(pretrained, gdsc, target, train, training, progress=None)
+            trained = finetune(pretrained, gdsc, target, train, target_settings, progress=None)
     return trained.predict_pairs(target.expression, test, target.drug_smiles)
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from core.config import data_root
 from core.data.genes import GeneMapper, GeneMappingReport
+from core.study_design import PRETRAINING_COHORT, TARGET_COHORT
 
 PANEL_NAMES = ("tdnn", "paccmann")
 _LIST_FILES = {
@@ -76,7 +77,7 @@ def load_panel(panel_name: str = "tdnn") -> list[str]:
 
     A model bundle stores its own panel; this default serves the command-line upload check.
     """
-    from core.data.registry import PRETRAINING_DATASET, TARGET_DATASET, load_cohort
+    from core.data.registry import load_cohort
 
-    domains = {name: load_cohort(name).expression.columns for name in (PRETRAINING_DATASET, TARGET_DATASET)}
+    domains = {name: load_cohort(name).expression.columns for name in (PRETRAINING_COHORT, TARGET_COHORT)}
     return build_panel(panel_name, domains).genes

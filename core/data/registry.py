@@ -18,9 +18,6 @@ DATASETS: dict[str, Callable[[], Cohort]] = {
     **{name: partial(load_prasse_pairs, name) for name in SPECS},
 }
 
-PRETRAINING_DATASET = "gdsc1"
-TARGET_DATASET = "colorectal"
-
 
 def load_cohort(name: str) -> Cohort:
     """The cohort registered as ``name``; a clear error lists the known names."""

@@ -19,6 +19,7 @@ from core.evaluation.cohort_scores import naive_predictions, scored_table
 from core.evaluation.evidence import Evidence
 from core.evaluation.metrics import HEADLINE, METRICS, within_drug_fold
 from core.models import SPECS
+from core.study_design import TARGET_COHORT, TRAINING_LABELS
 
 NAIVE_LABELS = {
     "naive_drug_mean": "naive: per-drug mean",
@@ -42,12 +43,6 @@ ARCHITECTURE_LABELS = {name: spec.label for name, spec in SPECS.items()} | {
     "nn_baseline": "ConvNN",
     "nn_paccmann": "PaccMann",
     "tDNN": "tDNN",
-}
-TRAINING_LABELS = {
-    "scratch": "from scratch",
-    "finetuned": "fine-tuned",
-    "zeroshot": "zero-shot",
-    "pretrain": "pre-trained, fine-tuned",
 }
 CLASSICAL_LABELS = {
     "rf": "random forest",
@@ -127,14 +122,14 @@ def benchmark_table(model_rows: pd.DataFrame, naive: pd.DataFrame) -> pd.DataFra
 
 
 def size_curve(
-    summary: pd.DataFrame, architectures: list[str], dataset: str = "colorectal", split: str = "precision_oncology"
+    summary: pd.DataFrame, architectures: list[str], dataset: str = TARGET_COHORT, split: str = "precision_oncology"
 ) -> pd.DataFrame:
     """The grid's deep models by number of training pairs, with an x position a log axis can draw: zero-shot
     (0 pairs) at half the smallest size, "all" at twice the largest (apart enough for their tick labels)."""
     cell = summary[(summary["dataset"] == dataset) & (summary["split"] == split)]
     parts = cell["model"].str.rpartition("_")
     curve = cell[cell["n_finetune"].notna() & parts[0].isin(architectures)].copy()
-    curve["architecture"], curve["kind"] = parts[0], parts[2]
+    curve["architecture"], curve["training"] = parts[0], parts[2]
     sizes = pd.to_numeric(curve["n_finetune"].replace("all", None), errors="coerce")
     trained = sizes[sizes > 0]
     smallest, largest = (trained.min(), trained.max()) if len(trained) else (10.0, 1000.0)
@@ -143,15 +138,15 @@ def size_curve(
 
 
 def shipped_vs_grid(curve: pd.DataFrame, shipped: dict[tuple[str, str], float], metric: str = HEADLINE) -> pd.DataFrame:
-    """Per shipped model (architecture, kind) -> its score, next to the grid's run of the same model on all pairs
-    (zero-shot: the same pre-trained model, so the same number). Columns architecture, kind, shipped, grid,
+    """Per shipped model (architecture, training) -> its score, next to the grid's run of the same model on all pairs
+    (zero-shot: the same pre-trained model, so the same number). Columns architecture, training, shipped, grid,
     difference."""
-    ends = curve[curve["n_finetune"].isin(["all", "0"])].set_index(["architecture", "kind"])[metric]
+    ends = curve[curve["n_finetune"].isin(["all", "0"])].set_index(["architecture", "training"])[metric]
     rows = [
-        {"architecture": a, "kind": k, "shipped": value, "grid": float(ends.get((a, k), np.nan))}
+        {"architecture": a, "training": k, "shipped": value, "grid": float(ends.get((a, k), np.nan))}
         for (a, k), value in shipped.items()
     ]
-    table = pd.DataFrame(rows, columns=["architecture", "kind", "shipped", "grid"])
+    table = pd.DataFrame(rows, columns=["architecture", "training", "shipped", "grid"])
     return table.assign(difference=table["grid"] - table["shipped"])
 
 

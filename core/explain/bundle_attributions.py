@@ -55,6 +55,10 @@ class AttributionView:
     needs_all_drugs: bool = False
     needs_references: bool = True
 
+    def sentence(self) -> str:
+        """What the view's numbers are, in one sentence (the report's note over each drug's genes)."""
+        return f"{self.label}: they split {self.adds_up_to}."
+
 
 VIEWS: dict[str, AttributionView] = {
     view.name: view

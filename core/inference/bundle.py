@@ -153,7 +153,7 @@ def round_to_storage_precision(model: keras.Model) -> None:
 
 def _preprocessing_state(trained: TrainedModel) -> dict[str, Any]:
     return {
-        "model_name": trained.model_name,
+        "model_name": trained.architecture,
         "domain": trained.domain,
         "expression": trained.expression.to_dict(),
         "drugs": trained.drugs.to_dict(),
@@ -362,7 +362,7 @@ def _load_member(files: Mapping[str, bytes], entry: MemberFiles) -> BundleMember
         weights = [stored[key] for key in sorted(stored.files)]
     model.set_weights([w.astype(np.float32) if w.dtype.kind == "f" else w for w in weights])
     trained = TrainedModel(
-        model_name=state["model_name"],
+        architecture=state["model_name"],
         model=model,
         expression=ExpressionPreprocessor.from_dict(state["expression"]),
         drugs=encoder_from_dict(state["drugs"]),

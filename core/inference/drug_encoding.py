@@ -79,8 +79,8 @@ class TokenEncoder:
 _ENCODERS = {"descriptors": DescriptorEncoder, "tokens": TokenEncoder}
 
 
-def new_encoder(model_name: str) -> DrugEncoder:
-    return _ENCODERS[SPECS[model_name].drug_input]()
+def new_encoder(architecture: str) -> DrugEncoder:
+    return _ENCODERS[SPECS[architecture].drug_input]()
 
 
 def encoder_from_dict(state: dict[str, Any]) -> DrugEncoder:

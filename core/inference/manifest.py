@@ -24,7 +24,7 @@ SCHEMA_VERSION = 2
 PANEL_IN_MANIFEST_SINCE = 2
 READABLE_VERSIONS = (1, 2)
 # Attribute -> JSON key, where the two differ ("benchmark" would read as the benchmark table).
-_JSON_KEYS = {"benchmark_note": "benchmark"}
+_JSON_KEYS = {"architecture": "model_name", "benchmark_note": "benchmark"}  # names kept from schema 1
 
 
 class BundleError(RuntimeError):
@@ -54,7 +54,7 @@ class Manifest:
     (a pre-trained model has no cross-validation, a panel bundle no scores); :meth:`to_json` leaves them out."""
 
     name: str
-    model_name: str
+    architecture: str
     training: str  # "pretrained", "zeroshot", "finetuned" or "scratch"
     target_cohort: str
     response_metric: str

@@ -34,7 +34,7 @@ class TrainedModel:
     """Model + the fitted preprocessing it was trained with. ``domain`` says which ComBat batch its
     expression inputs come from (``"reference"`` for GDSC-only models, ``"target"`` otherwise)."""
 
-    model_name: str
+    architecture: str
     model: keras.Model
     expression: ExpressionPreprocessor
     drugs: DrugEncoder

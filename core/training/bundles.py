@@ -20,11 +20,11 @@ from core.inference.bundle import BundleMember, ModelBundle, round_to_storage_pr
 from core.inference.manifest import CrossValidation, Manifest
 from core.inference.model import TrainedModel
 from core.models.config import ModelConfig
+from core.study_design import TRAININGS
 from core.training.crossval import cross_validate, sample_folds
 from core.training.fit import EpochProgress, TrainingSettings, print_progress
 from core.training.protocols import finetune, train_from_scratch, zero_shot
 
-BUNDLE_KINDS = ("zeroshot", "finetuned", "scratch")
 # (fold, None) when a fold starts, (fold, report) after each of its epochs.
 FoldProgress = Callable[[int, EpochProgress | None], None]
 # Distribution names; TensorFlow is "tensorflow-cpu" here and "tensorflow" on GPU machines.
@@ -40,8 +40,8 @@ PACKAGES = (
 )
 
 
-def bundle_name(cohort: str, model_name: str, kind: str) -> str:
-    return f"{cohort}_{model_name}_{kind}"
+def bundle_name(cohort: str, architecture: str, training: str) -> str:
+    return f"{cohort}_{architecture}_{training}"
 
 
 def package_versions() -> dict[str, str]:
@@ -57,8 +57,8 @@ def package_versions() -> dict[str, str]:
 
 
 def build_bundle(
-    kind: str,
-    model_name: str,
+    training: str,
+    architecture: str,
     genes: list[str],
     gdsc: Cohort,
     cohort: Cohort,
@@ -69,16 +69,16 @@ def build_bundle(
     pretraining_manifest: dict | None = None,
     progress: FoldProgress | None = None,
 ) -> ModelBundle:
-    """Cross-validate one kind of model on ``cohort`` and package the fold models as a bundle.
+    """Cross-validate one training of model on ``cohort`` and package the fold models as a bundle.
 
-    ``pretrained`` (and its manifest, for provenance) is needed for the zero-shot and fine-tuned kinds.
+    ``pretrained`` (and its manifest, for provenance) is needed for the zero-shot and fine-tuned trainings.
     ``progress`` receives fold starts and epochs (the dashboard's progress bar); without it they are
     printed (the training scripts).
     """
-    if kind not in BUNDLE_KINDS:
-        raise ValueError(f"kind must be one of {BUNDLE_KINDS}")
-    if kind != "scratch" and pretrained is None:
-        raise ValueError(f"A {kind} bundle starts from a pre-trained model")
+    if training not in TRAININGS:
+        raise ValueError(f"training must be one of {TRAININGS}")
+    if training != "scratch" and pretrained is None:
+        raise ValueError(f"A {training} bundle starts from a pre-trained model")
     samples = sorted(set(cohort.usable_pairs()["sample"]))
     folds = sample_folds(samples, n_folds, settings.seed)
     drugs = sorted(d for d, smiles in cohort.drug_smiles.items() if smiles)
@@ -88,31 +88,31 @@ def build_bundle(
     def fit_fold(fold: int, train_pairs: pd.DataFrame) -> TrainedModel:
         if progress is None:
             print(
-                f"[{bundle_name(cohort.name, model_name, kind)}] fold {fold + 1}/{n_folds}: {len(train_pairs)} training pairs",
+                f"[{bundle_name(cohort.name, architecture, training)}] fold {fold + 1}/{n_folds}: {len(train_pairs)} training pairs",
                 flush=True,
             )
             epoch_progress = print_progress
         else:
             progress(fold, None)
             epoch_progress = partial(progress, fold)
-        if kind == "zeroshot":
+        if training == "zeroshot":
             return zero_shot(pretrained, gdsc, cohort.expression.loc[train_pairs["sample"].unique()])
-        if kind == "finetuned":
+        if training == "finetuned":
             model = finetune(pretrained, gdsc, cohort, train_pairs, settings, epoch_progress)
         else:
-            model = train_from_scratch(model_name, genes, gdsc, cohort, train_pairs, settings, config, epoch_progress)
+            model = train_from_scratch(architecture, genes, gdsc, cohort, train_pairs, settings, config, epoch_progress)
         rounding_changes.append(_round_weights(model, cohort, train_pairs))
         return model
 
     models, oof = cross_validate(cohort, folds, fit_fold, drugs)
     smiles = [cohort.drug_smiles[d] for d in drugs]
     members = [BundleMember(model, model.drugs.transform(smiles)) for model in models]
-    benchmark = cross_validated_scores(oof, f"{model_name}_{kind}")
-    name = bundle_name(cohort.name, model_name, kind)
+    benchmark = cross_validated_scores(oof, f"{architecture}_{training}")
+    name = bundle_name(cohort.name, architecture, training)
     manifest = Manifest(
         name=name,
-        model_name=model_name,
-        training=kind,
+        architecture=architecture,
+        training=training,
         target_cohort=cohort.name,
         response_metric=cohort.metric,
         lower_is_sensitive=cohort.lower_is_sensitive,
@@ -126,10 +126,10 @@ def build_bundle(
         ),
         data_files={**gdsc.data_files, **cohort.data_files},
         settings={"training": settings.to_dict(), "model_config": None if config is None else config.to_dict()},
-        pretraining=pretraining_manifest if kind != "scratch" else None,
+        pretraining=pretraining_manifest if training != "scratch" else None,
         fold_training=tuple(
             None
-            if m.fit_result is None or kind == "zeroshot"
+            if m.fit_result is None or training == "zeroshot"
             else {
                 "epochs_run": m.fit_result.epochs_run,
                 "best_epoch": m.fit_result.best_epoch,

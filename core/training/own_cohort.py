@@ -29,17 +29,18 @@ from pathlib import Path
 import pandas as pd
 
 from core.data.cohort import Cohort
-from core.data.registry import PRETRAINING_DATASET, load_cohort
+from core.data.registry import load_cohort
 from core.evaluation.metrics import HEADLINE, METRICS
 from core.inference.bundle import ModelBundle, bundles_to_zip_bytes
 from core.inference.model import TrainedModel
 from core.models.config import ModelConfig
 from core.preprocessing.drug_features import descriptor_cache_read_only
+from core.study_design import PRETRAINING_COHORT
 from core.training.bundles import build_bundle
 from core.training.fit import EpochProgress, TrainingSettings
 from core.training.pretrained import pretrained_from_zeroshot_bundle
 
-KINDS = ("finetuned", "scratch")
+OWN_COHORT_TRAININGS = ("finetuned", "scratch")
 DEFAULT_FOLDS = 5
 BROWSER_TRAINING = TrainingSettings(batch_size=64, max_epochs=30)
 # The headline (fold-centred) within-drug scores, as on the performance page, then the paper's score and the rest.
@@ -57,7 +58,7 @@ MODEL_LABELS = {
 class TrainingStep:
     """Where a run stands: which model (0 = fine-tuned, 1 = from scratch), fold, and epoch (None at a fold's start)."""
 
-    kind: str
+    training: str
     fold: int
     n_folds: int
     epoch: int | None
@@ -67,11 +68,13 @@ class TrainingStep:
     @property
     def fraction(self) -> float:
         """Share of the work done, counting every fold as ``max_epochs`` (early stopping makes it jump ahead)."""
-        folds_done = KINDS.index(self.kind) * self.n_folds + self.fold + (self.epoch or 0) / self.max_epochs
-        return min(folds_done / (len(KINDS) * self.n_folds), 1.0)
+        folds_done = (
+            OWN_COHORT_TRAININGS.index(self.training) * self.n_folds + self.fold + (self.epoch or 0) / self.max_epochs
+        )
+        return min(folds_done / (len(OWN_COHORT_TRAININGS) * self.n_folds), 1.0)
 
     def describe(self) -> str:
-        model = "Fine-tuning" if self.kind == "finetuned" else "Training from scratch"
+        model = "Fine-tuning" if self.training == "finetuned" else "Training from scratch"
         epoch = "starting" if self.epoch is None else f"epoch {self.epoch} (at most {self.max_epochs})"
         loss = "" if self.val_loss is None else f", validation loss {self.val_loss:.4f}"
         return f"{model}: fold {self.fold + 1} of {self.n_folds}, {epoch}{loss}"
@@ -96,7 +99,7 @@ def train_own_cohort(
     progress: Progress | None = None,
     config: ModelConfig | None = None,
 ) -> dict[str, ModelBundle]:
-    """The fine-tuned and from-scratch bundles of ``pretrained``'s architecture on ``cohort``, by kind.
+    """The fine-tuned and from-scratch bundles of ``pretrained``'s architecture on ``cohort``, by training.
 
     ``config`` sets the from-scratch network's size (None: the architecture's default, which the
     committed pre-trained models use too). The manifests say the cohort was uploaded by a user and hold
@@ -106,20 +109,20 @@ def train_own_cohort(
     folds = n_folds_for(cohort.usable_pairs()["sample"].nunique(), n_folds)
     bundles = {}
     with descriptor_cache_read_only():  # the user's structures must not stay on the server's disk
-        for kind in KINDS:
+        for training in OWN_COHORT_TRAININGS:
             start = time.perf_counter()
             bundle = build_bundle(
-                kind,
-                pretrained.model_name,
+                training,
+                pretrained.architecture,
                 pretrained.expression.genes,
                 gdsc,
                 cohort,
                 settings,
                 folds,
                 config=config,
-                pretrained=pretrained if kind == "finetuned" else None,
-                pretraining_manifest=pretraining_manifest if kind == "finetuned" else None,
-                progress=None if progress is None else partial(_step, progress, kind, folds, settings.max_epochs),
+                pretrained=pretrained if training == "finetuned" else None,
+                pretraining_manifest=pretraining_manifest if training == "finetuned" else None,
+                progress=None if progress is None else partial(_step, progress, training, folds, settings.max_epochs),
             )
             bundle.manifest = replace(
                 bundle.manifest,
@@ -131,7 +134,7 @@ def train_own_cohort(
                     "provenance": cohort.provenance,
                 },
             )
-            bundles[kind] = bundle
+            bundles[training] = bundle
     return bundles
 
 
@@ -142,15 +145,17 @@ def train_own_cohort_to_zip(
     carries the pre-trained network), returning both bundles as one zip archive built in memory: the
     picklable form in which :mod:`core.training.background` hands them back to the dashboard."""
     pretrained, manifest = pretrained_from_zeroshot_bundle(zeroshot_bundle)
-    gdsc = load_cohort(PRETRAINING_DATASET)
+    gdsc = load_cohort(PRETRAINING_COHORT)
     bundles = train_own_cohort(cohort, label, pretrained, manifest, gdsc, settings, n_folds, progress)
     return bundles_to_zip_bytes(list(bundles.values()))
 
 
-def _step(progress: Progress, kind: str, n_folds: int, max_epochs: int, fold: int, epoch: EpochProgress | None) -> None:
+def _step(
+    progress: Progress, training: str, n_folds: int, max_epochs: int, fold: int, epoch: EpochProgress | None
+) -> None:
     progress(
         TrainingStep(
-            kind,
+            training,
             fold,
             n_folds,
             None if epoch is None else epoch.epoch,
@@ -163,7 +168,11 @@ def _step(progress: Progress, kind: str, n_folds: int, max_epochs: int, fold: in
 def comparison_table(bundles: dict[str, ModelBundle]) -> pd.DataFrame:
     """Cross-validated scores of the trained models and the naive baselines (scored on the same folds),
     one row per model, columns ``model`` and the registry labels of :data:`SCORES`."""
-    rows = [bundles[kind].benchmark.iloc[[0]].assign(model=kind) for kind in KINDS if kind in bundles]
+    rows = [
+        bundles[training].benchmark.iloc[[0]].assign(model=training)
+        for training in OWN_COHORT_TRAININGS
+        if training in bundles
+    ]
     first = next(iter(bundles.values())).benchmark
     naive = first[first["model"].str.startswith("naive")]
     table = pd.concat([*rows, naive], ignore_index=True)

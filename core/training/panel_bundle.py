@@ -33,10 +33,10 @@ def build_panel_bundle(
     grid["y_pred"] = model.predict_pairs(reference.expression, grid, panel.drug_smiles)
     grid["y_true"] = float("nan")
     grid["fold"] = -1
-    name = f"{panel.name}-panel_{pretrained.model_name}_zeroshot"
+    name = f"{panel.name}-panel_{pretrained.architecture}_zeroshot"
     manifest = Manifest(
         name=name,
-        model_name=pretrained.model_name,
+        architecture=pretrained.architecture,
         training="zeroshot",
         target_cohort=reference.name,
         drug_panel_cohort=panel.name,

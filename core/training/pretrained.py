@@ -19,10 +19,10 @@ def save_pretrained(trained: TrainedModel, gdsc: Cohort, settings: TrainingSetti
     drugs = sorted({d for d in gdsc.usable_pairs()["drug"].unique()})
     smiles = [gdsc.drug_smiles[d] for d in drugs]
     result = trained.fit_result
-    name = f"pretrained_{trained.model_name}"
+    name = f"pretrained_{trained.architecture}"
     manifest = Manifest(
         name=name,
-        model_name=trained.model_name,
+        architecture=trained.architecture,
         training="pretrained",
         target_cohort=gdsc.name,
         response_metric=gdsc.metric,

@@ -36,7 +36,7 @@ def training_pairs(cohort: Cohort, max_pairs: int | None = None, seed: int = 0) 
 
 
 def pretrain(
-    model_name: str,
+    architecture: str,
     gdsc: Cohort,
     genes: list[str],
     settings: TrainingSettings,
@@ -45,7 +45,7 @@ def pretrain(
     progress: Progress = print_progress,
     encoder_smiles: list[str] | None = None,
 ) -> TrainedModel:
-    """Train ``model_name`` on GDSC pairs (panel ``genes``).
+    """Train ``architecture`` on GDSC pairs (panel ``genes``).
 
     The drug encoder is fitted on the training drugs' structures unless ``encoder_smiles`` names the
     structures to fit it on. Drug cold-start needs the latter: a descriptor scaling fitted without the
@@ -55,11 +55,11 @@ def pretrain(
     pairs = training_pairs(gdsc, max_pairs, settings.seed)
     expression = ExpressionPreprocessor(genes).fit(gdsc.expression, None)
     drugs = encoder_smiles or sorted({gdsc.drug_smiles[d] for d in pairs["drug"].unique()})
-    return _train_new_model(model_name, config, expression, drugs, gdsc, pairs, REFERENCE_BATCH, settings, progress)
+    return _train_new_model(architecture, config, expression, drugs, gdsc, pairs, REFERENCE_BATCH, settings, progress)
 
 
 def _train_new_model(
-    model_name: str,
+    architecture: str,
     config: ModelConfig | None,
     expression: ExpressionPreprocessor,
     encoder_smiles: list[str],
@@ -71,12 +71,12 @@ def _train_new_model(
 ) -> TrainedModel:
     """A freshly initialised network with a drug encoder fitted on ``encoder_smiles`` and a target scaler
     fitted on ``pairs``."""
-    encoder = new_encoder(model_name).fit(encoder_smiles)
+    encoder = new_encoder(architecture).fit(encoder_smiles)
     scaler = fitted_target(pairs, cohort.drug_smiles, settings)
     table = build_pair_table(expression, encoder, scaler, cohort.expression, pairs, cohort.drug_smiles, domain)
-    model = build_model(model_name, config, n_genes=len(expression.genes), **encoder.model_dimensions())
+    model = build_model(architecture, config, n_genes=len(expression.genes), **encoder.model_dimensions())
     result = fit(model, table, settings, progress)
-    return TrainedModel(model_name, model, expression, encoder, scaler, result, domain)
+    return TrainedModel(architecture, model, expression, encoder, scaler, result, domain)
 
 
 def fitted_target(
@@ -97,7 +97,7 @@ def harmonised_for_target(genes: list[str], gdsc: Cohort, target_expression: pd.
 def zero_shot(pretrained: TrainedModel, gdsc: Cohort, target_expression: pd.DataFrame) -> TrainedModel:
     """The pre-trained model applied to the target as it is, with the target harmonised onto GDSC."""
     return TrainedModel(
-        pretrained.model_name,
+        pretrained.architecture,
         pretrained.model,
         harmonised_for_target(pretrained.expression.genes, gdsc, target_expression),
         pretrained.drugs,
@@ -124,11 +124,11 @@ def finetune(
     )
     model = replace_output_layer(pretrained.model, seed=settings.seed)
     result = fit(model, table, settings, progress)
-    return TrainedModel(pretrained.model_name, model, expression, pretrained.drugs, scaler, result, TARGET_BATCH)
+    return TrainedModel(pretrained.architecture, model, expression, pretrained.drugs, scaler, result, TARGET_BATCH)
 
 
 def train_from_scratch(
-    model_name: str,
+    architecture: str,
     genes: list[str],
     gdsc: Cohort,
     target: Cohort,
@@ -137,7 +137,7 @@ def train_from_scratch(
     config: ModelConfig | None = None,
     progress: Progress = print_progress,
 ) -> TrainedModel:
-    """A freshly initialised ``model_name`` trained on ``train_pairs`` of ``target`` only.
+    """A freshly initialised ``architecture`` trained on ``train_pairs`` of ``target`` only.
 
     GDSC is used for one thing: as the ComBat reference, so all models of a cohort share one input space.
     The drug encoder is fitted on every structure of the cohort's drug panel, not only the drugs of
@@ -148,5 +148,5 @@ def train_from_scratch(
     expression = harmonised_for_target(genes, gdsc, target.expression.loc[train_samples])
     drugs = sorted({smiles for smiles in target.drug_smiles.values() if smiles})
     return _train_new_model(
-        model_name, config, expression, drugs, target, train_pairs, TARGET_BATCH, settings, progress
+        architecture, config, expression, drugs, target, train_pairs, TARGET_BATCH, settings, progress
     )

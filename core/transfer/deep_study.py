@@ -15,21 +15,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.benchmark.grid import CELL, IN_VITRO, PROFILES
+from core.benchmark.grid import CELL, PROFILES
 from core.benchmark.tasks import cohort, restricted, train_test
 from core.config import cache_dir, models_dir
 from core.data.panels import load_panel
-from core.data.registry import PRETRAINING_DATASET
 from core.inference.expression import REFERENCE_BATCH
 from core.inference.model import TrainedModel
 from core.preprocessing.standardise import standardise_per_sample
+from core.study_design import PRETRAINING_COHORT, TARGET_COHORT
 from core.training.defaults import TARGET_TRAINING
 from core.training.fit import TrainingSettings
 from core.training.pretrained import load_pretrained, pretrained_from_zeroshot_bundle, save_pretrained
 from core.training.protocols import finetune, pretrain, train_from_scratch, zero_shot
 from core.transfer.linear import PerDrugRidge, shared_alpha
 from core.transfer.multitask import LOSSES, VARIANTS, MultiTaskNetwork, as_pairs, responses_matrix
-from core.transfer.study import EXTERNAL_LABEL, TARGET_DATASET, load_inputs
+from core.transfer.study import EXTERNAL_LABEL, load_inputs
 
 ARCHITECTURE = "tdnn"
 N_FOLDS = 5
@@ -53,8 +53,8 @@ def _with_predictions(test: pd.DataFrame, model: str, fold: int, y_pred) -> pd.D
 
 def gdsc_cell_cold_start(target: str, fold: int, seed: int = 0) -> pd.DataFrame:
     """One fold of the benchmark's GDSC cell cold-start, tDNN trained on the fold's training lines."""
-    gdsc = cohort(IN_VITRO)
-    train, test = train_test(IN_VITRO, CELL, fold, GDSC_PROFILE.folds[(IN_VITRO, CELL)])
+    gdsc = cohort(PRETRAINING_COHORT)
+    train, test = train_test(PRETRAINING_COHORT, CELL, fold, GDSC_PROFILE.folds[(PRETRAINING_COHORT, CELL)])
     settings = TrainingSettings(batch_size=512, max_epochs=GDSC_PROFILE.gdsc_epochs, seed=seed, target=target)
     trained = pretrain(
         ARCHITECTURE,
@@ -72,8 +72,8 @@ def gdsc_cell_cold_start(target: str, fold: int, seed: int = 0) -> pd.DataFrame:
 def gdsc_fold_inputs(fold: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(training genes, training responses samples x drugs, test genes, test pairs) of one GDSC cell cold-start
     fold, genes z-scored per sample over the tDNN panel."""
-    gdsc = cohort(IN_VITRO)
-    train, test = train_test(IN_VITRO, CELL, fold, GDSC_PROFILE.folds[(IN_VITRO, CELL)])
+    gdsc = cohort(PRETRAINING_COHORT)
+    train, test = train_test(PRETRAINING_COHORT, CELL, fold, GDSC_PROFILE.folds[(PRETRAINING_COHORT, CELL)])
     genes = standardise_per_sample(gdsc.expression, load_panel(ARCHITECTURE)).astype(np.float64)
     responses = responses_matrix(train)
     return genes.loc[responses.index], responses, genes.loc[test["sample"].unique()], test
@@ -104,7 +104,7 @@ def held_out_lines(exclude: str) -> set[str]:
     anything else a TCGA label of ``cell_lines.csv`` (e.g. COREAD)."""
     if exclude.startswith("cell_fold"):
         fold = int(exclude.removeprefix("cell_fold"))
-        _, test = train_test(IN_VITRO, CELL, fold, GDSC_PROFILE.folds[(IN_VITRO, CELL)])
+        _, test = train_test(PRETRAINING_COHORT, CELL, fold, GDSC_PROFILE.folds[(PRETRAINING_COHORT, CELL)])
         return set(test["sample"])
     labels = load_inputs().cell_lines["tcga_label"]
     return set(labels.index[labels == exclude])
@@ -127,10 +127,10 @@ def pretrained_model(target: str, exclude: str | None = None) -> TrainedModel:
     """tDNN pre-trained on every GDSC1 pair but those of the lines :func:`held_out_lines` names, cached; the
     min-max model on every pair is the committed one (the zero-shot bundle carries it, same budget and seed)."""
     if target == "minmax" and exclude is None:
-        return pretrained_from_zeroshot_bundle(models_dir() / f"{TARGET_DATASET}_{ARCHITECTURE}_zeroshot")[0]
+        return pretrained_from_zeroshot_bundle(models_dir() / f"{TARGET_COHORT}_{ARCHITECTURE}_zeroshot")[0]
     folder = cache_dir() / "within_drug" / f"pretrained_tdnn_{target}_without_{exclude or 'none'}"
     if not (folder / "manifest.json").is_file():
-        gdsc = cohort(PRETRAINING_DATASET)
+        gdsc = cohort(PRETRAINING_COHORT)
         if exclude is not None:
             held_out = held_out_lines(exclude)
             gdsc = dataclasses.replace(
@@ -147,12 +147,12 @@ def pretrained_model(target: str, exclude: str | None = None) -> TrainedModel:
 def organoid_cross_validation(pretrained: TrainedModel, target: str, seed: int, loss: str = "mse") -> pd.DataFrame:
     """Zero-shot, fine-tuned and from-scratch tDNN on the colorectal organoids' 5 cell cold-start folds; with an
     ordering ``loss`` (:mod:`core.training.ordering`) only the two trained here, named with the loss."""
-    gdsc, organoids = cohort(PRETRAINING_DATASET), cohort(TARGET_DATASET)
+    gdsc, organoids = cohort(PRETRAINING_COHORT), cohort(TARGET_COHORT)
     settings = dataclasses.replace(TARGET_TRAINING, seed=seed, target=target, loss=loss)
     name = f"tdnn_{target}" if loss == "mse" else f"tdnn_{target}_{loss}"
     tables = []
     for fold in range(N_FOLDS):
-        train, test = train_test(TARGET_DATASET, CELL, fold, N_FOLDS)
+        train, test = train_test(TARGET_COHORT, CELL, fold, N_FOLDS)
         models = {}
         if loss == "mse":  # the pre-trained model as it is: trained with the GDSC loss, whatever this run's
             models["zeroshot"] = zero_shot(pretrained, gdsc, organoids.expression.loc[train["sample"].unique()])
@@ -160,16 +160,16 @@ def organoid_cross_validation(pretrained: TrainedModel, target: str, seed: int, 
         models["scratch"] = train_from_scratch(
             ARCHITECTURE, load_panel(ARCHITECTURE), gdsc, organoids, train, settings, progress=None
         )
-        for kind, trained in models.items():
+        for training, trained in models.items():
             y_pred = trained.predict_pairs(organoids.expression, test, organoids.drug_smiles)
-            tables.append(_with_predictions(test, f"{name}_{kind}", fold, y_pred))
+            tables.append(_with_predictions(test, f"{name}_{training}", fold, y_pred))
     return pd.concat(tables, ignore_index=True)
 
 
 def external_test(target: str, seed: int = 0) -> pd.DataFrame:
     """GDSC's colorectal lines (drugs shared with the organoids) predicted by tDNN pre-trained without them,
     as it is and after fine-tuning on every organoid; one 'fold'."""
-    gdsc, organoids = cohort(PRETRAINING_DATASET), cohort(TARGET_DATASET)
+    gdsc, organoids = cohort(PRETRAINING_COHORT), cohort(TARGET_COHORT)
     pretrained = pretrained_model(target, EXTERNAL_LABEL)
     inputs = load_inputs()
     label = inputs.gdsc_pairs["sample"].map(inputs.cell_lines["tcga_label"])

@@ -143,15 +143,15 @@ def external_predictions(
 
 def with_ensembles(predictions: pd.DataFrame) -> pd.DataFrame:
     """``predictions`` plus, for zero-shot and fine-tuned networks, the mean prediction of every (loss,
-    alignment) configuration (``multitask_ensemble_<kind>``): all configurations at once, nothing chosen."""
+    alignment) configuration (``multitask_ensemble_<training>``): all configurations at once, nothing chosen."""
     ensembles = []
-    for kind in ("zeroshot", "finetuned"):
+    for training in ("zeroshot", "finetuned"):
         members = predictions[
-            predictions["model"].str.endswith(f"_{kind}")
+            predictions["model"].str.endswith(f"_{training}")
             & ~predictions["model"].str.startswith(("multitask_selected", "multitask_ensemble"))
         ]
         mean = members.groupby(["fold", "sample", "drug"], as_index=False).agg(
             y_true=("y_true", "first"), y_pred=("y_pred", "mean")
         )
-        ensembles.append(mean.assign(model=f"multitask_ensemble_{kind}"))
+        ensembles.append(mean.assign(model=f"multitask_ensemble_{training}"))
     return pd.concat([predictions, *ensembles], ignore_index=True)

@@ -22,15 +22,15 @@ import pandas as pd
 from core.config import data_root
 from core.data.cohort import Cohort
 from core.data.panels import load_panel
-from core.data.registry import PRETRAINING_DATASET, load_cohort
+from core.data.registry import load_cohort
 from core.evaluation.metrics import within_drug, within_drug_fold, within_drug_fold_per_drug
 from core.evaluation.permutation import permutation_test
 from core.evaluation.splits import cell_cold_start_folds
 from core.preprocessing.standardise import standardise_per_sample
+from core.study_design import PRETRAINING_COHORT, TARGET_COHORT
 from core.transfer.alignment import ALIGNMENTS, REFERENCE, TARGET, Alignment, make_alignment
 from core.transfer.linear import PerDrugRidge, shared_alpha, tissue_residuals
 
-TARGET_DATASET = "colorectal"
 GASTROINTESTINAL = ("COREAD", "STAD", "ESCA", "PAAD", "LIHC")  # TCGA labels of the gastrointestinal lines
 EXTERNAL_LABEL = "COREAD"  # GDSC's colorectal lines: the external test cohort
 TRAINING_SETS = ("all_lines", "tissue_residuals", "gastrointestinal")
@@ -51,7 +51,7 @@ class Inputs:
 @cache
 def load_inputs(panel: str = "tdnn") -> Inputs:
     genes = load_panel(panel)
-    gdsc, organoids = load_cohort(PRETRAINING_DATASET), load_cohort(TARGET_DATASET)
+    gdsc, organoids = load_cohort(PRETRAINING_COHORT), load_cohort(TARGET_COHORT)
     organoid_pairs = _gdsc_named(organoids)
     gdsc_pairs = gdsc.usable_pairs()[["sample", "drug", "value"]]
     gdsc_pairs = gdsc_pairs[gdsc_pairs["drug"].isin(organoid_pairs["drug"].unique())].reset_index(drop=True)

@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from core.config import models_dir
-from core.evaluation.performance import TRAINING_LABELS
 from core.inference.bundle import BundleError
+from core.study_design import TRAINING_LABELS
 from dashboard.common import ARCHITECTURES, bundle_evaluation, bundle_grid, no_bundles_message
 
 st.title("About / model card")
@@ -60,8 +60,8 @@ if not grid:
 
 overview = []
 manifests = {}
-for architecture, kinds in grid.items():
-    for kind, name in kinds.items():
+for architecture, trainings in grid.items():
+    for training, name in trainings.items():
         try:
             manifest, _, _ = bundle_evaluation(name)
         except BundleError as error:
@@ -69,20 +69,20 @@ for architecture, kinds in grid.items():
             continue
         manifests[name] = manifest
         cv = manifest.cross_validation
-        training = (manifest.settings or {}).get("training") or {}
+        settings = (manifest.settings or {}).get("training") or {}
         overview.append(
             {
                 "bundle": name,
                 "architecture": ARCHITECTURES.get(architecture, architecture),
-                "training": TRAINING_LABELS.get(kind, kind),
+                "training": TRAINING_LABELS.get(training, training),
                 "created": manifest.created,
                 "drugs": manifest.n_drugs,
                 "genes": manifest.n_genes,
                 "reference organoids": manifest.n_reference_samples,
                 "fold models": cv.n_folds if cv else None,
-                "max epochs": training.get("max_epochs"),
-                "learning rate": training.get("learning_rate"),
-                "batch size": training.get("batch_size"),
+                "max epochs": settings.get("max_epochs"),
+                "learning rate": settings.get("learning_rate"),
+                "batch size": settings.get("batch_size"),
             }
         )
 st.dataframe(pd.DataFrame(overview), hide_index=True, key="about_bundles")

@@ -14,13 +14,13 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from core.bundle_grid import APP_COHORT
 from core.config import models_dir
 from core.data.cohort import Cohort
 from core.data.registry import load_cohort
 from core.evaluation.metrics import HEADLINE, METRICS
 from core.inference.bundle import BundleError, bundles_from_zip_bytes, bundles_to_zip_bytes
 from core.inference.model import TrainedModel
+from core.study_design import TARGET_COHORT
 from core.training import background
 from core.training.fit import TrainingSettings
 from core.training.own_cohort import BROWSER_TRAINING, SCORES, comparison_table, n_folds_for, train_own_cohort_to_zip
@@ -57,12 +57,12 @@ def _pretrained(folder: str, stamp: float) -> tuple[TrainedModel, dict]:
 @st.cache_resource(show_spinner=False)
 def reference_cohort() -> Cohort:
     """The public reference screen (for the example response table)."""
-    return load_cohort(APP_COHORT)
+    return load_cohort(TARGET_COHORT)
 
 
 def zeroshot_folder(architecture: str) -> Path:
     """The committed zero-shot bundle that carries ``architecture``'s GDSC-pre-trained network."""
-    return models_dir() / f"{APP_COHORT}_{architecture}_zeroshot"
+    return models_dir() / f"{TARGET_COHORT}_{architecture}_zeroshot"
 
 
 def pretrained(architecture: str) -> tuple[TrainedModel, dict]:
@@ -74,7 +74,7 @@ def pretrained(architecture: str) -> tuple[TrainedModel, dict]:
 
 def architectures() -> list[str]:
     """The architectures with a committed zero-shot bundle, i.e. a pre-trained model to fine-tune."""
-    return [a for a, kinds in reference_grid().items() if "zeroshot" in kinds]
+    return [a for a, trainings in reference_grid().items() if "zeroshot" in trainings]
 
 
 def check_cohort(
@@ -210,19 +210,19 @@ def show_results(trained: dict) -> None:
     bundles = [session_bundles()[name] for name in trained["names"] if name in session_bundles()]
     if not bundles:
         return
-    by_kind = {b.manifest.training: b for b in bundles}
+    by_training = {b.manifest.training: b for b in bundles}
     st.subheader("How far each model can be trusted on your cohort")
     st.success(
         f"Trained in {trained['seconds']:.0f} s. Every page now uses these models (sidebar: *Models used on "
         "every page*); z-scores are computed against your cohort's cross-validated predictions."
     )
     st.dataframe(
-        comparison_table(by_kind),
+        comparison_table(by_training),
         hide_index=True,
         key="finetune_scores",
         column_config={c: st.column_config.NumberColumn(format="%.3f") for c in (METRICS[key].label for key in SCORES)},
     )
-    first = next(iter(by_kind.values()))
+    first = next(iter(by_training.values()))
     folds = first.manifest.cross_validation.n_folds
     st.caption(
         f"Cell cold-start cross-validation over your {first.manifest.n_reference_samples} organoids ({folds} folds): "
@@ -335,7 +335,7 @@ if collect_finished_job():
 available = architectures()
 if not available:
     st.warning(
-        f"No pre-trained model found in `{models_dir()}` (the `{APP_COHORT}_<architecture>_zeroshot` "
+        f"No pre-trained model found in `{models_dir()}` (the `{TARGET_COHORT}_<architecture>_zeroshot` "
         "bundles carry them). Build them with `python -m training_scripts.build_bundles`."
     )
     st.stop()

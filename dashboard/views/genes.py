@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.explain.bundle_attributions import VIEWS
-from core.report import top_genes_figure
+from core.organoid_figures import top_genes_figure
 from dashboard.common import (
     choose_view,
     csv_bytes,

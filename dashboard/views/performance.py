@@ -7,7 +7,6 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.bundle_grid import TRAINING_ORDER
 from core.config import models_dir
 from core.data.summary import dataset_label
 from core.evaluation.evidence import SIGNIFICANCE
@@ -19,7 +18,6 @@ from core.evaluation.performance import (
     HEADLINE_SCORES,
     NAIVE_LABELS,
     SCORE_LABELS,
-    TRAINING_LABELS,
     benchmark_table,
     drug_medians,
     model_label,
@@ -31,6 +29,7 @@ from core.evaluation.performance import (
     single_run_seed_sd,
     size_curve,
 )
+from core.study_design import TARGET_COHORT, TRAINING_LABELS, TRAININGS
 from dashboard.common import (
     ARCHITECTURES,
     bundle_cached,
@@ -40,7 +39,7 @@ from dashboard.common import (
     no_bundles_message,
 )
 
-KIND_ORDER = [TRAINING_LABELS[k] for k in TRAINING_ORDER]
+TRAINING_LABEL_ORDER = [TRAINING_LABELS[k] for k in TRAININGS]
 COLOURS = {
     "from scratch": "#d68910",
     "fine-tuned": "#1e8449",
@@ -79,9 +78,9 @@ def score_table(table: pd.DataFrame, labels: dict[str, str]) -> tuple[pd.DataFra
 def shipped_models(grid: dict[str, dict[str, str]]) -> pd.DataFrame:
     """One row per bundle of the grid (see :func:`core.evaluation.performance.model_rows`)."""
     return model_rows(
-        (architecture, kind, bundle_evaluation(name)[1], bundle_evidence(name))
-        for architecture, kinds in grid.items()
-        for kind, name in kinds.items()
+        (architecture, training, bundle_evaluation(name)[1], bundle_evidence(name))
+        for architecture, trainings in grid.items()
+        for training, name in trainings.items()
     )
 
 
@@ -128,7 +127,7 @@ def evidence_bars(models: pd.DataFrame, naive: pd.DataFrame) -> go.Figure:
         barmode="group",
         error_y=models["chance level (SD)"] * 1.645,
         hover_data=["permutation p"],
-        category_orders={"training": KIND_ORDER},
+        category_orders={"training": TRAINING_LABEL_ORDER},
         labels={HEADLINE: f"{SCORE_LABELS[HEADLINE]} (cross-validated)", "architecture": ""},
         color_discrete_map=COLOURS,
     )
@@ -154,17 +153,20 @@ def evidence_bars(models: pd.DataFrame, naive: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def bundle_errors(name: str, kind: str, with_naive: bool) -> pd.DataFrame:
+def bundle_errors(name: str, training: str, with_naive: bool) -> pd.DataFrame:
     return bundle_cached(
         name,
         ("errors", with_naive),
-        lambda: per_drug_errors(bundle_evaluation(name)[2], TRAINING_LABELS.get(kind, kind), with_naive),
+        lambda: per_drug_errors(bundle_evaluation(name)[2], TRAINING_LABELS.get(training, training), with_naive),
     )
 
 
 def error_figures(grid: dict[str, dict[str, str]], architecture: str) -> tuple[pd.DataFrame, list[str]]:
     """Per-pair absolute errors of the architecture's models and the naive per-drug mean, and the models shown."""
-    parts = [bundle_errors(name, kind, with_naive=i == 0) for i, (kind, name) in enumerate(grid[architecture].items())]
+    parts = [
+        bundle_errors(name, training, with_naive=i == 0)
+        for i, (training, name) in enumerate(grid[architecture].items())
+    ]
     errors = pd.concat(parts, ignore_index=True)
     return errors, [m for m in COLOURS if m in set(errors["model"])]
 
@@ -212,7 +214,7 @@ def every_drug_errors(errors: pd.DataFrame, models: list[str]) -> go.Figure:
 def curve_figure(curve: pd.DataFrame, shipped: pd.DataFrame, metric: str) -> go.Figure:
     """One panel per architecture, one line per training; stars: the shipped models."""
     shown = curve.assign(
-        architecture=curve["architecture"].map(ARCHITECTURES), training=curve["kind"].map(TRAINING_LABELS)
+        architecture=curve["architecture"].map(ARCHITECTURES), training=curve["training"].map(TRAINING_LABELS)
     )
     panels = [ARCHITECTURES[a] for a in ARCHITECTURES if a in set(curve["architecture"])]
     figure = px.line(
@@ -224,15 +226,15 @@ def curve_figure(curve: pd.DataFrame, shipped: pd.DataFrame, metric: str) -> go.
         markers=True,
         log_x=True,
         color_discrete_map=COLOURS,
-        category_orders={"architecture": panels, "training": KIND_ORDER},
+        category_orders={"architecture": panels, "training": TRAINING_LABEL_ORDER},
         labels={"pairs": "organoid training pairs", metric: DETAIL_SCORE_LABELS[metric]},
     )
     figure.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
-    ends = curve[curve["n_finetune"].isin(["all", "0"])].set_index(["architecture", "kind"])["pairs"]
+    ends = curve[curve["n_finetune"].isin(["all", "0"])].set_index(["architecture", "training"])["pairs"]
     for column, panel in enumerate(panels, start=1):
         mine = shipped[shipped["architecture"] == next(a for a, label in ARCHITECTURES.items() if label == panel)]
-        x = [ends.get((a, k)) for a, k in zip(mine["architecture"], mine["kind"])]
-        labels = mine["kind"].map(TRAINING_LABELS)
+        x = [ends.get((a, k)) for a, k in zip(mine["architecture"], mine["training"])]
+        labels = mine["training"].map(TRAINING_LABELS)
         figure.add_trace(
             go.Scatter(
                 x=x,
@@ -260,11 +262,11 @@ def curve_figure(curve: pd.DataFrame, shipped: pd.DataFrame, metric: str) -> go.
 
 def difference_sentence(comparison: pd.DataFrame, metric: str) -> str:
     """One plain sentence on why the curve's end and the star of the same model differ, with the largest gap."""
-    trained = comparison[comparison["kind"] != "zeroshot"].dropna(subset=["grid"])
+    trained = comparison[comparison["training"] != "zeroshot"].dropna(subset=["grid"])
     if trained.empty:
         return "Stars: the shipped models, the numbers in the tables above."
     worst = trained.loc[trained["difference"].abs().idxmax()]
-    name = f"{ARCHITECTURES.get(worst['architecture'], worst['architecture'])} {TRAINING_LABELS[worst['kind']]}"
+    name = f"{ARCHITECTURES.get(worst['architecture'], worst['architecture'])} {TRAINING_LABELS[worst['training']]}"
     return (
         f"Stars are the shipped models, the numbers in the tables above. Each line point is a separate training "
         "run on the same folds, so the rightmost point is a second run of the shipped configuration, not the "
@@ -376,7 +378,7 @@ if summary is not None and {"dataset", "split"} <= set(summary.columns):
             datasets,
             format_func=dataset_label,
             key="performance_dataset",
-            index=datasets.index("colorectal") if "colorectal" in datasets else 0,
+            index=datasets.index(TARGET_COHORT) if TARGET_COHORT in datasets else 0,
         )
         cohort_table = readable_summary(summary[summary["dataset"] == dataset])
         st.dataframe(cohort_table, hide_index=True, key="performance_summary", height=full_height(cohort_table))
@@ -395,5 +397,5 @@ with st.expander("How these numbers were made (for developers)"):
         f"- Benchmark grid: `python -m training_scripts.benchmark --profile full` -> `{summary_file}` "
         "(with `REPORT.md` and paired tests beside it)\n"
         "- Seed noise: `python -m training_scripts.seed_noise --seeds 5`\n"
-        f"- Bundles shown: {', '.join(f'`{n}`' for kinds in grid.values() for n in kinds.values())}"
+        f"- Bundles shown: {', '.join(f'`{n}`' for trainings in grid.values() for n in trainings.values())}"
     )

@@ -8,27 +8,25 @@ import pandas as pd
 import streamlit as st
 
 from core.evaluation.evidence import best_training
-from core.evaluation.performance import TRAINING_LABELS
+from core.evaluation.metrics import TOP_DRUGS_OVERLAP
 from core.explain.bundle_attributions import DEFAULT_VIEW, VIEWS
 from core.inference.bundle import ModelBundle
-from core.ranking import drug_reliability, drugs_to_explain, organoid_ranking, reference_label
-from core.report import (
+from core.organoid_figures import z_score_scatter
+from core.organoid_report import ReportedGenes, ReportedModel, organoid_report_html
+from core.ranking import drug_reliability, drugs_to_explain, organoid_ranking, ranking_agreement, reference_label
+from core.ranking_table import (
     TIE_SENTENCE,
     TIED_WITH_FIRST,
     TIED_WITH_NEIGHBOUR,
-    TOP_K,
-    build_report,
     display_table,
     outside_assay_range,
-    ranking_agreement,
     ranking_columns,
     reference_sentence,
-    z_score_scatter,
 )
+from core.study_design import TRAINING_LABELS, TRAINING_TITLES
 from dashboard.common import (
     ARCHITECTURES,
     DRUG,
-    KINDS,
     PROFILE_ID,
     bundle_grid,
     bundle_reference_expression,
@@ -69,7 +67,7 @@ def ranking_for(bundle_name: str, sample: str) -> pd.DataFrame:
 def styled(table: pd.DataFrame, unit: str):
     """The ranking with the top drugs highlighted (formats and headers come from ``column_config``)."""
     shown = display_table(table, unit)
-    top = shown["rank"] <= TOP_K
+    top = shown["rank"] <= TOP_DRUGS_OVERLAP
     return shown.style.apply(
         lambda row: ["background-color: #d5f5e3; font-weight: 600" if top[row.name] else "" for _ in row], axis=1
     )
@@ -139,23 +137,23 @@ if not grid:
 
 st.title("Drug ranking")
 architecture = choose_architecture("ranking_architecture", require=("scratch", "finetuned"))
-kinds_present = grid[architecture]
+trainings_present = grid[architecture]
 show_zero_shot = False
-if "zeroshot" in kinds_present:
+if "zeroshot" in trainings_present:
     # Shown from the start when it has the best evidence of the three (then it is the ranking to read first).
-    found = {kind: readable_evidence(name) for kind, name in kinds_present.items()}
+    found = {training: readable_evidence(name) for training, name in trainings_present.items()}
     st.session_state.setdefault("ranking_zeroshot", best_training(found) == "zeroshot")
     show_zero_shot = st.checkbox(
         "Also show the zero-shot model (pre-trained on GDSC, never trained on organoids)", key="ranking_zeroshot"
     )
-kinds = [k for k in ("scratch", "finetuned") if k in kinds_present] + (["zeroshot"] if show_zero_shot else [])
-missing = [TRAINING_LABELS[k] for k in ("scratch", "finetuned") if k not in kinds_present]
+trainings = [k for k in ("scratch", "finetuned") if k in trainings_present] + (["zeroshot"] if show_zero_shot else [])
+missing = [TRAINING_LABELS[k] for k in ("scratch", "finetuned") if k not in trainings_present]
 if missing:
     st.warning(f"No {' or '.join(missing)} bundle for {ARCHITECTURES.get(architecture, architecture)} yet.")
-if not kinds:
+if not trainings:
     st.stop()
 
-bundles = {kind: load_or_stop(kinds_present[kind]) for kind in kinds}
+bundles = {training: load_or_stop(trainings_present[training]) for training in trainings}
 first = next(iter(bundles.values()))
 n_ref = n_reference(first)
 cohort_label = reference_label(first.manifest)
@@ -163,7 +161,7 @@ unit = first.response_unit
 st.markdown(
     f"Organoid **{sample}**. Drugs are ranked by z, most negative first: rank 1 is the drug this organoid is "
     f"predicted *most sensitive to relative to the reference organoids*, not necessarily more sensitive than "
-    f"average (a positive z at rank 1 means it is not). The top {TOP_K} of each model are highlighted; **± z** "
+    f"average (a positive z at rank 1 means it is not). The top {TOP_DRUGS_OVERLAP} of each model are highlighted; **± z** "
     "is the uncertainty, so drugs whose z differ by less than it are not told apart. Lower "
     f"{first.response_unit} = more sensitive."
 )
@@ -171,13 +169,13 @@ st.info(f"**{reference_sentence(n_ref, cohort_label)}**")
 st.markdown(TIE_SENTENCE)
 
 with st.spinner("Predicting every drug with every fold model..."):
-    tables = {kind: ranking_for(bundles[kind].name, sample) for kind in kinds}
+    tables = {training: ranking_for(bundles[training].name, sample) for training in trainings}
 
-columns = st.columns(len(kinds))
-for column, kind in zip(columns, kinds):
-    b, table = bundles[kind], tables[kind]
+columns = st.columns(len(trainings))
+for column, training in zip(columns, trainings):
+    b, table = bundles[training], tables[training]
     with column:
-        st.subheader(KINDS[kind])
+        st.subheader(TRAINING_TITLES[training])
         show_evidence(b.name)
         st.caption(
             f"Bundle `{b.name}` (created {b.manifest.created[:10]}, {len(b.members)} fold models). "
@@ -193,7 +191,7 @@ for column, kind in zip(columns, kinds):
             height=min(35 * (len(table) + 1) + 3, 705),
             column_config=shown_columns,
             column_order=order,
-            key=f"ranking_table_{kind}",
+            key=f"ranking_table_{training}",
         )
         n_tied = int((display_table(table, unit)["tied?"] == TIED_WITH_FIRST).sum())
         if table["z_uncertainty"].notna().any():
@@ -201,7 +199,7 @@ for column, kind in zip(columns, kinds):
                 f"**{n_tied} of {len(table) - 1}** drugs below rank 1 cannot be told apart from it (z ± "
                 "intervals overlap)."
             )
-        if kind == "zeroshot":
+        if training == "zeroshot":
             st.caption(
                 "No ensemble spread: the zero-shot members are one pre-trained network (they differ only in the "
                 "ComBat fit), so no uncertainty is shown for it."
@@ -218,10 +216,10 @@ for column, kind in zip(columns, kinds):
             csv_bytes(display_table(table, unit)),
             file_name=f"{sample}_{b.name}_ranking.csv",
             mime="text/csv",
-            key=f"download_{kind}",
+            key=f"download_{training}",
         )
 
-n_flagged = int(tables[kinds[0]]["no_better_than_naive"].sum())
+n_flagged = int(tables[trainings[0]]["no_better_than_naive"].sum())
 st.caption(
     f"**{unit}**: predicted {unit} (mean of the fold models); **± {unit}**: their spread (SD), the uncertainty; "
     "**z**: z-score against the reference cohort; **± z**: its uncertainty; **CV r**: the bundle's cross-validated "
@@ -229,7 +227,7 @@ st.caption(
     "**≤ naive** (no better than naive): the bundle's cross-validated within-drug correlation (how well it ordered the "
     "reference organoids for this drug, after removing the drug's average) is at or below 0, or could not be "
     f"computed: for these drugs the ranking reflects the drug's average potency, not this organoid. "
-    f"{n_flagged} of {len(tables[kinds[0]])} drugs are flagged for the {TRAINING_LABELS[kinds[0]]} model. The CSV "
+    f"{n_flagged} of {len(tables[trainings[0]])} drugs are flagged for the {TRAINING_LABELS[trainings[0]]} model. The CSV "
     "download holds the same columns."
 )
 
@@ -239,15 +237,15 @@ if "scratch" in tables and "finetuned" in tables:
     agreement = ranking_agreement(tables["scratch"], tables["finetuned"])
     left, middle, right = st.columns(3)
     left.metric("Spearman rank correlation", f"{agreement.spearman:.2f}")
-    middle.metric(f"Top-{TOP_K} overlap", f"{agreement.top_overlap} of {TOP_K}")
+    middle.metric(f"Top-{TOP_DRUGS_OVERLAP} overlap", f"{agreement.top_overlap} of {TOP_DRUGS_OVERLAP}")
     right.metric("Drugs compared", agreement.n_drugs)
     scatter = z_score_scatter(tables["scratch"], tables["finetuned"], "from scratch", "fine-tuned")
     st.plotly_chart(scatter, key="ranking_scatter")
     if agreement.shared_top:
-        st.caption(f"In both top {TOP_K}: {', '.join(agreement.shared_top)}.")
+        st.caption(f"In both top {TOP_DRUGS_OVERLAP}: {', '.join(agreement.shared_top)}.")
 
 st.subheader("Explain a drug")
-drugs = list(tables[kinds[0]]["drug"])
+drugs = list(tables[trainings[0]]["drug"])
 default_drug = st.session_state.get(DRUG) if st.session_state.get(DRUG) in drugs else drugs[0]
 drug = remembered_choice("Drug", drugs, DRUG, "ranking_drug", default=default_drug)
 go_genes, go_pathways, _ = st.columns([1, 1, 3])
@@ -257,9 +255,9 @@ if go_pathways.button("Pathways", icon=":material/hub:", key="to_pathways"):
     st.switch_page("views/pathways.py")
 
 st.subheader("Report")
-genes_kind = "finetuned" if "finetuned" in bundles else kinds[0]
-genes_bundle = bundles[genes_kind]
-report_drugs = drugs_to_explain(tables[genes_kind], drug)
+genes_training = "finetuned" if "finetuned" in bundles else trainings[0]
+genes_bundle = bundles[genes_training]
+report_drugs = drugs_to_explain(tables[genes_training], drug)
 report_view = DEFAULT_VIEW if bundle_reference_expression(genes_bundle.name) is not None else "absolute"
 st.caption(
     f"An HTML file with both rankings, the scatter plot and the {VIEWS[report_view].label.lower()} genes behind "
@@ -268,24 +266,22 @@ st.caption(
 if st.button("Prepare HTML report", key="prepare_report"):
     with st.spinner(f"Computing the genes behind {len(report_drugs)} drugs..."):
         genes = {d: organoid_genes(genes_bundle.name, sample, d, report_view) for d in report_drugs}
-    labels = {kind: KINDS[kind] for kind in kinds}
     current = profile()
-    html = build_report(
+    html = organoid_report_html(
         sample=sample,
-        rankings={labels[k]: tables[k] for k in kinds},
-        bundles={
-            labels[k]: {
-                "name": bundles[k].name,
-                "created": bundles[k].manifest.created,
-                "evidence": readable_evidence(bundles[k].name),
-            }
-            for k in kinds
-        },
-        scatter=scatter,
+        models=[
+            ReportedModel(
+                TRAINING_TITLES[training],
+                bundles[training].manifest,
+                readable_evidence(bundles[training].name),
+                tables[training],
+            )
+            for training in trainings
+        ],
         n_reference=n_ref,
-        genes=genes,
-        genes_bundle=genes_bundle.name,
-        genes_view=f"{VIEWS[report_view].label}: they split {VIEWS[report_view].adds_up_to}.",
+        cohort=cohort_label,
+        scatter=scatter,
+        genes=ReportedGenes(genes_bundle.name, VIEWS[report_view].sentence(), genes),
         qc_text=current.report.to_text() if current is not None else None,
         generated=dt.datetime.now(dt.timezone.utc),
         unit=unit,
