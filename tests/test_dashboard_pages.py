@@ -74,7 +74,7 @@ def test_upload_shows_the_qc_report_and_keeps_the_profile_in_the_session(uploade
     assert metrics["Samples found"] == "2"
     assert metrics["Scale detected"] == "log2"
     assert metrics["Panel coverage"] == "100.0%"
-    profile_report = uploaded.session_state["profile"].report
+    profile_report = uploaded.session_state["profile"].check
     assert metrics["Genes mapped"] == f"{profile_report.n_mapped / profile_report.n_identifiers:.0%}"
     assert all(len(value) <= 8 for value in metrics.values())  # short enough for a tile: nothing cut off
     text = _text(uploaded)
@@ -212,15 +212,15 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
     app.button(key="prepare_report").click().run()
     assert not app.exception
     assert "Download HTML report" in [b.label for b in app.get("download_button")]
-    report = app.session_state["report_html"][-1]
-    assert "P10" in report
+    check = app.session_state["report_html"][-1]
+    assert "P10" in check
     finetuned = app.dataframe[1].value.sort_values("rank")  # the genes model's ranking
     explained = list(dict.fromkeys([*finetuned["drug"].head(3), app.selectbox(key="ranking_drug").value]))
-    assert [d for d in re.findall(r"<h2>Genes behind the prediction for (.+?)</h2>", report)] == explained
-    assert report.count("Drug-specific: they split") == len(explained)
+    assert [d for d in re.findall(r"<h2>Genes behind the prediction for (.+?)</h2>", check)] == explained
+    assert check.count("Drug-specific: they split") == len(explained)
     for training in ("scratch", "finetuned", "zeroshot"):  # each model's overall score and p, as on the page
         found = evidence(load_bundle(tiny_models_dir / f"colorectal_tdnn_{training}").reference_predictions)
-        assert f"<td>{found.within_drug:+.2f}</td><td>{found.p_value:.2f}</td>" in report
+        assert f"<td>{found.within_drug:+.2f}</td><td>{found.p_value:.2f}</td>" in check
 
 
 def test_ranking_follows_the_sample_picker(uploaded: AppTest) -> None:

@@ -190,17 +190,17 @@ def test_two_uploads_become_a_cohort_and_what_was_left_out_is_listed(tiny_models
     )
     table = pd.concat([responses, ghost, unknown, broken, flat], ignore_index=True)
     uploaded = _upload(expression.to_csv().encode(), _csv(table), label="test lab")
-    cohort, report = uploaded.cohort, uploaded.report
+    cohort, check = uploaded.cohort, uploaded.check
 
     assert sorted(cohort.expression.index) == sorted(expression.columns)
     assert sorted(cohort.drug_smiles) == sorted(set(responses["Drug"]))
-    assert len(cohort.usable_pairs()) == len(responses) == report.n_pairs
-    dropped = " ".join(report.dropped)
+    assert len(cohort.usable_pairs()) == len(responses) == check.n_pairs
+    dropped = " ".join(check.dropped)
     assert "Samples in the response table without expression: P99" in dropped
     assert "Drugs without a structure" in dropped and "Unobtainium-7" in dropped
     assert "Drugs whose SMILES RDKit could not read: Mystery-1 (C1CC(()" in dropped
     assert "measured in one sample only" in dropped and "Flatline" in dropped
-    sources = report.structures.set_index("drug")["structure from"]
+    sources = check.structures.set_index("drug")["structure from"]
     assert sources["ABT-263"] == "SMILES in the table" and sources["Oxaliplatin"] == "GDSC catalogue (by name)"
     # The uploads are recorded by hash only: no file names, no values.
     assert set(cohort.data_files) == {
@@ -208,7 +208,7 @@ def test_two_uploads_become_a_cohort_and_what_was_left_out_is_listed(tiny_models
         "upload/responses (sha256 of the bytes)",
     }
     assert "test lab" in cohort.provenance
-    text = report.to_text()
+    text = check.to_text()
     assert "12 samples x 10 drugs" in text and "Left out:" in text
 
 
@@ -236,7 +236,7 @@ def test_missing_panel_genes_are_filled_and_counted(tiny_models_dir: Path) -> No
     assert list(completed.columns) == panel and not completed.isna().any().any()
     assert completed.loc["P10", gap_gene] == pytest.approx(patchy.loc[gap_gene].drop("P10").mean(), rel=1e-4)
     assert completed.loc["P11", absent_gene] == pytest.approx(completed.loc["P11"].drop(absent_gene).mean(), rel=1e-3)
-    notes = " ".join(uploaded.report.notes)
+    notes = " ".join(uploaded.check.notes)
     assert (
         "1 missing value(s) of panel genes" in notes and "1 of the 655 panel genes were measured in no sample" in notes
     )
@@ -647,7 +647,7 @@ def test_a_turned_around_ln_ic50_screen_is_labelled_as_such_on_every_page(
         panel=load_panel("tdnn"),
     )
     assert (
-        uploaded.cohort.response_unit == "-ln IC50" and "-ln IC50, lower = more sensitive" in uploaded.report.to_text()
+        uploaded.cohort.response_unit == "-ln IC50" and "-ln IC50, lower = more sensitive" in uploaded.check.to_text()
     )
     pretrained, manifest = pretrained_from_zeroshot_bundle(tiny_models_dir / "colorectal_tdnn_zeroshot")
     bundles = train_own_cohort(

@@ -61,7 +61,7 @@ def pretrained_tdnn(small):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model_name", list(SPECS))
+@pytest.mark.parametrize("architecture", list(SPECS))
 def test_each_architecture_pretrains_finetunes_and_trains_from_scratch(small, architecture: str) -> None:
     gdsc, crc = small
     genes = load_panel(SPECS[architecture].panel)

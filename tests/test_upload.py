@@ -78,19 +78,19 @@ def refused(data: bytes, filename: str, panel: list[str], **kwargs) -> str:
 
 def test_full_csv_samples_as_rows(full_matrix: pd.DataFrame, panel: list[str]) -> None:
     profile = validate_upload(csv_bytes(full_matrix), "organoids.csv", panel)
-    report = profile.report
-    assert "Identifiers:     12,037 found, 12,031 mapped (305 renamed, 3 ambiguous, 3 unknown)" in report.to_text()
-    assert report.n_samples == 22 and report.samples == list(full_matrix.index)
-    assert report.orientation == "samples as rows"
-    assert report.identifier_type == "HGNC symbols"
-    assert report.file_format == "comma-separated text"
-    assert report.scale is Scale.LOG2 and report.transformation.startswith("none")
-    assert (report.n_identifiers, report.n_mapped, report.n_ambiguous, report.n_unknown) == (12037, 12031, 3, 3)
-    assert report.renamed["NOV"] == "CCN3" and report.n_renamed == 305
-    assert report.coverage_overall == 1.0 and set(report.coverage_per_sample.values()) == {1.0}
-    assert report.missing_panel_genes == []
+    check = profile.check
+    assert "Identifiers:     12,037 found, 12,031 mapped (305 renamed, 3 ambiguous, 3 unknown)" in check.to_text()
+    assert check.n_samples == 22 and check.samples == list(full_matrix.index)
+    assert check.orientation == "samples as rows"
+    assert check.identifier_type == "HGNC symbols"
+    assert check.file_format == "comma-separated text"
+    assert check.scale is Scale.LOG2 and check.transformation.startswith("none")
+    assert (check.n_identifiers, check.n_mapped, check.n_ambiguous, check.n_unknown) == (12037, 12031, 3, 3)
+    assert check.renamed["NOV"] == "CCN3" and check.n_renamed == 305
+    assert check.coverage_overall == 1.0 and set(check.coverage_per_sample.values()) == {1.0}
+    assert check.missing_panel_genes == []
     assert profile.expression.dtypes.unique().tolist() == [np.dtype("float32")]
-    assert profile.expression.shape == (22, report.n_genes)
+    assert profile.expression.shape == (22, check.n_genes)
     np.testing.assert_allclose(profile.expression[panel], full_matrix[panel], atol=1e-4)
     assert profile.expression["CCN3"].tolist() == pytest.approx(full_matrix["NOV"].tolist(), abs=1e-4)
 
@@ -102,17 +102,17 @@ def test_wide_export_of_linear_values_loads(full_matrix: pd.DataFrame, panel: li
     data = csv_bytes(linear, float_format="%.8f")
     assert max(len(line) for line in data.splitlines()) > 131_072
     profile = validate_upload(data, "wide_linear.csv", panel)
-    assert profile.report.n_samples == 2 and profile.report.orientation == "samples as rows"
-    assert profile.report.scale is not Scale.LOG2  # recognised as linear and log-transformed
-    assert "log2" in profile.report.transformation
+    assert profile.check.n_samples == 2 and profile.check.orientation == "samples as rows"
+    assert profile.check.scale is not Scale.LOG2  # recognised as linear and log-transformed
+    assert "log2" in profile.check.transformation
     np.testing.assert_allclose(profile.expression[panel[:50]], np.log2(linear[panel[:50]] + 1), atol=1e-3)
 
 
 def test_tsv_genes_as_rows(matrix: pd.DataFrame, panel: list[str]) -> None:
     profile = validate_upload(csv_bytes(matrix.T, sep="\t"), "organoids.txt", panel)
-    assert profile.report.orientation == "genes as rows"
-    assert profile.report.file_format == "tab-separated text"
-    assert profile.report.samples == list(matrix.index)
+    assert profile.check.orientation == "genes as rows"
+    assert profile.check.file_format == "tab-separated text"
+    assert profile.check.samples == list(matrix.index)
     np.testing.assert_allclose(profile.expression[matrix.columns], matrix, atol=1e-4)
 
 
@@ -121,7 +121,7 @@ def test_r_style_header_one_cell_short(matrix: pd.DataFrame, panel: list[str]) -
     header, body = text.split("\n", 1)
     data = (header.split("\t", 1)[1] + "\n" + body).encode()  # R write.table drops the row-name header cell
     profile = validate_upload(data, "organoids.tsv", panel)
-    assert profile.report.samples == list(matrix.index)
+    assert profile.check.samples == list(matrix.index)
     np.testing.assert_allclose(profile.expression[panel], matrix[panel], atol=1e-4)
 
 
@@ -131,14 +131,14 @@ def test_xlsx(matrix: pd.DataFrame, panel: list[str]) -> None:
         matrix.iloc[:5, :1500].to_excel(writer, sheet_name="expression")
         pd.DataFrame({"note": ["made by a test"]}).to_excel(writer, sheet_name="notes")
     profile = validate_upload(buffer.getvalue(), "organoids.xlsx", panel)
-    assert profile.report.file_format == "Excel workbook (.xlsx)"
-    assert any("only the first, 'expression'" in warning for warning in profile.report.warnings)
+    assert profile.check.file_format == "Excel workbook (.xlsx)"
+    assert any("only the first, 'expression'" in warning for warning in profile.check.warnings)
     np.testing.assert_allclose(profile.expression[panel], matrix.iloc[:5][panel], atol=1e-4)
 
 
 def test_gzip_detected_by_magic_bytes_not_name(matrix: pd.DataFrame, panel: list[str]) -> None:
     profile = validate_upload(gzip.compress(csv_bytes(matrix)), "organoids.csv", panel)
-    assert profile.report.file_format == "gzip-compressed comma-separated text"
+    assert profile.check.file_format == "gzip-compressed comma-separated text"
     np.testing.assert_allclose(profile.expression[panel], matrix[panel], atol=1e-4)
 
 
@@ -156,8 +156,8 @@ def test_previous_symbols_are_renamed_back(
             break
     assert len(renames) == 5
     profile = validate_upload(csv_bytes(matrix.rename(columns=renames)), "old_names.csv", panel)
-    assert {old: profile.report.renamed[old] for old in renames.values()} == {v: k for k, v in renames.items()}
-    assert profile.report.coverage_overall == 1.0
+    assert {old: profile.check.renamed[old] for old in renames.values()} == {v: k for k, v in renames.items()}
+    assert profile.check.coverage_overall == 1.0
     np.testing.assert_allclose(profile.expression[list(renames)], matrix[list(renames)], atol=1e-4)
 
 
@@ -168,10 +168,10 @@ def test_ensembl_ids_with_and_without_version(
     ids = {gene: to_ensembl[gene] + (f".{i % 20 + 1}" if i % 2 else "") for i, gene in enumerate(genes)}
     frame = matrix[genes].rename(columns=ids)
     profile = validate_upload(csv_bytes(frame.T), "ensembl.csv", panel)
-    assert profile.report.identifier_type == "Ensembl gene IDs"
-    assert profile.report.n_mapped == len(genes)
+    assert profile.check.identifier_type == "Ensembl gene IDs"
+    assert profile.check.n_mapped == len(genes)
     expected_coverage = len(set(panel) & set(genes)) / len(panel)
-    assert profile.report.coverage_overall == pytest.approx(expected_coverage)
+    assert profile.check.coverage_overall == pytest.approx(expected_coverage)
     np.testing.assert_allclose(profile.expression[genes], matrix[genes], atol=1e-4)
 
 
@@ -182,11 +182,11 @@ def test_gdc_htseq_fpkm_two_column_file(matrix: pd.DataFrame, panel: list[str], 
     lines.append(f"{to_ensembl[genes[0]]}.13_PAR_Y\t0")  # GDC's all-zero chrY copy must not halve the gene
     data = gzip.compress(("\n".join(lines) + "\n").encode())
     profile = validate_upload(data, "P10.FPKM.txt.gz", panel)
-    report = profile.report
-    assert report.samples == ["P10"]
-    assert report.orientation == "genes as rows" and report.identifier_type == "Ensembl gene IDs"
-    assert report.scale is Scale.LINEAR and report.transformation == "log2(x + 1)"
-    assert any("converted to log2(x + 1)" in warning for warning in report.warnings)
+    check = profile.check
+    assert check.samples == ["P10"]
+    assert check.orientation == "genes as rows" and check.identifier_type == "Ensembl gene IDs"
+    assert check.scale is Scale.LINEAR and check.transformation == "log2(x + 1)"
+    assert any("converted to log2(x + 1)" in warning for warning in check.warnings)
     np.testing.assert_allclose(profile.expression.loc["P10", genes], log2, atol=1e-3)
 
 
@@ -196,39 +196,39 @@ def test_htseq_counts_become_log2_cpm(matrix: pd.DataFrame, panel: list[str], to
     lines = [f"{to_ensembl[gene]}.5\t{count}" for gene, count in counts.items()]
     lines += ["__no_feature\t9000000", "__ambiguous\t120000", "__alignment_not_unique\t5000000"]
     profile = validate_upload("\n".join(lines).encode(), "abc123.htseq.counts", panel)
-    report = profile.report
-    assert report.samples == ["abc123"] and report.scale is Scale.COUNTS
-    assert report.transformation.startswith("log2(CPM + 1)")
-    assert any("CPM" in warning and "approximate" in warning for warning in report.warnings)
+    check = profile.check
+    assert check.samples == ["abc123"] and check.scale is Scale.COUNTS
+    assert check.transformation.startswith("log2(CPM + 1)")
+    assert any("CPM" in warning and "approximate" in warning for warning in check.warnings)
     expected = np.log2(counts / counts.sum() * 1e6 + 1)  # library size excludes the HTSeq summary lines
     np.testing.assert_allclose(profile.expression.loc["abc123", genes], expected, atol=1e-4)
 
 
 def test_single_sample_row(matrix: pd.DataFrame, panel: list[str]) -> None:
     profile = validate_upload(csv_bytes(matrix.loc[["P7"]]), "P7.csv", panel)
-    assert profile.report.samples == ["P7"] and profile.report.orientation == "samples as rows"
+    assert profile.check.samples == ["P7"] and profile.check.orientation == "samples as rows"
     np.testing.assert_allclose(profile.expression.loc["P7", panel], matrix.loc["P7", panel], atol=1e-4)
 
 
 def test_standardised_input_passes_unchanged_with_warning(matrix: pd.DataFrame, panel: list[str]) -> None:
     zscores = (matrix - matrix.mean()) / matrix.std()
     profile = validate_upload(csv_bytes(zscores), "z.csv", panel)
-    assert profile.report.scale is Scale.STANDARDISED
-    assert any("standardised" in warning for warning in profile.report.warnings)
+    assert profile.check.scale is Scale.STANDARDISED
+    assert any("standardised" in warning for warning in profile.check.warnings)
     np.testing.assert_allclose(profile.expression[panel], zscores[panel], atol=1e-4)
 
 
 def test_log2_without_pseudocount(matrix: pd.DataFrame, panel: list[str]) -> None:
     fpkm = (2.0**matrix - 1) / 16
     profile = validate_upload(csv_bytes(np.log2(fpkm)), "log2fpkm.csv", panel)
-    assert profile.report.scale is Scale.LOG2_NO_PSEUDOCOUNT
+    assert profile.check.scale is Scale.LOG2_NO_PSEUDOCOUNT
     np.testing.assert_allclose(profile.expression[panel], np.log2(fpkm[panel] + 1), atol=1e-4)
 
 
 def test_semicolon_and_decimal_comma(matrix: pd.DataFrame, panel: list[str]) -> None:
     profile = validate_upload(csv_bytes(matrix.iloc[:3], sep=";", decimal=","), "european.csv", panel)
-    assert profile.report.file_format == "semicolon-separated text"
-    assert "Decimal commas were read as decimal points." in profile.report.warnings
+    assert profile.check.file_format == "semicolon-separated text"
+    assert "Decimal commas were read as decimal points." in profile.check.warnings
     np.testing.assert_allclose(profile.expression[panel], matrix.iloc[:3][panel], atol=1e-4)
 
 
@@ -236,7 +236,7 @@ def test_symbols_in_second_column_after_probe_ids(matrix: pd.DataFrame, panel: l
     table = matrix.T.reset_index(names="symbol")
     table.insert(0, "probe", [f"probe_{i}" for i in range(len(table))])
     profile = validate_upload(table.to_csv(index=False).encode(), "array.csv", panel)
-    assert "Gene identifiers were read from column 'symbol'." in profile.report.warnings
+    assert "Gene identifiers were read from column 'symbol'." in profile.check.warnings
     np.testing.assert_allclose(profile.expression[panel], matrix[panel], atol=1e-4)
 
 
@@ -245,8 +245,8 @@ def test_duplicated_genes_are_averaged(matrix: pd.DataFrame, panel: list[str], t
     frame = matrix.copy()
     frame[to_ensembl[gene]] = matrix[gene] + 2.0
     profile = validate_upload(csv_bytes(frame), "dups.csv", panel)
-    assert profile.report.n_duplicates_aggregated == 1
-    assert any("averaged" in warning and gene in warning for warning in profile.report.warnings)
+    assert profile.check.n_duplicates_aggregated == 1
+    assert any("averaged" in warning and gene in warning for warning in profile.check.warnings)
     np.testing.assert_allclose(profile.expression[gene], matrix[gene] + 1.0, atol=1e-4)
 
 
@@ -254,18 +254,18 @@ def test_missing_values_count_as_not_covered(matrix: pd.DataFrame, panel: list[s
     frame = matrix.copy()
     frame.loc["P10", panel[:100]] = np.nan
     profile = validate_upload(csv_bytes(frame), "gaps.csv", panel)
-    coverage = profile.report.coverage_per_sample
+    coverage = profile.check.coverage_per_sample
     assert coverage["P10"] == pytest.approx(0.9) and coverage["P11"] == 1.0
-    assert profile.report.coverage_overall == 1.0
+    assert profile.check.coverage_overall == 1.0
     assert profile.expression.loc["P10", panel[:100]].isna().all()
 
 
 def test_partial_coverage_warns_and_lists_missing_genes(matrix: pd.DataFrame, panel: list[str]) -> None:
     dropped = panel[::3][:300]  # 30 % of the panel
     profile = validate_upload(csv_bytes(matrix.drop(columns=dropped)), "partial.csv", panel)
-    assert profile.report.coverage_overall == pytest.approx(0.7)
-    assert sorted(profile.report.missing_panel_genes) == sorted(dropped)
-    assert any("Only 70% of the 1,000 genes" in warning for warning in profile.report.warnings)
+    assert profile.check.coverage_overall == pytest.approx(0.7)
+    assert sorted(profile.check.missing_panel_genes) == sorted(dropped)
+    assert any("Only 70% of the 1,000 genes" in warning for warning in profile.check.warnings)
 
 
 def test_few_text_cells_become_missing_with_warning(matrix: pd.DataFrame, panel: list[str]) -> None:
@@ -273,7 +273,7 @@ def test_few_text_cells_become_missing_with_warning(matrix: pd.DataFrame, panel:
     frame.loc["P10", panel[0]] = "#DIV/0!"
     profile = validate_upload(csv_bytes(frame), "typo.csv", panel)
     assert np.isnan(profile.expression.loc["P10", panel[0]])
-    assert any("'#DIV/0!'" in warning for warning in profile.report.warnings)
+    assert any("'#DIV/0!'" in warning for warning in profile.check.warnings)
 
 
 # ---------------------------------------------------------------- bad files
@@ -347,8 +347,8 @@ def test_refuses_too_few_panel_genes_and_threshold_is_a_parameter(matrix: pd.Dat
     message = refused(data, "panel30.csv", panel)
     assert "Only 30% of the 1,000 genes the model needs" in message and "at least 50%" in message
     profile = validate_upload(data, "panel30.csv", panel, min_coverage=0.25)
-    assert profile.report.coverage_overall == pytest.approx(0.3)
-    assert len(profile.report.missing_panel_genes) == 700
+    assert profile.check.coverage_overall == pytest.approx(0.3)
+    assert len(profile.check.missing_panel_genes) == 700
 
 
 def test_refuses_unknown_gene_names(matrix: pd.DataFrame, panel: list[str]) -> None:
@@ -380,7 +380,7 @@ def test_refuses_ragged_rows_without_traceback(panel: list[str]) -> None:
 def test_excel_date_mangled_genes_are_flagged(matrix: pd.DataFrame, panel: list[str]) -> None:
     frame = matrix.rename(columns={matrix.columns[-1]: "2024-09-09 00:00:00"})
     profile = validate_upload(csv_bytes(frame), "excel.csv", panel)
-    assert any("look like dates" in warning for warning in profile.report.warnings)
+    assert any("look like dates" in warning for warning in profile.check.warnings)
 
 
 # ---------------------------------------------------------------- command line

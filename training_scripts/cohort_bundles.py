@@ -57,7 +57,9 @@ def build_and_save(trainings: list[str], args: argparse.Namespace) -> None:
             )
             bundle.manifest = replace(bundle.manifest, build_seconds=round(time.perf_counter() - start, 1))
             save_bundle(
-                bundle, args.out / bundle_name(cohort.name, architecture, training), shared_weights=training == "zeroshot"
+                bundle,
+                args.out / bundle_name(cohort.name, architecture, training),
+                shared_weights=training == "zeroshot",
             )
             scores = bundle.benchmark.set_index("model")
             print(

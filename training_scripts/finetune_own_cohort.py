@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     except UploadError as error:
         print(f"Not usable: {error}", file=sys.stderr)
         return EXIT_REFUSED
-    print(uploaded.report.to_text(), flush=True)
+    print(uploaded.check.to_text(), flush=True)
 
     settings = TrainingSettings(batch_size=args.batch_size, max_epochs=args.max_epochs, seed=args.seed)
     start = time.perf_counter()

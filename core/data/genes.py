@@ -19,7 +19,7 @@ _ENSEMBL_PATTERN = re.compile(r"^(ENSG\d{11})(\.\d+)?(_PAR_Y)?$", re.IGNORECASE)
 
 
 @dataclass
-class GeneMappingReport:
+class GeneMapping:
     """What happened to each input identifier; shown to users and printed by the data report."""
 
     mapping: dict[str, str] = field(default_factory=dict)  # input identifier -> approved symbol
@@ -64,23 +64,23 @@ class GeneMapper:
             return self._ensembl_to_symbol.get(strip_ensembl_version(key))
         return self._symbol_to_approved.get(key.upper())
 
-    def map_identifiers(self, identifiers: list[str] | pd.Index) -> GeneMappingReport:
-        report = GeneMappingReport()
+    def map_identifiers(self, identifiers: list[str] | pd.Index) -> GeneMapping:
+        result = GeneMapping()
         for identifier in map(str, identifiers):
             key = identifier.strip()
             lookup_key = strip_ensembl_version(key) if is_ensembl_id(key) else key.upper()
             table = self._ensembl_to_symbol if is_ensembl_id(key) else self._symbol_to_approved
             if lookup_key not in table:
-                report.unknown.append(identifier)
+                result.unknown.append(identifier)
                 continue
             approved = table[lookup_key]
             if approved is None:
-                report.ambiguous.append(identifier)
+                result.ambiguous.append(identifier)
                 continue
-            report.mapping[identifier] = approved
+            result.mapping[identifier] = approved
             if approved != key:
-                report.renamed[identifier] = approved
-        return report
+                result.renamed[identifier] = approved
+        return result
 
 
 def _resolve_symbol_table(lookup: pd.DataFrame) -> dict[str, str | None]:

@@ -18,7 +18,7 @@ from functools import lru_cache
 import pandas as pd
 
 from core.config import data_root
-from core.data.genes import GeneMapper, GeneMappingReport
+from core.data.genes import GeneMapper, GeneMapping
 from core.study_design import PRETRAINING_COHORT, TARGET_COHORT
 
 PANEL_NAMES = ("tdnn", "paccmann")
@@ -32,13 +32,13 @@ _PANEL_LISTS = {"tdnn": ("gdsc", "lincs", "oncokb"), "paccmann": ("paccmann",)}
 
 
 @dataclass
-class PanelReport:
+class PanelBuild:
     """A panel and how it was reached: listed genes, HGNC mapping, and what each domain lacked."""
 
     name: str
     genes: list[str]
     listed: int  # approved symbols the source lists name
-    mapping: GeneMappingReport
+    mapping: GeneMapping
     missing_by_domain: dict[str, list[str]]
 
 
@@ -53,22 +53,22 @@ def read_gene_list(list_name: str) -> list[str]:
     return list(dict.fromkeys(symbols))
 
 
-def listed_genes(panel_name: str) -> tuple[list[str], GeneMappingReport]:
+def listed_genes(panel_name: str) -> tuple[list[str], GeneMapping]:
     """Approved symbols of the lists behind ``panel_name``, with the mapping report."""
     if panel_name not in _PANEL_LISTS:
         raise KeyError(f"Unknown panel {panel_name!r}; known: {', '.join(PANEL_NAMES)}")
     raw = list(dict.fromkeys(s for list_name in _PANEL_LISTS[panel_name] for s in read_gene_list(list_name)))
-    report = GeneMapper.from_shared_data().map_identifiers(raw)
-    return sorted(set(report.mapping.values())), report
+    result = GeneMapper.from_shared_data().map_identifiers(raw)
+    return sorted(set(result.mapping.values())), result
 
 
-def build_panel(panel_name: str, domains: dict[str, pd.Index]) -> PanelReport:
+def build_panel(panel_name: str, domains: dict[str, pd.Index]) -> PanelBuild:
     """Listed genes measured in every domain (``domains``: domain name -> its expression columns)."""
-    listed, report = listed_genes(panel_name)
+    listed, result = listed_genes(panel_name)
     missing = {name: sorted(set(listed) - set(columns)) for name, columns in domains.items()}
     absent_anywhere = set().union(*missing.values()) if missing else set()
     genes = [g for g in listed if g not in absent_anywhere]
-    return PanelReport(panel_name, genes, len(listed), report, missing)
+    return PanelBuild(panel_name, genes, len(listed), result, missing)
 
 
 @lru_cache(maxsize=len(PANEL_NAMES))

@@ -8,7 +8,7 @@ from core.upload.scale import Scale
 from core.upload.validate import (
     DEFAULT_MIN_COVERAGE,
     DEFAULT_WARN_COVERAGE,
-    QCReport,
+    UploadCheck,
     ValidatedProfile,
     validate_upload,
 )
@@ -16,7 +16,7 @@ from core.upload.validate import (
 __all__ = [
     "DEFAULT_MIN_COVERAGE",
     "DEFAULT_WARN_COVERAGE",
-    "QCReport",
+    "UploadCheck",
     "Scale",
     "UploadError",
     "ValidatedProfile",

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     except UploadError as exc:
         print(f"Not usable: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    print(profile.report.to_text())
+    print(profile.check.to_text())
     return 0
 
 

@@ -33,7 +33,7 @@ from core.data.cohort import Cohort
 from core.data.datasets.common import resolve_drug_structures
 from core.upload.errors import UploadError, name_list
 from core.upload.responses import ResponseTable, read_response_table
-from core.upload.validate import QCReport, ValidatedProfile, validate_upload
+from core.upload.validate import UploadCheck, ValidatedProfile, validate_upload
 
 MIN_SAMPLES = 5
 MIN_DRUGS = 3
@@ -43,7 +43,7 @@ RESPONSES_HASH = "upload/responses (sha256 of the bytes)"
 
 
 @dataclass
-class CohortReport:
+class CohortCheck:
     """What was kept of an uploaded cohort, what was left out and why, and what was changed."""
 
     label: str
@@ -51,7 +51,7 @@ class CohortReport:
     n_samples: int
     n_drugs: int
     n_pairs: int
-    expression: QCReport
+    expression: UploadCheck
     response_format: str
     response_columns: dict[str, str]
     structures: pd.DataFrame  # drug, source (file SMILES or GDSC catalogue), gdsc_name
@@ -81,7 +81,7 @@ class UploadedCohort:
     """The cohort to train on and the report to show the user."""
 
     cohort: Cohort
-    report: CohortReport
+    check: CohortCheck
 
 
 def validate_cohort_upload(
@@ -202,20 +202,20 @@ def build_cohort(
             "GDSC name": [gdsc_names[d] for d in kept],
         }
     )
-    report = CohortReport(
+    check = CohortCheck(
         label,
         table.unit,
         len(samples),
         len(kept),
         len(pairs),
-        profile.report,
+        profile.check,
         table.file_format,
         table.columns,
         structures,
         dropped,
         notes + gene_notes,
     )
-    return UploadedCohort(cohort, report)
+    return UploadedCohort(cohort, check)
 
 
 def _matched_samples(pairs: pd.DataFrame, expressed: pd.Index, dropped: list[str], notes: list[str]) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Check an uploaded expression profile and turn it into model-ready log2 expression, or refuse it.
 
 :func:`validate_upload` is the one entry point the dashboard and the CLI use. It either returns the
-expression with a :class:`QCReport` the clinician can read, or raises :class:`UploadError` with a
+expression with a :class:`UploadCheck` the clinician can read, or raises :class:`UploadError` with a
 plain-language reason; bad input never ends in a traceback.
 
 Missing values. A gene without a value in a sample does not cover that sample; it stays NaN in
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.data.genes import GeneMapper, GeneMappingReport, is_ensembl_id
+from core.data.genes import GeneMapper, GeneMapping, is_ensembl_id
 from core.upload.errors import UploadError, name_list
 from core.upload.reader import orient_table, parse_table
 from core.upload.scale import Scale, to_log2
@@ -42,7 +42,7 @@ _EXCEL_DATE = re.compile(
 
 
 @dataclass
-class QCReport:
+class UploadCheck:
     """What was read, how it was transformed and how well it covers the model's genes."""
 
     filename: str
@@ -121,7 +121,7 @@ class ValidatedProfile:
     """``expression``: samples x approved HGNC symbols found in the file, log2 scale, float32, NaN = missing."""
 
     expression: pd.DataFrame
-    report: QCReport
+    check: UploadCheck
 
 
 def validate_upload(
@@ -162,7 +162,7 @@ def validate_upload(
             f"(e.g. {name_list(duplicated)})."
         )
     warnings += _coverage_warnings(per_sample, overall, len(panel_genes), warn_coverage)
-    report = QCReport(
+    check = UploadCheck(
         filename=filename,
         file_format=parsed.file_format,
         samples=[str(sample) for sample in expression.index],
@@ -183,7 +183,7 @@ def validate_upload(
         missing_panel_genes=[gene for gene, hit in zip(panel_genes, found) if not hit],
         warnings=warnings,
     )
-    return ValidatedProfile(expression.astype(np.float32), report)
+    return ValidatedProfile(expression.astype(np.float32), check)
 
 
 def _refuse_bad_samples(values: pd.DataFrame) -> None:
@@ -204,7 +204,7 @@ def _refuse_bad_samples(values: pd.DataFrame) -> None:
         )
 
 
-def _to_approved_symbols(values: pd.DataFrame, mapper: GeneMapper) -> tuple[pd.DataFrame, GeneMappingReport, list[str]]:
+def _to_approved_symbols(values: pd.DataFrame, mapper: GeneMapper) -> tuple[pd.DataFrame, GeneMapping, list[str]]:
     """Rename columns to approved symbols, drop unmapped or empty ones, average genes present twice.
 
     Averaging happens on the log2 scale (a geometric mean of linear values), which keeps one odd
@@ -241,7 +241,7 @@ def _refuse_low_coverage(per_sample: pd.Series, overall: float, panel_size: int,
         )
 
 
-def _mapping_warnings(mapping: GeneMappingReport) -> list[str]:
+def _mapping_warnings(mapping: GeneMapping) -> list[str]:
     warnings = []
     dates = [identifier for identifier in mapping.unknown if _EXCEL_DATE.fullmatch(identifier.strip())]
     if dates:
@@ -278,7 +278,7 @@ def _coverage_warnings(per_sample: pd.Series, overall: float, panel_size: int, w
     return warnings
 
 
-def _identifier_type(mapping: GeneMappingReport) -> str:
+def _identifier_type(mapping: GeneMapping) -> str:
     recognised = [*mapping.mapping, *mapping.ambiguous]
     n_ensembl = sum(is_ensembl_id(identifier) for identifier in recognised)
     if n_ensembl == len(recognised):

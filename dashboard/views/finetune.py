@@ -112,29 +112,29 @@ def check_cohort(
         )
         return
     st.session_state[COHORT] = {"uploaded": uploaded, "architecture": architecture, "label": label}
-    st.session_state["finetune_folds"] = n_folds_for(uploaded.report.n_samples)  # the folds suiting this cohort
+    st.session_state["finetune_folds"] = n_folds_for(uploaded.check.n_samples)  # the folds suiting this cohort
 
 
 def show_cohort_report(uploaded: UploadedCohort) -> None:
-    report = uploaded.report
-    st.markdown(f"Checked: **{report.label}**")
+    check = uploaded.check
+    st.markdown(f"Checked: **{check.label}**")
     col1, col2, col3 = st.columns(3)
-    col1.metric("Samples kept", report.n_samples)
-    col2.metric("Drugs kept", report.n_drugs)
-    col3.metric("Sample-drug pairs", report.n_pairs)
+    col1.metric("Samples kept", check.n_samples)
+    col2.metric("Drugs kept", check.n_drugs)
+    col3.metric("Sample-drug pairs", check.n_pairs)
     st.caption(
-        f"Response: {report.metric}, lower = more sensitive. Columns read: "
-        + ", ".join(f"{role} = '{name}'" for role, name in report.response_columns.items())
+        f"Response: {check.metric}, lower = more sensitive. Columns read: "
+        + ", ".join(f"{role} = '{name}'" for role, name in check.response_columns.items())
         + "."
     )
-    if report.dropped:
-        st.warning("**Left out:**\n" + "\n".join(f"- {line}" for line in report.dropped))
+    if check.dropped:
+        st.warning("**Left out:**\n" + "\n".join(f"- {line}" for line in check.dropped))
     else:
         st.success("Nothing was left out: every row, sample and drug is usable.")
-    for line in report.notes + report.expression.warnings:
+    for line in check.notes + check.expression.warnings:
         st.info(line)
-    with st.expander(f"Drug structures ({report.n_drugs})"):
-        st.dataframe(report.structures, hide_index=True, key="finetune_structures")
+    with st.expander(f"Drug structures ({check.n_drugs})"):
+        st.dataframe(check.structures, hide_index=True, key="finetune_structures")
 
 
 def start_training(
@@ -396,7 +396,7 @@ job = st.session_state.get(JOB)
 if checked is not None:
     show_cohort_report(checked["uploaded"])
     st.subheader("2. Train")
-    n_samples = checked["uploaded"].report.n_samples
+    n_samples = checked["uploaded"].check.n_samples
     st.session_state.setdefault("finetune_folds", n_folds_for(n_samples))
     with st.expander("Training settings"):
         left, middle, right = st.columns(3)

@@ -282,7 +282,7 @@ if st.button("Prepare HTML report", key="prepare_report"):
         cohort=cohort_label,
         scatter=scatter,
         genes=ReportedGenes(genes_bundle.name, VIEWS[report_view].sentence(), genes),
-        qc_text=current.report.to_text() if current is not None else None,
+        qc_text=current.check.to_text() if current is not None else None,
         generated=dt.datetime.now(dt.timezone.utc),
         unit=unit,
     )

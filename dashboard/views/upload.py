@@ -106,35 +106,35 @@ current = profile()
 if current is None:
     st.stop()
 
-report = current.report
+check = current.check
 st.divider()
 head, button = st.columns([4, 1])
-head.subheader(f"Quality control: {report.filename}")
+head.subheader(f"Quality control: {check.filename}")
 if button.button("Forget this profile", key="forget_profile"):
     clear_profile()
     st.rerun()
 
 col1, col2, col3, col4 = st.columns(4)
-col1.metric("Samples found", report.n_samples)
+col1.metric("Samples found", check.n_samples)
 # Short values: a metric tile cuts what does not fit ("12,031 of 12,..."); the full figures are in the help.
-col2.metric("Scale detected", str(report.scale).split(" (")[0], help=f"{report.scale}: {report.transformation}")
+col2.metric("Scale detected", str(check.scale).split(" (")[0], help=f"{check.scale}: {check.transformation}")
 col3.metric(
-    "Panel coverage", f"{report.coverage_overall:.1%}", help=f"of the {report.panel_size:,} genes the models read"
+    "Panel coverage", f"{check.coverage_overall:.1%}", help=f"of the {check.panel_size:,} genes the models read"
 )
 col4.metric(
     "Genes mapped",
-    f"{report.n_mapped / max(report.n_identifiers, 1):.0%}",
-    help=f"{report.n_mapped:,} of {report.n_identifiers:,} identifiers mapped to approved HGNC symbols",
+    f"{check.n_mapped / max(check.n_identifiers, 1):.0%}",
+    help=f"{check.n_mapped:,} of {check.n_identifiers:,} identifiers mapped to approved HGNC symbols",
 )
 st.markdown(
-    f"- **Samples:** {', '.join(report.samples[:20])}{' ...' if report.n_samples > 20 else ''}\n"
-    f"- **Layout:** {report.orientation}; identifiers are {report.identifier_type}\n"
-    f"- **Transformation:** {report.transformation}\n"
-    f"- **Genes:** {report.n_genes:,} approved symbols ({report.n_renamed:,} renamed from previous/alias symbols "
-    f"or Ensembl IDs, {report.n_duplicates_aggregated:,} duplicated genes averaged)"
+    f"- **Samples:** {', '.join(check.samples[:20])}{' ...' if check.n_samples > 20 else ''}\n"
+    f"- **Layout:** {check.orientation}; identifiers are {check.identifier_type}\n"
+    f"- **Transformation:** {check.transformation}\n"
+    f"- **Genes:** {check.n_genes:,} approved symbols ({check.n_renamed:,} renamed from previous/alias symbols "
+    f"or Ensembl IDs, {check.n_duplicates_aggregated:,} duplicated genes averaged)"
 )
-if report.warnings:
-    for warning in report.warnings:
+if check.warnings:
+    for warning in check.warnings:
         st.warning(warning)
 else:
     st.success("No warnings: the profile is usable as it is.")
@@ -147,8 +147,8 @@ st.info(
 
 coverage = pd.DataFrame(
     {
-        "sample": list(report.coverage_per_sample),
-        "coverage of all model genes": list(report.coverage_per_sample.values()),
+        "sample": list(check.coverage_per_sample),
+        "coverage of all model genes": list(check.coverage_per_sample.values()),
     }
 )
 expression = current.expression
@@ -162,10 +162,10 @@ st.dataframe(
     hide_index=True,
     column_config={c: st.column_config.NumberColumn(format="percent") for c in coverage.columns if c != "sample"},
 )
-if report.missing_panel_genes:
-    with st.expander(f"Missing panel genes ({len(report.missing_panel_genes):,})"):
-        st.write(", ".join(report.missing_panel_genes))
+if check.missing_panel_genes:
+    with st.expander(f"Missing panel genes ({len(check.missing_panel_genes):,})"):
+        st.write(", ".join(check.missing_panel_genes))
 with st.expander("Full QC report (text)"):
-    st.code(report.to_text(), language=None)
+    st.code(check.to_text(), language=None)
 
 st.page_link("views/ranking.py", label="See the drug ranking", icon=":material/arrow_forward:")

@@ -18,9 +18,9 @@ def harmonise_gene_columns(expression: pd.DataFrame) -> pd.DataFrame:
     Two old symbols can now name one gene; their values are averaged rather than one being dropped
     arbitrarily. The result is float32, columns sorted for a stable order.
     """
-    report = GeneMapper.from_shared_data().map_identifiers(list(expression.columns))
-    kept = expression[list(report.mapping)]
-    kept.columns = [report.mapping[c] for c in kept.columns]
+    result = GeneMapper.from_shared_data().map_identifiers(list(expression.columns))
+    kept = expression[list(result.mapping)]
+    kept.columns = [result.mapping[c] for c in kept.columns]
     if kept.columns.has_duplicates:
         kept = kept.T.groupby(level=0).mean().T
     return kept.sort_index(axis=1).astype("float32")
