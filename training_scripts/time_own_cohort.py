@@ -13,7 +13,7 @@ dashboard); fine-tuned and from-scratch bundles, each 5-fold cross-validated; zi
 to give the same predictions). ``--responsiveness`` also times a dashboard page (About, in Streamlit's
 AppTest, in this process) while the training runs in a worker process, as it does in the dashboard.
 
-Example: ``python -m training_scripts.bench_own_cohort``. Prints figures; asserts nothing.
+Example: ``python -m training_scripts.time_own_cohort``. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations

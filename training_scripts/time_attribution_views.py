@@ -2,7 +2,7 @@
 bundle (the app averages them), first call (Keras traces the gradient function) and warm, with the wall time
 and the process CPU time per core (on a busy machine the latter estimates an idle machine's wall time).
 
-Example: ``python -m training_scripts.bench_attribution_views --bundles colorectal_tdnn_finetuned``.
+Example: ``python -m training_scripts.time_attribution_views --bundles colorectal_tdnn_finetuned``.
 Prints figures; asserts nothing.
 """
 

@@ -2,7 +2,7 @@
 models' manifests, i.e. the real runs), bundle load time, and prediction time for one organoid and
 for the whole reference cohort over every drug.
 
-Example: ``python -m training_scripts.bench_models``. Prints a table; asserts nothing.
+Example: ``python -m training_scripts.time_models``. Prints a table; asserts nothing.
 """
 
 from __future__ import annotations

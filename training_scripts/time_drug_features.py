@@ -3,7 +3,7 @@
 Reads the SMILES of the GDSC drug table and of every patient cohort's ``drug_smiles.csv``,
 featurises them twice -- cold, into a fresh temporary cache, then warm from that cache -- and
 reports counts, timings split by RDKit / Mordred, and how many descriptor columns survive the
-standardiser's constant/missing filter. Run: ``python -m training_scripts.bench_drug_features``.
+standardiser's constant/missing filter. Run: ``python -m training_scripts.time_drug_features``.
 """
 
 from __future__ import annotations

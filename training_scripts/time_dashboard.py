@@ -6,7 +6,7 @@ fine-tuned predictions, called directly), and the drug-detail work
 (integrated gradients for one organoid and one drug, precomputed reference genes, ORA), plus a profile
 of where the ranking's time goes.
 
-Example: ``python -m training_scripts.bench_dashboard --architecture tdnn``. Prints figures; asserts nothing.
+Example: ``python -m training_scripts.time_dashboard --architecture tdnn``. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ on the real reference organoids and the bundle's drugs):
    DeepExplainer (DeepLIFT, all-zeros reference) on the genes input, the drug input held fixed.
 
 Then ORA and ranked-enrichment (GSEA preranked) timings per drug and collection on each drug's attributions.
-Run: ``python -m training_scripts.bench_explain`` (about 2 minutes on 2 CPU cores).
+Run: ``python -m training_scripts.time_explain`` (about 2 minutes on 2 CPU cores).
 """
 
 from __future__ import annotations

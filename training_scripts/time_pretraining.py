@@ -1,8 +1,8 @@
 """Time GDSC1 pre-training epochs of each architecture on the real pre-training pairs, on any machine.
 
-Here: ``python -m training_scripts.bench_pretraining --epochs 2`` builds the inputs from the data and
+Here: ``python -m training_scripts.time_pretraining --epochs 2`` builds the inputs from the data and
 times the epochs. For a machine without the data or RDKit (a GPU box), export the inputs first with
-``--export inputs.npz``, then run ``python -m training_scripts.bench_pretraining --arrays inputs.npz``
+``--export inputs.npz``, then run ``python -m training_scripts.time_pretraining --arrays inputs.npz``
 there; only Keras and NumPy are needed (any Keras backend: TensorFlow, JAX or PyTorch).
 """
 
