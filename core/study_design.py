@@ -9,6 +9,9 @@ from __future__ import annotations
 PRETRAINING_COHORT = "gdsc1"  # the cell-line screen every pre-trained model learns from
 TARGET_COHORT = "colorectal"  # the organoid cohort the shipped models are fine-tuned on and the app ranks against
 
+# The paper's two cross-validation settings: new organoids for drugs in training (cell cold-start) and new drugs.
+CELL, DRUG = "precision_oncology", "drug_development"
+
 # The three ways a bundle's fold models are made, in the order menus list them.
 TRAININGS = ("scratch", "finetuned", "zeroshot")
 TRAINING_LABELS = {

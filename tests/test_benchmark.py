@@ -14,13 +14,14 @@ from scipy.stats import ttest_rel
 from core.benchmark import tasks
 from core.benchmark.clinical import first_line_hits
 from core.benchmark.collect import COLUMNS, min_max_scaled, naive_predictions, stored_predictions, write_results
-from core.benchmark.grid import CELL, DRUG, FULL, QUICK, Task
+from core.benchmark.grid import FULL, QUICK, Task
 from core.benchmark.markdown import write_benchmark_report
 from core.benchmark.runner import part_path, pending, run_grid
 from core.benchmark.seeds import seed_scores, seed_spread
 from core.config import models_dir
 from core.evaluation.grouped import compare, summarise, with_baseline
 from core.inference.bundle import unverified_manifest
+from core.study_design import CELL, DRUG
 
 COLORECTAL_FOLDS = {CELL: 5, DRUG: 10}
 

@@ -29,10 +29,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.benchmark.grid import CELL
 from core.config import cache_dir, models_dir
 from core.inference.target import TARGETS
-from core.study_design import PRETRAINING_COHORT
+from core.study_design import CELL, PRETRAINING_COHORT
 from core.training.ordering import LOSSES
 from core.transfer import multitask_transfer
 from core.transfer.deep_study import (

@@ -12,12 +12,13 @@ import numpy as np
 import pandas as pd
 
 from core.benchmark.clinical import FIRST_LINE, first_line_hits
-from core.benchmark.grid import CELL, Profile
+from core.benchmark.grid import Profile
 from core.benchmark.runner import collected_parts
 from core.benchmark.tasks import folds, usable_pairs
 from core.evaluation.baselines import naive_predictions_table
 from core.evaluation.grouped import KEYS, PAPER_SCORE, best_naive, compare, summarise
 from core.evaluation.peers import PEER_DATASETS, peer_predictions
+from core.study_design import CELL
 
 COLUMNS = [*KEYS, "fold", "sample", "drug", "y_true", "y_pred"]
 TESTED_METRICS = ("paper", "within_drug_pearson")  # "paper" = the split's paper score

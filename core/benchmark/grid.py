@@ -12,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.models import SPECS
-from core.study_design import PRETRAINING_COHORT, TARGET_COHORT
+from core.study_design import CELL, DRUG, PRETRAINING_COHORT, TARGET_COHORT
 
 ARCHITECTURES = tuple(SPECS)
 FINETUNE_SIZES = ("10", "50", "100", "500", "1000", "all")  # "0" is the zero-shot model
-CELL, DRUG = "precision_oncology", "drug_development"
 CLASSICAL_PER_DRUG = ("elasticnet_per_drug", "rf_per_drug")  # need the drug seen in training: cell cold-start
 CLASSICAL_DRUG_FEATURES = ("elasticnet_drug_features", "rf_drug_features")  # genes + descriptors: any split
 

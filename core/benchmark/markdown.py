@@ -9,6 +9,7 @@ import pandas as pd
 from core.benchmark.figures import baseline_bars, error_boxes, size_curves
 from core.benchmark.grid import Profile
 from core.evaluation.metrics import METRICS
+from core.study_design import CELL, DRUG, TARGET_COHORT
 
 ALPHA = 0.05
 HEADLINE_METRICS = [
@@ -101,14 +102,14 @@ def write_benchmark_report(
         if size_curves(summary, dataset, split, out / name):
             figures.append((f"Score vs fine-tuning size: {dataset}, {split}", name))
     for (dataset, split), models in {
-        ("colorectal", "precision_oncology"): [
+        (TARGET_COHORT, CELL): [
             "naive_drug_mean",
             "tdnn_finetuned",
             "tdnn_scratch",
             "paccmann_zeroshot",
             "rf_per_drug",
         ],
-        ("colorectal", "drug_development"): [
+        (TARGET_COHORT, DRUG): [
             "naive_sample_mean",
             "tdnn_finetuned",
             "tdnn_scratch",

@@ -15,10 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from core.benchmark.collect import min_max_scaled, naive_predictions
-from core.benchmark.grid import ARCHITECTURES, CELL, Profile, Task
+from core.benchmark.grid import ARCHITECTURES, Profile, Task
 from core.benchmark.tasks import run_task
 from core.evaluation.grouped import summarise
-from core.study_design import TARGET_COHORT
+from core.study_design import CELL, TARGET_COHORT
 
 SEED_MODELS = tuple(
     f"{architecture}_{training}" for architecture in ARCHITECTURES for training in ("finetuned", "scratch")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from core.benchmark import classical
-from core.benchmark.grid import DRUG, Profile, Task
+from core.benchmark.grid import Profile, Task
 from core.config import models_dir
 from core.data.cohort import Cohort
 from core.data.panels import load_panel
@@ -23,7 +23,7 @@ from core.data.registry import load_cohort
 from core.evaluation.splits import SPLIT_GROUP, cell_cold_start_folds, drug_cold_start_folds
 from core.inference.model import TrainedModel
 from core.models import SPECS, config_class
-from core.study_design import PRETRAINING_COHORT, TARGET_COHORT
+from core.study_design import DRUG, PRETRAINING_COHORT, TARGET_COHORT
 from core.training.defaults import TARGET_TRAINING
 from core.training.fit import TrainingSettings
 from core.training.pretrained import load_pretrained, pretrained_from_zeroshot_bundle, save_pretrained

@@ -14,10 +14,11 @@ import pandas as pd
 
 from core.evaluation.metrics import METRICS, score_all, within_drug_per_drug
 from core.evaluation.stats import paired_t_test, per_fold
+from core.study_design import CELL, DRUG
 
-REFERENCE_BASELINE = {"precision_oncology": "naive_drug_mean", "drug_development": "naive_sample_mean"}
+REFERENCE_BASELINE = {CELL: "naive_drug_mean", DRUG: "naive_sample_mean"}
 KEYS = ["dataset", "split", "model", "n_finetune"]
-PAPER_SCORE = {"precision_oncology": "paper_precision_oncology", "drug_development": "paper_drug_development"}
+PAPER_SCORE = {CELL: "paper_precision_oncology", DRUG: "paper_drug_development"}
 
 
 def with_baseline(predictions: pd.DataFrame) -> pd.DataFrame:

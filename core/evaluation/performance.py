@@ -19,7 +19,7 @@ from core.evaluation.cohort_scores import naive_predictions, scored_table
 from core.evaluation.evidence import Evidence
 from core.evaluation.metrics import HEADLINE, METRICS, within_drug_fold
 from core.models import SPECS
-from core.study_design import TARGET_COHORT, TRAINING_LABELS
+from core.study_design import CELL, DRUG, TARGET_COHORT, TRAINING_LABELS
 
 NAIVE_LABELS = {
     "naive_drug_mean": "naive: per-drug mean",
@@ -51,7 +51,7 @@ CLASSICAL_LABELS = {
     "elasticnet_per_drug": "elastic net, one per drug",
     "elasticnet_drug_features": "elastic net on genes + drug descriptors",
 }
-SPLIT_LABELS = {"precision_oncology": "new patients", "drug_development": "new drugs"}
+SPLIT_LABELS = {CELL: "new patients", DRUG: "new drugs"}
 
 
 def model_label(name: str) -> str:
@@ -122,7 +122,7 @@ def benchmark_table(model_rows: pd.DataFrame, naive: pd.DataFrame) -> pd.DataFra
 
 
 def size_curve(
-    summary: pd.DataFrame, architectures: list[str], dataset: str = TARGET_COHORT, split: str = "precision_oncology"
+    summary: pd.DataFrame, architectures: list[str], dataset: str = TARGET_COHORT, split: str = CELL
 ) -> pd.DataFrame:
     """The grid's deep models by number of training pairs, with an x position a log axis can draw: zero-shot
     (0 pairs) at half the smallest size, "all" at twice the largest (apart enough for their tick labels)."""

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from core.data.cohort import Cohort
+from core.study_design import CELL, DRUG
 
-SPLIT_GROUP: dict[str, str] = {"precision_oncology": "sample", "drug_development": "drug"}
+SPLIT_GROUP: dict[str, str] = {CELL: "sample", DRUG: "drug"}
 
 
 def _grouped_folds(groups: pd.Series, n_folds: int, seed: int) -> np.ndarray:

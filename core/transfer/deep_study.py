@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.benchmark.grid import CELL, PROFILES
+from core.benchmark.grid import PROFILES
 from core.benchmark.tasks import cohort, restricted, train_test
 from core.config import cache_dir, models_dir
 from core.data.panels import load_panel
 from core.inference.expression import REFERENCE_BATCH
 from core.inference.model import TrainedModel
 from core.preprocessing.standardise import standardise_per_sample
-from core.study_design import PRETRAINING_COHORT, TARGET_COHORT
+from core.study_design import CELL, PRETRAINING_COHORT, TARGET_COHORT
 from core.training.defaults import TARGET_TRAINING
 from core.training.fit import TrainingSettings
 from core.training.pretrained import load_pretrained, pretrained_from_zeroshot_bundle, save_pretrained
