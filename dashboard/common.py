@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import streamlit as st
@@ -37,6 +37,9 @@ from core.models import SPECS
 from core.stored_explanations import GENES_SHOWN, stored_gene_ranking, stored_ranked_pathways
 from core.study_design import TARGET_COHORT, TRAINING_TITLES
 from core.upload import ValidatedProfile
+
+if TYPE_CHECKING:  # imported where used: TensorFlow-free pages need not load the explanation code
+    from core.explain.precomputed import ReferenceExplanations
 
 ARCHITECTURES = {name: spec.label for name, spec in SPECS.items()}  # in menu order
 PROFILE, PROFILE_ID, SAMPLE, DRUG, ARCH, TRAINING = (
@@ -445,14 +448,14 @@ def _reference_genes(folder: str, stamp: float, drug: str, view: str) -> pd.Data
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def precomputed_explanations(bundle_name: str, stamp: float, explanation_stamp: float) -> Any:
+def precomputed_explanations(bundle_name: str, stamp: float, explanation_stamp: float) -> ReferenceExplanations | None:
     """Reference explanations written at build time (``core.explain.precomputed``), if present and current."""
     from core.explain.precomputed import load_reference_explanations
 
     return load_reference_explanations(models_dir(), bundle_name)
 
 
-def reference_explanations(bundle_name: str) -> Any:
+def reference_explanations(bundle_name: str) -> ReferenceExplanations | None:
     """The precomputed ``ReferenceExplanations`` of a reference bundle, or None (session bundle, or not built)."""
     if is_session_bundle(bundle_name):
         return None
@@ -524,7 +527,7 @@ def organoid_genes(bundle_name: str, sample: str, drug: str, view: str) -> pd.Da
 def _cohort_importance(bundle_name: str) -> pd.DataFrame | None:
     """Drugs x genes importance of the reference cohort in the default view: precomputed for reference bundles,
     computed once per session for a session bundle with its cohort's expression; else None."""
-    from core.explain.bundle_attributions import DEFAULT_VIEW, mean_importance, reference_cohort_attributions
+    from core.explain.bundle_attributions import cohort_importance
 
     precomputed = reference_explanations(bundle_name)
     if precomputed is not None:
@@ -533,12 +536,7 @@ def _cohort_importance(bundle_name: str) -> pd.DataFrame | None:
     if expression is None:
         return None
     b = bundle(bundle_name)
-
-    def compute() -> pd.DataFrame:
-        _, attributions = reference_cohort_attributions(b, expression, DEFAULT_VIEW)
-        return mean_importance(attributions, b.drugs["drug"], b.genes)
-
-    return session_cached(("cohort_importance", bundle_name), compute)
+    return session_cached(("cohort_importance", bundle_name), lambda: cohort_importance(b, expression))
 
 
 def ranked_pathways(bundle_name: str, drug: str, view: str, collection: str, sample: str | None) -> pd.DataFrame | None:

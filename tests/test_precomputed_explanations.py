@@ -4,6 +4,7 @@ that of the attributions."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from core.data.registry import load_cohort
 from core.explain.bundle_attributions import (
     VIEWS,
+    cohort_importance,
     organoid_attribution_rows,
     reference_attributions,
     reference_cohort_attributions,
@@ -98,3 +100,25 @@ def test_drug_view_of_one_drug_equals_the_contrast_over_every_drug(stored: Path)
     one = organoid_attribution_rows(bundle, cohort.loc[["P10"]], "drug", cohort, [drug])
     every = organoid_attribution_rows(bundle, cohort.loc[["P10"]], "drug", cohort)
     np.testing.assert_allclose(one.loc[drug], every.loc[drug], rtol=1e-4, atol=1e-9)
+
+
+def test_a_session_bundles_cohort_importance_is_what_the_build_stores(stored: Path) -> None:
+    """The app computes a session bundle's cohort importance in the drug view directly; the build derives it
+    from the patient view's contrast over drugs. Two routes, one number."""
+    bundle = load_bundle(stored / BUNDLE)
+    computed = cohort_importance(bundle, load_cohort("colorectal").expression)
+    loaded = load_reference_explanations(stored, BUNDLE)
+    assert list(computed.index) == list(loaded.importance.index) and list(computed.columns) == list(bundle.genes)
+    np.testing.assert_allclose(computed.to_numpy(), loaded.importance.to_numpy(), rtol=1e-4, atol=1e-9)
+
+
+def test_a_bundle_without_cross_validation_says_why_it_has_no_reference_view(stored: Path) -> None:
+    bundle = load_bundle(stored / BUNDLE)
+    no_cv = dataclasses.replace(bundle, manifest=dataclasses.replace(bundle.manifest, cross_validation=None))
+    cohort = load_cohort("colorectal").expression
+    drug = bundle.drugs["drug"].iloc[0]
+    for view in ("drug", "patient"):
+        with pytest.raises(ValueError, match="built without cross-validation"):
+            reference_attributions(no_cv, cohort, drug, view)
+    absolute = organoid_attribution_rows(no_cv, cohort.loc[["P10"]], "absolute", None, [drug])
+    assert absolute.shape == (1, len(bundle.genes))  # one organoid's absolute view needs no reference cohort

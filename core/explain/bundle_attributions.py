@@ -143,9 +143,20 @@ def contrast_over_drugs(attributions: np.ndarray) -> np.ndarray:
     return attributions - attributions.mean(axis=1, keepdims=True)
 
 
+def _cv_folds(bundle: ModelBundle) -> dict[str, int]:
+    """Reference organoid -> the fold that held it out; a clear error for a bundle built without cross-validation
+    (a panel or pre-trained bundle), which has no reference cohort to explain against."""
+    if bundle.manifest.cross_validation is None:
+        raise ValueError(
+            f"Bundle {bundle.name} was built without cross-validation, so it has no reference organoids: only the "
+            "absolute view of one organoid can be explained with it."
+        )
+    return bundle.manifest.cross_validation.folds
+
+
 def _reference_rows(bundle: ModelBundle, expression: pd.DataFrame) -> pd.DataFrame:
     """Expression of the bundle's reference organoids (those of its cross-validation found in ``expression``)."""
-    return expression.loc[expression.index.intersection(list(bundle.manifest.cross_validation.folds))]
+    return expression.loc[expression.index.intersection(list(_cv_folds(bundle)))]
 
 
 def member_drug_weighted(
@@ -238,7 +249,7 @@ def organoid_attributions(
 
 def out_of_fold_groups(bundle: ModelBundle, expression: pd.DataFrame) -> dict[int, list[str]]:
     """Member index -> the organoids of ``expression`` it never saw in training (the bundle's CV folds)."""
-    folds = pd.Series(bundle.manifest.cross_validation.folds, dtype=int)
+    folds = pd.Series(_cv_folds(bundle), dtype=int)
     folds = folds[folds.index.isin(expression.index)]
     if folds.empty:
         raise ValueError(
@@ -261,6 +272,13 @@ def reference_cohort_attributions(
         blocks.append(_view_attributions(bundle.members[fold], expression.loc[members], indices, chosen, baselines))
         samples += members
     return samples, np.concatenate(blocks)
+
+
+def cohort_importance(bundle: ModelBundle, expression: pd.DataFrame, view: str = DEFAULT_VIEW) -> pd.DataFrame:
+    """Drugs x genes mean absolute attribution over the bundle's reference cohort (each organoid explained by
+    its out-of-fold member): what the cohort-level gene rankings and the pathway prerank read."""
+    _, attributions = reference_cohort_attributions(bundle, expression, view)
+    return mean_importance(attributions, bundle.drugs["drug"], bundle.genes)
 
 
 def cohort_ranking(attributions: np.ndarray, genes: Sequence[str]) -> pd.DataFrame:
