@@ -3,10 +3,10 @@
 - ``tdnn`` (also used by ConvNN): union of the GDSC cancer genes, the LINCS L1000 landmark genes and
   the OncoKB cancer genes, brought to current HGNC symbols, intersected with the genes measured in
   every domain the model sees (GDSC cell lines and the target cohort).
-- ``paccmann``: the 2,128-gene PaccMann list, intersected the same way.
+- ``paccmann``: the PaccMann list (2,128 names, 2,127 approved symbols), intersected the same way.
 
 Genes a domain did not measure are left out, never padded with invented values: the GDSC expression
-covers only 5,778 genes (no BRAF, KRAS or APC), so the panels are smaller than the paper's lists.
+covers only 5,757 genes (5,778 names; no BRAF, KRAS or APC), so the panels are smaller than the paper's lists.
 A panel is a fact about the gene lists and the cohorts' measured genes, so it lives beside them.
 """
 

