@@ -73,8 +73,8 @@ def reference_sentence(n_reference: int, cohort: str = TARGET_COHORT) -> str:
         else f"the {n_reference} organoids of the {cohort} cohort"
     )
     return (
-        f"Negative z-score = predicted more sensitive than the average organoid of the reference cohort "
-        f"({source}, cross-validated predictions)."
+        f"Negative z-score = predicted more sensitive than the average organoid of the reference cohort, "
+        f"{source}, from their cross-validated predictions."
     )
 
 

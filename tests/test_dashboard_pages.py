@@ -36,8 +36,8 @@ from core.ranking_table import TIED_WITH_FIRST, TIED_WITH_NEIGHBOUR, display_tab
 TIMEOUT = 180
 N_DRUGS = 8
 SENTENCE = (
-    "Negative z-score = predicted more sensitive than the average organoid of the reference cohort "
-    "(the 19 colorectal organoids of van de Wetering 2015, cross-validated predictions)."
+    "Negative z-score = predicted more sensitive than the average organoid of the reference cohort, "
+    "the 19 colorectal cancer organoids (van de Wetering 2015), from their cross-validated predictions."
 )
 
 

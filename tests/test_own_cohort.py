@@ -549,7 +549,7 @@ def test_page_fine_tunes_and_every_page_uses_the_session_bundles(models_env, tin
         # Back to the reference models: the sidebar switch changes every page.
         app.sidebar.selectbox(key="model_source_widget").set_value("reference").run()
         app = app.switch_page("views/ranking.py").run()
-        assert "the 19 colorectal organoids of van de Wetering 2015" in _texts(app)
+        assert "the 19 colorectal cancer organoids (van de Wetering 2015)" in _texts(app)
     # Nothing uploaded reached the disk, not even the descriptors of the cohort's structures (the cache is
     # read-only while a user's cohort trains). Written was only TensorFlow's own: autograph's generated
     # source of the training step, and an unnamed O_TMPFILE in the temp folder (never linked into it).
