@@ -14,7 +14,7 @@ from pathlib import Path
 from core.inference.bundle import list_bundles
 from core.inference.manifest import Manifest
 from core.models import SPECS
-from core.study_design import TARGET_COHORT, TRAININGS
+from core.study_design import TARGET_COHORT, TRAININGS, bundle_name
 
 Grid = dict[str, dict[str, str]]  # architecture -> training -> bundle name
 
@@ -24,7 +24,7 @@ def app_bundles(folder: Path, cohort: str = TARGET_COHORT) -> dict[str, Manifest
     return {
         name: manifest
         for name, manifest in list_bundles(folder).items()
-        if manifest.target_cohort == cohort and name == f"{cohort}_{manifest.architecture}_{manifest.training}"
+        if manifest.target_cohort == cohort and name == bundle_name(cohort, manifest.architecture, manifest.training)
     }
 
 

@@ -25,3 +25,13 @@ TRAINING_TITLES = {  # headings over a training's ranking and menu entries
     "finetuned": "Pre-trained on GDSC, fine-tuned",
     "zeroshot": "Pre-trained on GDSC only (zero-shot)",
 }
+
+
+def model_key(architecture: str, training: str) -> str:
+    """A model's name in benchmark tables and bundle scores: ``<architecture>_<training>``."""
+    return f"{architecture}_{training}"
+
+
+def bundle_name(cohort: str, architecture: str, training: str) -> str:
+    """The folder name of a bundle trained (or, zero-shot, referenced) on ``cohort``: ``<cohort>_<model key>``."""
+    return f"{cohort}_{model_key(architecture, training)}"

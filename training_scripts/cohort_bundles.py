@@ -11,8 +11,8 @@ from core.data.panels import load_panel
 from core.data.registry import load_cohort
 from core.inference.bundle import save_bundle
 from core.models import SPECS
-from core.study_design import PRETRAINING_COHORT, TARGET_COHORT
-from core.training.bundles import build_bundle, bundle_name
+from core.study_design import PRETRAINING_COHORT, TARGET_COHORT, bundle_name
+from core.training.bundles import build_bundle
 from core.training.pretrained import load_pretrained
 from training_scripts.settings import MODELS, N_FOLDS, TARGET_TRAINING, TRAINED_MODELS, pretrained_dir
 

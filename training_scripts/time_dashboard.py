@@ -30,7 +30,7 @@ from core.explain.precomputed import load_reference_explanations
 from core.inference.bundle import load_bundle
 from core.models import SPECS
 from core.predict import rank_drugs
-from core.study_design import TARGET_COHORT
+from core.study_design import TARGET_COHORT, bundle_name
 from core.training import background
 from core.training.own_cohort import BROWSER_TRAINING, train_own_cohort_to_zip
 from core.upload import validate_upload
@@ -82,7 +82,7 @@ def training_clicks(architecture: str, n_samples: int = 12, n_drugs: int = 10) -
         reference, responses=chosen, drug_smiles={d: reference.drug_smiles[d] for d in drugs}
     )
     settings = dataclasses.replace(BROWSER_TRAINING, max_epochs=3)
-    folder = models_dir() / f"{TARGET_COHORT}_{architecture}_zeroshot"
+    folder = models_dir() / bundle_name(TARGET_COHORT, architecture, "zeroshot")
     clicked = time.perf_counter()
     job = background.start(train_own_cohort_to_zip, (cohort, "benchmark subset", folder, settings, 2), "bench")
     first_epoch = None
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     first_visits(app, upload)
     training_clicks(args.architecture)
 
-    names = {training: f"{TARGET_COHORT}_{args.architecture}_{training}" for training in ("scratch", "finetuned")}
+    names = {training: bundle_name(TARGET_COHORT, args.architecture, training) for training in ("scratch", "finetuned")}
     load_s, bundles = seconds(lambda: {k: load_bundle(models_dir() / n) for k, n in names.items()})
     print(f"loading both bundles (once per process, hashes verified): {load_s:.2f} s")
     panel = load_panel(SPECS[args.architecture].panel)

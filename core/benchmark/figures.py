@@ -16,6 +16,7 @@ import pandas as pd  # noqa: E402
 
 from core.evaluation.grouped import PAPER_SCORE  # noqa: E402
 from core.evaluation.metrics import METRICS  # noqa: E402
+from core.study_design import model_key
 
 SIZE_ORDER = ["0", "10", "50", "100", "500", "1000", "5000", "10000", "all"]
 NAIVE_STYLE = {"naive_drug_mean": "--", "naive_sample_mean": ":", "naive_additive": "-."}
@@ -47,7 +48,7 @@ def size_curves(summary: pd.DataFrame, dataset: str, split: str, path: Path) -> 
                 ("pretrain", "tab:blue"),
                 ("zeroshot", "tab:orange"),
             ):
-                curve = models[models["model"] == f"{family}_{training}"]
+                curve = models[models["model"] == model_key(family, training)]
                 if curve.empty:
                     continue
                 curve = curve.assign(x=curve["n_finetune"].map(_size_position)).sort_values("x")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.models import SPECS
-from core.study_design import CELL, DRUG, PRETRAINING_COHORT, TARGET_COHORT
+from core.study_design import CELL, DRUG, PRETRAINING_COHORT, TARGET_COHORT, model_key
 
 ARCHITECTURES = tuple(SPECS)
 FINETUNE_SIZES = ("10", "50", "100", "500", "1000", "all")  # "0" is the zero-shot model
@@ -78,9 +78,9 @@ class Profile:
             return [(model, "all") for model in self.gdsc_models.get(split, ())]
         architectures = self.cell_architectures if split == CELL else self.drug_architectures
         sizes = self.cell_sizes if split == CELL else self.drug_sizes
-        models = [(f"{architecture}_zeroshot", "0") for architecture in architectures]
+        models = [(model_key(architecture, "zeroshot"), "0") for architecture in architectures]
         models += [
-            (f"{architecture}_{training}", size)
+            (model_key(architecture, training), size)
             for architecture in architectures
             for size in sizes
             for training in ("finetuned", "scratch")

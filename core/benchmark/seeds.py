@@ -18,10 +18,10 @@ from core.benchmark.collect import min_max_scaled, naive_predictions
 from core.benchmark.grid import ARCHITECTURES, Profile, Task
 from core.benchmark.tasks import run_task
 from core.evaluation.grouped import summarise
-from core.study_design import CELL, TARGET_COHORT
+from core.study_design import CELL, TARGET_COHORT, model_key
 
 SEED_MODELS = tuple(
-    f"{architecture}_{training}" for architecture in ARCHITECTURES for training in ("finetuned", "scratch")
+    model_key(architecture, training) for architecture in ARCHITECTURES for training in ("finetuned", "scratch")
 )
 SCORES = ("paper_precision_oncology", "within_drug_pearson")
 

@@ -23,7 +23,7 @@ from core.data.registry import load_cohort
 from core.evaluation.splits import SPLIT_GROUP, cell_cold_start_folds, drug_cold_start_folds
 from core.inference.model import TrainedModel
 from core.models import SPECS, config_class
-from core.study_design import DRUG, PRETRAINING_COHORT, TARGET_COHORT
+from core.study_design import DRUG, PRETRAINING_COHORT, TARGET_COHORT, bundle_name
 from core.training.defaults import TARGET_TRAINING
 from core.training.fit import TrainingSettings
 from core.training.pretrained import load_pretrained, pretrained_from_zeroshot_bundle, save_pretrained
@@ -67,7 +67,7 @@ def _gene_features(dataset: str) -> pd.DataFrame:
 @cache
 def _shipped_pretrained(architecture: str) -> TrainedModel:
     """The GDSC-pre-trained model shipped in the committed zero-shot bundle (cell cold-start)."""
-    return pretrained_from_zeroshot_bundle(models_dir() / f"{TARGET_COHORT}_{architecture}_zeroshot")[0]
+    return pretrained_from_zeroshot_bundle(models_dir() / bundle_name(TARGET_COHORT, architecture, "zeroshot"))[0]
 
 
 def pretraining_folder(results_dir: Path, dataset: str, architecture: str, fold: int) -> Path:

@@ -20,7 +20,7 @@ from core.inference.bundle import BundleMember, ModelBundle, round_to_storage_pr
 from core.inference.manifest import CrossValidation, Manifest
 from core.inference.model import TrainedModel
 from core.models.config import ModelConfig
-from core.study_design import TRAININGS
+from core.study_design import TRAININGS, bundle_name, model_key
 from core.training.crossval import cross_validate, sample_folds
 from core.training.fit import EpochProgress, TrainingSettings, print_progress
 from core.training.protocols import finetune, train_from_scratch, zero_shot
@@ -38,10 +38,6 @@ PACKAGES = (
     ("mordredcommunity",),
     ("pycombat",),
 )
-
-
-def bundle_name(cohort: str, architecture: str, training: str) -> str:
-    return f"{cohort}_{architecture}_{training}"
 
 
 def package_versions() -> dict[str, str]:
@@ -107,7 +103,7 @@ def build_bundle(
     models, oof = cross_validate(cohort, folds, fit_fold, drugs)
     smiles = [cohort.drug_smiles[d] for d in drugs]
     members = [BundleMember(model, model.drugs.transform(smiles)) for model in models]
-    benchmark = cross_validated_scores(oof, f"{architecture}_{training}")
+    benchmark = cross_validated_scores(oof, model_key(architecture, training))
     name = bundle_name(cohort.name, architecture, training)
     manifest = Manifest(
         name=name,

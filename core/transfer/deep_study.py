@@ -22,7 +22,7 @@ from core.data.panels import load_panel
 from core.inference.expression import REFERENCE_BATCH
 from core.inference.model import TrainedModel
 from core.preprocessing.standardise import standardise_per_sample
-from core.study_design import CELL, PRETRAINING_COHORT, TARGET_COHORT
+from core.study_design import CELL, PRETRAINING_COHORT, TARGET_COHORT, bundle_name
 from core.training.defaults import TARGET_TRAINING
 from core.training.fit import TrainingSettings
 from core.training.pretrained import load_pretrained, pretrained_from_zeroshot_bundle, save_pretrained
@@ -127,7 +127,7 @@ def pretrained_model(target: str, exclude: str | None = None) -> TrainedModel:
     """tDNN pre-trained on every GDSC1 pair but those of the lines :func:`held_out_lines` names, cached; the
     min-max model on every pair is the committed one (the zero-shot bundle carries it, same budget and seed)."""
     if target == "minmax" and exclude is None:
-        return pretrained_from_zeroshot_bundle(models_dir() / f"{TARGET_COHORT}_{ARCHITECTURE}_zeroshot")[0]
+        return pretrained_from_zeroshot_bundle(models_dir() / bundle_name(TARGET_COHORT, ARCHITECTURE, "zeroshot"))[0]
     folder = cache_dir() / "within_drug" / f"pretrained_tdnn_{target}_without_{exclude or 'none'}"
     if not (folder / "manifest.json").is_file():
         gdsc = cohort(PRETRAINING_COHORT)

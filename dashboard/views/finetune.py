@@ -20,7 +20,7 @@ from core.data.registry import load_cohort
 from core.evaluation.metrics import HEADLINE, METRICS
 from core.inference.bundle import BundleError, bundles_from_zip_bytes, bundles_to_zip_bytes
 from core.inference.model import TrainedModel
-from core.study_design import TARGET_COHORT
+from core.study_design import TARGET_COHORT, bundle_name
 from core.training import background
 from core.training.fit import TrainingSettings
 from core.training.own_cohort import BROWSER_TRAINING, SCORES, comparison_table, n_folds_for, train_own_cohort_to_zip
@@ -62,7 +62,7 @@ def reference_cohort() -> Cohort:
 
 def zeroshot_folder(architecture: str) -> Path:
     """The committed zero-shot bundle that carries ``architecture``'s GDSC-pre-trained network."""
-    return models_dir() / f"{TARGET_COHORT}_{architecture}_zeroshot"
+    return models_dir() / bundle_name(TARGET_COHORT, architecture, "zeroshot")
 
 
 def pretrained(architecture: str) -> tuple[TrainedModel, dict]:
