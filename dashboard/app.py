@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.common import keep_widget_values, model_source_picker, sample_picker
+from dashboard.session import keep_widget_values
+from dashboard.widgets import model_source_picker, sample_picker
 
 st.set_page_config(page_title="PDO drug response", layout="wide")
 pages = [

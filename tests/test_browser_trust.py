@@ -19,7 +19,7 @@ from test_browser import _idle, _text_once_shown
 
 from core.data.registry import load_cohort
 from core.evaluation.evidence import EVIDENCE_FILE, Evidence, best_architecture
-from dashboard.common import ARCHITECTURES
+from dashboard.bundles import ARCHITECTURES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

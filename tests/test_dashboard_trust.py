@@ -26,7 +26,7 @@ from core.inference.bundle import load_bundle, read_manifest
 from core.organoid_report import ReportedModel, organoid_report_html
 from core.ranking import organoid_ranking
 from core.study_design import TRAINING_LABELS, TRAININGS
-from dashboard.common import ARCHITECTURES
+from dashboard.bundles import ARCHITECTURES
 
 COMMITTED = REPO_ROOT / "trained_models"
 TIMEOUT = 600  # a ceiling no normal load reaches: AppTest.run returns as soon as the page's run ends

@@ -120,6 +120,28 @@ def test_the_diagram_has_no_cycles() -> None:
         reachable(layer)
 
 
+# The app's shared modules, each importing only those listed (pages, in dashboard/views, may use all of them).
+DASHBOARD_BELOW = {
+    "dashboard.session": set(),
+    "dashboard.bundles": {"dashboard.session"},
+    "dashboard.explanations": {"dashboard.session", "dashboard.bundles"},
+    "dashboard.widgets": {"dashboard.session", "dashboard.bundles"},
+}
+
+
+def test_the_apps_shared_modules_import_only_those_below_them() -> None:
+    dashboard = ROOT / "dashboard"
+    shared = {module_name(path): path for path in dashboard.glob("*.py") if path.name != "app.py"}
+    assert set(shared) == set(DASHBOARD_BELOW), "place a new shared module of the app in DASHBOARD_BELOW"
+    for module, path in shared.items():
+        imported = {
+            name
+            for name in imported_modules(path.read_text(encoding="utf-8"), "dashboard")
+            if name.startswith("dashboard.")
+        }
+        assert imported <= DASHBOARD_BELOW[module], f"{module} imports {sorted(imported - DASHBOARD_BELOW[module])}"
+
+
 @pytest.mark.parametrize(
     "module, imported, breaks",
     [
@@ -127,7 +149,7 @@ def test_the_diagram_has_no_cycles() -> None:
         ("core.inference.bundle", "core.explain.precomputed", True),
         ("core.data.drugs", "core.preprocessing.drug_features", True),
         ("core.data.panels", "core.data.registry", False),
-        ("core.transfer.study", "dashboard.common", True),
+        ("core.transfer.study", "dashboard.session", True),
         ("core.training.fit", "core.inference.model", False),
         ("core.ranking", "core.organoid_report", True),
         ("core.evaluation.evidence", "core.training.fit", True),

@@ -31,7 +31,7 @@ from core.models import (
     copy_model,
     replace_output_layer,
 )
-from dashboard.common import ARCHITECTURES as DASHBOARD_LABELS
+from dashboard.bundles import ARCHITECTURES as DASHBOARD_LABELS
 from training_scripts.settings import MODELS, PRETRAINING
 
 ARCHITECTURES = list(SPECS)

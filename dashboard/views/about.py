@@ -8,7 +8,7 @@ import streamlit as st
 from core.config import models_dir
 from core.inference.bundle import BundleError
 from core.study_design import TRAINING_LABELS
-from dashboard.common import ARCHITECTURES, bundle_evaluation, bundle_grid, no_bundles_message
+from dashboard.bundles import ARCHITECTURES, bundle_evaluation, bundle_grid, no_bundles_message
 
 st.title("About / model card")
 st.markdown(

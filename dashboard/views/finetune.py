@@ -35,14 +35,9 @@ from core.upload.cohort import (
     validate_cohort_upload,
 )
 from core.upload.responses import example_response_table
-from dashboard.common import (
-    ARCHITECTURES,
-    UPLOAD_HELP,
-    add_session_bundles,
-    attach_reference_expression,
-    reference_grid,
-    session_bundles,
-)
+from dashboard.bundles import ARCHITECTURES, reference_grid
+from dashboard.session import add_session_bundles, attach_reference_expression, session_bundles
+from dashboard.widgets import UPLOAD_HELP
 
 COHORT, JOB, JOB_COHORT, TRAINED = "finetune_cohort", "finetune_job", "finetune_job_cohort", "finetune_trained"
 OUTCOME_DRAWN = "finetune_outcome_drawn"  # the finished job whose outcome a completed run of this page drew
@@ -173,7 +168,8 @@ def training_status(job: background.BackgroundJob) -> None:
 
     The fragment keeps polling until a whole run of the page has drawn the job's outcome: the full rerun it
     asks for when the job ends can be lost (a CI run's page stayed on its progress bar, no timer left), and
-    then the next tick asks again. ``inline`` tells the call inside a full run, which must not ask for one.
+    then the next tick asks again. The run that draws the outcome reruns the page once more, which draws the
+    fragment without a timer. ``inline`` tells the call inside a full run, which must not ask for a rerun.
     """
     inline = {"now": True}
 
@@ -341,7 +337,7 @@ if not available:
     st.stop()
 
 # Defaults set once per session, not passed to the widgets, so the values a user typed survive other pages
-# (``common.keep_widget_values``).
+# (``dashboard.session.keep_widget_values``).
 for key, default in {
     "finetune_label": "my organoids",
     "finetune_metric": "auc",
@@ -444,5 +440,9 @@ if loaded and all(name in session_bundles() for name in loaded):
     st.success(f"Loaded {', '.join(loaded)}: every page now uses them (sidebar: *Models used on every page*).")
     load_training_expression(loaded)
 
-if job is not None and not job.active:  # reached only by a run that drew the outcome: the polling may stop
+if job is not None and not job.active and st.session_state.get(OUTCOME_DRAWN) is not job:
+    # Reached only by a run that drew the outcome. Once more, so that the progress fragment is drawn without its
+    # once-a-second timer: its ticks, with nothing left to draw, cost a script run each and removed the results'
+    # heading drawn after it (a CI browser run waited 30 minutes for it).
     st.session_state[OUTCOME_DRAWN] = job
+    st.rerun()

@@ -6,16 +6,10 @@ import streamlit as st
 
 from core.explain.bundle_attributions import VIEWS
 from core.organoid_figures import top_genes_figure
-from dashboard.common import (
-    choose_view,
-    csv_bytes,
-    current_sample,
-    model_drug_controls,
-    n_reference,
-    organoid_genes,
-    reference_explanations,
-    reference_genes,
-)
+from dashboard.bundles import n_reference
+from dashboard.explanations import organoid_genes, reference_explanations, reference_genes
+from dashboard.session import current_sample
+from dashboard.widgets import choose_view, csv_bytes, model_drug_controls
 
 st.title("Genes behind a prediction")
 b, drug = model_drug_controls("genes")

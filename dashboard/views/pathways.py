@@ -23,18 +23,10 @@ from core.explain.enrichment import (
 )
 from core.explain.gene_ranking import TOP_GENES_TESTED
 from core.inference.bundle import ModelBundle
-from dashboard.common import (
-    choose_view,
-    csv_bytes,
-    current_sample,
-    has_reference_expression,
-    model_drug_controls,
-    n_reference,
-    organoid_genes,
-    ranked_pathways,
-    reference_genes,
-    session_cached,
-)
+from dashboard.bundles import n_reference
+from dashboard.explanations import organoid_genes, ranked_pathways, reference_genes
+from dashboard.session import current_sample, has_reference_expression, session_cached
+from dashboard.widgets import choose_view, csv_bytes, model_drug_controls
 
 P_THRESHOLDS = [0.001, 0.01, 0.05, 0.1, 0.25, 1.0]
 NO_FILTER = 1.0  # the last option: every tested pathway with a hit, whatever its p

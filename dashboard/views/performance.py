@@ -30,7 +30,7 @@ from core.evaluation.performance import (
     size_curve,
 )
 from core.study_design import TARGET_COHORT, TRAINING_LABELS, TRAININGS
-from dashboard.common import (
+from dashboard.bundles import (
     ARCHITECTURES,
     bundle_cached,
     bundle_evaluation,

@@ -24,27 +24,18 @@ from core.ranking_table import (
     reference_sentence,
 )
 from core.study_design import TRAINING_LABELS, TRAINING_TITLES
-from dashboard.common import (
+from dashboard.bundles import (
     ARCHITECTURES,
-    DRUG,
-    PROFILE_ID,
     bundle_grid,
     bundle_reference_expression,
-    choose_architecture,
-    csv_bytes,
-    is_session_bundle,
     load_or_stop,
     n_reference,
     no_bundles_message,
-    organoid_genes,
-    profile,
     readable_evidence,
-    remembered_choice,
-    require_profile,
-    sample_expression,
-    session_cached,
-    show_evidence,
 )
+from dashboard.explanations import organoid_genes
+from dashboard.session import PROFILE_ID, is_session_bundle, profile, sample_expression, session_cached
+from dashboard.widgets import DRUG, choose_architecture, csv_bytes, remembered_choice, require_profile, show_evidence
 
 
 @st.cache_data(show_spinner=False)

@@ -7,16 +7,9 @@ import streamlit as st
 
 from core.inference.bundle import BundleError
 from core.upload import UploadError, validate_upload
-from dashboard.common import (
-    ARCHITECTURES,
-    UPLOAD_HELP,
-    bundle_genes,
-    bundle_grid,
-    clear_profile,
-    profile,
-    reference_expression,
-    set_profile,
-)
+from dashboard.bundles import ARCHITECTURES, bundle_genes, bundle_grid, reference_expression
+from dashboard.session import clear_profile, profile, set_profile
+from dashboard.widgets import UPLOAD_HELP
 
 
 def model_panels() -> dict[str, list[str]]:

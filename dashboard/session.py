@@ -1,0 +1,152 @@
+"""What one browser session holds: the uploaded profile, the bundles trained or loaded in it, and results derived
+from them, cached for this session only.
+
+Uploaded data stay in ``st.session_state`` of the browser session that uploaded them: never written to disk, never
+put in a cache shared between sessions.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.inference.bundle import ModelBundle
+from core.upload import ValidatedProfile
+
+PROFILE, PROFILE_ID, SAMPLE = "profile", "profile_id", "sample"
+
+
+MODEL_SOURCE, REFERENCE_MODELS, SESSION_MODELS = "model_source", "reference", "session"
+
+
+MODEL_SOURCE_WIDGET = "model_source_widget"
+
+
+_CACHE = "_session_cache"
+
+
+_SESSION_BUNDLES = "_session_bundles"  # bundle name -> ModelBundle, this session only
+
+
+_SESSION_REFERENCE = "_session_reference_expression"  # bundle name -> its reference cohort's expression
+
+
+_ids = itertools.count(1)
+
+
+def session_bundles() -> dict[str, ModelBundle]:
+    """Bundles trained on this session's uploaded cohort or loaded from a zip in this session."""
+    return st.session_state.get(_SESSION_BUNDLES, {})
+
+
+def add_session_bundles(bundles: list[ModelBundle], reference: pd.DataFrame | None) -> None:
+    """Keep ``bundles`` for this session only and switch every page to them.
+
+    ``reference``: expression of the cohort they were trained on (for its gene rankings); None for bundles
+    loaded from a file, which hold predictions but no expression.
+    """
+    store = st.session_state.setdefault(_SESSION_BUNDLES, {})
+    references = st.session_state.setdefault(_SESSION_REFERENCE, {})
+    for b in bundles:
+        store[b.name] = b
+        references[b.name] = reference
+    st.session_state[MODEL_SOURCE] = SESSION_MODELS
+    st.session_state.pop(MODEL_SOURCE_WIDGET, None)  # else the sidebar keeps showing an earlier choice
+    st.session_state[_CACHE] = {}  # rankings of an earlier bundle under the same name are stale
+
+
+def attach_reference_expression(name: str, expression: pd.DataFrame) -> None:
+    """Give a session bundle loaded from a file its cohort's expression again (for the cohort's gene rankings)."""
+    st.session_state.setdefault(_SESSION_REFERENCE, {})[name] = expression
+
+
+def session_reference_expression(name: str) -> pd.DataFrame | None:
+    """Expression of the cohort a session bundle was trained on; None for one loaded from a file without it."""
+    return st.session_state.get(_SESSION_REFERENCE, {}).get(name)
+
+
+def using_session_models() -> bool:
+    return bool(session_bundles()) and st.session_state.get(MODEL_SOURCE) == SESSION_MODELS
+
+
+def is_session_bundle(name: str) -> bool:
+    return using_session_models() and name in session_bundles()
+
+
+def has_reference_expression(name: str) -> bool:
+    """False only for a session bundle loaded from a file: its cohort's expression is not part of a bundle."""
+    return not is_session_bundle(name) or st.session_state.get(_SESSION_REFERENCE, {}).get(name) is not None
+
+
+# Fields of the fine-tuning page a user expects to find as left after looking at other pages during training.
+FINETUNE_FIELDS = (
+    "finetune_label",
+    "finetune_metric",
+    "finetune_direction",
+    "finetune_architecture",
+    "finetune_batch",
+    "finetune_epochs",
+    "finetune_folds",
+)
+
+
+def keep_widget_values(keys: tuple[str, ...] = FINETUNE_FIELDS) -> None:
+    """Keep widget values while another page is shown (called by the entry point on every run).
+
+    Streamlit forgets a widget's value after a run that does not draw it; assigning the value to itself
+    keeps it. Only plain input widgets may be listed: buttons and file uploaders refuse assignment.
+    """
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def set_profile(profile: ValidatedProfile, source: str) -> None:
+    """Keep a validated profile for this browser session only, replacing any earlier one."""
+    st.session_state[PROFILE] = profile
+    st.session_state["profile_source"] = source
+    st.session_state[PROFILE_ID] = next(_ids)
+    st.session_state[_CACHE] = {}
+
+
+def clear_profile() -> None:
+    for key in (PROFILE, "profile_source", PROFILE_ID, _CACHE, "upload_file_id", "report_html"):
+        st.session_state.pop(key, None)
+
+
+def profile() -> ValidatedProfile | None:
+    return st.session_state.get(PROFILE)
+
+
+def samples() -> list[str]:
+    current = profile()
+    return [] if current is None else [str(s) for s in current.expression.index]
+
+
+def current_sample() -> str | None:
+    names = samples()
+    if not names:
+        return None
+    chosen = st.session_state.get(SAMPLE)
+    return chosen if chosen in names else names[0]
+
+
+def sample_expression(sample: str) -> pd.DataFrame:
+    """One sample of the uploaded profile (one row); genes it lacks stay NaN and the models set them to
+    the reference mean (see ``ExpressionPreprocessor.transform``)."""
+    current = profile()
+    assert current is not None
+    return current.expression.loc[[sample]]
+
+
+def session_cached(key: Hashable, compute: Callable[[], Any]) -> Any:
+    """Memoise a result derived from the uploaded profile in this session only."""
+    cache = st.session_state.setdefault(_CACHE, {})
+    full_key = (st.session_state.get(PROFILE_ID), key)
+    if full_key not in cache:
+        cache[full_key] = compute()
+    return cache[full_key]

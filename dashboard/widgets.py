@@ -1,0 +1,194 @@
+"""Choices and boxes every page draws the same way: pickers remembered across pages, the sidebar's organoid and
+model source, a bundle's verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.data.summary import dataset_label
+from core.evaluation.evidence import (
+    Evidence,
+    best_architecture,
+)
+from core.inference.bundle import ModelBundle
+from core.study_design import TARGET_COHORT, TRAINING_TITLES
+from dashboard.bundles import (
+    ARCHITECTURES,
+    bundle_evidence,
+    bundle_grid,
+    bundle_reference_expression,
+    load_or_stop,
+    no_bundles_message,
+    readable_evidence,
+)
+from dashboard.session import (
+    MODEL_SOURCE,
+    MODEL_SOURCE_WIDGET,
+    REFERENCE_MODELS,
+    SAMPLE,
+    SESSION_MODELS,
+    current_sample,
+    samples,
+    session_bundles,
+)
+
+DRUG, ARCH, TRAINING = "drug", "architecture", "training"  # choices remembered across pages
+
+
+ATTRIBUTION_VIEW = "attribution_view"  # remembered across the genes and pathways pages
+
+
+# Uploaders take any file: the library's checks then say in plain words why a wrong one cannot be used (a type
+# filter would only show a red chip with its reason on hover).
+UPLOAD_HELP = "CSV, TSV, TXT or XLSX, optionally gzipped; any other file gets a plain reason on the page."
+
+
+def show_evidence(name: str, container: Any = st) -> Evidence:
+    """The bundle's verdict in a coloured box: red when it orders organoids no better than a drug's average,
+    amber when chance could explain its ordering, green otherwise."""
+    found = bundle_evidence(name)
+    box = (
+        container.success if found.orders_samples else container.error if found.within_drug <= 0 else container.warning
+    )
+    box(found.verdict(), icon=":material/verified:" if found.orders_samples else ":material/warning:")
+    return found
+
+
+def model_source_picker() -> None:
+    """Sidebar: reference bundles or this session's own (shown once the session has some)."""
+    if not session_bundles():
+        return
+    labels = {
+        REFERENCE_MODELS: f"Reference ({dataset_label(TARGET_COHORT)})",
+        SESSION_MODELS: "Your cohort (this session)",
+    }
+    remembered_choice(
+        "Models used on every page",
+        list(labels),
+        MODEL_SOURCE,
+        MODEL_SOURCE_WIDGET,
+        format_func=labels.get,
+        container=st.sidebar,
+    )
+
+
+def sample_picker() -> None:
+    """Sidebar: which organoid of the profile later pages show (rendered by the entry point, so the
+    choice survives page changes)."""
+    names = samples()
+    st.sidebar.markdown("**Current organoid**")
+    if not names:
+        st.sidebar.caption("None yet: upload a profile on *Upload & QC*.")
+        return
+    if st.session_state.get(SAMPLE) not in names:
+        st.session_state[SAMPLE] = names[0]
+    st.sidebar.selectbox("Organoid shown on every page", names, key=SAMPLE)
+    source = st.session_state.get("profile_source", "")
+    st.sidebar.caption(f"{len(names)} organoid(s) from {source}")
+
+
+def require_profile() -> str:
+    """The current sample, or a pointer to the upload page (and the page stops)."""
+    sample = current_sample()
+    if sample is None:
+        st.info("No organoid profile yet. Upload one (or pick a reference organoid as a demo) first.")
+        st.page_link("views/upload.py", label="Go to Upload & QC", icon=":material/upload:")
+        st.stop()
+    return sample  # type: ignore[return-value]
+
+
+def remembered_choice(
+    label: str,
+    options: list[Any],
+    state_key: str,
+    widget_key: str,
+    format_func: Callable[[Any], str] = str,
+    horizontal: bool = False,
+    default: Any = None,
+    container: Any = st,
+) -> Any:
+    """A select box / radio whose value is remembered across pages under ``state_key``."""
+    if not options:
+        return None
+    remembered = st.session_state.get(state_key, default)
+    index = options.index(remembered) if remembered in options else 0
+    if horizontal:
+        value = container.radio(label, options, index=index, format_func=format_func, horizontal=True, key=widget_key)
+    else:
+        value = container.selectbox(label, options, index=index, format_func=format_func, key=widget_key)
+    st.session_state[state_key] = value
+    return value
+
+
+def choose_architecture(widget_key: str, container: Any = st, require: tuple[str, ...] = ()) -> str | None:
+    """Architecture menu; until the user picks one, the architecture whose ``require``d models (all, if none
+    required) order organoids best (:func:`core.evaluation.evidence.best_architecture`)."""
+    grid = bundle_grid()
+    options = [a for a in grid if all(k in grid[a] for k in require)] or list(grid)
+    found = {a: [readable_evidence(grid[a][k]) for k in (require or grid[a])] for a in options}
+    default = best_architecture({a: [e for e in scored if e is not None] for a, scored in found.items()})
+    return remembered_choice(
+        "Architecture",
+        options,
+        ARCH,
+        widget_key,
+        lambda a: ARCHITECTURES.get(a, a),
+        horizontal=True,
+        default=default,
+        container=container,
+    )
+
+
+def choose_training(architecture: str, widget_key: str, container: Any = st) -> str | None:
+    trainings = [k for k in TRAINING_TITLES if k in bundle_grid().get(architecture, {})]
+    return remembered_choice(
+        "Model", trainings, TRAINING, widget_key, lambda k: TRAINING_TITLES[k], default="finetuned", container=container
+    )
+
+
+def choose_drug(drugs: list[str], widget_key: str, container: Any = st, default: str | None = None) -> str | None:
+    return remembered_choice(
+        "Drug", sorted(drugs, key=str.lower), DRUG, widget_key, default=default, container=container
+    )
+
+
+def choose_view(bundle_name: str, widget_key: str, container: Any = st) -> str:
+    """Attribution view (remembered across the genes and pathways pages); views that need the reference
+    organoids' expression are offered only when it is at hand."""
+    from core.explain.bundle_attributions import DEFAULT_VIEW, VIEWS
+
+    have_references = bundle_reference_expression(bundle_name) is not None
+    options = [name for name, view in VIEWS.items() if have_references or not view.needs_references]
+    return remembered_choice(
+        "Attributions",
+        options,
+        ATTRIBUTION_VIEW,
+        widget_key,
+        lambda v: VIEWS[v].label,
+        horizontal=True,
+        default=DEFAULT_VIEW,
+        container=container,
+    )
+
+
+def model_drug_controls(prefix: str) -> tuple[ModelBundle, str]:
+    """Architecture, model and drug pickers in one row (remembered across pages); the bundle and drug."""
+    grid = bundle_grid()
+    if not grid:
+        no_bundles_message()
+        st.stop()
+    left, middle, right = st.columns([2, 2, 2])
+    architecture = choose_architecture(f"{prefix}_architecture", container=left)
+    training = choose_training(architecture, f"{prefix}_training", container=middle)
+    b = load_or_stop(grid[architecture][training])
+    drug = choose_drug(list(b.drugs["drug"]), f"{prefix}_drug", container=right)
+    return b, drug
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    return table.to_csv(index=False).encode("utf-8")
