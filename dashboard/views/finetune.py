@@ -175,6 +175,9 @@ def training_status(job: background.BackgroundJob) -> None:
 
     @st.fragment(run_every=None if st.session_state.get(OUTCOME_DRAWN) is job else 1.0)
     def progress() -> None:
+        # The fragment always draws one container, empty once the job has ended: a fragment that drew nothing
+        # shared its place with the element after it (the results' heading), which its next run then removed.
+        slot = st.container()
         if not job.active:
             if not inline["now"] and st.session_state.get(OUTCOME_DRAWN) is not job:
                 collect_finished_job()
@@ -189,9 +192,9 @@ def training_status(job: background.BackgroundJob) -> None:
                 if step is not None
                 else ("Starting the training process (TensorFlow, GDSC and " "the pre-trained model load first)...")
             )
-        st.progress(0.0 if step is None else step.fraction, text=text)
-        st.caption(
-            f"{job.seconds:.0f} s so far. The other pages stay usable meanwhile; come back here for the " "results."
+        slot.progress(0.0 if step is None else step.fraction, text=text)
+        slot.caption(
+            f"{job.seconds:.0f} s so far. The other pages stay usable meanwhile; come back here for the results."
         )
 
     progress()
