@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.evaluation.metrics import TOP_DRUGS_OVERLAP
-from core.ranking import ranking_agreement
+from core.ranking import paired_rankings, ranking_agreement
 
 RESISTANCE_COLOUR = "#c0392b"  # pushes the predicted response up
 SENSITIVITY_COLOUR = "#2471a3"  # pushes the predicted response down
@@ -45,9 +45,7 @@ def z_score_scatter(
     first: pd.DataFrame, second: pd.DataFrame, first_label: str, second_label: str, k: int = TOP_DRUGS_OVERLAP
 ) -> go.Figure:
     """Scatter of two models' z-scores per drug; drugs in either top k are labelled and coloured."""
-    merged = first[["drug", "z_score", "rank"]].merge(
-        second[["drug", "z_score", "rank"]], on="drug", suffixes=("_a", "_b")
-    )
+    merged = paired_rankings(first, second)
     in_a, in_b = merged["rank_a"] <= k, merged["rank_b"] <= k
     merged["group"] = np.select(
         [in_a & in_b, in_a, in_b],

@@ -91,11 +91,16 @@ class RankingAgreement:
     shared_top: tuple[str, ...]
 
 
-def ranking_agreement(first: pd.DataFrame, second: pd.DataFrame, k: int = TOP_DRUGS_OVERLAP) -> RankingAgreement:
-    """How far two rankings of one sample agree (tables with ``drug, z_score, rank``)."""
-    merged = first[["drug", "z_score", "rank"]].merge(
+def paired_rankings(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
+    """The drugs both rankings of one sample hold: ``drug, z_score_a, rank_a, z_score_b, rank_b``."""
+    return first[["drug", "z_score", "rank"]].merge(
         second[["drug", "z_score", "rank"]], on="drug", suffixes=("_a", "_b")
     )
+
+
+def ranking_agreement(first: pd.DataFrame, second: pd.DataFrame, k: int = TOP_DRUGS_OVERLAP) -> RankingAgreement:
+    """How far two rankings of one sample agree (tables with ``drug, z_score, rank``)."""
+    merged = paired_rankings(first, second)
     from scipy.stats import spearmanr  # imported on use: it costs every page that imports this module ~2 s
 
     rho = float(spearmanr(merged["z_score_a"], merged["z_score_b"]).statistic) if len(merged) >= 3 else float("nan")
