@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.data.export import to_safe_csv
 from core.data.summary import dataset_label
 from core.evaluation.evidence import (
     Evidence,
@@ -191,4 +192,5 @@ def model_drug_controls(prefix: str) -> tuple[ModelBundle, str]:
 
 
 def csv_bytes(table: pd.DataFrame) -> bytes:
-    return table.to_csv(index=False).encode("utf-8")
+    """A download's CSV, in which no cell (an organoid named ``=cmd|...``) runs as a formula in a spreadsheet."""
+    return to_safe_csv(table, index=False).encode("utf-8")

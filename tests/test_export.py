@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import gzip
 import io
+import zipfile
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
+from core.config import models_dir
+from core.data.cohort import Cohort
 from core.data.export import FORMULA_STARTS, neutralise_formulas, restore_formulas, to_safe_csv
+from core.inference.bundle import bundles_from_zip_bytes, bundles_to_zip_bytes, load_bundle
+from core.upload.responses import example_response_table
+from dashboard.widgets import csv_bytes
 
 ATTACK = "=cmd|' /C calc'!A0"
 
@@ -68,3 +76,41 @@ def test_text_that_is_a_number_is_kept(number: str) -> None:
 @pytest.mark.parametrize("start", FORMULA_STARTS)
 def test_every_formula_start_is_made_text(start: str) -> None:
     assert neutralise_formulas(pd.DataFrame({"x": [start + "1+1"]}))["x"].iloc[0] == "'" + start + "1+1"
+
+
+def test_dashboard_downloads_are_neutralised() -> None:
+    ranking = pd.DataFrame(
+        {"sample": [ATTACK, "-1.5"], "drug": ["Oxaliplatin", "5-Fluorouracil"], "z_score": [-1.5, 2]}
+    )
+    text = csv_bytes(ranking).decode("utf-8")
+    assert formula_cells(text) == []
+    assert text.splitlines()[1:] == [f"'{ATTACK},Oxaliplatin,-1.5", "-1.5,5-Fluorouracil,2.0"]
+
+
+def test_example_response_table_is_neutralised(colorectal: Cohort) -> None:
+    first = colorectal.responses["sample"].iloc[0]
+    renamed = replace(colorectal, responses=colorectal.responses.replace({"sample": {first: ATTACK}}))
+    text = example_response_table(renamed).decode("utf-8")
+    assert f"'{ATTACK}," in text and formula_cells(text) == []
+
+
+def test_own_cohort_bundle_files_are_neutralised_and_read_back_exactly() -> None:
+    bundle = load_bundle(models_dir() / "colorectal_tdnn_scratch")
+    sample, drug = bundle.reference_predictions["sample"].iloc[0], bundle.drugs["drug"].iloc[0]
+    hostile = replace(
+        bundle,
+        drugs=bundle.drugs.replace({"drug": {drug: "@SUM(A1)"}}),
+        reference_predictions=bundle.reference_predictions.replace(
+            {"sample": {sample: ATTACK}, "drug": {drug: "@SUM(A1)"}}
+        ),
+    )
+    archive = bundles_to_zip_bytes([hostile])
+    with zipfile.ZipFile(io.BytesIO(archive)) as opened:
+        tables = {name: opened.read(name) for name in opened.namelist() if ".csv" in name}
+    assert len(tables) == 3
+    for name, data in tables.items():
+        text = (gzip.decompress(data) if name.endswith(".gz") else data).decode("utf-8")
+        assert formula_cells(text) == [], name
+    (again,) = bundles_from_zip_bytes(archive)
+    pd.testing.assert_frame_equal(again.drugs, hostile.drugs)
+    pd.testing.assert_frame_equal(again.reference_predictions, hostile.reference_predictions, atol=1e-5)

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.cohort import Cohort
+from core.data.export import to_safe_csv
 from core.data.structures import canonical_smiles
 from core.upload.errors import UploadError, name_list
 from core.upload.reader import DECIMAL_COMMA, read_grid
@@ -345,4 +346,4 @@ def example_response_table(cohort: Cohort, n_samples: int = 3) -> bytes:
     samples = sorted(responses["sample"].unique())[:n_samples]
     rows = responses[responses["sample"].isin(samples)].sort_values(["sample", "drug"])
     columns = ["sample", "drug", "value"] + (["gdsc_drug_id"] if "gdsc_drug_id" in rows.columns else [])
-    return rows[columns].to_csv(index=False).encode("utf-8")
+    return to_safe_csv(rows[columns], index=False).encode("utf-8")
