@@ -372,7 +372,9 @@ def test_performance_page(models_env, tiny_models_dir: Path) -> None:
     # The paper score is undefined for the per-organoid mean (constant within an organoid): said so, not "None".
     paper = table.set_index("training")[METRICS["paper_precision_oncology"].label]
     assert paper[NAIVE_LABELS["naive_sample_mean"]] == "undefined"
-    assert float(paper["fine-tuned"]) == pytest.approx(finetuned["paper_precision_oncology"], abs=5e-4)
+    # A column holding "undefined" is text rounded by the page to 3 decimals: compared at the same rounding, since
+    # a tolerance of half a unit fails whenever a tiny bundle's score lands on a half-way point (0.3665 -> 0.366).
+    assert paper["fine-tuned"] == f"{finetuned['paper_precision_oncology']:.3f}"
     older = "within-drug r, pooled residuals (older)"
     assert details.loc[details["training"] == "fine-tuned", older].item() == pytest.approx(
         finetuned["within_drug_pearson"]
