@@ -14,6 +14,7 @@ import streamlit as st
 from core.bundle_grid import app_bundles, reference_cohort
 from core.bundle_grid import bundle_grid as grid_of
 from core.config import models_dir
+from core.data.export import restore_formulas
 from core.evaluation.evidence import (
     Evidence,
     evidence,
@@ -73,8 +74,8 @@ def bundle(name: str) -> ModelBundle:
 def _evaluation(folder: str, stamp: float) -> tuple[Manifest, pd.DataFrame, pd.DataFrame]:
     manifest = read_manifest(Path(folder))
     benchmark_path = Path(folder) / "benchmark.csv"
-    benchmark = pd.read_csv(benchmark_path) if benchmark_path.is_file() else pd.DataFrame()
-    predictions = pd.read_csv(Path(folder) / "reference_predictions.csv.gz", dtype={"sample": str})
+    benchmark = restore_formulas(pd.read_csv(benchmark_path)) if benchmark_path.is_file() else pd.DataFrame()
+    predictions = restore_formulas(pd.read_csv(Path(folder) / "reference_predictions.csv.gz", dtype={"sample": str}))
     return manifest, benchmark, predictions
 
 

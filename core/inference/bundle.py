@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from core.data.export import restore_formulas, to_safe_csv
 from core.inference.manifest import SCHEMA_VERSION, BundleError, Manifest, MemberFiles, parse_manifest
 
 if TYPE_CHECKING:  # Keras and TensorFlow load only where models are read or written (see _load_member)
@@ -100,11 +101,11 @@ def bundle_files(bundle: ModelBundle, shared_weights: bool = False) -> dict[str,
     differ only in their ComBat fit).
     """
     files = {
-        "drugs.csv": bundle.drugs.to_csv(index=False).encode("utf-8"),
+        "drugs.csv": to_safe_csv(bundle.drugs, index=False).encode("utf-8"),
         "reference_predictions.csv.gz": _gzipped_csv(bundle.reference_predictions),
     }
     if not bundle.benchmark.empty:
-        files["benchmark.csv"] = bundle.benchmark.to_csv(index=False, float_format="%.6g").encode("utf-8")
+        files["benchmark.csv"] = to_safe_csv(bundle.benchmark, index=False, float_format="%.6g").encode("utf-8")
     members = []
     for k, member in enumerate(bundle.members):
         weights_name = "weights/shared.npz" if shared_weights else f"weights/member_{k}.npz"
@@ -162,7 +163,7 @@ def _preprocessing_state(trained: TrainedModel) -> dict[str, Any]:
 
 
 def _gzipped_csv(table: pd.DataFrame) -> bytes:
-    text = table.to_csv(index=False, float_format="%.6g").encode("utf-8")
+    text = to_safe_csv(table, index=False, float_format="%.6g").encode("utf-8")
     return gzip.compress(text, mtime=0)  # mtime 0: the same table always gives the same bytes and hash
 
 
@@ -272,12 +273,14 @@ def bundle_from_files(files: Mapping[str, bytes], label: str, advice: str) -> Mo
     return ModelBundle(
         name=manifest.name,
         manifest=manifest,
-        drugs=pd.read_csv(io.BytesIO(files["drugs.csv"])),
+        drugs=restore_formulas(pd.read_csv(io.BytesIO(files["drugs.csv"]))),
         members=members,
-        reference_predictions=pd.read_csv(
-            io.BytesIO(files["reference_predictions.csv.gz"]), compression="gzip", dtype={"sample": str}
+        reference_predictions=restore_formulas(
+            pd.read_csv(io.BytesIO(files["reference_predictions.csv.gz"]), compression="gzip", dtype={"sample": str})
         ),
-        benchmark=pd.read_csv(io.BytesIO(files["benchmark.csv"])) if "benchmark.csv" in files else pd.DataFrame(),
+        benchmark=restore_formulas(pd.read_csv(io.BytesIO(files["benchmark.csv"])))
+        if "benchmark.csv" in files
+        else pd.DataFrame(),
     )
 
 
