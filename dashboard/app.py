@@ -7,7 +7,9 @@ import streamlit as st
 from dashboard.session import keep_widget_values
 from dashboard.widgets import model_source_picker, sample_picker
 
-st.set_page_config(page_title="PDO drug response", layout="wide")
+# An emoji favicon is drawn by the browser itself; without one, Streamlit makes each page's Material icon the
+# favicon, fetched from fonts.gstatic.com (a third party) on every page.
+st.set_page_config(page_title="PDO drug response", page_icon="🧫", layout="wide")
 pages = [
     st.Page("views/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("views/upload.py", title="Upload & QC", icon=":material/upload:", url_path="upload"),

@@ -59,8 +59,6 @@ def serve(models: Path, log_name: str) -> Iterator[str]:
                 str(port),
                 "--server.address",
                 "127.0.0.1",
-                "--browser.gatherUsageStats",
-                "false",
                 "--server.fileWatcherType",
                 "none",
             ],
