@@ -23,6 +23,7 @@ BELOW = {
     "core.preprocessing": LEAVES | {"core.data"},
     "core.inference": LEAVES | {"core.data", "core.preprocessing", "core.models"},
     "core.upload": LEAVES | {"core.data"},
+    "core.labshift": set(),
     "core.predict": {"core.inference"},
     "core.evaluation": LEAVES | {"core.data", "core.models", "core.inference"},
     "core.explain": LEAVES | {"core.data", "core.models", "core.inference"},
@@ -34,6 +35,16 @@ BELOW = {
     | {"core.evaluation", "core.inference", "core.organoid_figures", "core.ranking_table"},
     "core.bundle_grid": LEAVES | {"core.inference", "core.models"},
     "core.stored_explanations": {"core.explain"},
+    "core.rank_cli": LEAVES
+    | {
+        "core.data",
+        "core.inference",
+        "core.evaluation",
+        "core.labshift",
+        "core.upload",
+        "core.ranking",
+        "core.bundle_grid",
+    },
     "core.benchmark": LEAVES
     | {"core.data", "core.preprocessing", "core.models", "core.inference", "core.evaluation", "core.training"},
     "core.transfer": LEAVES
