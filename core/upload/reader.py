@@ -24,9 +24,8 @@ import pandas as pd
 
 from core.data.genes import GeneMapper, is_ensembl_id
 from core.upload.errors import UploadError
+from core.upload.limits import MAX_TEXT_BYTES, refuse_large_file, refuse_large_text, refuse_many_samples
 
-# 500 MB of text is ~1,000 RNA-seq samples x 60,000 genes; more is a gzip bomb, not a PDO cohort.
-MAX_DECOMPRESSED_BYTES = 500 * 1024**2
 # A handful of stray text cells ("-", "#DIV/0!") in a large matrix are blanked; more means the wrong file.
 MAX_TEXT_CELL_FRACTION = 0.01
 # Fewer recognised genes cannot be an expression profile (model panels hold 1,000+ genes), while
@@ -166,8 +165,10 @@ def read_grid(data: bytes, table_kind: str, advice: str) -> RawGrid:
     """Unpack (gzip by magic bytes), refuse binary files, and read CSV/TSV/TXT or XLSX into cells.
 
     ``table_kind`` ("an expression table") and ``advice`` (what to upload instead) go into the messages,
-    so the expression and response-table readers share one way of opening files.
+    so the expression and response-table readers share one way of opening files. Files beyond the upload
+    limits (:mod:`core.upload.limits`) are refused before their cells are read.
     """
+    refuse_large_file(len(data))
     data, gzipped = _gunzip(data)
     if not data.strip():
         raise UploadError(f"The file is empty. {advice}")
@@ -200,11 +201,10 @@ def _gunzip(data: bytes) -> tuple[bytes, bool]:
         return data, False
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            out = stream.read(MAX_DECOMPRESSED_BYTES + 1)
+            out = stream.read(MAX_TEXT_BYTES + 1)
     except (OSError, EOFError, zlib.error) as exc:
         raise UploadError(f"The gzip file is damaged or incomplete. {WHAT_TO_UPLOAD}") from exc
-    if len(out) > MAX_DECOMPRESSED_BYTES:
-        raise UploadError("The file is larger than 500 MB once decompressed. Upload fewer samples at a time.")
+    refuse_large_text(len(out))
     return out, True
 
 
@@ -227,6 +227,9 @@ def _text_grid(data: bytes) -> tuple[pd.DataFrame, str]:
     text = _decode(data)
     lines = [line for line in islice(io.StringIO(text, newline=None), 10 * _SNIFF_LINES) if line.strip()]
     delimiter, width, header_short = _sniff_delimiter([line.rstrip("\n") for line in lines[:_SNIFF_LINES]])
+    # Samples lie along one axis, genes along the other: too many on both sides means too many samples.
+    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    refuse_many_samples(min(n_lines, width) - 1)
     grid = pd.read_csv(
         io.StringIO(text, newline=None),
         sep=delimiter,

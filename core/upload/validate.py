@@ -29,6 +29,7 @@ import pandas as pd
 
 from core.data.genes import GeneMapper, GeneMapping, is_ensembl_id
 from core.upload.errors import UploadError, name_list
+from core.upload.limits import refuse_many_samples
 from core.upload.reader import orient_table, parse_table
 from core.upload.scale import Scale, to_log2
 
@@ -145,6 +146,7 @@ def validate_upload(
     mapper = GeneMapper.from_shared_data()
     parsed = parse_table(data, filename, mapper)
     oriented = orient_table(parsed, mapper)
+    refuse_many_samples(len(oriented.values))
     _refuse_bad_samples(oriented.values)
     scaled = to_log2(oriented.values)
     expression, mapping, duplicated = _to_approved_symbols(scaled.values, mapper)
