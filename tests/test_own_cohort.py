@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -406,6 +407,20 @@ def test_background_jobs_report_stop_fail_and_queue(tmp_path: Path) -> None:
     _wait_for(lambda: not writing.active)
     assert writing.status == background.FAILED and "writes no files" in writing.error
     assert not (tmp_path / "upload.csv").exists()
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_reported_in_plain_words() -> None:
+    job = background.start(_count_slowly, (100_000,), "test-killed")
+    _wait_for(lambda: job.progress is not None)
+    os.kill(job._process.pid, signal.SIGKILL)  # what the out-of-memory killer does
+    _wait_for(lambda: not job.active)
+    assert job.status == background.FAILED and job.result is None
+    assert job.error.startswith("The training process was stopped by the system, for example because the server")
+    assert "Nothing from this training was kept. Start it again" in job.error and "exit code" not in job.error
+    after = background.start(_count_slowly, (3,), "test-after-kill")  # the next training is not blocked
+    _wait_for(lambda: not after.active)
+    assert after.status == background.DONE
 
 
 def _wait_for(condition, seconds: float = 120) -> None:

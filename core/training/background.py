@@ -18,8 +18,10 @@ twice as long, so a second one waits (status ``queued``) until the first ends.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -31,6 +33,7 @@ from typing import Any
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 _ONE_AT_A_TIME = threading.Lock()
 _SPAWN = multiprocessing.get_context("spawn")  # never fork a process that holds TensorFlow's threads
+_LOG = logging.getLogger(__name__)
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
@@ -110,12 +113,33 @@ def _supervise(job: BackgroundJob, work: Callable[..., Any], args: tuple, name: 
             return
         job.finished = time.perf_counter()
         if outcome is None:
-            job.error = f"The training process ended unexpectedly (exit code {process.exitcode})."
+            _LOG.warning("Worker %s ended without a result (exit code %s)", name, process.exitcode)
+            job.error = unexpected_end_message(process.exitcode)
             job.status = FAILED
         elif outcome[0] == DONE:
             job.result, job.status = outcome[1], DONE
         else:
             job.error, job.status = outcome[1], FAILED
+
+
+def unexpected_end_message(exit_code: int | None) -> str:
+    """What the page says when the worker died without a word: what happened, that nothing was kept, what to do.
+
+    A negative exit code is the signal that ended it: SIGKILL is what the kernel's out-of-memory killer
+    sends, SIGKILL or SIGTERM what a stopping server or an administrator sends. The code itself means nothing
+    to a clinician, so it goes to the server log only.
+    """
+    if exit_code in (-signal.SIGKILL, -signal.SIGTERM):
+        cause = (
+            "The training process was stopped by the system, for example because the server ran out of memory "
+            "or was being restarted."
+        )
+    else:
+        cause = "The training process stopped unexpectedly (it crashed)."
+    return (
+        f"{cause} Nothing from this training was kept. Start it again; if it stops again, try a smaller cohort "
+        "or fewer epochs, or ask the server's administrator to check its memory."
+    )
 
 
 def _worker(sender, work: Callable[..., Any], args: tuple) -> None:
