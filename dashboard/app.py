@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.bundles import unusable_note
 from dashboard.session import keep_widget_values
 from dashboard.widgets import model_source_picker, sample_picker
 
@@ -27,5 +28,6 @@ navigation = st.navigation(pages)
 sample_picker()
 model_source_picker()
 keep_widget_values()
+unusable_note(container=st.sidebar, reasons=False)  # every page run checks the bundles; the first one logs them
 st.sidebar.caption("Research use only. Not a medical device; not for treatment decisions.")
 navigation.run()

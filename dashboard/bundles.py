@@ -1,5 +1,9 @@
 """The bundles every page reads: the reference ones verified and loaded once per process (public data, shared by
 sessions, reloaded when a manifest changes on disk), or the session's own when the sidebar chooses them.
+
+Pages are offered only the reference bundles whose every file matches its manifest (checked on the first page run
+of the server process and again after a file changes); each damaged one is logged, named with its reason on the
+About page, and in one line wherever a page would have used it.
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.logger import get_logger
 
-from core.bundle_grid import app_bundles, reference_cohort
+from core.bundle_grid import app_slots, offered_bundles, reference_cohort
 from core.bundle_grid import bundle_grid as grid_of
 from core.config import models_dir
 from core.data.export import restore_formulas
@@ -22,10 +27,10 @@ from core.evaluation.evidence import (
     reference_hash,
     stored_evidence,
 )
-from core.inference.bundle import BundleError, ModelBundle, load_bundle, read_manifest
+from core.inference.bundle import BundleCheck, BundleError, ModelBundle, load_bundle, read_manifest
 from core.inference.manifest import Manifest
 from core.models import SPECS
-from core.study_design import TARGET_COHORT
+from core.study_design import TARGET_COHORT, TRAINING_LABELS
 from dashboard.session import (
     is_session_bundle,
     session_bundles,
@@ -35,11 +40,37 @@ from dashboard.session import (
 )
 
 ARCHITECTURES = {name: spec.label for name, spec in SPECS.items()}  # in menu order
+LOG = get_logger(__name__)  # Streamlit's format and level, in the server's log
+
+
+def reference_check() -> BundleCheck:
+    """The reference bundles the app offers, each checked in full (every file's hash) on the first page run of
+    the server process and again only after one of its files changes; what it found goes to the server log."""
+    folder = models_dir()
+    found = offered_bundles(folder, TARGET_COHORT)
+    _log_check(str(folder), tuple(found.usable), tuple(found.unusable.items()))
+    return found
+
+
+@st.cache_resource(show_spinner=False)
+def _log_check(folder: str, usable: tuple[str, ...], unusable: tuple[tuple[str, str], ...]) -> None:
+    """Log a check's outcome once per server process and outcome (cached, as every page run checks)."""
+    for name, reason in unusable:
+        LOG.warning("Model bundle %s cannot be used: %s", name, reason)
+    LOG.info("Model bundles in %s: %d usable, %d unusable.", folder, len(usable), len(unusable))
 
 
 def reference_grid() -> dict[str, dict[str, str]]:
-    """Architecture -> training -> name of the reference bundles on disk, whichever source is chosen."""
-    return grid_of(app_bundles(models_dir(), TARGET_COHORT))
+    """Architecture -> training -> name of the usable reference bundles on disk, whichever source is chosen."""
+    return grid_of(reference_check().usable)
+
+
+def bundle_label(name: str) -> str:
+    """ "ConvNN zero-shot" for a reference bundle's folder name; the name itself for any other bundle."""
+    architecture, training = app_slots(TARGET_COHORT).get(name, (None, None))
+    if architecture is None:
+        return name
+    return f"{ARCHITECTURES.get(architecture, architecture)} {TRAINING_LABELS.get(training, training)}"
 
 
 def bundle_grid() -> dict[str, dict[str, str]]:
@@ -146,10 +177,36 @@ def readable_evidence(name: str) -> Evidence | None:
 
 
 def no_bundles_message() -> None:
+    if reference_check().unusable and not using_session_models():
+        st.error("None of the model bundles can be used; the About page says why for each.")
+        return
     st.warning(
         f"No model bundles found in `{models_dir()}`. Build them with `python -m training_scripts.build_bundles` "
         "or point `PDO_MODELS_DIR` at a folder of bundles."
     )
+
+
+def unusable_note(architecture: str | None = None, container: Any = st, reasons: bool = True) -> None:
+    """One line naming the reference bundles (of ``architecture``, or all) that a page would use but cannot, with
+    the first sentence of each reason unless ``reasons`` is False; the About page has the rest. Nothing while the
+    session's own models are chosen."""
+    if using_session_models():
+        return
+    slots = app_slots(TARGET_COHORT)
+    unusable = {
+        name: reason
+        for name, reason in reference_check().unusable.items()
+        if architecture is None or slots[name][0] == architecture
+    }
+    if not unusable:
+        return
+    if reasons:
+        named = " ".join(
+            f"**{bundle_label(name)}**: {why.split('. ')[0].rstrip('.')}." for name, why in unusable.items()
+        )
+    else:
+        named = ", ".join(bundle_label(name) for name in unusable) + "."
+    container.warning(f"{len(unusable)} model bundle(s) cannot be used (see *About*). {named}", icon=":material/error:")
 
 
 def load_or_stop(name: str) -> ModelBundle:

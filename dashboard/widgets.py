@@ -26,6 +26,7 @@ from dashboard.bundles import (
     load_or_stop,
     no_bundles_message,
     readable_evidence,
+    unusable_note,
 )
 from dashboard.session import (
     MODEL_SOURCE,
@@ -128,14 +129,19 @@ def remembered_choice(
 
 def choose_architecture(widget_key: str, container: Any = st, require: tuple[str, ...] = ()) -> str | None:
     """Architecture menu; until the user picks one, the architecture whose ``require``d models (all, if none
-    required) order organoids best (:func:`core.evaluation.evidence.best_architecture`)."""
+    required) order organoids best (:func:`core.evaluation.evidence.best_architecture`). An architecture lacking
+    a required model is still offered (its other models stay usable), and the chosen one's unusable bundles are
+    named below the menu."""
     grid = bundle_grid()
-    options = [a for a in grid if all(k in grid[a] for k in require)] or list(grid)
-    found = {a: [readable_evidence(grid[a][k]) for k in (require or grid[a])] for a in options}
+    complete = [a for a in grid if all(k in grid[a] for k in require)]
+    found = {
+        a: [readable_evidence(name) for k, name in grid[a].items() if not require or k in require]
+        for a in (complete or grid)
+    }
     default = best_architecture({a: [e for e in scored if e is not None] for a, scored in found.items()})
-    return remembered_choice(
+    chosen = remembered_choice(
         "Architecture",
-        options,
+        list(grid),
         ARCH,
         widget_key,
         lambda a: ARCHITECTURES.get(a, a),
@@ -143,6 +149,9 @@ def choose_architecture(widget_key: str, container: Any = st, require: tuple[str
         default=default,
         container=container,
     )
+    if chosen is not None:
+        unusable_note(chosen, container)
+    return chosen
 
 
 def choose_training(architecture: str, widget_key: str, container: Any = st) -> str | None:

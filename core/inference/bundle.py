@@ -30,6 +30,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -51,6 +52,7 @@ MANIFEST = "manifest.json"
 # A tDNN bundle is about 31 MB; a zip claiming far more once unpacked is not a bundle archive.
 MAX_ZIP_UNPACKED_BYTES = 400 * 1024**2
 MAX_ZIP_ENTRIES = 2_000
+MEMBER_FILES = ("architecture.json", "preprocessing.json", "drug_inputs.npy")
 
 
 @dataclass
@@ -218,6 +220,7 @@ def _verified_manifest(files: Mapping[str, bytes], label: str, advice: str) -> M
     problems += [
         f"{name} was modified" for name in sorted(set(listed) & present) if _sha256(files[name]) != listed[name]
     ]
+    problems += [f"member file {name} not listed" for name in _member_files(manifest) if name not in listed]
     if problems:
         raise BundleError(
             f"Bundle {label} does not match its manifest ({'; '.join(problems[:5])}). It was altered "
@@ -226,11 +229,77 @@ def _verified_manifest(files: Mapping[str, bytes], label: str, advice: str) -> M
     return manifest
 
 
+def _member_files(manifest: Manifest) -> list[str]:
+    """The files loading the members reads: a hand-edited member entry fails the check, not the loading."""
+    return [f"{m.directory}/{name}" for m in manifest.members for name in MEMBER_FILES] + [
+        m.weights for m in manifest.members
+    ]
+
+
 def read_manifest(folder: Path) -> Manifest:
     """The manifest, after checking its schema and fields and every file's hash."""
     if not (folder / MANIFEST).is_file():
-        raise BundleError(f"{folder} is not a model bundle: it has no {MANIFEST}.")
+        raise BundleError(f"{folder.name} is not a model bundle: it has no {MANIFEST}.")
     return _verified_manifest(_read_folder(folder), folder.name, "rebuild it or restore it from the repository")
+
+
+@dataclass(frozen=True)
+class BundleCheck:
+    """The bundles of a folder, each checked in full: the manifests of the usable ones, and for every other one
+    the plain reason it cannot be used."""
+
+    usable: dict[str, Manifest]
+    unusable: dict[str, str]
+
+
+def check_bundles(folder: Path) -> BundleCheck:
+    """Check every bundle folder directly below ``folder`` (schema, fields, every file's hash: about 0.4 s for the
+    committed 110 MB). A damaged bundle is reported, never raised, so it cannot hide its intact siblings; a bundle
+    is read again only after one of its files changed, so checking on every page run costs a few stat calls."""
+    usable, unusable = {}, {}
+    for candidate in _bundle_folders(folder):
+        try:
+            outcome = _checked(str(candidate), _stamps(candidate))
+        except OSError as error:  # a file removed while being listed
+            outcome = _unreadable(candidate.name, error)
+        if isinstance(outcome, Manifest):
+            usable[candidate.name] = outcome
+        else:
+            unusable[candidate.name] = outcome
+    return BundleCheck(usable, unusable)
+
+
+def _bundle_folders(folder: Path) -> list[Path]:
+    """Folders holding a manifest or members: a bundle that lost its manifest is reported, not skipped."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_dir() and ((p / MANIFEST).exists() or (p / "members").is_dir()))
+
+
+def _stamps(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """(path, size, modification time) of every file below ``folder``: differs once a file is edited or replaced,
+    added or removed."""
+    stamps = []
+    for root, _, names in os.walk(folder):
+        for name in names:
+            status = os.stat(os.path.join(root, name))
+            stamps.append((os.path.join(root, name), status.st_size, status.st_mtime_ns))
+    return tuple(sorted(stamps))
+
+
+@functools.lru_cache(maxsize=64)
+def _checked(folder: str, stamps: tuple[tuple[str, int, int], ...]) -> Manifest | str:
+    """The verified manifest of ``folder`` or why it cannot be used, once per version of its files (``stamps``)."""
+    try:
+        return read_manifest(Path(folder))
+    except BundleError as error:
+        return str(error)
+    except OSError as error:
+        return _unreadable(Path(folder).name, error)
+
+
+def _unreadable(name: str, error: OSError) -> str:
+    return f"Bundle {name} could not be read ({error.strerror or type(error).__name__}); check its files' permissions."
 
 
 def list_bundles(folder: Path) -> dict[str, Manifest]:
@@ -257,10 +326,14 @@ def _unverified_manifest(path: str, modified_ns: int, size: int) -> Manifest:
 
 
 def load_bundle(folder: Path) -> ModelBundle:
-    """Load and verify a bundle written by :func:`save_bundle`."""
+    """Load and verify a bundle written by :func:`save_bundle`; whatever is wrong with it, a plain BundleError."""
     if not (folder / MANIFEST).is_file():
-        raise BundleError(f"{folder} is not a model bundle: it has no {MANIFEST}.")
-    return bundle_from_files(_read_folder(folder), folder.name, "rebuild it or restore it from the repository")
+        raise BundleError(f"{folder.name} is not a model bundle: it has no {MANIFEST}.")
+    try:
+        files = _read_folder(folder)
+    except OSError as error:
+        raise BundleError(_unreadable(folder.name, error)) from error
+    return _readable_bundle(files, folder.name, "rebuild it or restore it from the repository")
 
 
 def bundle_from_files(files: Mapping[str, bytes], label: str, advice: str) -> ModelBundle:
@@ -316,24 +389,25 @@ def bundles_from_zip_bytes(data: bytes) -> list[ModelBundle]:
         prefix = "" if root == "." else f"{root}/"
         files = {name[len(prefix) :]: blob for name, blob in contents.items() if name.startswith(prefix)}
         label = "in the zip archive" if root == "." else PurePosixPath(root).name
-        bundles.append(_readable_bundle(files, label))
+        bundles.append(_readable_bundle(files, label, "download it again from the session that trained it"))
     return bundles
 
 
-def _readable_bundle(files: dict[str, bytes], label: str) -> ModelBundle:
-    """:func:`bundle_from_files` for a file from outside: whatever its content, a plain BundleError.
+def _readable_bundle(files: Mapping[str, bytes], label: str, advice: str) -> ModelBundle:
+    """:func:`bundle_from_files`, whatever the files hold: a plain BundleError.
 
-    Files whose hashes match can still be malformed (hand-made archives); JSON, CSV, NumPy and Keras
-    raise many exception types on bad content, and the user must see one plain message.
+    Files whose hashes match can still be malformed (hand-made archives, a hand-edited manifest, whose own
+    bytes carry no hash); JSON, CSV, NumPy and Keras raise many exception types on bad content, and the user
+    must see one plain message.
     """
     try:
-        return bundle_from_files(files, label, "download it again from the session that trained it")
+        return bundle_from_files(files, label, advice)
     except BundleError:
         raise
     except Exception as error:  # noqa: BLE001
         raise BundleError(
-            f"Bundle {label} could not be read ({type(error).__name__}): it is not a bundle "
-            "written by this dashboard."
+            f"Bundle {label} could not be read ({type(error).__name__}): it is not a bundle written by this "
+            f"dashboard; {advice}."
         ) from error
 
 

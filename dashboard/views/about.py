@@ -8,7 +8,29 @@ import streamlit as st
 from core.config import models_dir
 from core.inference.bundle import BundleError
 from core.study_design import TRAINING_LABELS
-from dashboard.bundles import ARCHITECTURES, bundle_evaluation, bundle_grid, no_bundles_message
+from dashboard.bundles import (
+    ARCHITECTURES,
+    bundle_evaluation,
+    bundle_grid,
+    bundle_label,
+    no_bundles_message,
+    reference_check,
+)
+
+
+def unusable_bundles_section() -> None:
+    """Every reference bundle that cannot be used, with the whole reason: the one place that says why."""
+    found = reference_check()
+    if not found.unusable:
+        st.caption(f"All {len(found.usable)} reference bundles passed the check: every file matches its manifest.")
+        return
+    st.error(
+        f"**{len(found.unusable)} of {len(found.usable) + len(found.unusable)} reference bundles cannot be used**; "
+        "every page works with the others. Restore these folders from the repository (or rebuild them with "
+        "`python -m training_scripts.build_bundles`) and reload the page."
+    )
+    st.markdown("\n".join(f"- **{bundle_label(name)}** (`{name}`): {why}" for name, why in found.unusable.items()))
+
 
 st.title("About / model card")
 st.markdown(
@@ -54,6 +76,7 @@ st.error(
 grid = bundle_grid()
 st.subheader("Model bundles")
 st.caption(f"Read from `{models_dir()}` (set `PDO_MODELS_DIR` to use another folder).")
+unusable_bundles_section()
 if not grid:
     no_bundles_message()
     st.stop()

@@ -1,0 +1,175 @@
+"""One damaged bundle takes down only itself (issue 24): faults injected into a copy of ``trained_models/``.
+
+The three faults an operator met, injected at once into one copy named by ``PDO_MODELS_DIR``: the manifest of
+``colorectal_tdnn_finetuned`` cut to half its length, one byte of ``colorectal_convnn_zeroshot``'s shared weights
+flipped, ``colorectal_paccmann_scratch/drugs.csv`` deleted. The library must name each with its reason and keep
+every intact sibling; every page, run headless by Streamlit's AppTest as a user would, must show no traceback,
+use the six intact bundles and say which three cannot be used. ``trained_models/`` itself is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from dashboard_fixtures import APP, REPO_ROOT
+from streamlit.testing.v1 import AppTest
+
+from core.bundle_grid import app_slots, bundle_grid, offered_bundles
+from core.inference.bundle import BundleError, check_bundles, load_bundle
+
+COMMITTED = REPO_ROOT / "trained_models"
+TIMEOUT = 300
+DAMAGED = {  # bundle -> what its reason must say
+    "colorectal_tdnn_finetuned": "is not valid JSON",
+    "colorectal_convnn_zeroshot": "weights/shared.npz was modified",
+    "colorectal_paccmann_scratch": "missing drugs.csv",
+}
+LABELS = {"colorectal_tdnn_finetuned": "tDNN fine-tuned", "colorectal_convnn_zeroshot": "ConvNN zero-shot"}
+LABELS["colorectal_paccmann_scratch"] = "PaccMann from scratch"
+INTACT = sorted(set(app_slots()) - set(DAMAGED))
+PAGES = ["home", "upload", "ranking", "genes", "pathways", "performance", "finetune", "about"]
+
+
+def truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def flip_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the committed bundles with the three faults of the issue."""
+    folder = tmp_path_factory.mktemp("faults") / "trained_models"
+    shutil.copytree(COMMITTED, folder)
+    truncate(folder / "colorectal_tdnn_finetuned" / "manifest.json")
+    flip_byte(folder / "colorectal_convnn_zeroshot" / "weights" / "shared.npz")
+    (folder / "colorectal_paccmann_scratch" / "drugs.csv").unlink()
+    return folder
+
+
+def _copy(name: str, folder: Path, as_name: str | None = None) -> Path:
+    return Path(shutil.copytree(COMMITTED / name, folder / (as_name or name)))
+
+
+def test_each_damaged_bundle_is_named_with_its_reason_and_every_intact_one_kept(damaged: Path) -> None:
+    found = offered_bundles(damaged)
+    assert sorted(found.usable) == INTACT
+    assert sorted(found.unusable) == sorted(DAMAGED)
+    for name, reason in DAMAGED.items():
+        assert reason in found.unusable[name] and name in found.unusable[name]
+    # Each architecture keeps its two intact models: the fine-tuned PaccMann beside its damaged scratch sibling,
+    # the two ConvNN models beside the zero-shot one whose shared weights were altered.
+    assert bundle_grid(found.usable) == {
+        "tdnn": {"scratch": "colorectal_tdnn_scratch", "zeroshot": "colorectal_tdnn_zeroshot"},
+        "convnn": {"scratch": "colorectal_convnn_scratch", "finetuned": "colorectal_convnn_finetuned"},
+        "paccmann": {"finetuned": "colorectal_paccmann_finetuned", "zeroshot": "colorectal_paccmann_zeroshot"},
+    }
+    assert "pancreas-panel_tdnn_zeroshot" in check_bundles(damaged).usable  # not an app bundle, still checked
+
+
+def test_a_file_damaged_after_the_first_check_is_found_by_the_next(tmp_path: Path) -> None:
+    folder = _copy("colorectal_convnn_zeroshot", tmp_path)
+    assert list(offered_bundles(tmp_path).usable) == ["colorectal_convnn_zeroshot"]
+    inputs = folder / "members" / "0" / "drug_inputs.npy"
+    original = inputs.read_bytes()
+    flip_byte(inputs)
+    assert "members/0/drug_inputs.npy was modified" in offered_bundles(tmp_path).unusable["colorectal_convnn_zeroshot"]
+    inputs.write_bytes(original)
+    assert list(offered_bundles(tmp_path).usable) == ["colorectal_convnn_zeroshot"]
+
+
+def test_a_lost_manifest_and_a_bundle_under_another_models_name_are_reported(tmp_path: Path) -> None:
+    (_copy("colorectal_convnn_zeroshot", tmp_path) / "manifest.json").unlink()
+    _copy("colorectal_convnn_scratch", tmp_path, as_name="colorectal_convnn_finetuned")
+    found = offered_bundles(tmp_path)
+    assert found.usable == {}
+    assert "has no manifest.json" in found.unusable["colorectal_convnn_zeroshot"]
+    assert "not the model its folder is named after" in found.unusable["colorectal_convnn_finetuned"]
+
+
+def test_a_hand_edited_member_entry_fails_the_check_and_loads_with_a_plain_error(tmp_path: Path) -> None:
+    """The manifest's own bytes carry no hash: an edited member entry must still not reach Keras as a KeyError."""
+    folder = _copy("colorectal_convnn_zeroshot", tmp_path)
+    raw = json.loads((folder / "manifest.json").read_text())
+    raw["members"][1]["directory"] = "members/9"  # the panel of a schema-1 manifest is read from member 0
+    (folder / "manifest.json").write_text(json.dumps(raw))
+    reason = offered_bundles(tmp_path).unusable["colorectal_convnn_zeroshot"]
+    assert "member file members/9/architecture.json not listed" in reason
+    with pytest.raises(BundleError, match="does not match its manifest"):
+        load_bundle(folder)
+
+
+# ---------------------------------------------------------------- the pages, as a user meets them
+
+
+@pytest.fixture
+def damaged_env(damaged: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PDO_MODELS_DIR", str(damaged))
+    return damaged
+
+
+def _text(app: AppTest) -> str:
+    kinds = ("title", "subheader", "markdown", "caption", "info", "warning", "error", "success")
+    return "\n".join(str(e.value) for kind in kinds for e in getattr(app, kind))
+
+
+def _assert_no_traceback(app: AppTest, page: str) -> None:
+    assert not app.exception, f"{page}: {[e.message for e in app.exception]}"
+    assert "Traceback" not in _text(app), page
+
+
+@pytest.mark.slow
+def test_every_page_works_and_names_the_damaged_bundles(damaged_env: Path) -> None:
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    for page in PAGES:
+        app.switch_page(f"views/{page}.py").run()
+        _assert_no_traceback(app, page)
+        sidebar = " ".join(str(e.value) for e in app.sidebar.warning)
+        assert "3 model bundle(s) cannot be used" in sidebar and all(label in sidebar for label in LABELS.values())
+        if page == "upload":
+            assert app.file_uploader(key="upload_file") is not None  # the uploader is there: the intact ones rank
+        if page == "performance":
+            assert len(app.dataframe[0].value) == len(INTACT)  # the evidence table: one row per usable model
+        if page == "finetune":  # ConvNN's pre-trained network lies in its damaged zero-shot bundle
+            assert app.radio(key="finetune_architecture").options == ["tDNN", "PaccMann"]
+        if page == "about":
+            assert f"3 of {len(app_slots())} reference bundles cannot be used" in _text(app)
+            listed = " ".join(str(e.value) for e in app.markdown)
+            for name, reason in DAMAGED.items():
+                assert f"**{LABELS[name]}** (`{name}`)" in listed and reason in listed
+            assert sorted(app.dataframe[0].value["bundle"]) == INTACT
+
+
+@pytest.mark.slow
+def test_the_ranking_shows_every_intact_model_beside_a_damaged_one(damaged_env: Path) -> None:
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).switch_page("views/upload.py").run()
+    app.radio(key="upload_source").set_value("Use a reference organoid as a demo").run()
+    app.multiselect(key="demo_samples").set_value(["P18"]).run()
+    app.button[[b.label for b in app.button].index("Use as demo profile")].click().run()
+    app.switch_page("views/ranking.py").run()
+    assert app.radio(key="ranking_architecture").options == ["tDNN", "ConvNN", "PaccMann"]
+    shown = {  # architecture -> (bundles whose ranking must be on the page, the damaged one named beside them)
+        "convnn": (["colorectal_convnn_scratch", "colorectal_convnn_finetuned"], "ConvNN zero-shot"),
+        "paccmann": (["colorectal_paccmann_finetuned"], "PaccMann from scratch"),
+        "tdnn": (["colorectal_tdnn_scratch"], "tDNN fine-tuned"),
+    }
+    for architecture, (bundles, damaged_label) in shown.items():
+        app.radio(key="ranking_architecture").set_value(architecture).run()
+        if any(c.key == "ranking_zeroshot" for c in app.checkbox):
+            app.checkbox(key="ranking_zeroshot").uncheck().run()
+        _assert_no_traceback(app, architecture)
+        assert len(app.dataframe) == len(bundles), architecture
+        assert all(f"`{name}`" in _text(app) for name in bundles), architecture
+        notes = [str(e.value) for e in app.main.warning if "cannot be used" in str(e.value)]
+        assert len(notes) == 1 and damaged_label in notes[0], architecture
+    # The ConvNN zero-shot model is not offered at all, so ticking it cannot replace the two intact tables.
+    app.radio(key="ranking_architecture").set_value("convnn").run()
+    assert not any(c.key == "ranking_zeroshot" for c in app.checkbox)
