@@ -13,13 +13,17 @@ import streamlit as st
 from core.data.export import to_safe_csv
 from core.data.summary import dataset_label
 from core.evaluation.evidence import (
+    CHANCE,
+    NO_BETTER,
     Evidence,
     best_architecture,
+    best_training,
 )
 from core.inference.bundle import ModelBundle
 from core.study_design import TARGET_COHORT, TRAINING_TITLES
 from dashboard.bundles import (
     ARCHITECTURES,
+    bundle_cached,
     bundle_evidence,
     bundle_grid,
     bundle_reference_expression,
@@ -35,11 +39,15 @@ from dashboard.session import (
     SAMPLE,
     SESSION_MODELS,
     current_sample,
+    sample_expression,
     samples,
     session_bundles,
+    session_cached,
 )
 
 DRUG, ARCH, TRAINING = "drug", "architecture", "training"  # choices remembered across pages
+# The drug picked while no organoid is loaded: kept apart, so an upload's pages open on its own top drug.
+REFERENCE_DRUG = "reference_drug"
 
 
 ATTRIBUTION_VIEW = "attribution_view"  # remembered across the genes and pathways pages
@@ -51,11 +59,15 @@ UPLOAD_HELP = "CSV, TSV, TXT or XLSX, optionally gzipped; any other file gets a 
 
 
 def show_evidence(name: str, container: Any = st) -> Evidence:
-    """The bundle's verdict in a coloured box: red when it orders organoids no better than a drug's average,
-    amber when chance could explain its ordering, green otherwise."""
+    """The bundle's verdict in a coloured box: red when it orders organoids no better than a drug's average or
+    than chance, amber when the evidence is weak, green otherwise (:attr:`Evidence.grade`)."""
     found = bundle_evidence(name)
     box = (
-        container.success if found.orders_samples else container.error if found.within_drug <= 0 else container.warning
+        container.success
+        if found.orders_samples
+        else container.error
+        if found.grade in (NO_BETTER, CHANCE)
+        else container.warning
     )
     box(found.verdict(), icon=":material/verified:" if found.orders_samples else ":material/warning:")
     return found
@@ -155,13 +167,44 @@ def choose_architecture(widget_key: str, container: Any = st, require: tuple[str
 
 
 def choose_training(architecture: str, widget_key: str, container: Any = st) -> str | None:
-    trainings = [k for k in TRAINING_TITLES if k in bundle_grid().get(architecture, {})]
+    """Model menu; until the reader picks one (here or on the ranking page), the architecture's model with the
+    best evidence (:func:`core.evaluation.evidence.best_training`)."""
+    present = bundle_grid().get(architecture, {})
+    trainings = [k for k in TRAINING_TITLES if k in present]
+    default = best_training({k: readable_evidence(present[k]) for k in trainings})
     return remembered_choice(
-        "Model", trainings, TRAINING, widget_key, lambda k: TRAINING_TITLES[k], default="finetuned", container=container
+        "Model", trainings, TRAINING, widget_key, lambda k: TRAINING_TITLES[k], default=default, container=container
     )
 
 
-def choose_drug(drugs: list[str], widget_key: str, container: Any = st, default: str | None = None) -> str | None:
+def remember_looked_at(training: str, drug: str) -> None:
+    """Called by the ranking page: the model and drug the reader looks at there, which the genes and pathways
+    pages open on."""
+    st.session_state[TRAINING] = training
+    st.session_state[DRUG] = drug
+
+
+def organoid_ranking_by(bundle_name: str, sample: str) -> pd.DataFrame:
+    """The organoid's drug ranking by one bundle (:func:`core.ranking.organoid_ranking`, rank 1 first), computed
+    once per session and shared by every page that shows it or opens on its top drug."""
+    from core.ranking import drug_reliability, organoid_ranking
+
+    b = load_or_stop(bundle_name)
+    per_drug = bundle_cached(bundle_name, "reliability", lambda: drug_reliability(b))
+    return session_cached(
+        ("rank", bundle_name, sample), lambda: organoid_ranking(b, sample_expression(sample), per_drug)
+    )
+
+
+def choose_drug(b: ModelBundle, widget_key: str, container: Any = st) -> str | None:
+    """Drug menu (alphabetical); until the reader picks one, the drug the organoid shown is predicted most
+    sensitive to by ``b``, or the first drug while no organoid is loaded."""
+    sample = current_sample()
+    drugs = list(b.drugs["drug"])
+    if sample is None:
+        return remembered_choice("Drug", sorted(drugs, key=str.lower), REFERENCE_DRUG, widget_key, container=container)
+    remembered = st.session_state.get(DRUG) in drugs
+    default = None if remembered else str(organoid_ranking_by(b.name, sample)["drug"].iloc[0])
     return remembered_choice(
         "Drug", sorted(drugs, key=str.lower), DRUG, widget_key, default=default, container=container
     )
@@ -187,7 +230,8 @@ def choose_view(bundle_name: str, widget_key: str, container: Any = st) -> str:
 
 
 def model_drug_controls(prefix: str) -> tuple[ModelBundle, str]:
-    """Architecture, model and drug pickers in one row (remembered across pages); the bundle and drug."""
+    """Architecture, model and drug pickers in one row (remembered across pages), then the model's verdict; the
+    bundle and drug."""
     grid = bundle_grid()
     if not grid:
         no_bundles_message()
@@ -196,7 +240,8 @@ def model_drug_controls(prefix: str) -> tuple[ModelBundle, str]:
     architecture = choose_architecture(f"{prefix}_architecture", container=left)
     training = choose_training(architecture, f"{prefix}_training", container=middle)
     b = load_or_stop(grid[architecture][training])
-    drug = choose_drug(list(b.drugs["drug"]), f"{prefix}_drug", container=right)
+    drug = choose_drug(b, f"{prefix}_drug", container=right)
+    show_evidence(b.name)
     return b, drug
 
 

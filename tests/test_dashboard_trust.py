@@ -96,6 +96,13 @@ def test_one_number_per_model_on_the_performance_page_in_the_report_and_in_summa
     widest = max(gaps, key=lambda key: abs(gaps[key]))
     sentence = f"the two differ by up to {abs(gaps[widest]):.2f} on this score"
     assert any(sentence in caption.value for caption in app.caption), sentence
+    # One story about a training run's noise: the same caption names how far five seeds moved one model's score,
+    # the number the seed-spread heading gives.
+    spread = pd.read_csv(COMMITTED / "benchmark" / "seed_spread.csv")
+    single = spread[(spread["score"] == "within_drug_pearson") & ~spread["model"].str.contains(" - ")]
+    seeds = f"one model's within-drug r spans up to {(single['max'] - single['min']).max():.2f}"
+    assert any(sentence in c.value and seeds in c.value for c in app.caption), seeds
+    assert any(e.label.startswith(f"How much one training run varies: over five seeds, {seeds}") for e in app.expander)
 
     # The report states each model's number and permutation p as the pages and bundle_evidence.csv do.
     stored = pd.read_csv(COMMITTED / "benchmark" / EVIDENCE_FILE).set_index("bundle")
@@ -145,7 +152,8 @@ def test_ranking_opens_on_the_best_evidence_and_shows_the_same_numbers(committed
 
 def test_the_readme_states_the_shipped_models_numbers_as_their_bundles_do() -> None:
     """The README's table of shipped models carries each bundle's stored paper score and MSE, and the within-drug r
-    and permutation p of bundle_evidence.csv (the numbers every page and the HTML report show), rounded as the README writes them: 3 decimals, p to 2."""
+    and permutation p of bundle_evidence.csv (the numbers every page and the HTML report show), rounded as the
+    README writes them: 3 decimals, p to 2."""
     readme = (REPO_ROOT / "README.md").read_text()
     stored = pd.read_csv(COMMITTED / "benchmark" / EVIDENCE_FILE).set_index("bundle")
     rows = {

@@ -20,7 +20,19 @@ from core.inference.manifest import Manifest
 # module on every start to read the stored evidence, and its home page must not wait for scipy.
 
 SIGNIFICANCE = 0.05
+# At or above this permutation p, a quarter or more of shuffled orderings score as well: the model's ordering is
+# what chance gives, so no evidence at all, not a weak one.
+CHANCE_LEVEL_P = 0.25
 N_PERMUTATIONS = 1000
+
+# The evidence scale, worst first: the words every page, the HTML report and the performance table use.
+NO_BETTER, CHANCE, WEAK, ORDERS = "no better", "chance", "weak", "orders"
+GRADE_WORDS = {
+    NO_BETTER: "Orders organoids no better than each drug's average",
+    CHANCE: "No evidence of patient-specific ordering",
+    WEAK: "Weak evidence of patient-specific ordering",
+    ORDERS: "Orders organoids within a drug better than chance",
+}
 
 
 @dataclass(frozen=True)
@@ -38,20 +50,32 @@ class Evidence:
     @property
     def orders_samples(self) -> bool:
         """Above 0 and beyond what shuffled samples reach in 95 % of permutations."""
-        return self.within_drug > 0 and self.p_value < SIGNIFICANCE
+        return self.grade == ORDERS
+
+    @property
+    def grade(self) -> str:
+        """Where the evidence stands on the scale of :data:`GRADE_WORDS`: at or below 0, within chance
+        (p >= :data:`CHANCE_LEVEL_P`), weak (p below that but not below :data:`SIGNIFICANCE`), or ordering."""
+        if self.within_drug <= 0:
+            return NO_BETTER
+        if self.p_value >= CHANCE_LEVEL_P:
+            return CHANCE
+        return WEAK if self.p_value >= SIGNIFICANCE else ORDERS
 
     def verdict(self) -> str:
-        """One plain sentence a clinician can act on."""
+        """One plain sentence a clinician can act on: the grade's words, the score, what to make of it."""
         from core.evaluation.metrics import HEADLINE, METRICS
 
         score = (
             f"cross-validated {METRICS[HEADLINE].label} = {self.within_drug:+.2f}, permutation p = {self.p_value:.2g}"
         )
-        if self.within_drug <= 0:
-            return f"Orders organoids no better than each drug's average ({score}): do not read its ranking as patient-specific."
-        if self.p_value >= SIGNIFICANCE:
-            return f"Weak evidence of patient-specific ordering ({score}): could be chance."
-        return f"Orders organoids within a drug better than chance ({score})."
+        advice = {
+            NO_BETTER: ": do not read its ranking as patient-specific.",
+            CHANCE: f": shuffled organoids score as well in {self.p_value:.0%} of permutations.",
+            WEAK: ": could be chance.",
+            ORDERS: ".",
+        }
+        return f"{GRADE_WORDS[self.grade]} ({score}){advice[self.grade]}"
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)

@@ -27,7 +27,7 @@ precomputed = reference_explanations(b.name)
 if precomputed is not None and view in precomputed.specificity:
     measured = {name: values["top50_overlap"] for name, values in precomputed.specificity.items()}
     st.caption(
-        f"How drug-specific this view is for `{b.name}`: two drugs share on average "
+        "How drug-specific this view is for this model: two drugs share on average "
         f"{measured[view]:.0%} of their top-50 reference genes (absolute view: {measured['absolute']:.0%}; "
         f"random rankings: {50 / len(b.genes):.0%})."
     )
@@ -42,21 +42,21 @@ with left:
         )
         st.page_link("views/upload.py", label="Go to Upload & QC", icon=":material/upload:")
     else:
-        with st.spinner(f"Computing attributions of {drug} for {sample} ({len(b.members)} fold models)..."):
+        with st.spinner(f"Computing the genes behind {drug} for organoid {sample}..."):
             organoid = organoid_genes(b.name, sample, drug, view)
         st.plotly_chart(
             top_genes_figure(organoid, f"{drug}: top {top_n} genes, organoid {sample}", top_n, unit),
             key="genes_organoid_chart",
         )
         st.caption(
-            f"Mean over the {len(b.members)} fold models of `{b.name}`, as the prediction itself. "
+            "Averaged over the model's cross-validation ensemble, as the prediction itself. "
             f"{len(organoid)} measured panel genes ranked by |attribution|."
         )
         missing = len(b.genes) - len(organoid)
         if missing:
             st.caption(f"{missing} panel genes were not measured in this sample; they are left out of its ranking.")
 with right:
-    with st.spinner(f"Computing attributions of {drug} for the reference organoids..."):
+    with st.spinner(f"Computing the genes behind {drug} for the reference organoids..."):
         reference = reference_genes(b.name, drug, view)
     st.subheader(f"Reference cohort ({n_reference(b)} organoids)")
     if reference is None:
@@ -71,8 +71,8 @@ with right:
             key="genes_reference_chart",
         )
         st.caption(
-            "Each reference organoid is explained by the fold model that never saw it (the model behind its "
-            "reference prediction); bars are the mean signed attribution per organoid, genes ranked by the "
+            "Each reference organoid is explained by the cross-validation model that never saw it (the model "
+            "behind its reference prediction); bars are the mean signed attribution per organoid, genes ranked by the "
             "mean absolute attribution (so effects of opposite sign in different organoids do not cancel)."
         )
 

@@ -65,14 +65,13 @@ st.caption(
 )
 
 try:
-    folder = data_root()
+    data_root()  # the server's folder is not shown: it means nothing to a reader and tells a stranger too much
 except DataRootMissingError as error:
     st.error(str(error))
 else:
     # Opened on demand: reading every dataset takes about 25 s on a cold start, which the home page must not wait for.
     with st.expander("Data this installation found", key="home_datasets", on_change="rerun") as datasets:
         if datasets.open:
-            st.caption(f"Data folder: `{folder}`")
             st.dataframe(dataset_table(), hide_index=True)
         st.caption(
             "Only the colorectal organoids and the cancer cell lines come with gene expression; the other "

@@ -36,6 +36,7 @@ METHODS = {
     "ora": "Over-representation of the top genes (the paper's test)",
 }
 SHOWN = 20
+FDR_DIGITS = 3  # the table shows FDR q to 3 decimals
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,12 @@ def padded_range(values: pd.Series, include_zero: bool = True) -> list[float]:
     return [low - margin if low < 0 else low, high + margin]
 
 
+def passes_fdr(fdr: pd.Series) -> pd.Series:
+    """Pathways at FDR q < :data:`GSEA_MAX_FDR` as the table shows q: a q of 0.2496 reads 0.250 there, so it is
+    not counted as passing "FDR < 0.25"."""
+    return fdr.round(FDR_DIGITS) < GSEA_MAX_FDR
+
+
 def show_table(table: pd.DataFrame, key: str, columns: dict, download_label: str, file_name: str) -> None:
     """A result table (pathway name and panel genes first) and its CSV download."""
     st.dataframe(
@@ -64,7 +71,9 @@ def show_table(table: pd.DataFrame, key: str, columns: dict, download_label: str
         key=f"{key}_table",
         column_config={
             "term": st.column_config.TextColumn("pathway", width=300),
-            "set_size": st.column_config.NumberColumn("panel genes in it", width=70),
+            "set_size": st.column_config.NumberColumn(
+                "panel genes", width=90, help="Genes of the pathway in the model's panel"
+            ),
             **columns,
         },
     )
@@ -80,7 +89,7 @@ def show_ranked(result: pd.DataFrame | None, organoid: bool, c: Choice, n_tested
             f"{VIEWS[DEFAULT_VIEW].label.lower()} view. Pick that view, an organoid, or the over-representation test."
         )
         return
-    passing = result[result["fdr"] < GSEA_MAX_FDR]
+    passing = result[passes_fdr(result["fdr"])]
     if result.empty:
         st.info(
             f"No {c.collection} pathway has {PRERANK_MIN_SIZE} to {PRERANK_MAX_SIZE} genes in this model's panel, "
@@ -91,14 +100,14 @@ def show_ranked(result: pd.DataFrame | None, organoid: bool, c: Choice, n_tested
     if passing.empty:
         st.info(
             f"**No {c.collection} pathway reaches FDR < {GSEA_MAX_FDR:g}** for {c.drug} ({n_tested} tested; the "
-            f"closest is *{best['term']}* at FDR {best['fdr']:.2f}). The attributions do not concentrate in any "
+            f"closest is *{best['term']}* at FDR {best['fdr']:.3f}). The attributions do not concentrate in any "
             "pathway of this collection more than chance placements of its genes would. Below: the strongest "
             "effects, to read as hypotheses, not findings."
         )
     else:
         st.success(f"{len(passing)} {c.collection} pathway(s) at FDR < {GSEA_MAX_FDR:g} (GSEA's bar for exploration).")
     shown = result.head(SHOWN).assign(
-        passes=lambda t: np.where(t["fdr"] < GSEA_MAX_FDR, f"FDR < {GSEA_MAX_FDR:g}", "not significant")
+        passes=lambda t: np.where(passes_fdr(t["fdr"]), f"FDR < {GSEA_MAX_FDR:g}", "not significant")
     )
     figure = px.bar(
         shown.iloc[::-1],
@@ -219,7 +228,9 @@ def show_ora(result: pd.DataFrame, top_k: int, max_p: float, min_overlap: int, c
         table,
         "pathways",
         {
-            "overlap": st.column_config.NumberColumn("top genes in it", width=70),
+            "overlap": st.column_config.NumberColumn(
+                "top genes", width=80, help="Top genes of this drug in the pathway"
+            ),
             "p_value": st.column_config.NumberColumn("p", format="%.2e", width=70),
             "adjusted_p": st.column_config.NumberColumn("adjusted p", format="%.2e", width=80),
             "odds_ratio": st.column_config.NumberColumn("odds ratio", format="%.1f", width=70),

@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.config import models_dir
 from core.data.summary import dataset_label
-from core.evaluation.evidence import SIGNIFICANCE
+from core.evaluation.evidence import CHANCE, CHANCE_LEVEL_P, NO_BETTER, SIGNIFICANCE, WEAK
 from core.evaluation.metrics import glossary
 from core.evaluation.performance import (
     DETAIL_SCORE_LABELS,
@@ -53,6 +53,12 @@ ROW_HEIGHT = 35  # st.dataframe's row height in pixels: tables are sized to show
 TRAINING_COLUMN = {"training": st.column_config.TextColumn(width=220)}  # "naive: drug + organoid means" uncut
 # A score a row cannot have: e.g. the paper score of the per-organoid mean, constant within an organoid.
 UNDEFINED = "undefined"
+# How the summary counts the models short of ordering organoids, strongest evidence first.
+SHORT_OF_ORDERING = {
+    WEAK: f"weak evidence (p < {CHANCE_LEVEL_P:g})",
+    CHANCE: "within chance",
+    NO_BETTER: "no better than each drug's average",
+}
 
 
 def full_height(table: pd.DataFrame) -> int:
@@ -85,19 +91,29 @@ def shipped_models(grid: dict[str, dict[str, str]]) -> pd.DataFrame:
     )
 
 
-def evidence_section(models: pd.DataFrame) -> None:
-    """The verdict in one box, then one number per model."""
+def grade_counts(grid: dict[str, dict[str, str]]) -> str:
+    """How many models fall short of ordering organoids, grade by grade: "2 weak evidence (p < 0.25), 3 ..."."""
+    grades = [bundle_evidence(name).grade for trainings in grid.values() for name in trainings.values()]
+    counted = [f"{grades.count(grade)} {words}" for grade, words in SHORT_OF_ORDERING.items() if grade in grades]
+    if len(counted) < 2:
+        return "".join(counted)
+    return ", ".join(counted[:-1]) + " and " + counted[-1]
+
+
+def evidence_section(models: pd.DataFrame, short_of_ordering: str) -> None:
+    """The verdict in one box, graded, then one number per model."""
     n_ordering = int(models["orders"].sum())
     if n_ordering == 0:
         st.error(
             f"**None of these {len(models)} models orders the reference organoids within a drug better than "
-            "chance.** Read their rankings as each drug's average potency with model noise, not as a "
-            "patient-specific prediction."
+            f"chance** (permutation p < {SIGNIFICANCE:g}): {short_of_ordering}. Read their rankings as each "
+            "drug's average potency with model noise, not as a patient-specific prediction."
         )
     else:
         st.success(
             f"{n_ordering} of {len(models)} models order the reference organoids within a drug better than "
-            f"chance (permutation p < {SIGNIFICANCE})."
+            f"chance (permutation p < {SIGNIFICANCE:g})"
+            + (f"; the others: {short_of_ordering}." if short_of_ordering else ".")
         )
     shown = models[["architecture", "training", HEADLINE, "permutation p", "chance level (SD)", "verdict"]]
     shown = shown.rename(columns=SCORE_LABELS).sort_values(SCORE_LABELS[HEADLINE], ascending=False)
@@ -261,6 +277,17 @@ def curve_figure(curve: pd.DataFrame, shipped: pd.DataFrame, metric: str) -> go.
     return figure
 
 
+def seed_sentence(seeds: pd.DataFrame | None) -> str:
+    """How far five seeds moved one model's within-drug r: the same story as the curve's second runs."""
+    if seeds is None or seeds.empty:
+        return ""
+    return (
+        f" Retrained with five seeds (below), one model's within-drug r spans up to "
+        f"{(seeds['max'] - seeds['min']).max():.2f}: a single run moves this score by a few tenths, so a difference "
+        "of that size between two models, or two sizes, is not evidence."
+    )
+
+
 def difference_sentence(comparison: pd.DataFrame, metric: str) -> str:
     """One plain sentence on why the curve's end and the star of the same model differ, with the largest gap."""
     trained = comparison[comparison["training"] != "zeroshot"].dropna(subset=["grid"])
@@ -287,15 +314,16 @@ first_bundle = next(iter(next(iter(grid.values())).values()))
 naive = bundle_cached(first_bundle, "naive", lambda: naive_scores(*bundle_evaluation(first_bundle)[1:]))
 best = models.loc[models[HEADLINE].idxmax()]
 st.markdown(
-    f"**In short**: a z-score ranking is only as good as the model's ability to tell, for one drug, which organoids "
-    f"respond better. That ability is measured below as the **{SCORE_LABELS[HEADLINE]}** (0 = no better than knowing each "
-    f"drug's average). The best model here reaches {best[HEADLINE]:+.2f} ({best['architecture']}, "
-    f"{best['training']}), and {int(models['orders'].sum())} of {len(models)} beat chance. Every number is "
-    "cross-validated: each reference organoid was predicted by a model that never saw it."
+    "**In short**: a z-score ranking is only as good as the model's ability to tell, for one drug, which organoids "
+    f"respond better. That ability is measured below as the **{SCORE_LABELS[HEADLINE]}** (0 = no better than "
+    f"knowing each drug's average). The best model here reaches {best[HEADLINE]:+.2f} ({best['architecture']}, "
+    f"{best['training']}: {best['verdict'][0].lower()}{best['verdict'][1:]}), and {int(models['orders'].sum())} of "
+    f"{len(models)} beat chance. Every number is cross-validated: each reference organoid was predicted by a model "
+    "that never saw it."
 )
 
 st.subheader("Can these models order organoids within a drug?")
-evidence_section(models)
+evidence_section(models, grade_counts(grid))
 st.plotly_chart(evidence_bars(models, naive), key="performance_bars")
 st.caption(
     f"Bars: each model's {SCORE_LABELS[HEADLINE]}; whiskers: what shuffled organoids reach (one-sided 5 %), so a bar "
@@ -334,6 +362,9 @@ with st.expander(f"Every drug ({errors['drug'].nunique()} boxes)"):
 
 summary_file = models_dir() / "benchmark" / "summary.csv"
 summary = pd.read_csv(summary_file, dtype={"n_finetune": str}) if summary_file.is_file() else None
+seed_file = models_dir() / "benchmark" / "seed_spread.csv"
+spread = pd.read_csv(seed_file) if seed_file.is_file() else None
+seeds = None if spread is None else spread.loc[single_run_seed_sd(spread).index]  # single models, within-drug r
 if summary is not None and {"dataset", "split"} <= set(summary.columns):
     st.subheader("Does more organoid data help?")
     curve = size_curve(summary, list(ARCHITECTURES))
@@ -348,15 +379,13 @@ if summary is not None and {"dataset", "split"} <= set(summary.columns):
         st.caption(
             "Colorectal organoids, the same 5 folds. Each size is a random subset of a fold's training pairs; "
             "the leftmost point is the zero-shot model (pre-trained on cell lines only), the rightmost all "
-            "pairs. " + difference_sentence(comparison, metric)
+            "pairs. " + difference_sentence(comparison, metric) + (seed_sentence(seeds) if metric == HEADLINE else "")
         )
-    seed_file = models_dir() / "benchmark" / "seed_spread.csv"
-    if seed_file.is_file():
-        spread = pd.read_csv(seed_file)
-        single = single_run_seed_sd(spread)
+    if spread is not None and not seeds.empty:
         with st.expander(
-            f"How much one training run varies (within-drug SD over seeds: {single.min():.2f} to "
-            f"{single.max():.2f}, by model)"
+            f"How much one training run varies: over five seeds, one model's within-drug r spans up to "
+            f"{(seeds['max'] - seeds['min']).max():.2f} (SD {seeds['sd'].min():.2f} to {seeds['sd'].max():.2f}, "
+            "by model)"
         ):
             st.dataframe(
                 spread.assign(
@@ -369,8 +398,9 @@ if summary is not None and {"dataset", "split"} <= set(summary.columns):
                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("mean", "sd", "min", "max")},
             )
             st.caption(
-                "The same models retrained with five seeds on the same folds (scored with the older pooled "
-                "within-drug r). A difference smaller than a few of these SDs can be the seed's doing."
+                "The same models retrained with five seeds on the same folds, scored with the older pooled "
+                "within-drug r. **sd**: how far one run typically moves; **min** to **max**: how far the five runs "
+                "went. A difference between two models smaller than that span can be the seed's doing."
             )
 
     with st.expander("Other cohorts: every model and baseline of the benchmark"):
@@ -390,14 +420,4 @@ if summary is not None and {"dataset", "split"} <= set(summary.columns):
             "predicted by a model that never saw it; **new drugs**: each drug likewise."
         )
 else:
-    st.caption("The benchmark across training-set sizes and cohorts is not built yet (see below).")
-
-with st.expander("How these numbers were made (for developers)"):
-    st.markdown(
-        f"- Evidence per bundle: `python -m training_scripts.bundle_evidence` (1,000 permutations) -> "
-        f"`{models_dir() / 'benchmark' / 'bundle_evidence.csv'}`\n"
-        f"- Benchmark grid: `python -m training_scripts.benchmark --profile full` -> `{summary_file}` "
-        "(with `REPORT.md` and paired tests beside it)\n"
-        "- Seed noise: `python -m training_scripts.seed_noise --seeds 5`\n"
-        f"- Bundles shown: {', '.join(f'`{n}`' for trainings in grid.values() for n in trainings.values())}"
-    )
+    st.caption("This installation holds no benchmark across training-set sizes and cohorts.")
