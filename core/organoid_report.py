@@ -68,6 +68,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;c
 h1{font-size:1.6em} h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:0.85em;margin:0.5em 0} td,th{border:1px solid #ddd;padding:3px 7px;text-align:left}
 tr.top{background:#e8f6ef;font-weight:600} .note{color:#555;font-size:0.9em} .warn{background:#fdf2e9;padding:0.6em;border-left:4px solid #d68910}
+.danger{background:#fdedec;color:#922b21;padding:0.6em;border-left:6px solid #c0392b}
 .side{display:flex;gap:1.5em;flex-wrap:wrap} .side>div{flex:1 1 420px;min-width:0;overflow-x:auto}
 .side table{font-size:0.75em} .side td,.side th{padding:2px 4px}
 table{max-width:100%} pre{white-space:pre-wrap;overflow-wrap:anywhere} .plotly-graph-div{max-width:100%}
@@ -107,14 +108,18 @@ def organoid_report_html(
     generated: dt.datetime | None = None,
     k: int = TOP_DRUGS_OVERLAP,
     unit: str = "AUC",
+    alignment: str | None = None,
+    out_of_range: str | None = None,
 ) -> str:
     """Self-contained HTML report of one organoid.
 
     ``models`` in the order shown side by side; ``cohort`` is the reference cohort of the z-scores (its
     ``n_reference`` organoids); ``scatter`` the two models' z-scores against each other; ``genes`` the genes behind
     some drugs; ``qc_text`` the upload's checks; ``unit`` the predicted response. The top ``k`` drugs of each
-    ranking are highlighted.
+    ranking are highlighted, unless the profile failed the out-of-range check (``out_of_range``: why, in words),
+    which then stands in red at the top; ``alignment`` says how the profile was read (aligned with its cohort or not).
     """
+    highlighted = 0 if out_of_range else k
     generated = generated or dt.datetime.now(dt.timezone.utc)
     plotly_included = False
     parts = [
@@ -123,9 +128,19 @@ def organoid_report_html(
         f"<h1>Predicted drug response of organoid {html.escape(sample)}</h1>",
         f"<p class='note'>Generated {html.escape(generated.strftime('%Y-%m-%d %H:%M %Z'))} by the PDO drug-response "
         "dashboard (method after Prasse et al., <i>Cancers</i> 2022, 14, 3950).</p>",
+        *(
+            [
+                "<p class='danger'><b>Out of range: this profile does not look like the reference organoids, so its "
+                f"z-scores are not comparable with theirs and no drug is highlighted.</b> {html.escape(out_of_range)}</p>"
+            ]
+            if out_of_range
+            else []
+        ),
         "<p class='warn'><b>Research use only.</b> Not a medical device; not for treatment decisions.</p>",
-        f"<p><b>{html.escape(reference_sentence(n_reference, cohort))}</b> Rank 1 = most sensitive. The top {k} "
-        "drugs of each model are highlighted. <i>tied?</i>: &asymp; #1 = its z &plusmn; interval overlaps rank 1's, "
+        *([f"<p class='note'><b>How the profile was read:</b> {html.escape(alignment)}</p>"] if alignment else []),
+        f"<p><b>{html.escape(reference_sentence(n_reference, cohort))}</b> Rank 1 = most sensitive. "
+        + ("" if out_of_range else f"The top {k} drugs of each model are highlighted. ")
+        + "<i>tied?</i>: &asymp; #1 = its z &plusmn; interval overlaps rank 1's, "
         "so it cannot be told apart from the top drug; &asymp; next = it overlaps an adjacent rank. Drugs flagged <i>no better than naive</i> had a cross-validated "
         "within-drug correlation &le; 0: for them the model orders organoids no better than the drug's average.</p>",
         "<h2>Models</h2>",
@@ -138,7 +153,7 @@ def organoid_report_html(
     parts.append("<h2>Drug ranking</h2><div class='side'>")
     for model in models:
         shown = display_table(model.ranking, unit)
-        parts.append(f"<div><h3>{html.escape(model.label)}</h3>{_table_html(shown, k)}</div>")
+        parts.append(f"<div><h3>{html.escape(model.label)}</h3>{_table_html(shown, highlighted)}</div>")
     parts.append("</div>")
     if scatter is not None:
         parts.append("<h2>Agreement of the models</h2>")

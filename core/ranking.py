@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.evaluation.cohort_scores import per_drug_reliability
+from core.evaluation.evidence import Evidence, best_training
 from core.evaluation.metrics import TOP_DRUGS_OVERLAP
 from core.inference.bundle import ModelBundle
 from core.inference.manifest import Manifest
@@ -43,6 +44,38 @@ def organoid_ranking(
         reliability = drug_reliability(bundle)
     table = annotate_ranking(rank_drugs(bundle, expression), reliability)
     return without_spread(table) if spread_withheld(bundle.manifest) else table
+
+
+def cohort_rankings(
+    bundle: ModelBundle, expression: pd.DataFrame, reliability: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """:func:`organoid_ranking` of every organoid in ``expression`` from one prediction pass, stacked (each
+    sample's rows sorted by rank): what ``pdo-rank`` writes, row for row what the app shows for each organoid."""
+    if reliability is None:
+        reliability = drug_reliability(bundle)
+    ranked = rank_drugs(bundle, expression)
+    tables = [
+        annotate_ranking(group, reliability).assign(sample=sample)
+        for sample, group in ranked.groupby("sample", sort=False)
+    ]
+    table = pd.concat(tables, ignore_index=True)
+    return without_spread(table) if spread_withheld(bundle.manifest) else table
+
+
+ALWAYS_SHOWN = ("scratch", "finetuned")  # the comparison the app is built around; zero-shot joins when it leads
+
+
+def shown_trainings(evidence_by_training: dict[str, Evidence | None]) -> list[str]:
+    """The trainings of one architecture a ranking opens on, best evidence first: from scratch and fine-tuned,
+    plus zero-shot when its evidence is the best of the three; unscored ones last, in the study's order."""
+    best = best_training(evidence_by_training)
+    shown = [t for t in evidence_by_training if t in ALWAYS_SHOWN or t == best]
+
+    def strength(training: str) -> float:
+        found = evidence_by_training[training]
+        return found.within_drug if found is not None else float("-inf")
+
+    return sorted(shown, key=strength, reverse=True)
 
 
 def spread_withheld(manifest: Manifest) -> bool:
