@@ -2,9 +2,10 @@
 
 The three faults an operator met, injected at once into one copy named by ``PDO_MODELS_DIR``: the manifest of
 ``colorectal_tdnn_finetuned`` cut to half its length, one byte of ``colorectal_convnn_zeroshot``'s shared weights
-flipped, ``colorectal_paccmann_scratch/drugs.csv`` deleted. The library must name each with its reason and keep
-every intact sibling; every page, run headless by Streamlit's AppTest as a user would, must show no traceback,
-use the six intact bundles and say which three cannot be used. ``trained_models/`` itself is never touched.
+flipped, ``colorectal_paccmann_scratch/drugs.csv`` deleted; and one byte flipped in the gene rankings precomputed
+for ``colorectal_convnn_finetuned``. The library must name each damaged bundle with its reason and keep every
+intact sibling; every page, run headless by Streamlit's AppTest as a user would, must show no traceback, use the
+six intact bundles and say which three cannot be used. ``trained_models/`` itself is never touched.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def damaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     truncate(folder / "colorectal_tdnn_finetuned" / "manifest.json")
     flip_byte(folder / "colorectal_convnn_zeroshot" / "weights" / "shared.npz")
     (folder / "colorectal_paccmann_scratch" / "drugs.csv").unlink()
+    flip_byte(folder / "explanations" / "colorectal_convnn_finetuned" / "reference_genes.csv.gz")
     return folder
 
 
@@ -146,6 +148,14 @@ def test_every_page_works_and_names_the_damaged_bundles(damaged_env: Path) -> No
             for name, reason in DAMAGED.items():
                 assert f"**{LABELS[name]}** (`{name}`)" in listed and reason in listed
             assert sorted(app.dataframe[0].value["bundle"]) == INTACT
+    # Damaged precomputed gene rankings are computed again, not shown and not a traceback.
+    app.switch_page("views/genes.py").run()
+    app.radio(key="genes_architecture").set_value("convnn").run()
+    app.selectbox(key="genes_training").set_value("finetuned").run()
+    _assert_no_traceback(app, "genes, ConvNN fine-tuned")
+    assert (app.session_state["architecture"], app.session_state["training"]) == ("convnn", "finetuned")
+    assert "How drug-specific this view is" not in _text(app)  # a caption drawn only from the precomputed files
+    assert len(app.dataframe) == 1 and len(app.dataframe[0].value) > 0  # the cohort's genes, computed again
 
 
 @pytest.mark.slow

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,7 +175,15 @@ def save_reference_explanations(
 
 def load_reference_explanations(models_folder: Path, bundle_name: str) -> ReferenceExplanations | None:
     """The precomputed explanations of a bundle, or None if they were not built, are stale (the bundle was
-    rebuilt since) or predate the attribution views."""
+    rebuilt since), predate the attribution views or cannot be read: a damaged file then costs the time of
+    computing them, as for a bundle built without them, never a page."""
+    try:
+        return _stored_explanations(models_folder, bundle_name)
+    except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile, zlib.error):
+        return None
+
+
+def _stored_explanations(models_folder: Path, bundle_name: str) -> ReferenceExplanations | None:
     folder = explanation_dir(models_folder, bundle_name)
     manifest_path = folder / "manifest.json"
     if not manifest_path.is_file():
