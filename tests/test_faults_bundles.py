@@ -11,6 +11,7 @@ six intact bundles and say which three cannot be used. ``trained_models/`` itsel
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -183,3 +184,25 @@ def test_the_ranking_shows_every_intact_model_beside_a_damaged_one(damaged_env: 
     # The ConvNN zero-shot model is not offered at all, so ticking it cannot replace the two intact tables.
     app.radio(key="ranking_architecture").set_value("convnn").run()
     assert not any(c.key == "ranking_zeroshot" for c in app.checkbox)
+
+
+def test_the_server_log_says_once_what_the_check_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first page run checks every bundle and logs each unusable one with its reason; later runs stay quiet."""
+    _copy("colorectal_convnn_scratch", tmp_path)
+    flip_byte(_copy("colorectal_convnn_zeroshot", tmp_path) / "weights" / "shared.npz")
+    monkeypatch.setenv("PDO_MODELS_DIR", str(tmp_path))
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("dashboard.bundles")
+    logger.addHandler(handler)
+    try:
+        app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+        logged = [record.getMessage() for record in records]
+        app.switch_page("views/about.py").run()
+    finally:
+        logger.removeHandler(handler)
+    assert not app.exception
+    assert len(logged) == 2 and len(records) == 2  # nothing more from the second page
+    assert "colorectal_convnn_zeroshot cannot be used" in logged[0] and "weights/shared.npz was modified" in logged[0]
+    assert logged[1] == f"Model bundles in {tmp_path}: 1 usable, 1 unusable."
