@@ -610,6 +610,27 @@ def test_page_refuses_a_bad_response_table_in_plain_language(models_env, tiny_mo
     )
 
 
+def test_a_page_open_across_a_server_restart_says_what_was_lost(models_env) -> None:
+    app = _app("views/finetune.py")
+    current = app.query_params["server"]
+    assert "training" not in app.query_params and not app.warning
+    # After a restart the browser reconnects with the address it kept: an earlier server's mark, a training running.
+    app.query_params.update({"server": "a-stopped-server", "training": "running"})
+    app.run()
+    assert not app.exception
+    assert app.warning[0].value.startswith(
+        "**The server was restarted** since this page was opened. The training that was running was lost; nothing "
+        "from it was kept. It no longer holds the files uploaded before"
+    )
+    assert app.query_params["server"] == current and "training" not in app.query_params
+    app = app.button[[b.label for b in app.button].index("Check the cohort")].click().run()
+    assert "uploaded before the server was restarted are no longer held: remove them" in app.error[0].value
+    app = _app("views/finetune.py")  # the same server, reloaded while a training ran in the page before
+    app.query_params.update({"training": "running"})
+    app.run()
+    assert app.warning[0].value.startswith("**This page was reloaded while a training was running.**")
+
+
 def test_page_loads_a_downloaded_zip_into_this_session_only(models_env, trained) -> None:
     archive = bundles_to_zip_bytes(list(trained[2].values()))
     app = _app("views/finetune.py")

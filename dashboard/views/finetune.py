@@ -9,6 +9,7 @@ polls the job once a second in a fragment, so only the progress display reruns w
 from __future__ import annotations
 
 import re
+import secrets
 from pathlib import Path
 
 import streamlit as st
@@ -41,6 +42,10 @@ from dashboard.widgets import UPLOAD_HELP
 
 COHORT, JOB, JOB_COHORT, TRAINED = "finetune_cohort", "finetune_job", "finetune_job_cohort", "finetune_trained"
 OUTCOME_DRAWN = "finetune_outcome_drawn"  # the finished job whose outcome a completed run of this page drew
+RESTARTED = "finetune_restarted"  # this browser's page was open on a server process that has since stopped
+# Marks in the page's address (?server=...&training=running): a browser reconnecting after a server restart
+# keeps its address, so the new server process can tell what the old one held and lost.
+SERVER_MARK, TRAINING_MARK, RUNNING = "server", "training", "running"
 METRIC_LABELS = {"auc": "AUC (area under the viability curve, 0-1)", "ln_ic50": "ln IC50 (natural log, micromolar)"}
 
 
@@ -70,6 +75,42 @@ def pretrained(architecture: str) -> tuple[TrainedModel, dict]:
 def architectures() -> list[str]:
     """The architectures with a committed zero-shot bundle, i.e. a pre-trained model to fine-tune."""
     return [a for a, trainings in reference_grid().items() if "zeroshot" in trainings]
+
+
+@st.cache_resource(show_spinner=False)
+def server_run_id() -> str:
+    """A random name for this server process, made once: the page writes it into its address."""
+    return secrets.token_hex(4)
+
+
+def say_what_a_restart_lost(job: background.BackgroundJob | None) -> None:
+    """Read the address's marks: a page that was open on a stopped server process (or reloaded during a training)
+    says what was lost, instead of showing the form as if its files and training were still here."""
+    marks = st.query_params
+    training_was_running = marks.get(TRAINING_MARK) == RUNNING and job is None
+    if marks.get(SERVER_MARK, server_run_id()) != server_run_id():
+        st.session_state[RESTARTED] = True
+        lost_training = (
+            "The training that was running was lost; nothing from it was kept. " if training_was_running else ""
+        )
+        st.warning(
+            f"**The server was restarted** since this page was opened. {lost_training}It no longer holds the files "
+            "uploaded before: remove them from the form (x) and upload them again."
+        )
+    elif training_was_running:
+        st.warning(
+            "**This page was reloaded while a training was running.** That training belongs to the page as it was "
+            "before and its results cannot be shown here. Start it again."
+        )
+
+
+def mark_address(job: background.BackgroundJob | None) -> None:
+    """Write this server process, and whether a training runs, into the page's address."""
+    st.query_params[SERVER_MARK] = server_run_id()
+    if job is not None and job.active:
+        st.query_params[TRAINING_MARK] = RUNNING
+    elif TRAINING_MARK in st.query_params:
+        del st.query_params[TRAINING_MARK]
 
 
 def check_cohort(
@@ -329,6 +370,7 @@ st.caption(
     "shared with other users. The trained bundles too: download them to keep them."
 )
 
+say_what_a_restart_lost(st.session_state.get(JOB))
 if collect_finished_job():
     st.rerun()  # the sidebar, drawn before this page, then lists the new models
 available = architectures()
@@ -379,7 +421,13 @@ with st.form("finetune_form"):
     submitted = st.form_submit_button("Check the cohort", type="primary")
 if submitted:
     if expression_file is None or response_file is None:
-        st.error("Upload both files: the expression table and the response table.")
+        lost_files = (
+            " Files shown in the form but uploaded before the server was restarted are no longer held: remove them "
+            "(x) and upload them again."
+            if st.session_state.get(RESTARTED)
+            else ""
+        )
+        st.error(f"Upload both files: the expression table and the response table.{lost_files}")
     else:
         check_cohort(
             expression_file,
@@ -427,6 +475,7 @@ if job is not None:
         st.warning("Training was stopped; nothing was kept.")
     elif job.status == background.FAILED:
         st.error(f"**Training failed.** {job.error}")
+mark_address(job)
 
 trained = st.session_state.get(TRAINED)
 if trained:
