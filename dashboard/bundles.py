@@ -135,7 +135,11 @@ def bundle_genes(name: str) -> list[str]:
 
 @st.cache_data(show_spinner=False)
 def _evidence_table(path: str, stamp: float) -> pd.DataFrame:
-    return pd.read_csv(path) if Path(path).is_file() else pd.DataFrame(columns=["bundle", "reference_sha256"])
+    """The precomputed evidence; empty when missing or unreadable (each bundle's is then computed once)."""
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError):
+        return pd.DataFrame(columns=["bundle", "reference_sha256"])
 
 
 @st.cache_data(show_spinner="Testing the model's ordering of organoids against shuffled ones...", max_entries=32)

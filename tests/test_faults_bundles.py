@@ -2,8 +2,8 @@
 
 The three faults an operator met, injected at once into one copy named by ``PDO_MODELS_DIR``: the manifest of
 ``colorectal_tdnn_finetuned`` cut to half its length, one byte of ``colorectal_convnn_zeroshot``'s shared weights
-flipped, ``colorectal_paccmann_scratch/drugs.csv`` deleted; and one byte flipped in the gene rankings precomputed
-for ``colorectal_convnn_finetuned``. The library must name each damaged bundle with its reason and keep every
+flipped, ``colorectal_paccmann_scratch/drugs.csv`` deleted; and beside the bundles, one byte flipped in the gene
+rankings precomputed for ``colorectal_convnn_finetuned`` and a number of its precomputed evidence made text. The library must name each damaged bundle with its reason and keep every
 intact sibling; every page, run headless by Streamlit's AppTest as a user would, must show no traceback, use the
 six intact bundles and say which three cannot be used. ``trained_models/`` itself is never touched.
 """
@@ -15,12 +15,15 @@ import logging
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from dashboard_fixtures import APP, REPO_ROOT
 from streamlit.testing.v1 import AppTest
 
 from core.bundle_grid import app_slots, bundle_grid, offered_bundles
-from core.inference.bundle import BundleError, check_bundles, load_bundle
+from core.evaluation.evidence import evidence_file, stored_evidence
+from core.inference.bundle import BundleError, check_bundles, load_bundle, read_manifest
+from core.study_design import TRAINING_TITLES, TRAININGS
 
 COMMITTED = REPO_ROOT / "trained_models"
 TIMEOUT = 300
@@ -55,6 +58,11 @@ def damaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     flip_byte(folder / "colorectal_convnn_zeroshot" / "weights" / "shared.npz")
     (folder / "colorectal_paccmann_scratch" / "drugs.csv").unlink()
     flip_byte(folder / "explanations" / "colorectal_convnn_finetuned" / "reference_genes.csv.gz")
+    evidence = evidence_file(folder)
+    rows = evidence.read_text().splitlines()
+    damaged_row = next(i for i, row in enumerate(rows) if row.startswith("colorectal_convnn_finetuned,"))
+    rows[damaged_row] = rows[damaged_row].replace(",-0.", ",-x.", 1)  # its within-drug r, -0.000949
+    evidence.write_text("\n".join(rows) + "\n")
     return folder
 
 
@@ -110,6 +118,20 @@ def test_a_hand_edited_member_entry_fails_the_check_and_loads_with_a_plain_error
         load_bundle(folder)
 
 
+def test_a_damaged_precomputed_evidence_row_is_not_used() -> None:
+    """A row that does not hold numbers in range is computed again by the app, not shown and not a traceback."""
+    table = pd.read_csv(evidence_file(COMMITTED))
+    name = "colorectal_convnn_finetuned"
+    manifest = read_manifest(COMMITTED / name)
+    assert stored_evidence(table, name, manifest) is not None
+    row = table["bundle"] == name
+    for column, value in (("within_drug", "-x.000949"), ("p_value", 1.5), ("null_sd", float("nan"))):
+        damaged = table.astype({column: object})
+        damaged.loc[row, column] = value
+        assert stored_evidence(damaged, name, manifest) is None, column
+    assert stored_evidence(table.drop(columns="reference_sha256"), name, manifest) is None
+
+
 # ---------------------------------------------------------------- the pages, as a user meets them
 
 
@@ -140,7 +162,13 @@ def test_every_page_works_and_names_the_damaged_bundles(damaged_env: Path) -> No
         if page == "upload":
             assert app.file_uploader(key="upload_file") is not None  # the uploader is there: the intact ones rank
         if page == "performance":
-            assert len(app.dataframe[0].value) == len(INTACT)  # the evidence table: one row per usable model
+            evidence_shown = app.dataframe[0].value  # one row per usable model
+            assert len(evidence_shown) == len(INTACT)
+            # The damaged evidence row was computed again from the bundle: its r, not text and not a traceback.
+            convnn_finetuned = (evidence_shown["architecture"] == "ConvNN") & (
+                evidence_shown["training"] == "fine-tuned"
+            )
+            assert evidence_shown.loc[convnn_finetuned, "within-drug r"].item() == pytest.approx(-0.000949, abs=1e-6)
         if page == "finetune":  # ConvNN's pre-trained network lies in its damaged zero-shot bundle
             assert app.radio(key="finetune_architecture").options == ["tDNN", "PaccMann"]
         if page == "about":
@@ -167,18 +195,18 @@ def test_the_ranking_shows_every_intact_model_beside_a_damaged_one(damaged_env: 
     app.button[[b.label for b in app.button].index("Use as demo profile")].click().run()
     app.switch_page("views/ranking.py").run()
     assert app.radio(key="ranking_architecture").options == ["tDNN", "ConvNN", "PaccMann"]
-    shown = {  # architecture -> (bundles whose ranking must be on the page, the damaged one named beside them)
-        "convnn": (["colorectal_convnn_scratch", "colorectal_convnn_finetuned"], "ConvNN zero-shot"),
-        "paccmann": (["colorectal_paccmann_finetuned"], "PaccMann from scratch"),
-        "tdnn": (["colorectal_tdnn_scratch"], "tDNN fine-tuned"),
+    shown = {  # architecture -> (models whose ranking must be on the page, the damaged one named beside them)
+        "convnn": (["scratch", "finetuned"], "zeroshot", "ConvNN zero-shot"),
+        "paccmann": (["finetuned"], "scratch", "PaccMann from scratch"),
+        "tdnn": (["scratch"], "finetuned", "tDNN fine-tuned"),
     }
-    for architecture, (bundles, damaged_label) in shown.items():
+    for architecture, (intact, damaged_training, damaged_label) in shown.items():
         app.radio(key="ranking_architecture").set_value(architecture).run()
-        if any(c.key == "ranking_zeroshot" for c in app.checkbox):
-            app.checkbox(key="ranking_zeroshot").uncheck().run()
         _assert_no_traceback(app, architecture)
-        assert len(app.dataframe) == len(bundles), architecture
-        assert all(f"`{name}`" in _text(app) for name in bundles), architecture
+        headings = [TRAINING_TITLES[t] for t in TRAININGS if TRAINING_TITLES[t] in {h.value for h in app.subheader}]
+        assert all(TRAINING_TITLES[t] in headings for t in intact), architecture
+        assert TRAINING_TITLES[damaged_training] not in headings, architecture
+        assert len(app.dataframe) == len(headings), architecture  # one ranking under each model's heading
         notes = [str(e.value) for e in app.main.warning if "cannot be used" in str(e.value)]
         assert len(notes) == 1 and damaged_label in notes[0], architecture
     # The ConvNN zero-shot model is not offered at all, so ticking it cannot replace the two intact tables.

@@ -117,19 +117,28 @@ def reference_hash(manifest: Manifest) -> str:
 
 def stored_evidence(table: pd.DataFrame, name: str, manifest: Manifest) -> Evidence | None:
     """The precomputed evidence of bundle ``name`` in ``table`` (rows of :func:`evidence_row`), if it was
-    computed from the same reference predictions; None for a bundle rebuilt since, or never scored."""
+    computed from the same reference predictions; None for a bundle rebuilt since, never scored, or whose row
+    is damaged (a value that is not a number, or out of its range): computed again rather than shown."""
+    if not {"bundle", "reference_sha256"} <= set(table.columns):
+        return None
     rows = table[(table["bundle"] == name) & (table["reference_sha256"] == reference_hash(manifest))]
     if rows.empty:
         return None
     row = rows.iloc[0]
-    return Evidence(
-        float(row["within_drug"]),
-        float(row["within_drug_spearman"]),
-        float(row["within_drug_residual"]),
-        float(row["null_sd"]),
-        float(row["p_value"]),
-        int(row["n_permutations"]),
-    )
+    try:
+        found = Evidence(
+            float(row["within_drug"]),
+            float(row["within_drug_spearman"]),
+            float(row["within_drug_residual"]),
+            float(row["null_sd"]),
+            float(row["p_value"]),
+            int(row["n_permutations"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+    scores = (found.within_drug, found.within_drug_spearman, found.within_drug_residual)
+    plausible = all(-1 <= r <= 1 for r in scores) and found.null_sd >= 0 and 0 < found.p_value <= 1
+    return found if plausible and found.n_permutations > 0 else None
 
 
 def best_architecture(evidence_by_architecture: dict[str, list[Evidence]]) -> str | None:
