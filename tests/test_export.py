@@ -114,3 +114,12 @@ def test_own_cohort_bundle_files_are_neutralised_and_read_back_exactly() -> None
     (again,) = bundles_from_zip_bytes(archive)
     pd.testing.assert_frame_equal(again.drugs, hostile.drugs)
     pd.testing.assert_frame_equal(again.reference_predictions, hostile.reference_predictions, atol=1e-5)
+
+
+def test_no_committed_csv_holds_a_cell_that_runs() -> None:
+    """The CSVs the product ships (benchmark reports, bundle files, precomputed explanations): none can run."""
+    files = sorted(p for p in models_dir().rglob("*") if p.name.endswith((".csv", ".csv.gz")))
+    assert files
+    for path in files:
+        text = (gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()).decode("utf-8")
+        assert formula_cells(text) == [], path
