@@ -5,7 +5,8 @@ with its organoids repeated to the asked-for number of samples, written the way 
 rows, four decimals). Each size is checked by :func:`core.upload.validate_upload` against the union of the
 committed bundles' gene panels, as the upload page does, in a fresh Python process that receives the bytes on
 its standard input: its peak resident memory (``ru_maxrss``) minus the peak before the check is what one
-upload adds to a server, and the validated expression's size is what the session keeps afterwards.
+upload adds to a server, the validated expression's size is what the session keeps afterwards, and "left MB"
+is what the process still holds once the upload and its profile are dropped (memory Python does not give back).
 
 Example: ``python -m training_scripts.time_upload_memory --samples 50 200 800``. Prints figures; asserts nothing.
 """
@@ -13,6 +14,8 @@ Example: ``python -m training_scripts.time_upload_memory --samples 50 200 800``.
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import resource
 import subprocess
 import sys
@@ -52,11 +55,18 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def _resident_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024**2
+
+
 def measure_one() -> None:
-    """Child process: validate the upload on stdin; print peak MB before and after, seconds and kept MB."""
+    """Child process: validate the upload on stdin; print peak MB before and after, seconds, the MB the profile
+    holds, and the MB the process still holds once the upload and its profile are dropped."""
     genes = panel()
     validate_upload(upload_bytes(3), "warm-up.csv", genes)  # gene mapper and imports loaded, as in a warm server
     data = sys.stdin.buffer.read()
+    resident = _resident_mb() - len(data) / 1024**2
     before = _peak_mb()
     start = time.perf_counter()
     try:
@@ -66,7 +76,11 @@ def measure_one() -> None:
     except UploadError as error:
         kept_mb, outcome = 0.0, f"refused: {error}"
     seconds = time.perf_counter() - start
-    print(f"{before:.1f}\t{_peak_mb():.1f}\t{seconds:.2f}\t{kept_mb:.2f}\t{outcome}")
+    peak = _peak_mb()
+    profile = data = None
+    gc.collect()
+    left = _resident_mb() - resident
+    print(f"{before:.1f}\t{peak:.1f}\t{seconds:.2f}\t{kept_mb:.2f}\t{left:.1f}\t{outcome}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -78,7 +92,10 @@ def main(argv: list[str] | None = None) -> None:
         measure_one()
         return
     print(f"limits now: {MAX_UPLOAD_BYTES / 1024**2:.0f} MB per file, {MAX_SAMPLES_PER_UPLOAD} organoids per upload")
-    print(f"{'organoids':>9} {'file MB':>8} {'seconds':>8} {'peak +MB':>9} {'MB/organoid':>12} {'kept MB':>8}  outcome")
+    print(
+        f"{'organoids':>9} {'file MB':>8} {'seconds':>8} {'peak +MB':>9} {'MB/organoid':>12} {'kept MB':>8} "
+        f"{'left MB':>8}  outcome"
+    )
     for n_samples in args.samples:
         data = upload_bytes(n_samples)
         child = subprocess.run(
@@ -87,11 +104,11 @@ def main(argv: list[str] | None = None) -> None:
             capture_output=True,
             check=True,
         )
-        before, after, seconds, kept, outcome = child.stdout.decode().strip().split("\t")
+        before, after, seconds, kept, left, outcome = child.stdout.decode().strip().split("\t")
         added = float(after) - float(before)
         print(
             f"{n_samples:>9} {len(data) / 1024**2:>8.1f} {float(seconds):>8.2f} {added:>9.0f} "
-            f"{added / n_samples:>12.2f} {float(kept):>8.1f}  {outcome[:120]}",
+            f"{added / n_samples:>12.2f} {float(kept):>8.1f} {float(left):>8.0f}  {outcome[:120]}",
             flush=True,
         )
 
