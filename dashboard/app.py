@@ -28,6 +28,6 @@ navigation = st.navigation(pages)
 sample_picker()
 model_source_picker()
 keep_widget_values()
-unusable_note(container=st.sidebar, reasons=False)  # every page run checks the bundles; the first one logs them
+unusable_note(container=st.sidebar)  # every page run checks the bundles; the first one logs them
 st.sidebar.caption("Research use only. Not a medical device; not for treatment decisions.")
 navigation.run()

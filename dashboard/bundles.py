@@ -190,27 +190,19 @@ def no_bundles_message() -> None:
     )
 
 
-def unusable_note(architecture: str | None = None, container: Any = st, reasons: bool = True) -> None:
-    """One line naming the reference bundles (of ``architecture``, or all) that a page would use but cannot, with
-    the first sentence of each reason unless ``reasons`` is False; the About page has the rest. Nothing while the
-    session's own models are chosen."""
+def unusable_note(architecture: str | None = None, container: Any = st) -> None:
+    """One line naming the reference bundles (of ``architecture``, or all) that a page would use but cannot; the
+    reasons are on the About page. Nothing while the session's own models are chosen."""
     if using_session_models():
         return
     slots = app_slots(TARGET_COHORT)
-    unusable = {
-        name: reason
-        for name, reason in reference_check().unusable.items()
-        if architecture is None or slots[name][0] == architecture
-    }
-    if not unusable:
-        return
-    if reasons:
-        named = " ".join(
-            f"**{bundle_label(name)}**: {why.split('. ')[0].rstrip('.')}." for name, why in unusable.items()
+    names = [name for name in reference_check().unusable if architecture is None or slots[name][0] == architecture]
+    if names:
+        container.warning(
+            f"{len(names)} model bundle(s) cannot be used: {', '.join(bundle_label(name) for name in names)}. "
+            "The About page says what is wrong with each.",
+            icon=":material/error:",
         )
-    else:
-        named = ", ".join(bundle_label(name) for name in unusable) + "."
-    container.warning(f"{len(unusable)} model bundle(s) cannot be used (see *About*). {named}", icon=":material/error:")
 
 
 def load_or_stop(name: str) -> ModelBundle:

@@ -37,7 +37,6 @@ from dashboard.bundles import (
     bundle_evidence,
     bundle_grid,
     no_bundles_message,
-    unusable_note,
 )
 
 TRAINING_LABEL_ORDER = [TRAINING_LABELS[k] for k in TRAININGS]
@@ -334,7 +333,6 @@ st.subheader("Cross-validated benchmark")
 table = benchmark_table(models.drop(columns=["key", "orders", "verdict", "permutation p", "chance level (SD)"]), naive)
 shown, formats = score_table(table, SCORE_LABELS)
 st.dataframe(shown, hide_index=True, key="performance_table", height=full_height(table), column_config=formats)
-unusable_note()
 st.caption(glossary([key for key in HEADLINE_SCORES if key != HEADLINE]))  # the headline is explained above
 with st.expander("All scores, and the older within-drug score"):
     shown, formats = score_table(table, DETAIL_SCORE_LABELS)
