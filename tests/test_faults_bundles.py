@@ -3,7 +3,8 @@
 The three faults an operator met, injected at once into one copy named by ``PDO_MODELS_DIR``: the manifest of
 ``colorectal_tdnn_finetuned`` cut to half its length, one byte of ``colorectal_convnn_zeroshot``'s shared weights
 flipped, ``colorectal_paccmann_scratch/drugs.csv`` deleted; and beside the bundles, one byte flipped in the gene
-rankings precomputed for ``colorectal_convnn_finetuned`` and a number of its precomputed evidence made text. The library must name each damaged bundle with its reason and keep every
+rankings precomputed for ``colorectal_convnn_finetuned``, a number of its precomputed evidence made text, and the
+benchmark's seed table overwritten. The library must name each damaged bundle with its reason and keep every
 intact sibling; every page, run headless by Streamlit's AppTest as a user would, must show no traceback, use the
 six intact bundles and say which three cannot be used. ``trained_models/`` itself is never touched.
 """
@@ -63,6 +64,7 @@ def damaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     damaged_row = next(i for i, row in enumerate(rows) if row.startswith("colorectal_convnn_finetuned,"))
     rows[damaged_row] = rows[damaged_row].replace(",-0.", ",-x.", 1)  # its within-drug r, -0.000949
     evidence.write_text("\n".join(rows) + "\n")
+    (folder / "benchmark" / "seed_spread.csv").write_text("model,score\nconvnn_scratch,text where numbers were\n")
     return folder
 
 
@@ -169,6 +171,9 @@ def test_every_page_works_and_names_the_damaged_bundles(damaged_env: Path) -> No
                 evidence_shown["training"] == "fine-tuned"
             )
             assert evidence_shown.loc[convnn_finetuned, "within-drug r"].item() == pytest.approx(-0.000949, abs=1e-6)
+            assert "Does more organoid data help?" in _text(app)  # the intact benchmark summary is still shown
+            seed_story = [_text(app), *(e.label for e in app.expander)]
+            assert not any("five seeds" in text for text in seed_story)  # the damaged seed table hides only itself
         if page == "finetune":  # ConvNN's pre-trained network lies in its damaged zero-shot bundle
             assert app.radio(key="finetune_architecture").options == ["tDNN", "PaccMann"]
         if page == "about":

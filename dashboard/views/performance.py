@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -79,6 +81,18 @@ def score_table(table: pd.DataFrame, labels: dict[str, str]) -> tuple[pd.DataFra
         else:
             config[label] = st.column_config.NumberColumn(format="%.3f")
     return shown, config
+
+
+def stored_table(file_name: str, columns: set[str], numbers: tuple[str, ...] = (), **read: Any) -> pd.DataFrame | None:
+    """A table of the benchmark beside the bundles, or None when it is missing or damaged (unreadable, without
+    ``columns``, or with text among its ``numbers``): a damaged file hides its own section, not the page."""
+    try:
+        table = pd.read_csv(models_dir() / "benchmark" / file_name, **read)
+    except (OSError, ValueError):
+        return None
+    if not columns | set(numbers) <= set(table.columns):
+        return None
+    return table if all(pd.api.types.is_numeric_dtype(table[c]) for c in numbers) else None
 
 
 def shipped_models(grid: dict[str, dict[str, str]]) -> pd.DataFrame:
@@ -358,12 +372,10 @@ with st.expander(f"Every drug ({errors['drug'].nunique()} boxes)"):
     if chosen:
         st.plotly_chart(every_drug_errors(errors[errors["model"].isin(chosen)], chosen), key="performance_boxes")
 
-summary_file = models_dir() / "benchmark" / "summary.csv"
-summary = pd.read_csv(summary_file, dtype={"n_finetune": str}) if summary_file.is_file() else None
-seed_file = models_dir() / "benchmark" / "seed_spread.csv"
-spread = pd.read_csv(seed_file) if seed_file.is_file() else None
+summary = stored_table("summary.csv", {"dataset", "split"}, dtype={"n_finetune": str})
+spread = stored_table("seed_spread.csv", {"model", "score"}, numbers=("mean", "sd", "min", "max"))
 seeds = None if spread is None else spread.loc[single_run_seed_sd(spread).index]  # single models, within-drug r
-if summary is not None and {"dataset", "split"} <= set(summary.columns):
+if summary is not None:
     st.subheader("Does more organoid data help?")
     curve = size_curve(summary, list(ARCHITECTURES))
     metrics = [m for m in (HEADLINE, "paper_precision_oncology", "mse") if m in curve.columns]
