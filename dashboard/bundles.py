@@ -66,7 +66,7 @@ def reference_grid() -> dict[str, dict[str, str]]:
 
 
 def bundle_label(name: str) -> str:
-    """ "ConvNN zero-shot" for a reference bundle's folder name; the name itself for any other bundle."""
+    """The menu name of a reference bundle ("ConvNN zero-shot"); the folder name itself for any other bundle."""
     architecture, training = app_slots(TARGET_COHORT).get(name, (None, None))
     if architecture is None:
         return name
