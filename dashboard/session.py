@@ -15,9 +15,12 @@ import pandas as pd
 import streamlit as st
 
 from core.inference.bundle import ModelBundle
+from core.labshift.prepare import PreparedProfiles
+from core.labshift.range_check import RangeVerdict
 from core.upload import ValidatedProfile
 
 PROFILE, PROFILE_ID, SAMPLE = "profile", "profile_id", "sample"
+PREPARED = "prepared_profiles"  # what the models read: the profile aligned with its cohort or not, with verdicts
 
 
 MODEL_SOURCE, REFERENCE_MODELS, SESSION_MODELS = "model_source", "reference", "session"
@@ -94,7 +97,10 @@ FINETUNE_FIELDS = (
 )
 
 
-def keep_widget_values(keys: tuple[str, ...] = FINETUNE_FIELDS) -> None:
+SAME_LAB_FIELD = "upload_same_lab"  # the upload page's answer: do the organoids come from one lab?
+
+
+def keep_widget_values(keys: tuple[str, ...] = (*FINETUNE_FIELDS, SAME_LAB_FIELD)) -> None:
     """Keep widget values while another page is shown (called by the entry point on every run).
 
     Streamlit forgets a widget's value after a run that does not draw it; assigning the value to itself
@@ -108,13 +114,34 @@ def keep_widget_values(keys: tuple[str, ...] = FINETUNE_FIELDS) -> None:
 def set_profile(profile: ValidatedProfile, source: str) -> None:
     """Keep a validated profile for this browser session only, replacing any earlier one."""
     st.session_state[PROFILE] = profile
+    for stale in (PREPARED, SAME_LAB_FIELD):  # a new file is read by the rule's default until asked otherwise
+        st.session_state.pop(stale, None)
     st.session_state["profile_source"] = source
     st.session_state[PROFILE_ID] = next(_ids)
     st.session_state[_CACHE] = {}
 
 
+def set_prepared(prepared: PreparedProfiles) -> None:
+    """Keep what the models read of the profile (aligned with its cohort or each on its own); results computed
+    from an earlier reading are dropped."""
+    st.session_state[PREPARED] = prepared
+    st.session_state[PROFILE_ID] = next(_ids)
+    st.session_state[_CACHE] = {}
+
+
+def prepared() -> PreparedProfiles | None:
+    return st.session_state.get(PREPARED)
+
+
+def sample_verdict(sample: str) -> RangeVerdict | None:
+    """The out-of-range verdict of ``sample`` against the reference organoids; None when the check could not run
+    (no reference statistics) or does not apply (a lab's own bundles are chosen)."""
+    current = prepared()
+    return None if current is None or using_session_models() else current.verdicts.get(sample)
+
+
 def clear_profile() -> None:
-    for key in (PROFILE, "profile_source", PROFILE_ID, _CACHE, "upload_file_id", "report_html"):
+    for key in (PROFILE, PREPARED, "profile_source", PROFILE_ID, _CACHE, "upload_file_id", "report_html"):
         st.session_state.pop(key, None)
 
 
@@ -136,11 +163,14 @@ def current_sample() -> str | None:
 
 
 def sample_expression(sample: str) -> pd.DataFrame:
-    """One sample of the uploaded profile (one row); genes it lacks stay NaN and the models set them to
-    the reference mean (see ``ExpressionPreprocessor.transform``)."""
-    current = profile()
+    """One sample as the models read it (one row). For the reference bundles: aligned with its cohort where the
+    upload page's rule said so (:func:`core.labshift.prepare.prepare_profiles`). For a lab's own bundles: as
+    uploaded, since their reference is that lab's cohort, which their ComBat fit already treats as one batch.
+    Genes a sample lacks stay NaN and the models set them to the reference mean (``ExpressionPreprocessor``)."""
+    current, reading = profile(), prepared()
     assert current is not None
-    return current.expression.loc[[sample]]
+    aligned = reading is not None and not using_session_models()
+    return (reading.expression if aligned else current.expression).loc[[sample]]
 
 
 def session_cached(key: Hashable, compute: Callable[[], Any]) -> Any:

@@ -76,7 +76,17 @@ def build_tiny_bundles(folder: Path, trainings: tuple[str, ...] = TRAININGS) -> 
             pretraining_manifest=None if training == "scratch" else provenance,
         )
         save_bundle(bundle, folder / bundle.name, shared_weights=training == "zeroshot")
+    save_reference_statistics(folder)
     return folder
+
+
+def save_reference_statistics(folder: Path) -> None:
+    """The reference organoids' statistics the upload page aligns and checks against, built as the shipped ones."""
+    from core.labshift.reference import save_reference_profile
+    from core.study_design import TARGET_COHORT
+    from training_scripts.build_reference_profile import build
+
+    save_reference_profile(build(TARGET_COHORT)[0], folder)
 
 
 @pytest.fixture(scope="session")

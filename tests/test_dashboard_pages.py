@@ -102,6 +102,37 @@ def test_upload_shows_the_qc_report_and_keeps_the_profile_in_the_session(uploade
     assert uploaded.sidebar.selectbox(key="sample").options == ["P10", "P11"]
     coverage = uploaded.dataframe[0].value
     assert list(coverage["sample"]) == ["P10", "P11"] and (coverage.iloc[:, 1:] == 1.0).all().all()
+    # Two reference organoids: too few to align by default, read as they are, and both look like the reference.
+    assert uploaded.radio(key="upload_same_lab").value.startswith("No")
+    assert "Each profile is read on its own" in text
+    verdicts = uploaded.dataframe[1].value
+    assert list(verdicts["verdict"]) == ["in range", "in range"] and (verdicts["lab/platform shift"] < 2).all()
+
+
+def test_another_labs_organoids_are_flagged_and_aligned_as_a_cohort(models_env) -> None:
+    """Eight reference organoids with a simulated lab shift at half the size of GDSC's difference from the organoids
+    (at full size some values leave the range of a log2 array and the upload is refused as mixed scales):
+    read one by one, each is out of range with the advice to upload it with its lab's cohort and the ranking says so
+    in red without highlighting; aligned as one cohort (the default for eight), all are in range."""
+    from core.labshift.reference import load_reference_profile
+    from core.labshift.simulate import ShiftSize, shift_profiles
+
+    reference = load_reference_profile(models_env, "colorectal")
+    organoids = load_cohort("colorectal").expression.iloc[:8]
+    lab = shift_profiles(organoids, ShiftSize(2.5, 0.67), 0.5, np.random.default_rng(0))
+    app = _app("views/upload.py")
+    app.file_uploader(key="upload_file").set_value(("other_lab.csv", lab.T.to_csv().encode(), "text/csv")).run()
+    assert not app.exception and app.radio(key="upload_same_lab").value.startswith("Yes")
+    assert "aligned as one lab's cohort" in _text(app) and not app.error
+    assert app.session_state["prepared_profiles"].out_of_range() == []
+
+    app.radio(key="upload_same_lab").set_value(app.radio(key="upload_same_lab").options[1]).run()
+    assert "8 of 8 profile(s) out of range" in app.error[0].value
+    assert "other organoids from your lab" in _text(app)
+    app.switch_page("views/ranking.py").run()
+    assert not app.exception
+    assert any("Out of range" in error.value for error in app.error)
+    assert reference.limits["shift_score"] == 2.0
 
 
 def test_a_wide_export_of_linear_values_loads_on_the_page(models_env) -> None:
@@ -176,22 +207,24 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
     app = uploaded.switch_page("views/ranking.py").run()
     assert not app.exception
     assert SENTENCE in _text(app)
-    # The zero-shot ranking is shown from the start exactly when it has the best within-drug evidence.
+    # Best evidence first, left to right; the zero-shot ranking joins from the start (no checkbox) exactly when its
+    # within-drug evidence is the best of the three.
     scores = {
         training: within_drug_fold(
             scored_table(load_bundle(tiny_models_dir / f"colorectal_tdnn_{training}").reference_predictions)
         )
         for training in ("scratch", "finetuned", "zeroshot")
     }
-    assert app.checkbox(key="ranking_zeroshot").value == (max(scores, key=scores.get) == "zeroshot")
-    app = app.checkbox(key="ranking_zeroshot").uncheck().run()
-    assert len(app.dataframe) == 2
+    best = max(scores, key=scores.get)
+    order = sorted({"scratch", "finetuned", best}, key=scores.get, reverse=True)
+    assert ("ranking_zeroshot" in [c.key for c in app.checkbox]) == (best != "zeroshot")
+    assert len(app.dataframe) == len(order)
     verdicts = [e.value for kind in ("success", "warning", "error") for e in getattr(app, kind)]
-    assert sum("cross-validated within-drug r = " in v for v in verdicts) == 2  # one verdict beside each ranking
+    assert sum("cross-validated within-drug r = " in v for v in verdicts) == len(order)  # one beside each ranking
     expression = app.session_state["profile"].expression.loc[["P10"]]
     tables = {}
-    for frame, training in zip(app.dataframe, ("scratch", "finetuned")):
-        shown = frame.value
+    for training in ("scratch", "finetuned"):
+        shown = app.dataframe[order.index(training)].value
         bundle = load_bundle(tiny_models_dir / f"colorectal_tdnn_{training}")
         assert len(shown) == len(bundle.drugs) == N_DRUGS
         assert sorted(shown["drug"]) == sorted(bundle.drugs["drug"])
@@ -216,11 +249,13 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
     assert metrics["Spearman rank correlation"] == f"{agreement.spearman:.2f}"
     assert metrics["Top-5 overlap"] == f"{agreement.top_overlap} of 5"
     assert app.get("plotly_chart"), "the scratch vs fine-tuned scatter is shown"
-    assert [b.label for b in app.get("download_button")] == ["Download CSV", "Download CSV"]
+    assert [b.label for b in app.get("download_button")] == ["Download CSV"] * len(order)
 
-    app.checkbox(key="ranking_zeroshot").check().run()
-    assert len(app.dataframe) == 3 and len(app.dataframe[2].value) == N_DRUGS
-    zero_shot = app.dataframe[2].value  # one network: no ensemble spread is shown, not a misleading ±0.000
+    if best != "zeroshot":
+        app.checkbox(key="ranking_zeroshot").check().run()
+        order.append("zeroshot")
+    assert len(app.dataframe) == 3 and len(app.dataframe[order.index("zeroshot")].value) == N_DRUGS
+    zero_shot = app.dataframe[order.index("zeroshot")].value  # one network: no ensemble spread, not a misleading ±0
     assert zero_shot["± AUC"].isna().all() and zero_shot["± z"].isna().all()
     assert (zero_shot["tied?"] == "").all()  # no spread known: no tie claimed either way
     assert any("No ensemble spread" in c.value for c in app.caption)
@@ -230,8 +265,8 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
     assert "Download HTML report" in [b.label for b in app.get("download_button")]
     check = app.session_state["report_html"][-1]
     assert "P10" in check
-    finetuned = app.dataframe[1].value.sort_values("rank")  # the genes model's ranking
-    explained = list(dict.fromkeys([*finetuned["drug"].head(3), app.selectbox(key="ranking_drug").value]))
+    first = app.dataframe[0].value.sort_values("rank")  # the genes come from the model shown first (best evidence)
+    explained = list(dict.fromkeys([*first["drug"].head(3), app.selectbox(key="ranking_drug").value]))
     assert [d for d in re.findall(r"<h2>Genes behind the prediction for (.+?)</h2>", check)] == explained
     assert check.count("Drug-specific: they split") == len(explained)
     for training in ("scratch", "finetuned", "zeroshot"):  # each model's overall score and p, as on the page

@@ -10,7 +10,7 @@ import pytest
 from core.config import data_root, models_dir
 from core.data.cohort import Cohort
 from core.labshift.align import align_to_reference
-from core.labshift.prepare import MIN_COHORT_SIZE, aligns_as_cohort, prepare_profiles
+from core.labshift.prepare import MIN_COHORT_SIZE, MIN_TO_ALIGN, aligns_as_cohort, prepare_profiles
 from core.labshift.range_check import SHIFT, TISSUE, shift_score, tissue_score
 from core.labshift.reference import (
     ReferenceProfile,
@@ -150,12 +150,17 @@ def test_the_alignment_rule() -> None:
     assert not aligns_as_cohort(MIN_COHORT_SIZE - 1, None)
     assert aligns_as_cohort(MIN_COHORT_SIZE, None)
     assert not aligns_as_cohort(MIN_COHORT_SIZE + 5, False)
-    assert not aligns_as_cohort(MIN_COHORT_SIZE - 1, True)
-    assert aligns_as_cohort(MIN_COHORT_SIZE, True)
+    assert aligns_as_cohort(MIN_TO_ALIGN, True)
+    assert not aligns_as_cohort(MIN_TO_ALIGN - 1, True)
+
+
+def test_a_small_cohort_is_aligned_on_request_and_called_rough(organoids, reference) -> None:
+    prepared = prepare_profiles(organoids.iloc[:MIN_TO_ALIGN], reference, same_lab=True)
+    assert prepared.aligned and "approximate" in prepared.explanation
 
 
 def test_too_few_to_align_is_said(organoids, reference) -> None:
-    prepared = prepare_profiles(organoids.iloc[:2], reference, same_lab=True)
+    prepared = prepare_profiles(organoids.iloc[: MIN_TO_ALIGN - 1], reference, same_lab=True)
     assert not prepared.aligned and "too few to align" in prepared.explanation
     assert prepared.out_of_range() == []  # reference organoids read as they are
     pd.testing.assert_frame_equal(prepared.expression, organoids.iloc[:2])

@@ -7,13 +7,16 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core.evaluation.evidence import best_training
 from core.evaluation.metrics import TOP_DRUGS_OVERLAP
 from core.explain.bundle_attributions import DEFAULT_VIEW, VIEWS
-from core.inference.bundle import ModelBundle
 from core.organoid_figures import z_score_scatter
 from core.organoid_report import ReportedGenes, ReportedModel, organoid_report_html
-from core.ranking import drug_reliability, drugs_to_explain, organoid_ranking, ranking_agreement, reference_label
+from core.ranking import (
+    drugs_to_explain,
+    ranking_agreement,
+    reference_label,
+    shown_trainings,
+)
 from core.ranking_table import (
     TIE_SENTENCE,
     TIED_WITH_FIRST,
@@ -34,31 +37,30 @@ from dashboard.bundles import (
     readable_evidence,
 )
 from dashboard.explanations import organoid_genes
-from dashboard.session import PROFILE_ID, is_session_bundle, profile, sample_expression, session_cached
-from dashboard.widgets import DRUG, choose_architecture, csv_bytes, remembered_choice, require_profile, show_evidence
+from dashboard.session import (
+    PROFILE_ID,
+    prepared,
+    profile,
+    sample_verdict,
+    using_session_models,
+)
+from dashboard.widgets import (
+    DRUG,
+    choose_architecture,
+    csv_bytes,
+    organoid_ranking_by,
+    remember_looked_at,
+    remembered_choice,
+    require_profile,
+    show_evidence,
+)
 
 
-@st.cache_data(show_spinner=False)
-def reliability(bundle_name: str, created: str, _bundle: ModelBundle) -> pd.DataFrame:
-    """Per-drug cross-validated within-drug r of a bundle (public: from its reference predictions)."""
-    return drug_reliability(_bundle)
-
-
-def ranking_for(bundle_name: str, sample: str) -> pd.DataFrame:
-    b = load_or_stop(bundle_name)
-    if is_session_bundle(bundle_name):  # the user's cohort: never in a cache shared between sessions
-        per_drug = session_cached(("reliability", bundle_name), lambda: drug_reliability(b))
-    else:
-        per_drug = reliability(bundle_name, b.manifest.created, b)
-    return session_cached(
-        ("rank", bundle_name, sample), lambda: organoid_ranking(b, sample_expression(sample), per_drug)
-    )
-
-
-def styled(table: pd.DataFrame, unit: str):
-    """The ranking with the top drugs highlighted (formats and headers come from ``column_config``)."""
+def styled(table: pd.DataFrame, unit: str, highlight: bool):
+    """The ranking with the top drugs highlighted, unless the profile is out of range (formats and headers come
+    from ``column_config``)."""
     shown = display_table(table, unit)
-    top = shown["rank"] <= TOP_DRUGS_OVERLAP
+    top = (shown["rank"] <= TOP_DRUGS_OVERLAP) & (shown["z-score"] < 0) & highlight
     return shown.style.apply(
         lambda row: ["background-color: #d5f5e3; font-weight: 600" if top[row.name] else "" for _ in row], axis=1
     )
@@ -129,15 +131,14 @@ if not grid:
 st.title("Drug ranking")
 architecture = choose_architecture("ranking_architecture", require=("scratch", "finetuned"))
 trainings_present = grid[architecture]
-show_zero_shot = False
-if "zeroshot" in trainings_present:
-    # Shown from the start when it has the best evidence of the three (then it is the ranking to read first).
-    found = {training: readable_evidence(name) for training, name in trainings_present.items()}
-    st.session_state.setdefault("ranking_zeroshot", best_training(found) == "zeroshot")
-    show_zero_shot = st.checkbox(
+# Best evidence first: the models the ranking opens on (zero-shot among them when its evidence leads), left to right.
+found = {training: readable_evidence(name) for training, name in trainings_present.items()}
+trainings = shown_trainings(found)
+if "zeroshot" in trainings_present and "zeroshot" not in trainings:
+    if st.checkbox(
         "Also show the zero-shot model (pre-trained on GDSC, never trained on organoids)", key="ranking_zeroshot"
-    )
-trainings = [k for k in ("scratch", "finetuned") if k in trainings_present] + (["zeroshot"] if show_zero_shot else [])
+    ):
+        trainings.append("zeroshot")
 missing = [TRAINING_LABELS[k] for k in ("scratch", "finetuned") if k not in trainings_present]
 if missing:
     st.warning(f"No {' or '.join(missing)} bundle for {ARCHITECTURES.get(architecture, architecture)} yet.")
@@ -156,11 +157,24 @@ st.markdown(
     "is the uncertainty, so drugs whose z differ by less than it are not told apart. Lower "
     f"{first.response_unit} = more sensitive."
 )
+verdict = sample_verdict(sample)
+if verdict is not None and not verdict.in_range:
+    st.error(
+        f"**Out of range: organoid {sample} does not look like the reference organoids, so its z-scores are not "
+        f"comparable with theirs and no drug is highlighted as a top drug.** {verdict.message}",
+        icon=":material/warning:",
+    )
+elif verdict is None and not using_session_models():
+    st.warning("This profile could not be checked against the reference organoids (see Upload & QC).")
+reading = prepared()
+if reading is not None and not using_session_models():
+    st.caption(f"How the profile was read: {reading.explanation}")
+highlight = verdict is None or verdict.in_range
 st.info(f"**{reference_sentence(n_ref, cohort_label)}**")
 st.markdown(TIE_SENTENCE)
 
 with st.spinner("Predicting every drug with every fold model..."):
-    tables = {training: ranking_for(bundles[training].name, sample) for training in trainings}
+    tables = {training: organoid_ranking_by(bundles[training].name, sample) for training in trainings}
 
 columns = st.columns(len(trainings))
 for column, training in zip(columns, trainings):
@@ -177,13 +191,18 @@ for column, training in zip(columns, trainings):
         # Withheld spread (zero-shot): its ± and tie columns are left out rather than shown empty ("None").
         order = [c for c in shown_columns if table["z_uncertainty"].notna().any() or c not in spread_columns(unit)]
         st.dataframe(
-            styled(table, unit),
+            styled(table, unit, highlight),
             hide_index=True,
             height=min(35 * (len(table) + 1) + 3, 705),
             column_config=shown_columns,
             column_order=order,
             key=f"ranking_table_{training}",
         )
+        if table["z_score"].min() >= 0:
+            st.warning(
+                f"No drug is predicted more sensitive than the average reference organoid: rank 1 has z = "
+                f"{table['z_score'].min():+.2f}, so nothing is highlighted."
+            )
         n_tied = int((display_table(table, unit)["tied?"] == TIED_WITH_FIRST).sum())
         if table["z_uncertainty"].notna().any():
             st.caption(
@@ -239,6 +258,7 @@ st.subheader("Explain a drug")
 drugs = list(tables[trainings[0]]["drug"])
 default_drug = st.session_state.get(DRUG) if st.session_state.get(DRUG) in drugs else drugs[0]
 drug = remembered_choice("Drug", drugs, DRUG, "ranking_drug", default=default_drug)
+remember_looked_at(trainings[0], drug)  # the genes and pathways pages open on this model and drug
 go_genes, go_pathways, _ = st.columns([1, 1, 3])
 if go_genes.button("Genes behind it", icon=":material/genetics:", key="to_genes"):
     st.switch_page("views/genes.py")
@@ -246,7 +266,7 @@ if go_pathways.button("Pathways", icon=":material/hub:", key="to_pathways"):
     st.switch_page("views/pathways.py")
 
 st.subheader("Report")
-genes_training = "finetuned" if "finetuned" in bundles else trainings[0]
+genes_training = trainings[0]  # the model with the best evidence, shown first
 genes_bundle = bundles[genes_training]
 report_drugs = drugs_to_explain(tables[genes_training], drug)
 report_view = DEFAULT_VIEW if bundle_reference_expression(genes_bundle.name) is not None else "absolute"
@@ -276,6 +296,8 @@ if st.button("Prepare HTML report", key="prepare_report"):
         qc_text=current.check.to_text() if current is not None else None,
         generated=dt.datetime.now(dt.timezone.utc),
         unit=unit,
+        alignment=reading.explanation if reading is not None and not using_session_models() else None,
+        out_of_range=None if highlight else verdict.message,
     )
     st.session_state["report_html"] = (st.session_state.get(PROFILE_ID), sample, architecture, drug, html)
 prepared = st.session_state.get("report_html")

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
+from core.config import models_dir
 from core.inference.bundle import BundleError
+from core.labshift.prepare import MIN_COHORT_SIZE, MIN_TO_ALIGN, PreparedProfiles, prepare_profiles
+from core.labshift.reference import ReferenceProfile, ReferenceProfileError, load_reference_profile
+from core.study_design import TARGET_COHORT
 from core.upload import UploadError, validate_upload
 from dashboard.bundles import ARCHITECTURES, bundle_genes, bundle_grid, reference_expression
-from dashboard.session import clear_profile, profile, set_profile
+from dashboard.session import SAME_LAB_FIELD, clear_profile, prepared, profile, set_prepared, set_profile
 from dashboard.widgets import UPLOAD_HELP
+
+SAME_LAB, SEPARATE = "Yes: align them as one cohort", "No: read each on its own"
 
 
 def model_panels() -> dict[str, list[str]]:
@@ -46,6 +54,73 @@ def validate(data: bytes, filename: str, panel: list[str], source: str) -> bool:
         return False
     set_profile(validated, source)
     return True
+
+
+@st.cache_resource(show_spinner=False)
+def reference_statistics(folder: str, cohort: str) -> ReferenceProfile:
+    """The reference organoids' statistics (public), read and verified once per process."""
+    return load_reference_profile(Path(folder), cohort)
+
+
+def read_profiles(same_lab: bool | None) -> PreparedProfiles | None:
+    """Apply the alignment rule to this session's profile (kept until the profile or the answer changes)."""
+    current, earlier = profile(), prepared()
+    key = (id(current), same_lab)
+    if earlier is not None and st.session_state.get("prepared_key") == key:
+        return earlier
+    try:
+        reference = reference_statistics(str(models_dir()), TARGET_COHORT)
+    except ReferenceProfileError as error:
+        st.error(f"**Profiles cannot be aligned or checked against the reference organoids.** {error}")
+        return None
+    reading = prepare_profiles(current.expression, reference, same_lab)
+    set_prepared(reading)
+    st.session_state["prepared_key"] = key
+    return reading
+
+
+def show_reading(reading: PreparedProfiles) -> None:
+    """How the profiles are read, and each one's out-of-range verdict, flagged ones first and in red."""
+    st.info(f"**How your profiles are read.** {reading.explanation}")
+    flagged = reading.out_of_range()
+    if flagged:
+        st.error(
+            f"**{len(flagged)} of {len(reading.verdicts)} profile(s) out of range**: they do not look like the "
+            "reference organoids, so their z-scores are not comparable with the reference cohort's."
+        )
+        for sample in flagged[:10]:
+            st.markdown(f"- **{sample}**: {reading.verdicts[sample].message}")
+        if len(flagged) > 10:
+            st.caption(f"... and {len(flagged) - 10} more (see the table).")
+    else:
+        st.success("Every profile looks like the reference organoids (lab, platform and tissue).")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "sample": sample,
+                    "verdict": "in range" if verdict.in_range else f"out of range ({verdict.problem})",
+                    "lab/platform shift": verdict.shift_score,
+                    "tissue score": verdict.tissue_score,
+                }
+                for sample, verdict in reading.verdicts.items()
+            ]
+        ),
+        hide_index=True,
+        column_config={
+            "lab/platform shift": st.column_config.NumberColumn(
+                format="%.2f",
+                help="How far its genes deviate from the reference organoids' means, in units of how far the "
+                "reference organoids deviate among themselves (about 1 for them; out of range above "
+                f"{next(iter(reading.verdicts.values())).shift_limit:g})",
+            ),
+            "tissue score": st.column_config.NumberColumn(
+                format="%.2f",
+                help="Mean rank (0-1) of the colorectal marker genes (CDX2, VIL1, KRT20, ...) within the profile; "
+                f"out of range below {next(iter(reading.verdicts.values())).tissue_limit:g}",
+            ),
+        },
+    )
 
 
 st.title("Upload & QC")
@@ -131,12 +206,6 @@ if check.warnings:
         st.warning(warning)
 else:
     st.success("No warnings: the profile is usable as it is.")
-st.info(
-    "Before prediction each model z-scores every sample over its panel genes, then applies **ComBat with the "
-    "parameters stored in the model bundle** (fitted on the GDSC cell lines and that fold's training organoids). "
-    "Your profile is treated as part of the organoid batch and moved onto the cell-line scale; nothing is refitted "
-    "on your data. Panel genes missing from a sample are set to the reference average and reported here."
-)
 
 coverage = pd.DataFrame(
     {
@@ -160,5 +229,35 @@ if check.missing_panel_genes:
         st.write(", ".join(check.missing_panel_genes))
 with st.expander("Full QC report (text)"):
     st.code(check.to_text(), language=None)
+
+st.subheader("Does it look like the reference organoids?")
+from_demo = st.session_state.get("profile_source") == "the reference cohort (demo)"
+if from_demo:
+    same_lab = False  # the reference lab's own organoids: nothing to align
+elif check.n_samples >= 2:
+    same_lab = (
+        st.radio(
+            f"Do these {check.n_samples} organoids come from one lab, processed the same way (protocol, platform, "
+            "normalisation)?",
+            [SAME_LAB, SEPARATE],
+            index=0 if check.n_samples >= MIN_COHORT_SIZE else 1,
+            key=SAME_LAB_FIELD,
+            help=f"Organoids of one lab are aligned gene-wise onto the reference organoids, which removes what the "
+            f"lab and platform add to every gene. It works best with at least {MIN_COHORT_SIZE} organoids and needs "
+            f"{MIN_TO_ALIGN}: with fewer, each gene's mean and spread in your lab are rough (README, 'Another lab's "
+            "organoids').",
+        )
+        == SAME_LAB
+    )
+else:
+    same_lab = None
+reading = read_profiles(same_lab)
+if reading is not None:
+    show_reading(reading)
+st.caption(
+    "Then each model z-scores every sample over its panel genes and applies **ComBat with the parameters stored in "
+    "the model bundle** (fitted on the GDSC cell lines and that fold's training organoids); nothing is refitted on "
+    "your data. Panel genes missing from a sample are set to the reference average and reported here."
+)
 
 st.page_link("views/ranking.py", label="See the drug ranking", icon=":material/arrow_forward:")
