@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.bundles import unusable_note
+from dashboard.restart import notice_a_restart, rerun_on_reconnect
 from dashboard.session import keep_widget_values
 from dashboard.widgets import model_source_picker, sample_picker
 
@@ -24,10 +25,12 @@ pages = [
     st.Page("views/about.py", title="About / model card", icon=":material/info:", url_path="about"),
 ]
 navigation = st.navigation(pages)
+notice_a_restart()  # before the page, so the notice is at its top
 # Rendered by the entry point, so the chosen organoid and models stay the same on every page.
 sample_picker()
 model_source_picker()
 keep_widget_values()
 unusable_note(container=st.sidebar)  # every page run checks the bundles; the first one logs them
-st.sidebar.caption("Research use only. Not a medical device; not for treatment decisions.")
+with st.sidebar:
+    rerun_on_reconnect(lambda: st.caption("Research use only. Not a medical device; not for treatment decisions."))
 navigation.run()

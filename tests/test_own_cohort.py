@@ -39,6 +39,7 @@ from core.training.pretrained import pretrained_from_zeroshot_bundle
 from core.upload import UploadError
 from core.upload.cohort import UploadedCohort, training_expression_again, validate_cohort_upload
 from core.upload.responses import example_response_table, read_response_table
+from dashboard.restart import NOTICE
 from training_scripts import finetune_own_cohort
 
 N_ORGANOIDS = 12
@@ -618,10 +619,10 @@ def test_a_page_open_across_a_server_restart_says_what_was_lost(models_env) -> N
     app.query_params.update({"server": "a-stopped-server", "training": "running"})
     app.run()
     assert not app.exception
-    assert app.warning[0].value.startswith(
-        "**The server was restarted** since this page was opened. The training that was running was lost; nothing "
-        "from it was kept. It no longer holds the files uploaded before"
-    )
+    assert [w.value for w in app.main.warning[:2]] == [
+        NOTICE,  # the entry point's, on every page (tests/test_restart.py)
+        "**The training that was running was lost with the restart**; nothing from it was kept.",
+    ]
     assert app.query_params["server"] == current and "training" not in app.query_params
     app = app.button[[b.label for b in app.button].index("Check the cohort")].click().run()
     assert "uploaded before the server was restarted are no longer held: remove them" in app.error[0].value

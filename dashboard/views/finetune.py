@@ -9,7 +9,6 @@ polls the job once a second in a fragment, so only the progress display reruns w
 from __future__ import annotations
 
 import re
-import secrets
 from pathlib import Path
 
 import streamlit as st
@@ -36,16 +35,16 @@ from core.upload.cohort import (
     validate_cohort_upload,
 )
 from core.upload.responses import example_response_table
-from dashboard.bundles import ARCHITECTURES, reference_grid
+from dashboard.bundles import ARCHITECTURES, reference_grid, unusable_note
+from dashboard.restart import restarted
 from dashboard.session import add_session_bundles, attach_reference_expression, session_bundles
 from dashboard.widgets import UPLOAD_HELP
 
 COHORT, JOB, JOB_COHORT, TRAINED = "finetune_cohort", "finetune_job", "finetune_job_cohort", "finetune_trained"
 OUTCOME_DRAWN = "finetune_outcome_drawn"  # the finished job whose outcome a completed run of this page drew
-RESTARTED = "finetune_restarted"  # this browser's page was open on a server process that has since stopped
-# Marks in the page's address (?server=...&training=running): a browser reconnecting after a server restart
-# keeps its address, so the new server process can tell what the old one held and lost.
-SERVER_MARK, TRAINING_MARK, RUNNING = "server", "training", "running"
+# A mark in the page's address (&training=running, beside dashboard.restart's server mark): a browser reconnecting
+# after a server restart, or reloading the page, keeps its address, so the new session can tell a training was lost.
+TRAINING_MARK, RUNNING = "training", "running"
 METRIC_LABELS = {"auc": "AUC (area under the viability curve, 0-1)", "ln_ic50": "ln IC50 (natural log, micromolar)"}
 
 
@@ -77,27 +76,14 @@ def architectures() -> list[str]:
     return [a for a, trainings in reference_grid().items() if "zeroshot" in trainings]
 
 
-@st.cache_resource(show_spinner=False)
-def server_run_id() -> str:
-    """A random name for this server process, made once: the page writes it into its address."""
-    return secrets.token_hex(4)
-
-
 def say_what_a_restart_lost(job: background.BackgroundJob | None) -> None:
-    """Read the address's marks: a page that was open on a stopped server process (or reloaded during a training)
-    says what was lost, instead of showing the form as if its files and training were still here."""
-    marks = st.query_params
-    training_was_running = marks.get(TRAINING_MARK) == RUNNING and job is None
-    if marks.get(SERVER_MARK, server_run_id()) != server_run_id():
-        st.session_state[RESTARTED] = True
-        lost_training = (
-            "The training that was running was lost; nothing from it was kept. " if training_was_running else ""
-        )
-        st.warning(
-            f"**The server was restarted** since this page was opened. {lost_training}It no longer holds the files "
-            "uploaded before: remove them from the form (x) and upload them again."
-        )
-    elif training_was_running:
+    """A training that ran in the page before a restart (below the entry point's notice, :mod:`dashboard.restart`)
+    or a reload is lost: say so, instead of showing the form as if it were still running."""
+    if st.query_params.get(TRAINING_MARK) != RUNNING or job is not None:
+        return
+    if restarted():
+        st.warning("**The training that was running was lost with the restart**; nothing from it was kept.")
+    else:
         st.warning(
             "**This page was reloaded while a training was running.** That training belongs to the page as it was "
             "before and its results cannot be shown here. Start it again."
@@ -105,8 +91,7 @@ def say_what_a_restart_lost(job: background.BackgroundJob | None) -> None:
 
 
 def mark_address(job: background.BackgroundJob | None) -> None:
-    """Write this server process, and whether a training runs, into the page's address."""
-    st.query_params[SERVER_MARK] = server_run_id()
+    """Write whether a training runs into the page's address."""
     if job is not None and job.active:
         st.query_params[TRAINING_MARK] = RUNNING
     elif TRAINING_MARK in st.query_params:
@@ -374,6 +359,8 @@ say_what_a_restart_lost(st.session_state.get(JOB))
 if collect_finished_job():
     st.rerun()  # the sidebar, drawn before this page, then lists the new models
 available = architectures()
+for missing in [a for a in ARCHITECTURES if a not in available]:
+    unusable_note(missing)  # names its damaged bundles, if that is why it is not offered
 if not available:
     st.warning(
         f"No pre-trained model found in `{models_dir()}` (the `{TARGET_COHORT}_<architecture>_zeroshot` "
@@ -424,7 +411,7 @@ if submitted:
         lost_files = (
             " Files shown in the form but uploaded before the server was restarted are no longer held: remove them "
             "(x) and upload them again."
-            if st.session_state.get(RESTARTED)
+            if restarted()
             else ""
         )
         st.error(f"Upload both files: the expression table and the response table.{lost_files}")
