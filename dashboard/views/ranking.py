@@ -141,7 +141,7 @@ if "zeroshot" in trainings_present and "zeroshot" not in trainings:
         trainings.append("zeroshot")
 missing = [TRAINING_LABELS[k] for k in ("scratch", "finetuned") if k not in trainings_present]
 if missing:
-    st.warning(f"No {' or '.join(missing)} bundle for {ARCHITECTURES.get(architecture, architecture)} yet.")
+    st.warning(f"No usable {' or '.join(missing)} bundle for {ARCHITECTURES.get(architecture, architecture)}.")
 if not trainings:
     st.stop()
 
