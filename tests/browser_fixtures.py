@@ -40,9 +40,10 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(models: Path, log_name: str) -> Iterator[str]:
-    """``streamlit run dashboard/app.py`` on a free port, reading the bundles in ``models``; its URL until exit."""
-    port = _free_port()
+def serve(models: Path, log_name: str, port: int | None = None) -> Iterator[str]:
+    """``streamlit run dashboard/app.py`` on ``port`` (default: a free one), reading the bundles in ``models``; its
+    URL until exit."""
+    port = port or _free_port()
     log = REPO_ROOT / "test-artifacts"
     log.mkdir(exist_ok=True)
     with open(log / log_name, "w") as output:
