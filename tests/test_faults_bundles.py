@@ -176,6 +176,7 @@ def test_every_page_works_and_names_the_damaged_bundles(damaged_env: Path) -> No
             assert not any("five seeds" in text for text in seed_story)  # the damaged seed table hides only itself
         if page == "finetune":  # ConvNN's pre-trained network lies in its damaged zero-shot bundle
             assert app.radio(key="finetune_architecture").options == ["tDNN", "PaccMann"]
+            assert [w.value for w in app.main.warning if "ConvNN zero-shot" in str(w.value)]  # why it is not offered
         if page == "about":
             assert f"3 of {len(app_slots())} reference bundles cannot be used" in _text(app)
             listed = " ".join(str(e.value) for e in app.markdown)
@@ -214,6 +215,8 @@ def test_the_ranking_shows_every_intact_model_beside_a_damaged_one(damaged_env: 
         assert len(app.dataframe) == len(headings), architecture  # one ranking under each model's heading
         notes = [str(e.value) for e in app.main.warning if "cannot be used" in str(e.value)]
         assert len(notes) == 1 and damaged_label in notes[0], architecture
+        if architecture == "tdnn":  # its fine-tuned bundle is there, damaged: not "none yet"
+            assert "No usable fine-tuned bundle for tDNN." in [str(e.value) for e in app.main.warning]
     # The ConvNN zero-shot model is not offered at all, so ticking it cannot replace the two intact tables.
     app.radio(key="ranking_architecture").set_value("convnn").run()
     assert not any(c.key == "ranking_zeroshot" for c in app.checkbox)
