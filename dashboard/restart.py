@@ -1,22 +1,23 @@
-"""Say when a page was opened on a server process that has since stopped: its session, and everything uploaded in
-it, died with that process, while the browser kept showing the page.
+"""Say when a page outlived its server session: the server process was restarted (or the page stayed disconnected
+until its session expired) while the browser kept showing the page, and everything uploaded in it is gone.
 
-Every run writes a random name of this server process into the page's address (``?server=...``). A browser that
-reconnects after a restart keeps its address, so the first run on the new process finds another name there.
-Page links and ``st.switch_page`` clear the address's parameters; the next run writes the name again.
+A reconnecting browser asks to resume its session: Streamlit's browser code sends that session's id as the third
+entry of the websocket's ``Sec-WebSocket-Protocol`` header (a first load or a reload sends none). A server that
+still holds the session resumes it; one that does not starts a new session, whose header then names another.
+Nothing is written into the page's address: a mark there made every page link add a second history entry, so the
+browser's Back button needed two presses per page.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard.session import profile
 
-SERVER_MARK = "server"
-_RESTARTED = "restarted_server"  # this session was opened from a page of an earlier server process
+SESSION_LOST = "session_lost"  # this session replaced one that the server no longer held
 NOTICE = (
     "**The server was restarted since this page was opened:** nothing you uploaded was kept (it is never written "
     "to disk). Upload your profile again on *Upload & QC*."
@@ -26,24 +27,23 @@ NOTICE = (
 RECONNECT_RERUN_SECONDS = 300
 
 
-@st.cache_resource(show_spinner=False)
-def server_run_id() -> str:
-    """A random name for this server process, made once."""
-    return secrets.token_hex(4)
+def _session_asked_for() -> str | None:
+    """The session id a reconnecting browser asked to resume; None on a first load or a reload."""
+    entries = [entry.strip() for entry in (st.context.headers.get("Sec-WebSocket-Protocol") or "").split(",")]
+    return entries[2] if len(entries) > 2 and entries[2] else None
 
 
 def restarted() -> bool:
-    """True in a session opened from a page of an earlier server process (its uploads were lost with it)."""
-    return bool(st.session_state.get(_RESTARTED))
+    """True in a session that replaced one the server no longer held (its uploads were lost with it)."""
+    return bool(st.session_state.get(SESSION_LOST))
 
 
 def notice_a_restart() -> None:
-    """Read the server's name in the address, then write this process's there; say once per page, at its top,
-    that the uploads are gone, until a profile is uploaded again (the entry point calls this on every run)."""
-    mark = st.query_params.get(SERVER_MARK)
-    if mark is not None and mark != server_run_id():
-        st.session_state[_RESTARTED] = True
-    st.query_params[SERVER_MARK] = server_run_id()
+    """At the top of every page (the entry point calls this on every run), until a profile is uploaded again:
+    say that a session the browser asked to resume is gone, and its uploads with it."""
+    asked_for, context = _session_asked_for(), get_script_run_ctx()
+    if asked_for is not None and context is not None and asked_for != context.session_id:
+        st.session_state[SESSION_LOST] = True
     if restarted() and profile() is None:
         st.warning(NOTICE, icon=":material/restart_alt:")
 

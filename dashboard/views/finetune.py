@@ -42,8 +42,9 @@ from dashboard.widgets import UPLOAD_HELP
 
 COHORT, JOB, JOB_COHORT, TRAINED = "finetune_cohort", "finetune_job", "finetune_job_cohort", "finetune_trained"
 OUTCOME_DRAWN = "finetune_outcome_drawn"  # the finished job whose outcome a completed run of this page drew
-# A mark in the page's address (&training=running, beside dashboard.restart's server mark): a browser reconnecting
-# after a server restart, or reloading the page, keeps its address, so the new session can tell a training was lost.
+# A mark in the page's address (?training=running), written only when a training starts or ends: a browser
+# reconnecting after a server restart, or reloading the page, keeps its address, so the new session can tell a
+# training was lost.
 TRAINING_MARK, RUNNING = "training", "running"
 METRIC_LABELS = {"auc": "AUC (area under the viability curve, 0-1)", "ln_ic50": "ln IC50 (natural log, micromolar)"}
 
