@@ -14,7 +14,16 @@ from core.labshift.reference import ReferenceProfile, ReferenceProfileError, loa
 from core.study_design import TARGET_COHORT
 from core.upload import UploadError, validate_upload
 from dashboard.bundles import ARCHITECTURES, bundle_genes, bundle_grid, reference_expression
-from dashboard.session import SAME_LAB_FIELD, clear_profile, prepared, profile, set_prepared, set_profile
+from dashboard.session import (
+    SAME_LAB_FIELD,
+    clear_profile,
+    prepared,
+    profile,
+    release_memory_of_ended_sessions,
+    set_prepared,
+    set_profile,
+    take_upload,
+)
 from dashboard.widgets import UPLOAD_HELP
 
 SAME_LAB, SEPARATE = "Yes: align them as one cohort", "No: read each on its own"
@@ -136,6 +145,7 @@ st.caption(
     "never shared with other users. Closing the tab discards it."
 )
 
+release_memory_of_ended_sessions()  # uploads are where a session holds most
 panels = model_panels()
 union_panel = list(dict.fromkeys(g for genes in panels.values() for g in genes))
 source_choice = st.radio(
@@ -145,7 +155,7 @@ source_choice = st.radio(
 if source_choice == "Upload a file":
     uploaded = st.file_uploader("Expression profile", key="upload_file", help=UPLOAD_HELP)
     if uploaded is not None and uploaded.file_id != st.session_state.get("upload_file_id"):
-        if validate(uploaded.getvalue(), uploaded.name, union_panel, f"file {uploaded.name}"):
+        if validate(take_upload(uploaded), uploaded.name, union_panel, f"file {uploaded.name}"):
             st.session_state["upload_file_id"] = uploaded.file_id
             st.rerun()
         elif profile() is not None:
