@@ -8,7 +8,6 @@ put in a cache shared between sessions.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import itertools
 import threading
@@ -144,8 +143,8 @@ def release_memory_of_ended_sessions() -> threading.Thread:
     collection frees, and an idle server allocates too little to trigger one; glibc then keeps the freed pages
     unless trimmed. Measured with ``training_scripts/time_upload_server.py``: a 400-organoid upload left the
     server 89 MB above its idle level after the session was dropped, and 11 MB with this thread."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    trim = getattr(libc, "malloc_trim", None)  # glibc only
+    # The running process's own symbols (libc's among them): ctypes.util.find_library would spawn ldconfig.
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc only
 
     def release() -> None:
         while True:

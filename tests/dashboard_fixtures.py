@@ -126,6 +126,15 @@ def environment(models: Path) -> dict[str, str]:
     return dict(os.environ, PDO_MODELS_DIR=str(models), TF_CPP_MIN_LOG_LEVEL="2")
 
 
+def shown_ranking(app, training: str) -> pd.DataFrame:
+    """The ranking table the ranking page shows under ``training``'s heading: the page orders its models by their
+    evidence, and the tiny bundles' evidence differs from build to build, so a position says nothing."""
+    from core.study_design import TRAINING_TITLES
+
+    titles = [h.value for h in app.subheader if h.value in TRAINING_TITLES.values()]
+    return app.dataframe[titles.index(TRAINING_TITLES[training])].value
+
+
 def bad_response_table(path: Path) -> Path:
     """A drug-response table (what a user might upload by mistake)."""
     pd.DataFrame(

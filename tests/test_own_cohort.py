@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from dashboard_fixtures import APP
+from dashboard_fixtures import APP, shown_ranking
 from streamlit.testing.v1 import AppTest
 
 from core.data.panels import load_panel
@@ -555,7 +555,7 @@ def test_page_fine_tunes_and_every_page_uses_the_session_bundles(models_env, tin
         assert not app.exception
         assert "the 12 organoids of the colorectal subset cohort" in _texts(app)
         ranking = rank_drugs(bundles["session_tdnn_finetuned"], load_cohort("colorectal").expression.loc[["P5"]])
-        np.testing.assert_allclose(app.dataframe[1].value["z-score"], ranking["z_score"], rtol=1e-5)
+        np.testing.assert_allclose(shown_ranking(app, "finetuned")["z-score"], ranking["z_score"], rtol=1e-5)
         for page in ("views/genes.py", "views/pathways.py", "views/performance.py", "views/about.py"):
             app = app.switch_page(page).run()
             assert not app.exception, page
