@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.config import models_dir
+from core.inference.manifest import Manifest
 from core.labshift.prepare import PreparedProfiles, prepare_profiles
 from core.labshift.reference import ReferenceProfileError, load_reference_profile
 from core.upload.errors import UploadError
@@ -55,12 +56,12 @@ class BundleRefused(Exception):
 
 def rank_file(path: Path, bundle_names: list[str] | None, same_lab: bool | None) -> pd.DataFrame:
     """The rows ``pdo-rank`` writes for the file at ``path``; progress and verdicts go to stderr."""
-    from core.bundle_grid import app_bundles, bundle_grid
+    from core.bundle_grid import app_bundles
     from core.study_design import TARGET_COHORT
 
     folder = models_dir()
     offered = app_bundles(folder, TARGET_COHORT)
-    names = bundle_names or opening_bundles(folder, bundle_grid(offered))
+    names = bundle_names or opening_bundles(folder, offered)
     unknown = [name for name in names if not (folder / name / "manifest.json").is_file()]
     if unknown:
         raise BundleRefused(f"no bundle named {', '.join(unknown)} in {folder}; available: {', '.join(offered)}")
@@ -98,17 +99,18 @@ def ranked_rows(bundles: list, prepared: PreparedProfiles) -> pd.DataFrame:
     return rows[first + [c for c in rows.columns if c not in first]]
 
 
-def opening_bundles(folder: Path, grid: dict[str, dict[str, str]]) -> list[str]:
-    """The bundles the ranking page opens on, for every architecture (see :func:`core.ranking.shown_trainings`)."""
+def opening_bundles(folder: Path, offered: dict[str, Manifest]) -> list[str]:
+    """The bundles the ranking page opens on, for every architecture (see :func:`core.ranking.shown_trainings`);
+    ``offered``: the verified manifests of the app's bundles in ``folder`` (:func:`core.bundle_grid.app_bundles`)."""
+    from core.bundle_grid import bundle_grid
     from core.evaluation.evidence import evidence_file, stored_evidence
-    from core.inference.bundle import read_manifest
     from core.ranking import shown_trainings
 
     path = evidence_file(folder)
     table = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["bundle", "reference_sha256"])
     names = []
-    for trainings in grid.values():
-        found = {t: stored_evidence(table, name, read_manifest(folder / name)) for t, name in trainings.items()}
+    for trainings in bundle_grid(offered).values():
+        found = {t: stored_evidence(table, name, offered[name]) for t, name in trainings.items()}
         names += [trainings[t] for t in shown_trainings(found)]
     return names
 
