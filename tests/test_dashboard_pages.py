@@ -380,7 +380,7 @@ def test_pathways_page_ranked_enrichment_by_default(uploaded: AppTest, tiny_mode
     np.testing.assert_allclose(table["nes"], expected["nes"], rtol=1e-6)
     passing = expected["fdr"].round(3) < 0.25  # judged on q as the table shows it: 0.2496 (0.250) does not pass
     if passing.any():
-        assert f"{int(passing.sum())} Hallmark pathway(s) at FDR < 0.25" in app.success[0].value
+        assert any(f"{int(passing.sum())} Hallmark pathway(s) at FDR < 0.25" in box.value for box in app.success)
     else:
         assert "No Hallmark pathway reaches FDR < 0.25" in app.info[0].value
 
@@ -410,7 +410,7 @@ def test_pathways_page_over_representation_thresholds(uploaded: AppTest, tiny_mo
     relaxed = pathway_enrichment(ranking, bundle, "Hallmark", 200, float(np.nextafter(1.0, 2.0)), 1)
     assert len(relaxed) > 0
     assert f"No filter: every Hallmark pathway with a hit ({len(relaxed)})" in app.info[0].value
-    assert not app.success  # no filter is not a result
+    assert not any("pass" in box.value for box in app.success)  # no filter is not a result
     table = app.dataframe[0].value
     assert list(table["term"]) == list(relaxed["term"])
     assert list(table["genes"]) == [g.replace(";", ", ") for g in relaxed["genes"]]
@@ -418,7 +418,8 @@ def test_pathways_page_over_representation_thresholds(uploaded: AppTest, tiny_mo
     assert "odds ratio (effect size)" in figure
 
     app.selectbox(key="pathways_collection").set_value("KEGG").run()
-    assert "academic, non-commercial use only" in app.warning[0].value
+    # the model's evidence verdict may come first (the tiny bundles' evidence differs from build to build)
+    assert any("academic, non-commercial use only" in warning.value for warning in app.warning)
 
 
 def test_performance_page(models_env, tiny_models_dir: Path) -> None:
