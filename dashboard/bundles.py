@@ -16,8 +16,6 @@ import pandas as pd
 import streamlit as st
 from streamlit.logger import get_logger
 
-from core.bundle_grid import app_slots, offered_bundles, reference_cohort
-from core.bundle_grid import bundle_grid as grid_of
 from core.config import models_dir
 from core.data.export import restore_formulas
 from core.evaluation.evidence import (
@@ -31,6 +29,8 @@ from core.inference.bundle import BundleCheck, BundleError, ModelBundle, load_bu
 from core.inference.manifest import Manifest
 from core.models import SPECS
 from core.study_design import TARGET_COHORT, TRAINING_LABELS
+from core.usecases.bundle_grid import app_slots, offered_bundles, reference_cohort
+from core.usecases.bundle_grid import bundle_grid as grid_of
 from dashboard.session import (
     is_session_bundle,
     session_bundles,

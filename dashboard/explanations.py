@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from core.bundle_grid import reference_cohort
 from core.config import models_dir
-from core.stored_explanations import GENES_SHOWN, stored_gene_ranking, stored_ranked_pathways
+from core.usecases.bundle_grid import reference_cohort
+from core.usecases.stored_explanations import GENES_SHOWN, stored_gene_ranking, stored_ranked_pathways
 from dashboard.bundles import bundle, bundle_reference_expression, load_from_disk, manifest_stamp, reference_expression
 from dashboard.session import is_session_bundle, sample_expression, session_cached
 

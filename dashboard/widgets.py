@@ -185,9 +185,9 @@ def remember_looked_at(training: str, drug: str) -> None:
 
 
 def organoid_ranking_by(bundle_name: str, sample: str) -> pd.DataFrame:
-    """The organoid's drug ranking by one bundle (:func:`core.ranking.organoid_ranking`, rank 1 first), computed
+    """The organoid's drug ranking by one bundle (:func:`core.usecases.ranking.organoid_ranking`, rank 1 first), computed
     once per session and shared by every page that shows it or opens on its top drug."""
-    from core.ranking import drug_reliability, organoid_ranking
+    from core.usecases.ranking import drug_reliability, organoid_ranking
 
     b = load_or_stop(bundle_name)
     per_drug = bundle_cached(bundle_name, "reliability", lambda: drug_reliability(b))

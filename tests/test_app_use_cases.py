@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.bundle_grid import app_bundles, bundle_grid, reference_cohort
 from core.config import REPO_ROOT
 from core.data.cohort import Cohort
 from core.evaluation.cohort_scores import per_drug_reliability
@@ -19,10 +18,11 @@ from core.evaluation.performance import model_rows, single_run_seed_sd
 from core.explain.precomputed import load_reference_explanations
 from core.inference.bundle import ModelBundle, list_bundles, load_bundle, read_manifest
 from core.models import SPECS
-from core.predict import rank_drugs
-from core.ranking import REPORT_TOP_DRUGS, drugs_to_explain, organoid_ranking, reference_label
-from core.stored_explanations import GENES_SHOWN, stored_gene_ranking, stored_ranked_pathways
 from core.study_design import TARGET_COHORT, TRAINING_LABELS, TRAININGS
+from core.usecases.bundle_grid import app_bundles, bundle_grid, reference_cohort
+from core.usecases.predict import rank_drugs
+from core.usecases.ranking import REPORT_TOP_DRUGS, drugs_to_explain, organoid_ranking, reference_label
+from core.usecases.stored_explanations import GENES_SHOWN, stored_gene_ranking, stored_ranked_pathways
 
 COMMITTED = REPO_ROOT / "trained_models"
 

@@ -27,11 +27,17 @@ from core.evaluation.performance import DETAIL_SCORES, HEADLINE_SCORES, NAIVE_LA
 from core.explain.bundle_attributions import organoid_attributions, pathway_enrichment, reference_attributions
 from core.explain.enrichment import ranked_enrichment
 from core.inference.bundle import load_bundle
-from core.organoid_figures import label_positions, z_score_scatter
-from core.organoid_report import ReportedModel, organoid_report_html
-from core.predict import rank_drugs
-from core.ranking import annotate_ranking, ranking_agreement, without_spread
-from core.ranking_table import TIED_WITH_FIRST, TIED_WITH_NEIGHBOUR, display_table, outside_assay_range, tie_marks
+from core.usecases.organoid_figures import label_positions, z_score_scatter
+from core.usecases.organoid_report import ReportedModel, organoid_report_html
+from core.usecases.predict import rank_drugs
+from core.usecases.ranking import annotate_ranking, ranking_agreement, without_spread
+from core.usecases.ranking_table import (
+    TIED_WITH_FIRST,
+    TIED_WITH_NEIGHBOUR,
+    display_table,
+    outside_assay_range,
+    tie_marks,
+)
 
 TIMEOUT = 180
 N_DRUGS = 8

@@ -23,9 +23,9 @@ from core.evaluation.evidence import EVIDENCE_FILE, Evidence, best_architecture,
 from core.evaluation.metrics import within_drug_fold
 from core.evaluation.performance import HEADLINE
 from core.inference.bundle import load_bundle, read_manifest
-from core.organoid_report import ReportedModel, organoid_report_html
-from core.ranking import organoid_ranking
 from core.study_design import TRAINING_LABELS, TRAININGS
+from core.usecases.organoid_report import ReportedModel, organoid_report_html
+from core.usecases.ranking import organoid_ranking
 from dashboard.bundles import ARCHITECTURES
 
 COMMITTED = REPO_ROOT / "trained_models"

@@ -21,10 +21,10 @@ import pytest
 from dashboard_fixtures import APP, REPO_ROOT
 from streamlit.testing.v1 import AppTest
 
-from core.bundle_grid import app_slots, bundle_grid, offered_bundles
 from core.evaluation.evidence import evidence_file, stored_evidence
 from core.inference.bundle import BundleError, check_bundles, load_bundle, read_manifest
 from core.study_design import TRAINING_TITLES, TRAININGS
+from core.usecases.bundle_grid import app_slots, bundle_grid, offered_bundles
 
 COMMITTED = REPO_ROOT / "trained_models"
 TIMEOUT = 300

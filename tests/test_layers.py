@@ -12,8 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "core"
 
-# The layer diagram of ``core``: package (or top-level module) -> the core packages it may import besides itself.
-# Every one of them is listed, so a new package has to be placed here, below what uses it.
+# The layer diagram of ``core``: package (or top-level module, or use-case module) -> the core layers it may import
+# besides itself. Every one of them is listed, so a new package has to be placed here, below what uses it. The
+# library packages come first; the app's use-cases (core/usecases/) sit on top of them.
 LEAVES = {"core.config", "core.study_design"}
 BELOW = {
     "core.config": set(),
@@ -24,26 +25,28 @@ BELOW = {
     "core.inference": LEAVES | {"core.data", "core.preprocessing", "core.models"},
     "core.upload": LEAVES | {"core.data"},
     "core.labshift": set(),
-    "core.predict": {"core.inference"},
     "core.evaluation": LEAVES | {"core.data", "core.models", "core.inference"},
     "core.explain": LEAVES | {"core.data", "core.models", "core.inference"},
     "core.training": LEAVES | {"core.data", "core.preprocessing", "core.models", "core.inference", "core.evaluation"},
-    "core.ranking_table": LEAVES | {"core.data", "core.evaluation"},
-    "core.ranking": LEAVES | {"core.evaluation", "core.inference", "core.predict", "core.ranking_table"},
-    "core.organoid_figures": LEAVES | {"core.evaluation", "core.ranking"},
-    "core.organoid_report": LEAVES
-    | {"core.evaluation", "core.inference", "core.organoid_figures", "core.ranking_table"},
-    "core.bundle_grid": LEAVES | {"core.inference", "core.models"},
-    "core.stored_explanations": {"core.explain"},
-    "core.rank_cli": LEAVES
+    "core.usecases": set(),  # the package's docstring only
+    "core.usecases.predict": {"core.inference"},
+    "core.usecases.ranking_table": LEAVES | {"core.data", "core.evaluation"},
+    "core.usecases.ranking": LEAVES
+    | {"core.evaluation", "core.inference", "core.usecases.predict", "core.usecases.ranking_table"},
+    "core.usecases.organoid_figures": LEAVES | {"core.evaluation", "core.usecases.ranking"},
+    "core.usecases.organoid_report": LEAVES
+    | {"core.evaluation", "core.inference", "core.usecases.organoid_figures", "core.usecases.ranking_table"},
+    "core.usecases.bundle_grid": LEAVES | {"core.inference", "core.models"},
+    "core.usecases.stored_explanations": {"core.explain"},
+    "core.usecases.rank_cli": LEAVES
     | {
         "core.data",
         "core.inference",
         "core.evaluation",
         "core.labshift",
         "core.upload",
-        "core.ranking",
-        "core.bundle_grid",
+        "core.usecases.ranking",
+        "core.usecases.bundle_grid",
     },
     "core.benchmark": LEAVES
     | {"core.data", "core.preprocessing", "core.models", "core.inference", "core.evaluation", "core.training"},
@@ -84,8 +87,10 @@ def imported_modules(source: str, package: str) -> set[str]:
 
 
 def layer_of(module: str) -> str:
-    """``core.<package>`` for a module of ``core`` (``core.predict`` for the top-level module core/predict.py)."""
-    return ".".join(module.split(".")[:2])
+    """``core.<package>`` for a module of ``core`` (``core.config`` for the top-level module core/config.py); each
+    module of ``core.usecases`` is a layer of its own, so the use-cases keep their order among themselves."""
+    parts = module.split(".")
+    return ".".join(parts[:3] if parts[:2] == ["core", "usecases"] and len(parts) > 2 else parts[:2])
 
 
 def violations(modules: dict[str, set[str]]) -> list[str]:
@@ -163,7 +168,8 @@ def test_the_apps_shared_modules_import_only_those_below_them() -> None:
         ("core.data.panels", "core.data.registry", False),
         ("core.transfer.study", "dashboard.session", True),
         ("core.training.fit", "core.inference.model", False),
-        ("core.ranking", "core.organoid_report", True),
+        ("core.usecases.ranking", "core.usecases.organoid_report", True),
+        ("core.usecases.ranking", "core.usecases.ranking_table", False),
         ("core.evaluation.evidence", "core.training.fit", True),
     ],
 )

@@ -31,7 +31,6 @@ from core.evaluation.baselines import NAIVE_BASELINES
 from core.evaluation.metrics import HEADLINE, METRICS
 from core.inference.bundle import BundleError, bundle_files, bundles_from_zip_bytes, bundles_to_zip_bytes, load_bundle
 from core.models.config import TDNNConfig
-from core.predict import member_predictions, rank_drugs
 from core.training import background
 from core.training.fit import TrainingSettings
 from core.training.own_cohort import SCORES, comparison_table, train_own_cohort
@@ -39,6 +38,7 @@ from core.training.pretrained import pretrained_from_zeroshot_bundle
 from core.upload import UploadError
 from core.upload.cohort import UploadedCohort, training_expression_again, validate_cohort_upload
 from core.upload.responses import example_response_table, read_response_table
+from core.usecases.predict import member_predictions, rank_drugs
 from dashboard.restart import NOTICE, SESSION_LOST
 from training_scripts import finetune_own_cohort
 

@@ -18,8 +18,8 @@ from core.config import REPO_ROOT, data_root, models_dir
 from core.data.cohort import Cohort
 from core.inference.bundle import load_bundle
 from core.labshift.prepare import ALIGNED, MIN_COHORT_SIZE, SEPARATE
-from core.rank_cli import main
-from core.ranking import organoid_ranking
+from core.usecases.rank_cli import main
+from core.usecases.ranking import organoid_ranking
 
 BUNDLE = "colorectal_tdnn_finetuned"
 COLUMNS = ["sample", "bundle", "drug", "predicted", "z_score", "rank", "alignment", "in_range", "range_problem"]
@@ -83,7 +83,7 @@ def test_bad_files_are_refused_plainly(content: bytes, name: str, message: str, 
     path = tmp_path / name
     path.write_bytes(content)
     done = subprocess.run(
-        [sys.executable, "-m", "core.rank_cli", str(path), "--bundle", BUNDLE],
+        [sys.executable, "-m", "core.usecases.rank_cli", str(path), "--bundle", BUNDLE],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,

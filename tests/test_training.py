@@ -20,12 +20,12 @@ from core.inference.pairs import PairTable
 from core.models import OUTPUT_LAYER_NAME, SPECS, build_model
 from core.models.config import ConvNNConfig, PaccMannConfig, TDNNConfig
 from core.models.transfer import replace_output_layer
-from core.predict import member_predictions, rank_drugs
 from core.training.bundles import build_bundle
 from core.training.compiled import compiled_twin
 from core.training.fit import TrainingSettings, fit
 from core.training.ordering import DrugGroupedBatches, grouped_ordering
 from core.training.protocols import finetune, pretrain, train_from_scratch, training_pairs
+from core.usecases.predict import member_predictions, rank_drugs
 
 TINY = {
     "tdnn": TDNNConfig(gene_units=(32, 16, 8), drug_units=(32, 16, 8), head_units=(8, 8, 4)),

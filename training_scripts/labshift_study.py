@@ -32,9 +32,9 @@ from core.labshift.align import MIN_VALUES_PER_GENE, align_to_reference
 from core.labshift.range_check import SHIFT, TISSUE, shift_score, tissue_score
 from core.labshift.reference import ReferenceProfile, load_reference_profile
 from core.labshift.simulate import ShiftSize, measured_shift, shift_profiles
-from core.predict import member_predictions, reference_statistics
 from core.preprocessing.combat import ComBatHarmoniser
 from core.study_design import TARGET_COHORT, TRAININGS, bundle_name
+from core.usecases.predict import member_predictions, reference_statistics
 from training_scripts.build_reference_profile import TISSUE_MARKERS, leave_one_out_scores
 
 OUT = Path("benchmark") / "labshift"

@@ -32,11 +32,11 @@ from core.explain.enrichment import ranked_enrichment
 from core.explain.precomputed import load_reference_explanations
 from core.inference.bundle import load_bundle
 from core.models import SPECS
-from core.predict import rank_drugs
 from core.study_design import TARGET_COHORT, bundle_name
 from core.training import background
 from core.training.own_cohort import BROWSER_TRAINING, train_own_cohort_to_zip
 from core.upload import validate_upload
+from core.usecases.predict import rank_drugs
 
 APP = REPO_ROOT / "dashboard" / "app.py"
 # After the upload, the pages in the order a first-time user meets them (home's start-here path, then the rest).

@@ -15,8 +15,8 @@ import pandas as pd
 from core.config import models_dir
 from core.data.registry import load_cohort
 from core.inference.bundle import list_bundles, load_bundle, unverified_manifest
-from core.predict import rank_drugs
 from core.study_design import TARGET_COHORT
+from core.usecases.predict import rank_drugs
 from training_scripts.settings import MODELS, pretrained_dir
 
 

@@ -31,7 +31,6 @@ from core.data.cohort import Cohort
 from core.data.registry import load_cohort
 from core.inference.bundle import bundles_from_zip_bytes, bundles_to_zip_bytes
 from core.models import SPECS
-from core.predict import member_predictions
 from core.study_design import PRETRAINING_COHORT
 from core.training import background
 from core.training.fit import TrainingSettings
@@ -44,6 +43,7 @@ from core.training.own_cohort import (
 )
 from core.training.pretrained import pretrained_from_zeroshot_bundle
 from core.upload.cohort import validate_cohort_upload
+from core.usecases.predict import member_predictions
 
 APP = REPO_ROOT / "dashboard" / "app.py"
 N_SAMPLES, N_DRUGS = 44, 25

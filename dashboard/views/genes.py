@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.explain.bundle_attributions import VIEWS
-from core.organoid_figures import top_genes_figure
+from core.usecases.organoid_figures import top_genes_figure
 from dashboard.bundles import n_reference
 from dashboard.explanations import organoid_genes, reference_explanations, reference_genes
 from dashboard.session import current_sample

@@ -9,15 +9,16 @@ import streamlit as st
 
 from core.evaluation.metrics import TOP_DRUGS_OVERLAP
 from core.explain.bundle_attributions import DEFAULT_VIEW, VIEWS
-from core.organoid_figures import z_score_scatter
-from core.organoid_report import ReportedGenes, ReportedModel, organoid_report_html
-from core.ranking import (
+from core.study_design import TRAINING_LABELS, TRAINING_TITLES
+from core.usecases.organoid_figures import z_score_scatter
+from core.usecases.organoid_report import ReportedGenes, ReportedModel, organoid_report_html
+from core.usecases.ranking import (
     drugs_to_explain,
     ranking_agreement,
     reference_label,
     shown_trainings,
 )
-from core.ranking_table import (
+from core.usecases.ranking_table import (
     TIE_SENTENCE,
     TIED_WITH_FIRST,
     TIED_WITH_NEIGHBOUR,
@@ -26,7 +27,6 @@ from core.ranking_table import (
     ranking_columns,
     reference_sentence,
 )
-from core.study_design import TRAINING_LABELS, TRAINING_TITLES
 from dashboard.bundles import (
     ARCHITECTURES,
     bundle_grid,

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.evaluation.metrics import TOP_DRUGS_OVERLAP
-from core.ranking import paired_rankings, ranking_agreement
+from core.usecases.ranking import paired_rankings, ranking_agreement
 
 RESISTANCE_COLOUR = "#c0392b"  # pushes the predicted response up
 SENSITIVITY_COLOUR = "#2471a3"  # pushes the predicted response down

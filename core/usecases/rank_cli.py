@@ -1,4 +1,4 @@
-"""``pdo-rank PATH [--bundle NAME]... [--out FILE] [--same-lab | --separate]`` (also ``python -m core.rank_cli``).
+"""``pdo-rank PATH [--bundle NAME]... [--out FILE] [--same-lab | --separate]`` (also ``python -m core.usecases.rank_cli``).
 
 Ranks the drugs for every organoid of an expression file exactly as the app does: the upload page's checks and
 messages, the same alignment rule (:func:`core.labshift.prepare.prepare_profiles`: a file of at least the minimum
@@ -56,8 +56,8 @@ class BundleRefused(Exception):
 
 def rank_file(path: Path, bundle_names: list[str] | None, same_lab: bool | None) -> pd.DataFrame:
     """The rows ``pdo-rank`` writes for the file at ``path``; progress and verdicts go to stderr."""
-    from core.bundle_grid import app_bundles
     from core.study_design import TARGET_COHORT
+    from core.usecases.bundle_grid import app_bundles
 
     folder = models_dir()
     offered = app_bundles(folder, TARGET_COHORT)
@@ -78,7 +78,7 @@ def rank_file(path: Path, bundle_names: list[str] | None, same_lab: bool | None)
 
 def ranked_rows(bundles: list, prepared: PreparedProfiles) -> pd.DataFrame:
     """One row per sample x bundle x drug: the app's ranking columns plus the alignment and each sample's verdict."""
-    from core.ranking import cohort_rankings
+    from core.usecases.ranking import cohort_rankings
 
     verdicts = pd.DataFrame(
         [
@@ -100,11 +100,11 @@ def ranked_rows(bundles: list, prepared: PreparedProfiles) -> pd.DataFrame:
 
 
 def opening_bundles(folder: Path, offered: dict[str, Manifest]) -> list[str]:
-    """The bundles the ranking page opens on, for every architecture (see :func:`core.ranking.shown_trainings`);
-    ``offered``: the verified manifests of the app's bundles in ``folder`` (:func:`core.bundle_grid.app_bundles`)."""
-    from core.bundle_grid import bundle_grid
+    """The bundles the ranking page opens on, for every architecture (see :func:`core.usecases.ranking.shown_trainings`);
+    ``offered``: the verified manifests of the app's bundles in ``folder`` (:func:`core.usecases.bundle_grid.app_bundles`)."""
     from core.evaluation.evidence import evidence_file, stored_evidence
-    from core.ranking import shown_trainings
+    from core.usecases.bundle_grid import bundle_grid
+    from core.usecases.ranking import shown_trainings
 
     path = evidence_file(folder)
     table = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["bundle", "reference_sha256"])

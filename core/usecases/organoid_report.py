@@ -17,14 +17,14 @@ import plotly.graph_objects as go
 from core.evaluation.evidence import Evidence
 from core.evaluation.metrics import TOP_DRUGS_OVERLAP
 from core.inference.manifest import Manifest
-from core.organoid_figures import top_genes_figure
-from core.ranking_table import display_table, reference_sentence
 from core.study_design import TARGET_COHORT
+from core.usecases.organoid_figures import top_genes_figure
+from core.usecases.ranking_table import display_table, reference_sentence
 
 
 @dataclass(frozen=True)
 class ReportedModel:
-    """One model's column of the report: its ranking of the organoid (from :func:`core.ranking.organoid_ranking`)
+    """One model's column of the report: its ranking of the organoid (from :func:`core.usecases.ranking.organoid_ranking`)
     and the evidence behind it (None: not scored)."""
 
     label: str  # what the reader calls it ("from scratch")

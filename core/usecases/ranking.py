@@ -1,7 +1,7 @@
 """One organoid's drug ranking as the app and the report show it, assembled in one place.
 
 The ranking joins three things: the bundle's predictions for the organoid as z-scores against its
-reference cohort (:func:`core.predict.rank_drugs`), each drug's cross-validated within-drug r from the
+reference cohort (:func:`core.usecases.predict.rank_drugs`), each drug's cross-validated within-drug r from the
 bundle's reference predictions (:func:`core.evaluation.cohort_scores.per_drug_reliability`), and, for a
 zero-shot bundle, no uncertainty: its members share one pre-trained network, so their spread is not one.
 """
@@ -18,8 +18,8 @@ from core.evaluation.evidence import Evidence, best_training
 from core.evaluation.metrics import TOP_DRUGS_OVERLAP
 from core.inference.bundle import ModelBundle
 from core.inference.manifest import Manifest
-from core.predict import rank_drugs
-from core.ranking_table import ranking_columns
+from core.usecases.predict import rank_drugs
+from core.usecases.ranking_table import ranking_columns
 
 REPORT_TOP_DRUGS = 3  # the report explains the top drugs of one ranking, plus the drug the user picked
 SHARED_NETWORK_TRAININGS = ("zeroshot",)  # members that differ only in their ComBat fit: no ensemble spread
