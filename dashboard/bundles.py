@@ -149,7 +149,7 @@ def _computed_evidence(name: str, reference_sha256: str, _predictions: pd.DataFr
 
 def bundle_evidence(name: str) -> Evidence:
     """The bundle's headline within-drug score and permutation p: precomputed for the reference bundles
-    (``training_scripts.bundle_evidence``), computed once otherwise (a session's bundle: in its session only)."""
+    (``training_scripts.build.bundle_evidence``), computed once otherwise (a session's bundle: in its session only)."""
     manifest, _, predictions = bundle_evaluation(name)
     if is_session_bundle(name):
         return session_cached(("evidence", name), lambda: evidence(predictions))
@@ -185,7 +185,7 @@ def no_bundles_message() -> None:
         st.error("None of the model bundles can be used; the About page says why for each.")
         return
     st.warning(
-        f"No model bundles found in `{models_dir()}`. Build them with `python -m training_scripts.build_bundles` "
+        f"No model bundles found in `{models_dir()}`. Build them with `python -m training_scripts.build.build_bundles` "
         "or point `PDO_MODELS_DIR` at a folder of bundles."
     )
 

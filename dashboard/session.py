@@ -123,7 +123,7 @@ def take_upload(uploaded: UploadedFile) -> bytes:
 
     Streamlit keeps an upload in server memory until its session is shut down, and a session whose browser left
     expires without being shut down (streamlit 1.67), so every file would stay for the life of the server
-    (measured: ``training_scripts/time_upload_server.py``). The page reads a file once and keeps what it
+    (measured: ``training_scripts/timing/time_upload_server.py``). The page reads a file once and keeps what it
     validated, as Streamlit's own chat and audio inputs do; the uploader then gives None on later runs."""
     data = uploaded.getvalue()
     context = get_script_run_ctx()
@@ -141,7 +141,7 @@ def release_memory_of_ended_sessions() -> threading.Thread:
 
     A session's profile hangs in reference cycles (Streamlit's session objects), which only a full garbage
     collection frees, and an idle server allocates too little to trigger one; glibc then keeps the freed pages
-    unless trimmed. Measured with ``training_scripts/time_upload_server.py``: a 400-organoid upload left the
+    unless trimmed. Measured with ``training_scripts/timing/time_upload_server.py``: a 400-organoid upload left the
     server 89 MB above its idle level after the session was dropped, and 11 MB with this thread."""
     # The running process's own symbols (libc's among them): ctypes.util.find_library would spawn ldconfig.
     trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc only

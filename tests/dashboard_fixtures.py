@@ -84,7 +84,7 @@ def save_reference_statistics(folder: Path) -> None:
     """The reference organoids' statistics the upload page aligns and checks against, built as the shipped ones."""
     from core.labshift.reference import save_reference_profile
     from core.study_design import TARGET_COHORT
-    from training_scripts.build_reference_profile import build
+    from training_scripts.build.build_reference_profile import build
 
     save_reference_profile(build(TARGET_COHORT)[0], folder)
 

@@ -188,7 +188,7 @@ def test_written_results_have_the_promised_columns(tmp_path: Path) -> None:
     report = write_benchmark_report(results, predictions, QUICK, None, tmp_path).read_text()
     assert "## Headline scores" in report and "| toy | precision_oncology | tdnn_finetuned | all |" in report
     assert (tmp_path / "baselines.png").stat().st_size > 10_000 and "![" in report
-    assert "## Seed noise" not in report  # until training_scripts.seed_noise wrote its spread beside the report
+    assert "## Seed noise" not in report  # until training_scripts.studies.seed_noise wrote its spread beside the report
     pd.DataFrame(
         {
             "model": ["tdnn_scratch"],

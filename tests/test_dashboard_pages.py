@@ -515,7 +515,7 @@ def test_performance_page_shows_the_benchmark_summary_when_built(
         "naive: per-drug mean",
     ]
     assert not any("How much one training run varies" in e.label for e in app.expander)
-    # Once training_scripts.seed_noise has run, the page says how much one training run varies.
+    # Once training_scripts.studies.seed_noise has run, the page says how much one training run varies.
     shutil.copy(REPO_ROOT / "trained_models" / "benchmark" / "seed_spread.csv", tmp_path / "benchmark")
     app = _app("views/performance.py")
     labels = [e.label for e in app.expander]

@@ -20,7 +20,7 @@ from core.labshift.reference import (
 )
 from core.labshift.simulate import measured_shift, shift_profiles
 from core.study_design import TARGET_COHORT
-from training_scripts.build_reference_profile import TISSUE_MARKERS, build
+from training_scripts.build.build_reference_profile import TISSUE_MARKERS, build
 
 
 @pytest.fixture(scope="module")

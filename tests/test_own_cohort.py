@@ -40,7 +40,7 @@ from core.upload.cohort import UploadedCohort, training_expression_again, valida
 from core.upload.responses import example_response_table, read_response_table
 from core.usecases.predict import member_predictions, rank_drugs
 from dashboard.restart import NOTICE, SESSION_LOST
-from training_scripts import finetune_own_cohort
+from training_scripts.build import finetune_own_cohort
 
 N_ORGANOIDS = 12
 OWN_STRUCTURE = "ABT-263"

@@ -20,11 +20,13 @@ def _has_main(path: Path) -> bool:
 
 def test_every_training_script_with_a_main_is_a_command_named_after_it() -> None:
     scripts = PYPROJECT["project"]["scripts"]
+    scripts_root = REPO_ROOT / "training_scripts"
     expected = {
-        f"pdo-{path.stem.replace('_', '-')}": f"training_scripts.{path.stem}:main"
-        for path in sorted((REPO_ROOT / "training_scripts").glob("*.py"))
+        f"pdo-{path.stem.replace('_', '-')}": f"training_scripts.{path.parent.name}.{path.stem}:main"
+        for path in sorted(scripts_root.glob("*/*.py"))  # grouped by job: build/, studies/, timing/
         if _has_main(path)
     }
+    assert not [path.name for path in scripts_root.glob("*.py") if _has_main(path)], "put a script in its job's folder"
     assert expected, "no training script has a main()"
     assert {name: target for name, target in scripts.items() if target.startswith("training_scripts.")} == expected
 

@@ -13,7 +13,7 @@ from core.config import REPO_ROOT
 from core.upload import UploadError, validate_upload
 from core.upload.limits import MAX_SAMPLES_PER_UPLOAD, MAX_TEXT_BYTES, MAX_UPLOAD_BYTES, MEGABYTE
 from core.upload.responses import read_response_table
-from training_scripts.time_upload_memory import panel, upload_bytes
+from training_scripts.timing.time_upload_memory import panel, upload_bytes
 
 PLAIN_ADVICE = f"Upload at most {MAX_SAMPLES_PER_UPLOAD} organoids per file"
 

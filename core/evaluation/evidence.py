@@ -101,7 +101,7 @@ def evidence(out_of_fold: pd.DataFrame, n_permutations: int = N_PERMUTATIONS, se
     )
 
 
-EVIDENCE_FILE = "bundle_evidence.csv"  # in <models>/benchmark/, written by training_scripts.bundle_evidence
+EVIDENCE_FILE = "bundle_evidence.csv"  # in <models>/benchmark/, written by training_scripts.build.bundle_evidence
 REFERENCE_FILE = "reference_predictions.csv.gz"
 
 

@@ -105,7 +105,7 @@ def parse_manifest(raw: object, label: str, member_panel: Callable[[str], list[s
     if type(version) is not int or version not in READABLE_VERSIONS:  # True == 1 and 1.0 == 1 are no versions
         raise BundleError(
             f"Bundle {label} has schema version {version}, this code reads versions "
-            f"{', '.join(map(str, READABLE_VERSIONS))}. Rebuild it with `python -m training_scripts.build_bundles`."
+            f"{', '.join(map(str, READABLE_VERSIONS))}. Rebuild it with `python -m training_scripts.build.build_bundles`."
         )
     names, hints = _names(), _hints()
     unknown = sorted(set(raw) - set(names))

@@ -3,7 +3,7 @@
 Every gene is standardised within the uploaded cohort and given the reference organoids' mean and SD of that gene:
 whatever a lab, its protocol or its platform adds to or multiplies a gene by is removed, and what is left is how each
 organoid differs from its own cohort, told in the reference's units. This assumes the cohort is, on average, like the
-reference cohort; ``training_scripts.labshift_study`` measures what that costs with small cohorts and compares it with
+reference cohort; ``training_scripts.studies.labshift_study`` measures what that costs with small cohorts and compares it with
 ComBat and with no alignment.
 """
 

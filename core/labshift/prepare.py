@@ -9,7 +9,7 @@ page, the HTML report and ``pdo-rank``, so that a file ranks the same everywhere
   gene-wise, so the out-of-range check says whether it looks like the reference organoids.
 - Every profile gets its out-of-range verdict (:func:`core.labshift.range_check.check_profile`).
 
-Both sizes come from ``training_scripts.labshift_study`` (README, "Another lab's organoids"): on simulated labs, the
+Both sizes come from ``training_scripts.studies.labshift_study`` (README, "Another lab's organoids"): on simulated labs, the
 Spearman r between each organoid's aligned and true drug ranking was 0.45 with 2 organoids, 0.63 with 3, 0.69 with 5,
 0.74 with 8 and 0.77 with 11 (no alignment: 0.24 for a moderate lab shift, -0.04 for one as large as GDSC's); 8 is
 the smallest size within 10 % of the plateau.

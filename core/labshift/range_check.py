@@ -11,8 +11,8 @@ show among themselves, and a plain verdict with what to do.
   (for colorectal: CDX2, VIL1, CDH17, ...). Percentiles are read within one profile, so the figure does not depend
   on the lab or platform; a profile whose markers sit low is not of the reference tissue.
 
-The limits are set in the reference statistics (``training_scripts.build_reference_profile``) from the reference
-organoids alone; ``training_scripts.labshift_study`` measures how they do on other sources.
+The limits are set in the reference statistics (``training_scripts.build.build_reference_profile``) from the reference
+organoids alone; ``training_scripts.studies.labshift_study`` measures how they do on other sources.
 """
 
 from __future__ import annotations

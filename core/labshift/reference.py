@@ -2,7 +2,7 @@
 that say a profile is of the reference's tissue, and the limits of the out-of-range check.
 
 An upload is aligned onto, and checked against, these statistics only: the reference organoids' profiles stay in
-the shared data, and the app ships this summary (built by ``training_scripts.build_reference_profile``) in
+the shared data, and the app ships this summary (built by ``training_scripts.build.build_reference_profile``) in
 ``<models>/reference_profiles/<cohort>.json`` with the hashes of the data it came from.
 """
 
@@ -97,7 +97,7 @@ class ReferenceProfile:
         if hashlib.sha256(body.encode()).hexdigest() != stored.get("sha256") or payload.get("format") != FORMAT:
             raise ReferenceProfileError(
                 f"The reference statistics {label} were altered or are of another format: rebuild them with "
-                "`python -m training_scripts.build_reference_profile`."
+                "`python -m training_scripts.build.build_reference_profile`."
             )
         return cls(
             cohort=payload["cohort"],
@@ -128,6 +128,6 @@ def load_reference_profile(models_folder: Path, cohort: str) -> ReferenceProfile
     if not path.is_file():
         raise ReferenceProfileError(
             f"No reference statistics for the {cohort} cohort ({path.name} is missing): build them with "
-            "`python -m training_scripts.build_reference_profile`."
+            "`python -m training_scripts.build.build_reference_profile`."
         )
     return ReferenceProfile.from_json(path.read_text(), path.name)

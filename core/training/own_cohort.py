@@ -10,11 +10,11 @@ benchmark (the same metric code as every other bundle, next to the naive baselin
 In-browser settings (``BROWSER_TRAINING``): batches of 64 and at most 30 epochs (patience 5, as in the
 paper). Budget: a cohort of the pancreatic screen's size (44 organoids x 25 drugs) must fine-tune and train
 from scratch, each 5-fold cross-validated, within 3 minutes on the 2-core CPU. Measured with
-``training_scripts.time_own_cohort`` (1,078 pairs, idle machine): tDNN 1.2 minutes, PaccMann 2.7 minutes
+``training_scripts.timing.time_own_cohort`` (1,078 pairs, idle machine): tDNN 1.2 minutes, PaccMann 2.7 minutes
 in all (see the README for where the time goes). The committed bundles' settings (batch 32, up to 100
 epochs) took 2.5 minutes for tDNN under load, but only because early stopping ended every fold within 22
 epochs: their cap allows 1,000 epochs over the 10 folds, the in-browser one 300, at about half the time per
-epoch. The command line (``training_scripts.finetune_own_cohort``) defaults to the
+epoch. The command line (``training_scripts.build.finetune_own_cohort``) defaults to the
 committed bundles' settings.
 """
 

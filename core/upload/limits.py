@@ -1,6 +1,6 @@
 """How much one upload may hold, so that a few uploads at once cannot exhaust the server's memory.
 
-Measured with ``python -m training_scripts.time_upload_memory --samples 100 400 500 650`` (real organoid
+Measured with ``python -m training_scripts.timing.time_upload_memory --samples 100 400 500 650`` (real organoid
 expression, 12,037 genes, CSV with genes as rows; shared 2-core machine): checking an upload raises the
 server's peak memory by 1.1-1.3 MB per organoid (111 MB for 100 organoids, 532 MB for 400, 642 MB for 500),
 about 16 MB per MB of table text, and takes 7-9 s per 100 organoids. The validated profile a session keeps is

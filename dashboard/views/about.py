@@ -27,7 +27,7 @@ def unusable_bundles_section() -> None:
     st.error(
         f"**{len(found.unusable)} of {len(found.usable) + len(found.unusable)} reference bundles cannot be used**; "
         "every page works with the others. Restore these folders from the repository (or rebuild them with "
-        "`python -m training_scripts.build_bundles`) and reload the page."
+        "`python -m training_scripts.build.build_bundles`) and reload the page."
     )
     st.markdown("\n".join(f"- **{bundle_label(name)}** (`{name}`): {why}" for name, why in found.unusable.items()))
 

@@ -365,7 +365,7 @@ for missing in [a for a in ARCHITECTURES if a not in available]:
 if not available:
     st.warning(
         f"No pre-trained model found in `{models_dir()}` (the `{TARGET_COHORT}_<architecture>_zeroshot` "
-        "bundles carry them). Build them with `python -m training_scripts.build_bundles`."
+        "bundles carry them). Build them with `python -m training_scripts.build.build_bundles`."
     )
     st.stop()
 
@@ -441,7 +441,7 @@ if checked is not None:
         st.caption(
             f"Defaults keep a cohort of 44 organoids x 25 drugs under 3 minutes on 2 CPU cores (batch "
             f"{BROWSER_TRAINING.batch_size}, at most {BROWSER_TRAINING.max_epochs} epochs). For larger cohorts "
-            "or a GPU use `python -m training_scripts.finetune_own_cohort`."
+            "or a GPU use `python -m training_scripts.build.finetune_own_cohort`."
         )
     st.markdown(
         f"**{ARCHITECTURES.get(checked['architecture'], checked['architecture'])}**, fine-tuned from GDSC and "
