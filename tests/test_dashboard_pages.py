@@ -36,6 +36,7 @@ from core.usecases.ranking_table import (
     TIED_WITH_NEIGHBOUR,
     display_table,
     outside_assay_range,
+    reference_sentence,
     tie_marks,
 )
 
@@ -622,3 +623,8 @@ def test_neighbouring_scatter_labels_get_different_positions() -> None:
     positions = label_positions(x, y)
     assert len(set(positions[:3])) == 3  # three drugs within 8 % of the range: three different positions
     assert positions[3] == "top center"  # a drug far from the others keeps the default
+
+
+def test_a_cohort_named_cohort_is_not_called_cohort_twice() -> None:
+    assert "the 12 organoids of the walk lab cohort, " in reference_sentence(12, "walk lab cohort")
+    assert "the 12 organoids of the colorectal subset cohort, " in reference_sentence(12, "colorectal subset")

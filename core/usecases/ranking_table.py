@@ -70,7 +70,8 @@ def reference_sentence(n_reference: int, cohort: str = TARGET_COHORT) -> str:
     source = (
         f"the {n_reference} {DATASET_LABELS[cohort]}"
         if cohort in DATASET_LABELS
-        else f"the {n_reference} organoids of the {cohort} cohort"
+        else f"the {n_reference} organoids of the {cohort}"
+        + ("" if cohort.lower().endswith("cohort") else " cohort")  # "walk lab cohort", not "... cohort cohort"
     )
     return (
         f"Negative z-score = predicted more sensitive than the average organoid of the reference cohort, "
