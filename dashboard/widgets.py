@@ -16,7 +16,6 @@ from core.evaluation.evidence import (
     CHANCE,
     NO_BETTER,
     Evidence,
-    best_architecture,
     best_training,
 )
 from core.inference.bundle import ModelBundle
@@ -27,6 +26,7 @@ from dashboard.bundles import (
     bundle_evidence,
     bundle_grid,
     bundle_reference_expression,
+    default_architecture,
     load_or_stop,
     no_bundles_message,
     readable_evidence,
@@ -59,9 +59,15 @@ UPLOAD_HELP = "CSV, TSV, TXT or XLSX, optionally gzipped; any other file gets a 
 
 
 def show_evidence(name: str, container: Any = st) -> Evidence:
-    """The bundle's verdict in a coloured box: red when it orders organoids no better than a drug's average or
-    than chance, amber when the evidence is weak, green otherwise (:attr:`Evidence.grade`)."""
+    """The bundle's verdict in a coloured box (:func:`show_verdict`)."""
     found = bundle_evidence(name)
+    show_verdict(found, container)
+    return found
+
+
+def show_verdict(found: Evidence, container: Any = st) -> None:
+    """A verdict in a coloured box: red when the model orders organoids no better than a drug's average or than
+    chance, amber when the evidence is weak, green otherwise (:attr:`Evidence.grade`)."""
     box = (
         container.success
         if found.orders_samples
@@ -70,7 +76,25 @@ def show_evidence(name: str, container: Any = st) -> Evidence:
         else container.warning
     )
     box(found.verdict(), icon=":material/verified:" if found.orders_samples else ":material/warning:")
-    return found
+
+
+# A score a row cannot have (e.g. the paper score of the per-organoid mean, constant within an organoid).
+UNDEFINED = "undefined"
+
+
+def score_columns(table: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, dict[str, object]]:
+    """``table`` with its score ``columns`` readable, and their column formats (three decimals). st.dataframe shows
+    a missing number as "None", so a column with a score that is undefined for some row is shown as right-aligned
+    text with the word :data:`UNDEFINED` there (the performance and fine-tuning pages say the same)."""
+    shown = table.copy()
+    config: dict[str, object] = {}
+    for column in columns:
+        if shown[column].isna().any():
+            shown[column] = shown[column].map(lambda value: UNDEFINED if pd.isna(value) else f"{value:.3f}")
+            config[column] = st.column_config.TextColumn(alignment="right")
+        else:
+            config[column] = st.column_config.NumberColumn(format="%.3f")
+    return shown, config
 
 
 def model_source_picker() -> None:
@@ -145,12 +169,7 @@ def choose_architecture(widget_key: str, container: Any = st, require: tuple[str
     a required model is still offered (its other models stay usable), and the chosen one's unusable bundles are
     named below the menu."""
     grid = bundle_grid()
-    complete = [a for a in grid if all(k in grid[a] for k in require)]
-    found = {
-        a: [readable_evidence(name) for k, name in grid[a].items() if not require or k in require]
-        for a in (complete or grid)
-    }
-    default = best_architecture({a: [e for e in scored if e is not None] for a, scored in found.items()})
+    default = default_architecture(grid, require)
     chosen = remembered_choice(
         "Architecture",
         list(grid),

@@ -17,6 +17,7 @@ import tempfile
 import time
 import zipfile
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,12 +29,13 @@ from streamlit.testing.v1 import AppTest
 from core.data.panels import load_panel
 from core.data.registry import load_cohort
 from core.evaluation.baselines import NAIVE_BASELINES
+from core.evaluation.evidence import GRADE_WORDS, NO_BETTER, evidence
 from core.evaluation.metrics import HEADLINE, METRICS
 from core.inference.bundle import BundleError, bundle_files, bundles_from_zip_bytes, bundles_to_zip_bytes, load_bundle
 from core.models.config import TDNNConfig
 from core.training import background
 from core.training.fit import TrainingSettings
-from core.training.own_cohort import SCORES, comparison_table, train_own_cohort
+from core.training.own_cohort import SCORES, beats_the_drug_average, comparison_table, train_own_cohort
 from core.training.pretrained import pretrained_from_zeroshot_bundle
 from core.upload import UploadError
 from core.upload.cohort import UploadedCohort, training_expression_again, validate_cohort_upload
@@ -544,10 +546,11 @@ def test_page_fine_tunes_and_every_page_uses_the_session_bundles(models_env, tin
         assert "How far each model can be trusted on your cohort" in _texts(app)
         bundles = app.session_state["_session_bundles"]
         assert set(bundles) == {"session_tdnn_finetuned", "session_tdnn_scratch"}
-        shown = app.dataframe[-1].value
-        expected = comparison_table({b.manifest.training: b for b in bundles.values()})
-        pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected, check_dtype=False)
+        _assert_scores_shown(app, bundles)
         assert "Download both bundles (.zip)" in [b.label for b in app.get("download_button")]
+        # The pages switch to the lab's models by themselves only when one beats each drug's average; else asked.
+        if not beats_the_drug_average(evidence(b.reference_predictions) for b in bundles.values()):
+            app.button(key="finetune_use_models").click().run()
         assert app.sidebar.selectbox(key="model_source_widget").value == "session"
 
         # The next patient's organoid is ranked with z-scores against this cohort.
@@ -574,6 +577,61 @@ def test_page_fine_tunes_and_every_page_uses_the_session_bundles(models_env, tin
         for path in written
         if path != tempfile.gettempdir() and not Path(path).name.startswith("__autograph_generated_file")
     ] == []
+
+
+def _assert_scores_shown(app: AppTest, bundles: dict) -> None:
+    """The page's comparison table is the library's, a score undefined for a row said as on the performance page."""
+    shown = next(d.value for d in app.dataframe if "model" in d.value.columns).reset_index(drop=True)
+    expected = comparison_table({b.manifest.training: b for b in bundles.values()})
+    assert list(shown["model"]) == list(expected["model"]) and expected.isna().any().any()
+    for column in expected.columns[1:]:
+        if expected[column].isna().any():  # text: the page's 3 decimals, and the word where there is no score
+            assert list(shown[column]) == ["undefined" if pd.isna(v) else f"{v:.3f}" for v in expected[column]]
+        else:
+            np.testing.assert_allclose(shown[column], expected[column], rtol=1e-5)  # as sent to the browser
+
+
+def _predicting(bundle, ordering: float):
+    """``bundle`` whose out-of-fold predictions are each drug's average plus ``ordering`` times the organoid's
+    deviation from it: 1 orders the organoids perfectly, -1 backwards (no better than the drug's average)."""
+    oof = bundle.reference_predictions.copy()
+    average = oof.groupby("drug")["y_true"].transform("mean")
+    screened = oof["y_true"].notna()
+    oof.loc[screened, "y_pred"] = average[screened] + ordering * (oof.loc[screened, "y_true"] - average[screened])
+    return replace(bundle, reference_predictions=oof)
+
+
+def _finished_training(trained, ordering: float) -> background.BackgroundJob:
+    """A training job that has just ended with ``trained``'s bundles, their predictions made to order as asked."""
+    archive = bundles_to_zip_bytes([_predicting(b, ordering) for b in trained[2].values()])
+    return background.BackgroundJob(status=background.DONE, result=archive, started=0.0, finished=42.0)
+
+
+@pytest.mark.parametrize("ordering", [-1.0, 1.0])
+def test_the_labs_models_get_a_verdict_and_are_used_only_when_they_beat_the_drug_average(
+    models_env, trained, ordering: float
+) -> None:
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).switch_page("views/finetune.py")
+    app.session_state["finetune_job"] = _finished_training(trained, ordering)
+    app.session_state["finetune_job_cohort"] = {"expression": trained[0].cohort.expression, "label": "lab 7"}
+    app.run()
+    assert not app.exception
+    verdicts = [e.value for e in (app.error if ordering < 0 else app.success)]
+    assert sum(GRADE_WORDS[NO_BETTER] in v for v in verdicts) == (2 if ordering < 0 else 0)
+    assert sum("better than chance" in v for v in verdicts) == (0 if ordering < 0 else 2)
+    _assert_scores_shown(app, trained[2])  # the benchmark of the folds, not changed above
+    if ordering > 0:  # used at once
+        assert app.sidebar.selectbox(key="model_source_widget").value == "session"
+        assert "Every page now uses these models" in _texts(app)
+        assert "finetune_use_models" not in [b.key for b in app.button]
+        return
+    # No better than each drug's average: the pages keep the reference models until the lab says otherwise.
+    assert app.sidebar.selectbox(key="model_source_widget").value == "reference"
+    assert "Neither of these models orders your organoids better than each drug's average" in _texts(app)
+    assert "Every page now uses these models" not in _texts(app)
+    app.button(key="finetune_use_models").click().run()
+    assert app.sidebar.selectbox(key="model_source_widget").value == "session"
+    assert "Every page now uses these models" in _texts(app)
 
 
 def test_the_page_keeps_what_was_typed_while_other_pages_are_open(models_env, tiny_models_dir: Path) -> None:

@@ -21,7 +21,7 @@ committed bundles' settings.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -30,6 +30,7 @@ import pandas as pd
 
 from core.data.cohort import Cohort
 from core.data.registry import load_cohort
+from core.evaluation.evidence import CHANCE, NO_BETTER, Evidence
 from core.evaluation.metrics import HEADLINE, METRICS
 from core.inference.bundle import ModelBundle, bundles_to_zip_bytes
 from core.inference.model import TrainedModel
@@ -180,3 +181,10 @@ def comparison_table(bundles: dict[str, ModelBundle]) -> pd.DataFrame:
     return table[["model", *[c for c in SCORES if c in table.columns]]].rename(
         columns={k: METRICS[k].label for k in SCORES}
     )
+
+
+def beats_the_drug_average(verdicts: Iterable[Evidence]) -> bool:
+    """True when at least one of a lab's models orders its organoids within a drug better than each drug's
+    average does, beyond what shuffled organoids reach (a verdict that is not red, see
+    :attr:`core.evaluation.evidence.Evidence.grade`): only then may the pages switch to them without asking."""
+    return any(found.grade not in (NO_BETTER, CHANCE) for found in verdicts)

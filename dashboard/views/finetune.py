@@ -23,7 +23,15 @@ from core.inference.model import TrainedModel
 from core.study_design import TARGET_COHORT, bundle_name
 from core.training import background
 from core.training.fit import TrainingSettings
-from core.training.own_cohort import BROWSER_TRAINING, SCORES, comparison_table, n_folds_for, train_own_cohort_to_zip
+from core.training.own_cohort import (
+    BROWSER_TRAINING,
+    MODEL_LABELS,
+    SCORES,
+    beats_the_drug_average,
+    comparison_table,
+    n_folds_for,
+    train_own_cohort_to_zip,
+)
 from core.training.pretrained import pretrained_from_zeroshot_bundle
 from core.upload import UploadError
 from core.upload.cohort import (
@@ -35,10 +43,19 @@ from core.upload.cohort import (
     validate_cohort_upload,
 )
 from core.upload.responses import example_response_table
-from dashboard.bundles import ARCHITECTURES, reference_grid, unusable_note
+from dashboard.bundles import ARCHITECTURES, bundle_evidence, reference_grid, unusable_note
 from dashboard.restart import restarted
-from dashboard.session import add_session_bundles, attach_reference_expression, session_bundles
-from dashboard.widgets import UPLOAD_HELP
+from dashboard.session import (
+    MODEL_SOURCE,
+    MODEL_SOURCE_WIDGET,
+    REFERENCE_MODELS,
+    SESSION_MODELS,
+    add_session_bundles,
+    attach_reference_expression,
+    session_bundles,
+    using_session_models,
+)
+from dashboard.widgets import UPLOAD_HELP, score_columns, show_verdict
 
 COHORT, JOB, JOB_COHORT, TRAINED = "finetune_cohort", "finetune_job", "finetune_job_cohort", "finetune_trained"
 OUTCOME_DRAWN = "finetune_outcome_drawn"  # the finished job whose outcome a completed run of this page drew
@@ -173,19 +190,32 @@ def start_training(
     st.session_state[TRAINED] = None
 
 
+def use_models(source: str) -> None:
+    """Every page uses the reference models or this session's own (the sidebar's choice, made here)."""
+    st.session_state[MODEL_SOURCE] = source
+    st.session_state.pop(MODEL_SOURCE_WIDGET, None)  # else the sidebar keeps showing an earlier choice
+
+
 def collect_finished_job() -> bool:
-    """Move a finished job's bundles into this session's models (once); True when it did."""
+    """Move a finished job's bundles into this session's models (once) with their verdicts; True when it did.
+    The pages switch to them only when one of them orders the lab's organoids better than each drug's average
+    (:func:`core.training.own_cohort.beats_the_drug_average`); otherwise the page asks first."""
     job = st.session_state.get(JOB)
     if job is None or job.status != background.DONE or job.result is None:
         return False
     archive, job.result = job.result, None
     bundles = bundles_from_zip_bytes(archive)
     trained_on = st.session_state[JOB_COHORT]
-    add_session_bundles(bundles, trained_on["expression"])
+    add_session_bundles(bundles, trained_on["expression"])  # switches to them, so their evidence is theirs
+    with st.spinner("Testing each model's ordering of your organoids against shuffled ones..."):
+        verdicts = {b.name: bundle_evidence(b.name) for b in bundles}
+    if not beats_the_drug_average(verdicts.values()):
+        use_models(REFERENCE_MODELS)
     st.session_state[TRAINED] = {
         "names": [b.name for b in bundles],
         "seconds": job.seconds,
         "label": trained_on["label"],
+        "verdicts": verdicts,
     }
     return True
 
@@ -238,16 +268,14 @@ def show_results(trained: dict) -> None:
         return
     by_training = {b.manifest.training: b for b in bundles}
     st.subheader("How far each model can be trusted on your cohort")
-    st.success(
-        f"Trained in {trained['seconds']:.0f} s. Every page now uses these models (sidebar: *Models used on "
-        "every page*); z-scores are computed against your cohort's cross-validated predictions."
-    )
-    st.dataframe(
-        comparison_table(by_training),
-        hide_index=True,
-        key="finetune_scores",
-        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in (METRICS[key].label for key in SCORES)},
-    )
+    for training, b in by_training.items():
+        st.markdown(
+            f"**{ARCHITECTURES.get(b.manifest.architecture, b.manifest.architecture)} {MODEL_LABELS[training]}**"
+        )
+        show_verdict(trained["verdicts"][b.name])
+    say_which_models_are_used(trained, worth_using=beats_the_drug_average(trained["verdicts"].values()))
+    scores, formats = score_columns(comparison_table(by_training), [METRICS[key].label for key in SCORES])
+    st.dataframe(scores, hide_index=True, key="finetune_scores", column_config=formats)
     first = next(iter(by_training.values()))
     folds = first.manifest.cross_validation.n_folds
     st.caption(
@@ -271,6 +299,29 @@ def show_results(trained: dict) -> None:
     left, right, _ = st.columns([1, 1, 2])
     left.page_link("views/upload.py", label="Upload the next patient's profile", icon=":material/upload:")
     right.page_link("views/ranking.py", label="Drug ranking", icon=":material/format_list_numbered:")
+
+
+def say_which_models_are_used(trained: dict, worth_using: bool) -> None:
+    """Whether every page uses the lab's models; when they do not, why, and a button to use them all the same."""
+    if using_session_models():
+        st.success(
+            f"Trained in {trained['seconds']:.0f} s. Every page now uses these models (sidebar: *Models used on "
+            "every page*); z-scores are computed against your cohort's cross-validated predictions."
+        )
+        return
+    if worth_using:
+        st.info(f"Trained in {trained['seconds']:.0f} s. The pages use the reference models (sidebar choice).")
+        label = "Use these models on every page"
+    else:
+        st.warning(
+            f"Trained in {trained['seconds']:.0f} s. **Neither of these models orders your organoids better than "
+            "each drug's average**, so the pages keep the reference models. Using these would rank drugs by "
+            "their average potency in your cohort, not by the organoid."
+        )
+        label = "Use these models anyway"
+    if st.button(label, key="finetune_use_models"):
+        use_models(SESSION_MODELS)
+        st.rerun()
 
 
 def load_saved_bundles() -> None:

@@ -40,6 +40,7 @@ from dashboard.bundles import (
     bundle_grid,
     no_bundles_message,
 )
+from dashboard.widgets import score_columns
 
 TRAINING_LABEL_ORDER = [TRAINING_LABELS[k] for k in TRAININGS]
 COLOURS = {
@@ -52,8 +53,6 @@ COLOURS = {
 }
 ROW_HEIGHT = 35  # st.dataframe's row height in pixels: tables are sized to show every row
 TRAINING_COLUMN = {"training": st.column_config.TextColumn(width=220)}  # "naive: drug + organoid means" uncut
-# A score a row cannot have: e.g. the paper score of the per-organoid mean, constant within an organoid.
-UNDEFINED = "undefined"
 # How the summary counts the models short of ordering organoids, strongest evidence first.
 SHORT_OF_ORDERING = {
     WEAK: f"weak evidence (p < {CHANCE_LEVEL_P:g})",
@@ -69,18 +68,12 @@ def full_height(table: pd.DataFrame) -> int:
 
 def score_table(table: pd.DataFrame, labels: dict[str, str]) -> tuple[pd.DataFrame, dict[str, object]]:
     """The architecture, training and ``labels``' score columns of ``table`` under their labels, and their column
-    formats (three decimals). st.dataframe shows a missing number as "None", so a column with a score that is
-    undefined for some row is shown as right-aligned text with the word :data:`UNDEFINED` there."""
+    formats (:func:`dashboard.widgets.score_columns`)."""
     keys = [key for key in labels if key in table.columns]
-    shown = table[["architecture", "training", *keys]].rename(columns=labels)
-    config: dict[str, object] = dict(TRAINING_COLUMN)
-    for label in (labels[key] for key in keys):
-        if shown[label].isna().any():
-            shown[label] = shown[label].map(lambda value: UNDEFINED if pd.isna(value) else f"{value:.3f}")
-            config[label] = st.column_config.TextColumn(alignment="right")
-        else:
-            config[label] = st.column_config.NumberColumn(format="%.3f")
-    return shown, config
+    shown, config = score_columns(
+        table[["architecture", "training", *keys]].rename(columns=labels), [labels[key] for key in keys]
+    )
+    return shown, {**TRAINING_COLUMN, **config}
 
 
 def stored_table(file_name: str, columns: set[str], numbers: tuple[str, ...] = (), **read: Any) -> pd.DataFrame | None:
