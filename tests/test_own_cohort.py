@@ -15,6 +15,7 @@ import signal
 import sys
 import tempfile
 import time
+import types
 import zipfile
 from contextlib import contextmanager
 from dataclasses import replace
@@ -424,6 +425,21 @@ def test_a_killed_worker_is_reported_in_plain_words() -> None:
     after = background.start(_count_slowly, (3,), "test-after-kill")  # the next training is not blocked
     _wait_for(lambda: not after.active)
     assert after.status == background.DONE
+
+
+@pytest.mark.slow
+def test_a_worker_does_not_run_the_app_script_again(tmp_path: Path, monkeypatch) -> None:
+    """Under Streamlit, ``__main__`` is the running app script (a module without a spec): a spawned worker ran it
+    again, in a process without a session (the "missing ScriptRunContext" warnings in the server log)."""
+    app_script = tmp_path / "app.py"
+    app_script.write_text("raise SystemExit('the app script ran in the worker')\n")
+    script_module = types.ModuleType("__main__")  # as Streamlit's script runner installs it
+    script_module.__file__ = str(app_script)
+    monkeypatch.setitem(sys.modules, "__main__", script_module)
+    job = background.start(_divide, (6, 3), "test-main")
+    _wait_for(lambda: not job.active)
+    assert job.status == background.DONE and job.result == 2.0, job.error
+    assert not hasattr(script_module, "__spec__") or script_module.__spec__ is None  # left as it was
 
 
 def _wait_for(condition, seconds: float = 120) -> None:

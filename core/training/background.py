@@ -26,8 +26,10 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib.machinery import ModuleSpec
 from typing import Any
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
@@ -92,7 +94,8 @@ def _supervise(job: BackgroundJob, work: Callable[..., Any], args: tuple, name: 
         process = _SPAWN.Process(target=_worker, args=(sender, work, args), name=name, daemon=True)
         job.started = time.perf_counter()
         job.status = RUNNING
-        process.start()
+        with _main_module_not_run_again():
+            process.start()
         job._process = process
         sender.close()  # the worker holds the only sending end: a dead worker ends recv() with EOFError
         if job._cancel.is_set():
@@ -120,6 +123,36 @@ def _supervise(job: BackgroundJob, work: Callable[..., Any], args: tuple, name: 
             job.result, job.status = outcome[1], DONE
         else:
             job.error, job.status = outcome[1], FAILED
+
+
+_NO_SPEC = object()
+
+
+@contextmanager
+def _main_module_not_run_again() -> Iterator[None]:
+    """While a worker starts, ``__main__`` says by its spec that a spawned process must not run it again.
+
+    A spawned child first runs its parent's ``__main__`` from that module's file unless the module's spec names it
+    ``__main__``. Under Streamlit, ``__main__`` is the app script of the run that started the training (Streamlit
+    installs each run's script module there, with no spec), so every worker ran the whole app once more, in a
+    process without a Streamlit session: some 29 "missing ScriptRunContext" warnings in the server log per
+    training, and the app's imports before the training began. The worker needs nothing from it (its work is a
+    function of a module it imports). The spec is put back at once, and only the attribute changes, so a script
+    run starting meanwhile keeps its own ``__main__``.
+    """
+    main = sys.modules["__main__"]
+    earlier = main.__dict__.get("__spec__", _NO_SPEC)
+    if earlier is not None and earlier is not _NO_SPEC:  # a real spec: the child handles it already
+        yield
+        return
+    main.__spec__ = ModuleSpec("__main__", None)
+    try:
+        yield
+    finally:
+        if earlier is _NO_SPEC:
+            del main.__spec__
+        else:
+            main.__spec__ = earlier
 
 
 def unexpected_end_message(exit_code: int | None) -> str:
