@@ -79,7 +79,8 @@ def refused(data: bytes, filename: str, panel: list[str], **kwargs) -> str:
 def test_full_csv_samples_as_rows(full_matrix: pd.DataFrame, panel: list[str]) -> None:
     profile = validate_upload(csv_bytes(full_matrix), "organoids.csv", panel)
     check = profile.check
-    assert "Identifiers:     12,037 found, 12,031 mapped (305 renamed, 3 ambiguous, 3 unknown)" in check.to_text()
+    text = "Identifiers:     12,037 found, 12,031 mapped (305 previous/alias symbols renamed to approved ones; 3 ambiguous, 3 unknown)"
+    assert text in check.to_text()
     assert check.n_samples == 22 and check.samples == list(full_matrix.index)
     assert check.orientation == "samples as rows"
     assert check.identifier_type == "HGNC symbols"
@@ -170,6 +171,7 @@ def test_ensembl_ids_with_and_without_version(
     profile = validate_upload(csv_bytes(frame.T), "ensembl.csv", panel)
     assert profile.check.identifier_type == "Ensembl gene IDs"
     assert profile.check.n_mapped == len(genes)
+    assert profile.check.renaming() == f"{len(genes):,} Ensembl IDs mapped to gene symbols"  # not "renamed"
     expected_coverage = len(set(panel) & set(genes)) / len(panel)
     assert profile.check.coverage_overall == pytest.approx(expected_coverage)
     np.testing.assert_allclose(profile.expression[genes], matrix[genes], atol=1e-4)
@@ -215,6 +217,10 @@ def test_standardised_input_passes_unchanged_with_warning(matrix: pd.DataFrame, 
     profile = validate_upload(csv_bytes(zscores), "z.csv", panel)
     assert profile.check.scale is Scale.STANDARDISED
     assert any("standardised" in warning for warning in profile.check.warnings)
+    # A gene given twice: its standardised values are averaged, and said so (not "log2 values").
+    twice = validate_upload(csv_bytes(pd.concat([zscores, zscores.iloc[:, :1]], axis=1)), "z.csv", panel)
+    averaged = next(w for w in twice.check.warnings if "given more than once" in w)
+    assert averaged.startswith("Genes given more than once had their standardised values (as uploaded) averaged")
     np.testing.assert_allclose(profile.expression[panel], zscores[panel], atol=1e-4)
 
 
@@ -398,3 +404,18 @@ def test_cli_exit_codes(matrix: pd.DataFrame, panel: list[str], tmp_path) -> Non
     assert "Samples:         22" in ok.stdout and "100.0% of 1,000 panel genes" in ok.stdout
     no = subprocess.run([*command, str(bad)], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
     assert no.returncode == 2 and "drug-response table" in no.stderr and no.stdout == ""
+
+
+def test_a_reference_organoids_own_profile_is_recognised_and_no_other() -> None:
+    from core.data.panels import load_panel
+    from core.data.registry import load_cohort
+    from core.upload.reference_match import identical_references
+
+    reference = load_cohort("colorectal").expression
+    upload = reference.loc[["P10", "P11"]].rename(index={"P10": "patient A"})
+    # Exported as a lab would, with 2 decimals and a third organoid that differs from P14 as a replicate might.
+    upload.loc["patient B"] = reference.loc["P14"] + np.random.default_rng(0).normal(0, 0.1, reference.shape[1])
+    data = upload.T.rename_axis("gene").to_csv(float_format="%.2f").encode()
+    read = validate_upload(data, "organoids.csv", load_panel("tdnn")).expression
+    assert identical_references(read, reference) == {"patient A": "P10", "P11": "P11"}
+    assert identical_references(read.iloc[:, :20], reference) == {}  # too few genes to tell

@@ -75,6 +75,21 @@ class UploadCheck:
         return len(self.renamed)
 
     @property
+    def n_ensembl_mapped(self) -> int:
+        """Ensembl gene IDs given their approved symbol (the rest of :attr:`renamed` are old or alias symbols)."""
+        return sum(old.upper().startswith("ENSG") for old in self.renamed)
+
+    def renaming(self) -> str:
+        """What was renamed, in words: "11,890 Ensembl IDs mapped to gene symbols, 12 previous/alias symbols
+        renamed to approved ones"."""
+        n_symbols = self.n_renamed - self.n_ensembl_mapped
+        parts = [
+            f"{self.n_ensembl_mapped:,} Ensembl IDs mapped to gene symbols" if self.n_ensembl_mapped else "",
+            f"{n_symbols:,} previous/alias symbols renamed to approved ones" if n_symbols else "",
+        ]
+        return ", ".join(part for part in parts if part) or "none renamed"
+
+    @property
     def n_ambiguous(self) -> int:
         return len(self.ambiguous)
 
@@ -98,7 +113,7 @@ class UploadCheck:
             f"Layout:          {self.orientation}; identifiers are {self.identifier_type}",
             f"Scale:           {self.scale} -> transformation: {self.transformation}",
             f"Identifiers:     {self.n_identifiers:,} found, {self.n_mapped:,} mapped "
-            f"({self.n_renamed:,} renamed, {self.n_ambiguous:,} ambiguous, {self.n_unknown:,} unknown)",
+            f"({self.renaming()}; {self.n_ambiguous:,} ambiguous, {self.n_unknown:,} unknown)",
             f"Genes:           {self.n_genes:,} distinct approved symbols "
             f"(duplicated genes averaged: {self.n_duplicates_aggregated:,})",
             f"Panel coverage:  {self.coverage_overall:.1%} of {self.panel_size:,} panel genes overall",
@@ -159,8 +174,9 @@ def validate_upload(
 
     warnings = parsed.notes + oriented.notes + scaled.warnings + _mapping_warnings(mapping)
     if duplicated:
+        values = "standardised values (as uploaded)" if scaled.scale is Scale.STANDARDISED else "log2 values"
         warnings.append(
-            f"Genes given more than once had their log2 values averaged: {len(duplicated):,} "
+            f"Genes given more than once had their {values} averaged: {len(duplicated):,} "
             f"(e.g. {name_list(duplicated)})."
         )
     warnings += _coverage_warnings(per_sample, overall, len(panel_genes), warn_coverage)

@@ -13,6 +13,7 @@ from core.labshift.prepare import MIN_COHORT_SIZE, MIN_TO_ALIGN, PreparedProfile
 from core.labshift.reference import ReferenceProfile, ReferenceProfileError, load_reference_profile
 from core.study_design import TARGET_COHORT
 from core.upload import UploadError, validate_upload
+from core.upload.reference_match import identical_references
 from dashboard.bundles import ARCHITECTURES, bundle_genes, bundle_grid, reference_expression
 from dashboard.session import (
     SAME_LAB_FIELD,
@@ -20,6 +21,7 @@ from dashboard.session import (
     prepared,
     profile,
     release_memory_of_ended_sessions,
+    session_cached,
     set_prepared,
     set_profile,
     take_upload,
@@ -86,6 +88,23 @@ def read_profiles(same_lab: bool | None) -> PreparedProfiles | None:
     set_prepared(reading)
     st.session_state["prepared_key"] = key
     return reading
+
+
+def say_which_are_reference_organoids(expression: pd.DataFrame) -> None:
+    """Name the uploaded samples that repeat a reference organoid's profile: what their rankings then mean."""
+    matches = session_cached("identical_references", lambda: identical_references(expression, reference_expression()))
+    if not matches:
+        return
+    pairs = "; ".join(
+        f"sample **{sample}** is identical to reference organoid **{ref}**" for sample, ref in matches.items()
+    )
+    st.warning(
+        f"{pairs} (van de Wetering 2015). Such a sample is one of the reference organoids: its z-scores compare it "
+        "with itself among the others, and the models' cross-validated prediction for it already exists (the fold "
+        "models that did not hold it out trained on it), so its ranking looks more reliable than one for a new "
+        "patient's organoid would.",
+        icon=":material/content_copy:",
+    )
 
 
 def show_reading(reading: PreparedProfiles) -> None:
@@ -208,8 +227,8 @@ st.markdown(
     f"- **Samples:** {', '.join(check.samples[:20])}{' ...' if check.n_samples > 20 else ''}\n"
     f"- **Layout:** {check.orientation}; identifiers are {check.identifier_type}\n"
     f"- **Transformation:** {check.transformation}\n"
-    f"- **Genes:** {check.n_genes:,} approved symbols ({check.n_renamed:,} renamed from previous/alias symbols "
-    f"or Ensembl IDs, {check.n_duplicates_aggregated:,} duplicated genes averaged)"
+    f"- **Genes:** {check.n_genes:,} approved symbols ({check.renaming()}; {check.n_duplicates_aggregated:,} "
+    "genes given more than once averaged)"
 )
 if check.warnings:
     for warning in check.warnings:
@@ -242,6 +261,8 @@ with st.expander("Full QC report (text)"):
 
 st.subheader("Does it look like the reference organoids?")
 from_demo = st.session_state.get("profile_source") == "the reference cohort (demo)"
+if not from_demo:  # the demo says so above
+    say_which_are_reference_organoids(current.expression)
 if from_demo:
     same_lab = False  # the reference lab's own organoids: nothing to align
 elif check.n_samples >= 2:
