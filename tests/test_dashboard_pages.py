@@ -27,7 +27,7 @@ from core.evaluation.performance import DETAIL_SCORES, HEADLINE_SCORES, NAIVE_LA
 from core.explain.bundle_attributions import organoid_attributions, pathway_enrichment, reference_attributions
 from core.explain.enrichment import ranked_enrichment
 from core.inference.bundle import load_bundle
-from core.usecases.organoid_figures import label_positions, z_score_scatter
+from core.usecases.organoid_figures import z_score_scatter
 from core.usecases.organoid_report import ReportedModel, organoid_report_html
 from core.usecases.predict import rank_drugs
 from core.usecases.ranking import annotate_ranking, ranking_agreement, without_spread
@@ -104,6 +104,9 @@ def test_upload_shows_the_qc_report_and_keeps_the_profile_in_the_session(uploade
     assert "Quality control: two_organoids.csv" in text
     assert "ComBat with the parameters stored in the model bundle" in text
     assert "Samples:** P10, P11" in text
+    # Both are reference organoids' own profiles: said, with what it means for their rankings.
+    assert "sample **P10** is identical to reference organoid **P10**; sample **P11** is identical to" in text
+    assert "its z-scores compare it with itself among the others" in text
     assert list(uploaded.session_state["profile"].expression.index) == ["P10", "P11"]
     # The sample picker for later pages lives in the sidebar and offers both organoids.
     assert uploaded.sidebar.selectbox(key="sample").options == ["P10", "P11"]
@@ -131,6 +134,7 @@ def test_another_labs_organoids_are_flagged_and_aligned_as_a_cohort(models_env) 
     app.file_uploader(key="upload_file").set_value(("other_lab.csv", lab.T.to_csv().encode(), "text/csv")).run()
     assert not app.exception and app.radio(key="upload_same_lab").value.startswith("Yes")
     assert "aligned as one lab's cohort" in _text(app) and not app.error
+    assert "identical to reference organoid" not in _text(app)  # shifted by another lab: not the same profiles
     assert app.session_state["prepared_profiles"].out_of_range() == []
 
     app.radio(key="upload_same_lab").set_value(app.radio(key="upload_same_lab").options[1]).run()
@@ -618,11 +622,58 @@ def test_tie_marks_say_which_ranks_cannot_be_told_apart() -> None:
     assert list(report_table["tied?"]) == list(tie_marks(ranking))  # the CSV and the report carry the same marks
 
 
-def test_neighbouring_scatter_labels_get_different_positions() -> None:
-    x, y = np.array([0.0, 0.01, 0.02, 1.0]), np.array([0.0, 0.0, 0.01, 1.0])
-    positions = label_positions(x, y)
-    assert len(set(positions[:3])) == 3  # three drugs within 8 % of the range: three different positions
-    assert positions[3] == "top center"  # a drug far from the others keeps the default
+def _crowded_rankings() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two models' rankings of 60 drugs whose top 5 (long names among them) sit within a few hundredths of a z of
+    each other, the others spread around them, as in the ranking of organoid P10 (SB 216763 over PLX4720)."""
+    rng = np.random.default_rng(3)
+    names = ["SB 216763", "PLX4720", "GSK1120212/Trametinib", "(5Z)-7-Oxozeaenol", "5-Fluorouracil", "Nilotinib"]
+    names += ["Afatinib", "Dabrafenib", "Selumetinib", "Refametinib"] + [f"drug {i}" for i in range(50)]
+    others = rng.uniform(-0.3, 2.0, (2, 50))
+    z_a = np.concatenate([-1.5 + rng.normal(0, 0.03, 5), -0.6 + rng.normal(0, 0.03, 5), others[0]])
+    z_b = np.concatenate([-1.4 + rng.normal(0, 0.03, 5), -1.8 + rng.normal(0, 0.03, 5), others[1]])
+    return tuple(
+        pd.DataFrame({"drug": names, "z_score": z, "rank": pd.Series(z).rank(method="first").astype(int)})
+        for z in (z_a, z_b)
+    )
+
+
+def test_scatter_labels_neither_overlap_nor_cover_dots_when_crowded() -> None:
+    """Label boxes estimated from the drawn figure alone (its size, margins, axis ranges and each annotation's
+    offset; text about 0.6 em per character, 1.2 em high) do not overlap each other, cover a dot or leave the
+    plot."""
+    figure = z_score_scatter(*_crowded_rankings(), "from scratch", "fine-tuned")
+    layout = figure.layout
+    width = layout.width - layout.margin.l - layout.margin.r
+    height = layout.height - layout.margin.t - layout.margin.b
+    (x0, x1), (y0, y1) = layout.xaxis.range, layout.yaxis.range
+
+    def pixels(x, y):
+        return (np.asarray(x) - x0) / (x1 - x0) * width, (y1 - np.asarray(y)) / (y1 - y0) * height
+
+    boxes = []
+    for label in layout.annotations:
+        x, y = pixels(label.x, label.y)
+        half_width, half_height = 0.3 * label.font.size * len(label.text), 0.6 * label.font.size
+        boxes.append(
+            (
+                x + label.ax - half_width,
+                y + label.ay - half_height,
+                x + label.ax + half_width,
+                y + label.ay + half_height,
+            )
+        )
+    assert len(boxes) == 10  # the top 5 of each model, none shared
+    for i, a in enumerate(boxes):
+        assert 0 <= a[0] and a[2] <= width and 0 <= a[1] and a[3] <= height, layout.annotations[i].text
+        for b in boxes[:i]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), layout.annotations[i].text
+    dot_x, dot_y = pixels(
+        np.concatenate([t.x for t in figure.data if t.mode == "markers"]),
+        np.concatenate([t.y for t in figure.data if t.mode == "markers"]),
+    )
+    for left, top, right, bottom in boxes:
+        distance = np.hypot(dot_x - np.clip(dot_x, left, right), dot_y - np.clip(dot_y, top, bottom))
+        assert distance.min() >= 5  # the largest dot's radius
 
 
 def test_a_cohort_named_cohort_is_not_called_cohort_twice() -> None:
