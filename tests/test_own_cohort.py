@@ -190,10 +190,11 @@ def test_two_uploads_become_a_cohort_and_what_was_left_out_is_listed(tiny_models
     ghost = pd.DataFrame({"Organoid": ["P99"], "Drug": ["Oxaliplatin"], "AUC": [0.5], "SMILES": [""]})
     unknown = pd.DataFrame({"Organoid": ["P10"], "Drug": ["Unobtainium-7"], "AUC": [0.5], "SMILES": [""]})
     broken = pd.DataFrame({"Organoid": ["P10"], "Drug": ["Mystery-1"], "AUC": [0.5], "SMILES": ["C1CC(("]})
+    antibody = pd.DataFrame({"Organoid": ["P10", "P11"], "Drug": "Cetuximab", "AUC": [0.5, 0.6], "SMILES": ""})
     flat = pd.DataFrame(
         {"Organoid": expression.columns[:6], "Drug": "Flatline", "AUC": 0.9, "SMILES": "CC(=O)Oc1ccccc1C(=O)O"}
     )
-    table = pd.concat([responses, ghost, unknown, broken, flat], ignore_index=True)
+    table = pd.concat([responses, ghost, unknown, broken, antibody, flat], ignore_index=True)
     uploaded = _upload(expression.to_csv().encode(), _csv(table), label="test lab")
     cohort, check = uploaded.cohort, uploaded.check
 
@@ -203,6 +204,10 @@ def test_two_uploads_become_a_cohort_and_what_was_left_out_is_listed(tiny_models
     dropped = " ".join(check.dropped)
     assert "Samples in the response table without expression: P99" in dropped
     assert "Drugs without a structure" in dropped and "Unobtainium-7" in dropped
+    # An antibody is not asked for a SMILES: said to be beyond what these models encode.
+    biologics = next(line for line in check.dropped if "Cetuximab" in line)
+    assert biologics.startswith("Antibodies and other biologics, which these models cannot encode")
+    assert "add a smiles" not in biologics.lower() and "Cetuximab" not in dropped.split("Drugs without a structure")[1]
     assert "Drugs whose SMILES RDKit could not read: Mystery-1 (C1CC(()" in dropped
     assert "measured in one sample only" in dropped and "Flatline" in dropped
     sources = check.structures.set_index("drug")["structure from"]

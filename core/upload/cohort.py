@@ -25,6 +25,7 @@ Nothing is written to disk; the cohort records the uploads only by the SHA-256 o
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -137,6 +138,16 @@ def training_expression_again(
     return expression
 
 
+# INN stems of protein drugs: monoclonal antibodies (cetuximab, bevacizumab) and receptor fusion proteins
+# (aflibercept). GDSC screens some of them (cetuximab) but gives them no structure.
+BIOLOGIC_STEMS = ("mab", "cept")
+
+
+def is_biologic(drug: str) -> bool:
+    """True for a drug named like an antibody or fusion protein (any word of its name ends in a biologic stem)."""
+    return any(word.endswith(BIOLOGIC_STEMS) for word in re.findall(r"[a-z]+", drug.lower()))
+
+
 def build_cohort(
     profile: ValidatedProfile, table: ResponseTable, panel: list[str], name: str, label: str, data_files: dict[str, str]
 ) -> UploadedCohort:
@@ -159,7 +170,13 @@ def build_cohort(
             + name_list([f"{d} ({table.own_smiles[d]})" for d in unreadable], 10)
             + "."
         )
-    unknown = [d for d in unmatched if d not in table.own_smiles]
+    biologics = [d for d in unmatched if d not in table.own_smiles and is_biologic(d)]
+    if biologics:
+        dropped.append(
+            "Antibodies and other biologics, which these models cannot encode (they read a small molecule's "
+            f"structure, and a protein has none they can use): {name_list(biologics, 10)}."
+        )
+    unknown = [d for d in unmatched if d not in table.own_smiles and d not in biologics]
     if unknown:
         dropped.append(
             f"Drugs without a structure (not found in the GDSC catalogue by name and the table gives "
