@@ -9,6 +9,12 @@ of where the ranking's time goes.
 The first figure is a cold process: a 10-organoid cohort uploaded and its ranking page drawn (AppTest: the
 server's work, not the browser's drawing).
 
+First of all, the table of issue 23 ("what | now | target"), measured in headless Chromium against ``streamlit run``
+on the committed bundles (``time_upload_server`` starts the server): upload -> ranking drawn on a cold server and
+on a warm one in a new session, ranking -> genes -> pathways, the HTML report, five sessions uploading at once
+(one browser each, in threads), and, on a second fresh server, a first training's click -> progress bar.
+``--table-only`` stops after it.
+
 Example: ``python -m training_scripts.timing.time_dashboard --architecture tdnn``. Prints figures; asserts nothing.
 """
 
@@ -19,7 +25,11 @@ import cProfile
 import dataclasses
 import io
 import pstats
+import tempfile
+import threading
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
@@ -37,6 +47,7 @@ from core.training import background
 from core.training.own_cohort import BROWSER_TRAINING, train_own_cohort_to_zip
 from core.upload import validate_upload
 from core.usecases.predict import rank_drugs
+from training_scripts.timing.time_upload_server import CHROMIUM, CHROMIUM_ARGS, STEP_MS, dashboard, wait_idle
 
 APP = REPO_ROOT / "dashboard" / "app.py"
 # After the upload, the pages in the order a first-time user meets them (home's start-here path, then the rest).
@@ -117,12 +128,228 @@ def training_clicks(architecture: str, n_samples: int = 12, n_drugs: int = 10) -
     )
 
 
+@dataclass(frozen=True)
+class Row:
+    """One line of issue 23's table: what a user waits for, the figure measured here, and the target."""
+
+    what: str
+    now: str
+    target: str
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def drawn(page, last) -> float:
+    """Wait until ``last`` (the last element a page draws) is on screen and the run has ended; the time then."""
+    last.wait_for()
+    page.get_by_test_id("stStatusWidget").wait_for(state="detached")
+    page.get_by_test_id("stSpinner").first.wait_for(state="detached")
+    return time.monotonic()
+
+
+def new_session(browser, url: str):
+    """A new browser session (its own cookies: a new Streamlit session) on the home page."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(STEP_MS)
+    page.goto(url)
+    page.get_by_role("link", name="1. Upload & QC").wait_for()
+    return page
+
+
+def open_page(page, title: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    wait_idle(page)
+
+
+def upload_to_ranking(page, organoid: Path) -> float:
+    """Seconds from choosing the file on Upload & QC to the ranking page drawn (its QC, then its link clicked)."""
+    open_page(page, "Upload & QC")
+    start = time.monotonic()
+    page.locator("input[type=file]").set_input_files(str(organoid))
+    page.get_by_role("link", name="See the drug ranking").click()
+    return drawn(page, page.get_by_role("button", name="Prepare HTML report")) - start
+
+
+def ranking_to_pathways(page) -> tuple[float, float]:
+    """Seconds from the ranking's "Genes behind it" to the genes page drawn, and from its pathways link on."""
+    start = time.monotonic()
+    page.get_by_role("button", name="Genes behind it").click()
+    genes = drawn(page, page.get_by_role("link", name="Pathways enriched in the top genes", exact=False)) - start
+    start = time.monotonic()
+    page.get_by_role("link", name="Pathways enriched in the top genes", exact=False).click()
+    page.get_by_role("heading", name="Pathways").wait_for()
+    return genes, drawn(page, page.get_by_test_id("stSidebarNav")) - start
+
+
+def report_prepared(page) -> float:
+    """Seconds from "Prepare HTML report" to its download button (the ranking page must be open)."""
+    start = time.monotonic()
+    page.get_by_role("button", name="Prepare HTML report").click()
+    return drawn(page, page.get_by_role("button", name="Download HTML report")) - start
+
+
+def back_to_back_downloads(page) -> list[str | None]:
+    """Click the ranking's first two "Download CSV" buttons one right after the other; why each download failed
+    (None: it arrived)."""
+    buttons = page.get_by_role("button", name="Download CSV")
+    downloads = []
+    for index in range(2):
+        with page.expect_download() as download:
+            buttons.nth(index).click()
+        downloads.append(download.value)
+    return [download.failure() for download in downloads]
+
+
+def concurrent_rankings(url: str, organoid: Path, users: int) -> tuple[list[float], list[list[str | None]]]:
+    """``users`` sessions, each in its own headless Chromium and thread, choose the file at the same moment;
+    each one's upload -> ranking seconds (a session that failed reads NaN and prints why), then each downloads
+    two CSVs back to back (:func:`back_to_back_downloads`) while the others may still be busy."""
+    from playwright.sync_api import sync_playwright
+
+    ready = threading.Barrier(users)
+    seconds = [float("nan")] * users
+    failures: list[list[str | None]] = [[] for _ in range(users)]
+
+    def user(index: int) -> None:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = new_session(browser, url)
+                open_page(page, "Upload & QC")
+                ready.wait()
+                seconds[index] = upload_to_ranking(page, organoid)
+                failures[index] = back_to_back_downloads(page)
+            except Exception as error:  # noqa: BLE001  (a benchmark reports a failed session and goes on)
+                waiting = [line.strip() for line in str(error).splitlines() if "waiting for" in line][:1]
+                print(f"session {index + 1} failed: {type(error).__name__}: {str(error).splitlines()[0]} {waiting}")
+                page.screenshot(path=str(REPO_ROOT / "test-artifacts" / f"time_dashboard_session_{index + 1}.png"))
+                ready.abort()
+            finally:
+                browser.close()
+
+    threads = [threading.Thread(target=user, args=(index,)) for index in range(users)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return seconds, failures
+
+
+def cohort_files(folder: Path, n_samples: int = 12, n_drugs: int = 10) -> tuple[Path, Path]:
+    """A lab's cohort as it would upload it, from public data: expression (genes x organoids) and responses
+    (Organoid, Drug, AUC) of the first ``n_samples`` screened colorectal organoids and ``n_drugs`` GDSC drugs."""
+    reference = load_cohort(TARGET_COHORT)
+    responses = reference.responses
+    samples = sorted(responses["sample"].unique())[:n_samples]
+    drugs = sorted(d for d in responses["drug"].unique() if reference.drug_smiles.get(d))[:n_drugs]
+    rows = responses[responses["sample"].isin(samples) & responses["drug"].isin(drugs)]
+    expression_path, responses_path = folder / "cohort_expression.csv", folder / "cohort_screen.csv"
+    reference.expression.loc[samples].T.rename_axis("gene").to_csv(expression_path, float_format="%.4f")
+    rows.rename(columns={"sample": "Organoid", "drug": "Drug", "value": "AUC"})[["Organoid", "Drug", "AUC"]].to_csv(
+        responses_path, index=False
+    )
+    return expression_path, responses_path
+
+
+def click_to_progress(page, expression: Path, responses: Path) -> float:
+    """Seconds from the first "Fine-tune and train from scratch" click to a progress bar on screen (the cohort
+    checked first); the training is stopped then."""
+    open_page(page, "Fine-tune on your cohort")
+    for label, path in (
+        ("Expression (genes x samples)", expression),
+        ("Drug responses (sample, drug, value)", responses),
+    ):
+        page.get_by_role("region", name=label).get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    page.get_by_text(responses.name).wait_for()
+    page.get_by_role("button", name="Check the cohort").click()
+    page.get_by_text("Samples kept").wait_for()
+    wait_idle(page)
+    start = time.monotonic()
+    page.get_by_role("button", name="Fine-tune and train from scratch").click()
+    page.get_by_test_id("stProgress").wait_for()
+    seconds = time.monotonic() - start
+    page.get_by_role("button", name="Stop training").click()
+    wait_idle(page)
+    return seconds
+
+
+def browser_table(models: Path, users: int) -> list[Row]:
+    """Issue 23's table, measured: one server for the clinician's path and the concurrent sessions, a second fresh
+    one for the first training."""
+    from playwright.sync_api import sync_playwright
+
+    log = REPO_ROOT / "test-artifacts" / "streamlit_time_dashboard.log"
+    log.parent.mkdir(exist_ok=True)
+    rows = []
+
+    def add(row: Row) -> None:
+        rows.append(row)
+        print(f"measured: {row.what.strip()}: {row.now} (load average {load_average()})", flush=True)
+
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
+        organoid = Path(folder) / "organoid.csv"
+        load_cohort(TARGET_COHORT).expression.iloc[[0]].T.rename_axis("gene").to_csv(organoid, float_format="%.4f")
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with dashboard(models, None, log) as (_, url):
+            cold = upload_to_ranking(new_session(browser, url), organoid)
+            add(Row("upload -> ranking drawn, cold server", f"{cold:.1f} s", "< 8 s"))
+            page = new_session(browser, url)
+            warm = upload_to_ranking(page, organoid)
+            add(Row("upload -> ranking drawn, warm server, new session", f"{warm:.1f} s", "< 3 s"))
+            genes, pathways = ranking_to_pathways(page)
+            open_page(page, "Drug ranking")
+            report = report_prepared(page)
+            add(
+                Row("ranking -> genes page / genes -> pathways page", f"{genes:.1f} s / {pathways:.1f} s", "< 3 s each")
+            )
+            add(Row("HTML report prepared", f"{report:.1f} s", "< 5 s"))
+            each, failures = concurrent_rankings(url, organoid, users)
+            drawn_in = [seconds for seconds in each if seconds == seconds]  # NaN: the session failed (printed)
+            now = f"{min(drawn_in):.1f}-{max(drawn_in):.1f} s" if drawn_in else "none drawn"
+            lost = f" ({len(each) - len(drawn_in)} failed)" if len(drawn_in) < len(each) else ""
+            add(Row(f"{users} users upload at once -> each ranking", now + lost, "< 15 s each"))
+            failed = [f"session {n + 1}: {found}" for n, found in enumerate(failures) if any(found)]
+            add(
+                Row(
+                    "  then two CSV downloads back to back: sessions with a failed one",
+                    f"{len(failed)} of {users}",
+                    "0",
+                )
+            )
+            print("\n".join(failed))
+        with dashboard(models, None, log) as (_, url):
+            progress = click_to_progress(new_session(browser, url), *cohort_files(Path(folder)))
+            add(Row("first training after server start: click -> progress bar", f"{progress:.1f} s", "< 1 s"))
+        browser.close()
+    return rows
+
+
+def print_table(rows: list[Row]) -> None:
+    width = max(len(row.what) for row in rows)
+    print(f"{'what':<{width}} | {'now':>13} | target")
+    for row in rows:
+        print(f"{row.what:<{width}} | {row.now:>13} | {row.target}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--architecture", default="tdnn", choices=list(SPECS))
     parser.add_argument("--drug", default="Oxaliplatin")
     parser.add_argument("--cohort", type=int, default=10, help="organoids in the cold cohort upload")
+    parser.add_argument("--users", type=int, default=5, help="browser sessions uploading at once")
+    parser.add_argument("--models", type=Path, default=models_dir(), help="bundles the browser table's server reads")
+    parser.add_argument("--table-only", action="store_true", help="stop after issue 23's table")
     args = parser.parse_args(argv)
+
+    before = load_average()
+    rows = browser_table(args.models, args.users)
+    print(f"issue 23's table, headless Chromium against streamlit run (load average {before}, then {load_average()}):")
+    print_table(rows)
+    if args.table_only:
+        return
 
     expression = load_cohort(TARGET_COHORT).expression
     cohort_upload(expression.iloc[: args.cohort].T.to_csv().encode(), args.cohort)

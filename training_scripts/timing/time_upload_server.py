@@ -137,7 +137,7 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _idle(page) -> None:
+def wait_idle(page) -> None:
     """Wait until Streamlit has finished the current run (no running indicator, no spinner)."""
     page.wait_for_timeout(500)
     page.get_by_test_id("stStatusWidget").wait_for(state="detached", timeout=STEP_MS)
@@ -160,7 +160,7 @@ def timed_upload(page, pid: int, path: Path, shown: str) -> tuple[float, float]:
         page.locator("input[type=file]").set_input_files(str(path))
         page.get_by_text(shown).first.wait_for(timeout=STEP_MS)
         seconds = time.monotonic() - start
-        _idle(page)
+        wait_idle(page)
     return seconds, sampler.peak
 
 
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
             page.set_default_timeout(STEP_MS)
             page.goto(url)
             page.get_by_test_id("stSidebarNav").get_by_role("link", name="Upload & QC").click()
-            _idle(page)
+            wait_idle(page)
             idle = settled_mb(server.pid)
             print(f"server idle after the first page loads: {idle:.0f} MB")
             seconds, peak = timed_upload(page, server.pid, files[3], "Quality control: organoids_3.csv")
@@ -232,7 +232,7 @@ def another_visit(browser, url: str) -> None:
     page = context.new_page()
     page.goto(url)
     page.get_by_test_id("stSidebarNav").wait_for(timeout=STEP_MS)
-    _idle(page)
+    wait_idle(page)
     context.close()
 
 
