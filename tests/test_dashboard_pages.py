@@ -36,6 +36,7 @@ from core.usecases.ranking_table import (
     TIED_WITH_NEIGHBOUR,
     display_table,
     outside_assay_range,
+    ranking_columns,
     reference_sentence,
     tie_marks,
 )
@@ -260,6 +261,17 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
     assert metrics["Spearman rank correlation"] == f"{agreement.spearman:.2f}"
     assert metrics["Top-5 overlap"] == f"{agreement.top_overlap} of 5"
     assert app.get("plotly_chart"), "the scratch vs fine-tuned scatter is shown"
+    # What a row is judged by comes first in every table and fits, widths summed, in the ~460 px each of two
+    # tables side by side gets at 1440 px; models are named, not their bundle folders.
+    judged = ["rank", "drug", "z-score", ranking_columns()["reliability_r"], "no better than naive"]
+    for table in app.dataframe:
+        widths = json.loads(table.proto.columns)
+        assert list(table.proto.column_order[:5]) == judged
+        assert sum(widths[column]["width"] for column in judged) <= 400
+        assert widths["drug"]["width"] >= 7.5 * 22  # "INCB-18424/Ruxolitinib", the longest name, uncut
+    text = _text(app)
+    assert "colorectal_tdnn" not in text, text[text.find("colorectal_tdnn") - 300 : text.find("colorectal_tdnn") + 50]
+    assert "fold models" not in text
     assert [b.label for b in app.get("download_button")] == ["Download CSV"] * len(order)
 
     if best != "zeroshot":

@@ -66,33 +66,25 @@ def styled(table: pd.DataFrame, unit: str, highlight: bool):
     )
 
 
+# Ranking tables side by side. At 1440 px (sidebar open) two leave each about 460 px: the columns a row is judged by
+# (rank, drug, z, CV r, <= naive: 380 px, the longest drug name uncut) show without scrolling; three would not.
+TABLES_PER_ROW = 2
+
+
 def column_config(unit: str) -> dict:
     """Headers, formats and order of the ranking table; ``unit`` is the bundle's response (AUC, ln IC50, ...).
-    What the ranking rests on (z, its uncertainty, ties, evidence) comes first, so three tables side by side
-    still show it without scrolling; the predicted response comes last."""
+    What a row is judged by comes first (drug, z, the model's reliability for the drug and whether it beats the
+    drug's average), then the uncertainty and ties, and the predicted response last."""
     headers = ranking_columns(unit)
     return {
         "rank": st.column_config.NumberColumn("rank", width=40, help="1 = most sensitive (most negative z-score)"),
-        "drug": st.column_config.TextColumn("drug", width=115),
+        "drug": st.column_config.TextColumn("drug", width=170),
         "z-score": st.column_config.NumberColumn(
             "z",
             format="%+.2f",
             width=55,
             help="(prediction - reference mean) / reference SD; negative = more "
             "sensitive than the average reference organoid",
-        ),
-        "± z": st.column_config.NumberColumn(
-            "± z",
-            format="%.2f",
-            width=48,
-            help="Uncertainty of z: the fold models' spread in units of the reference "
-            "SD. Drugs whose z differ by less than this cannot be told apart.",
-        ),
-        headers["tie"]: st.column_config.TextColumn(
-            "tied?",
-            width=55,
-            help=f"{TIED_WITH_FIRST}: its z ± interval overlaps rank 1's (cannot be told apart from "
-            f"the top drug); {TIED_WITH_NEIGHBOUR}: it overlaps the drug ranked just above or below",
         ),
         headers["reliability_r"]: st.column_config.NumberColumn(
             "CV r",
@@ -104,14 +96,27 @@ def column_config(unit: str) -> dict:
         "no better than naive": st.column_config.CheckboxColumn(
             "≤ naive", width=62, help="No better than naive: cross-validated within-drug r <= 0 (or not computable)"
         ),
+        "± z": st.column_config.NumberColumn(
+            "± z",
+            format="%.2f",
+            width=48,
+            help="Uncertainty of z: the spread of the model's cross-validated members in units of the reference "
+            "SD. Drugs whose z differ by less than this cannot be told apart.",
+        ),
+        headers["tie"]: st.column_config.TextColumn(
+            "tied?",
+            width=55,
+            help=f"{TIED_WITH_FIRST}: its z ± interval overlaps rank 1's (cannot be told apart from "
+            f"the top drug); {TIED_WITH_NEIGHBOUR}: it overlaps the drug ranked just above or below",
+        ),
         headers["predicted"]: st.column_config.NumberColumn(
-            unit, format="%.3f", width=58, help=f"Predicted {unit} (mean of the fold models)"
+            unit, format="%.3f", width=58, help=f"Predicted {unit} (mean of the model's cross-validated members)"
         ),
         headers["uncertainty"]: st.column_config.NumberColumn(
             f"± {unit}",
             format="%.3f",
             width=58,
-            help=f"Uncertainty: SD of the fold models' predictions, in {unit} units",
+            help=f"Uncertainty: SD of the members' predictions, in {unit} units",
         ),
     }
 
@@ -176,15 +181,17 @@ st.markdown(TIE_SENTENCE)
 with st.spinner("Predicting every drug with every fold model..."):
     tables = {training: organoid_ranking_by(bundles[training].name, sample) for training in trainings}
 
-columns = st.columns(len(trainings))
+# Rows of TABLES_PER_ROW columns, best evidence first (a third model goes below the first).
+columns = [column for _ in range(0, len(trainings), TABLES_PER_ROW) for column in st.columns(TABLES_PER_ROW)]
 for column, training in zip(columns, trainings):
     b, table = bundles[training], tables[training]
     with column:
         st.subheader(TRAINING_TITLES[training])
         show_evidence(b.name)
         st.caption(
-            f"Bundle `{b.name}` (created {b.manifest.created[:10]}, {len(b.members)} fold models). "
-            "Within-drug r: how well it ordered the reference organoids for a drug in cross-validation, "
+            f"{ARCHITECTURES.get(architecture, architecture)} {TRAINING_LABELS[training]}, built "
+            f"{b.manifest.created[:10]}: the mean of {len(b.members)} models, each trained with a different part of "
+            "the reference organoids held out. Within-drug r: how well it ordered the reference organoids for a drug in cross-validation, "
             "within each test fold (0 = a drug's average); p: how often shuffled organoids did as well."
         )
         shown_columns = column_config(unit)
@@ -231,7 +238,8 @@ for column, training in zip(columns, trainings):
 
 n_flagged = int(tables[trainings[0]]["no_better_than_naive"].sum())
 st.caption(
-    f"**{unit}**: predicted {unit} (mean of the fold models); **± {unit}**: their spread (SD), the uncertainty; "
+    f"**{unit}**: predicted {unit} (mean of the model's cross-validated members); **± {unit}**: their spread (SD), "
+    "the uncertainty; "
     "**z**: z-score against the reference cohort; **± z**: its uncertainty; **CV r**: the bundle's cross-validated "
     "within-drug correlation for the drug. "
     "**≤ naive** (no better than naive): the bundle's cross-validated within-drug correlation (how well it ordered the "
@@ -250,7 +258,7 @@ if "scratch" in tables and "finetuned" in tables:
     middle.metric(f"Top-{TOP_DRUGS_OVERLAP} overlap", f"{agreement.top_overlap} of {TOP_DRUGS_OVERLAP}")
     right.metric("Drugs compared", agreement.n_drugs)
     scatter = z_score_scatter(tables["scratch"], tables["finetuned"], "from scratch", "fine-tuned")
-    st.plotly_chart(scatter, key="ranking_scatter")
+    st.plotly_chart(scatter, key="ranking_scatter", width="content")  # drawn at the size its labels were placed for
     if agreement.shared_top:
         st.caption(f"In both top {TOP_DRUGS_OVERLAP}: {', '.join(agreement.shared_top)}.")
 
