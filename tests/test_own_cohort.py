@@ -717,7 +717,7 @@ def test_page_loads_a_downloaded_zip_into_this_session_only(models_env, trained)
     app = _app("views/finetune.py")
     app.file_uploader(key="finetune_bundle_zip").set_value(("bundles.zip", archive, "application/zip")).run()
     assert not app.exception
-    assert "Loaded session_tdnn_finetuned, session_tdnn_scratch" in app.success[0].value
+    assert "Loaded tDNN fine-tuned, tDNN from scratch: every page now uses them" in app.success[0].value
     # Loading bundles switches every page to them, even after the user had switched back to the reference models.
     app.sidebar.selectbox(key="model_source_widget").set_value("reference").run()
     app.file_uploader(key="finetune_bundle_zip").set_value(("again.zip", archive, "application/zip")).run()
@@ -732,7 +732,9 @@ def test_page_loads_a_downloaded_zip_into_this_session_only(models_env, trained)
     app.file_uploader(key="finetune_loaded_expression_file").set_value(("expr.csv", changed, "text/csv")).run()
     assert "expr.csv is not the expression file these models were trained on" in app.error[0].value
     app.file_uploader(key="finetune_loaded_expression_file").set_value(("expr.csv", expression, "text/csv")).run()
-    assert not app.error and "now also explains the cohort of session_tdnn_finetuned" in app.success[-1].value
+    assert (
+        not app.error and "now also explains the cohort of tDNN fine-tuned, tDNN from scratch" in app.success[-1].value
+    )
     app = app.switch_page("views/genes.py").run()
     assert not app.exception and "Reference cohort (12 organoids)" in _texts(app)
     assert len(app.get("plotly_chart")) == 1  # the cohort's genes (no organoid profile in this session)

@@ -20,7 +20,7 @@ from core.data.registry import load_cohort
 from core.evaluation.metrics import HEADLINE, METRICS
 from core.inference.bundle import BundleError, bundles_from_zip_bytes, bundles_to_zip_bytes
 from core.inference.model import TrainedModel
-from core.study_design import TARGET_COHORT, bundle_name
+from core.study_design import TARGET_COHORT, TRAINING_LABELS, bundle_name
 from core.training import background
 from core.training.fit import TrainingSettings
 from core.training.own_cohort import (
@@ -188,6 +188,15 @@ def start_training(
     )
     st.session_state[JOB_COHORT] = {"expression": cohort.expression, "label": label}
     st.session_state[TRAINED] = None
+
+
+def model_names(names: list[str]) -> str:
+    """This session's models by what a reader knows them as ("tDNN fine-tuned, tDNN from scratch"), not their IDs."""
+    manifests = [session_bundles()[name].manifest for name in names]
+    return ", ".join(
+        f"{ARCHITECTURES.get(m.architecture, m.architecture)} {TRAINING_LABELS.get(m.training, m.training)}"
+        for m in manifests
+    )
 
 
 def use_models(source: str) -> None:
@@ -372,7 +381,7 @@ def load_training_expression(names: list[str]) -> None:
         done = st.session_state["finetune_loaded_expression"] = (uploaded.file_id, attached)
     if done is not None:
         st.success(
-            f"The genes page now also explains the cohort of {', '.join(done[1])} (the file is the one they "
+            f"The genes page now also explains the cohort of {model_names(done[1])} (the file is the one they "
             "were trained on)."
         )
 
@@ -415,8 +424,8 @@ for missing in [a for a in ARCHITECTURES if a not in available]:
     unusable_note(missing)  # names its damaged bundles, if that is why it is not offered
 if not available:
     st.warning(
-        f"No pre-trained model found in `{models_dir()}` (the `{TARGET_COHORT}_<architecture>_zeroshot` "
-        "bundles carry them). Build them with `python -m training_scripts.build.build_bundles`."
+        "No pre-trained model is installed on this server (the zero-shot models carry them), so nothing can be "
+        "fine-tuned here. The server's administrator can build them (README, *Rebuild*)."
     )
     st.stop()
 
@@ -492,7 +501,7 @@ if checked is not None:
         st.caption(
             f"Defaults keep a cohort of 44 organoids x 25 drugs under 3 minutes on 2 CPU cores (batch "
             f"{BROWSER_TRAINING.batch_size}, at most {BROWSER_TRAINING.max_epochs} epochs). For larger cohorts "
-            "or a GPU use `python -m training_scripts.build.finetune_own_cohort`."
+            "or a GPU, the same training runs on the command line (README, *Fine-tune on your own cohort*)."
         )
     st.markdown(
         f"**{ARCHITECTURES.get(checked['architecture'], checked['architecture'])}**, fine-tuned from GDSC and "
@@ -528,7 +537,7 @@ st.caption(
 load_saved_bundles()
 loaded = st.session_state.get("finetune_loaded")
 if loaded and all(name in session_bundles() for name in loaded):
-    st.success(f"Loaded {', '.join(loaded)}: every page now uses them (sidebar: *Models used on every page*).")
+    st.success(f"Loaded {model_names(loaded)}: every page now uses them (sidebar: *Models used on every page*).")
     load_training_expression(loaded)
 
 if job is not None and not job.active and st.session_state.get(OUTCOME_DRAWN) is not job:
