@@ -140,7 +140,7 @@ def show_ranked(result: pd.DataFrame | None, organoid: bool, c: Choice, n_tested
             "nes": st.column_config.NumberColumn("NES", format="%.2f", width=60),
             "p_value": st.column_config.NumberColumn("p", format="%.3f", width=60),
             "fdr": st.column_config.NumberColumn("FDR q", format="%.3f", width=60),
-            "leading_genes": st.column_config.TextColumn("leading-edge genes"),
+            "leading_genes": st.column_config.TextColumn("leading-edge genes", width="large"),
         },
         "Download ranked enrichment (CSV)",
         f"{c.b.name}_{c.drug}_{c.collection}_ranked.csv",
@@ -229,12 +229,12 @@ def show_ora(result: pd.DataFrame, top_k: int, max_p: float, min_overlap: int, c
         "pathways",
         {
             "overlap": st.column_config.NumberColumn(
-                "top genes", width=80, help="Top genes of this drug in the pathway"
+                "in top genes", width=95, help="How many of this drug's top genes lie in the pathway"
             ),
             "p_value": st.column_config.NumberColumn("p", format="%.2e", width=70),
             "adjusted_p": st.column_config.NumberColumn("adjusted p", format="%.2e", width=80),
             "odds_ratio": st.column_config.NumberColumn("odds ratio", format="%.1f", width=70),
-            "genes": st.column_config.TextColumn("top genes in the pathway"),
+            "genes": st.column_config.TextColumn("top genes in the pathway", width="large"),
         },
         "Download pathways (CSV)",
         f"{c.b.name}_{c.drug}_{c.collection}_pathways.csv",
