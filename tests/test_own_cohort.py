@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from background_work import count_slowly, divide, write_file
 from dashboard_fixtures import APP, shown_ranking
 from streamlit.testing.v1 import AppTest
 
@@ -383,25 +384,10 @@ def test_altered_or_foreign_zips_are_refused(trained) -> None:
         bundles_from_zip_bytes(_rezipped(archive, lambda n, d: (n.replace("manifest.json", "notes.json"), d)))
 
 
-def _count_slowly(progress, n: int) -> str:
-    for i in range(n):
-        progress(i)
-        time.sleep(0.01)
-    return "finished"
-
-
-def _divide(progress, a: int, b: int) -> float:
-    return a / b
-
-
-def _write_file(progress, path: str) -> None:
-    Path(path).write_text("uploaded data")
-
-
 @pytest.mark.slow
 def test_background_jobs_report_stop_fail_and_queue(tmp_path: Path) -> None:
-    first = background.start(_count_slowly, (100_000,), "test-counting")
-    queued = background.start(_count_slowly, (3,), "test-queued")
+    first = background.start(count_slowly, (100_000,), "test-counting")
+    queued = background.start(count_slowly, (3,), "test-queued")
     _wait_for(lambda: first.progress is not None)
     assert queued.status == background.QUEUED  # one training at a time
     first.cancel()
@@ -409,10 +395,10 @@ def test_background_jobs_report_stop_fail_and_queue(tmp_path: Path) -> None:
     _wait_for(lambda: not queued.active)
     assert first.result is None and not first._process.is_alive()
     assert queued.status == background.DONE and queued.result == "finished" and queued.progress == 2
-    failing = background.start(_divide, (1, 0), "test-failing")
+    failing = background.start(divide, (1, 0), "test-failing")
     _wait_for(lambda: not failing.active)
     assert failing.status == background.FAILED and failing.error == "ZeroDivisionError: division by zero"
-    writing = background.start(_write_file, (str(tmp_path / "upload.csv"),), "test-writing")
+    writing = background.start(write_file, (str(tmp_path / "upload.csv"),), "test-writing")
     _wait_for(lambda: not writing.active)
     assert writing.status == background.FAILED and "writes no files" in writing.error
     assert not (tmp_path / "upload.csv").exists()
@@ -420,14 +406,14 @@ def test_background_jobs_report_stop_fail_and_queue(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_killed_worker_is_reported_in_plain_words() -> None:
-    job = background.start(_count_slowly, (100_000,), "test-killed")
+    job = background.start(count_slowly, (100_000,), "test-killed")
     _wait_for(lambda: job.progress is not None)
     os.kill(job._process.pid, signal.SIGKILL)  # what the out-of-memory killer does
     _wait_for(lambda: not job.active)
     assert job.status == background.FAILED and job.result is None
     assert job.error.startswith("The training process was stopped by the system, for example because the server")
     assert "Nothing from this training was kept. Start it again" in job.error and "exit code" not in job.error
-    after = background.start(_count_slowly, (3,), "test-after-kill")  # the next training is not blocked
+    after = background.start(count_slowly, (3,), "test-after-kill")  # the next training is not blocked
     _wait_for(lambda: not after.active)
     assert after.status == background.DONE
 
@@ -441,7 +427,7 @@ def test_a_worker_does_not_run_the_app_script_again(tmp_path: Path, monkeypatch)
     script_module = types.ModuleType("__main__")  # as Streamlit's script runner installs it
     script_module.__file__ = str(app_script)
     monkeypatch.setitem(sys.modules, "__main__", script_module)
-    job = background.start(_divide, (6, 3), "test-main")
+    job = background.start(divide, (6, 3), "test-main")
     _wait_for(lambda: not job.active)
     assert job.status == background.DONE and job.result == 2.0, job.error
     assert not hasattr(script_module, "__spec__") or script_module.__spec__ is None  # left as it was
