@@ -21,7 +21,13 @@ from core.models import SPECS
 from core.study_design import TARGET_COHORT, TRAINING_LABELS, TRAININGS
 from core.usecases.bundle_grid import app_bundles, bundle_grid, reference_cohort
 from core.usecases.predict import rank_drugs
-from core.usecases.ranking import REPORT_TOP_DRUGS, drugs_to_explain, organoid_ranking, reference_label
+from core.usecases.ranking import (
+    REPORT_TOP_DRUGS,
+    drug_reliability,
+    drugs_to_explain,
+    organoid_ranking,
+    reference_label,
+)
 from core.usecases.stored_explanations import GENES_SHOWN, stored_gene_ranking, stored_ranked_pathways
 
 COMMITTED = REPO_ROOT / "trained_models"
@@ -65,8 +71,12 @@ def test_an_organoid_ranking_joins_predictions_and_per_drug_reliability(convnn_b
     table = organoid_ranking(bundle, organoid)
     raw = rank_drugs(bundle, organoid)
     assert list(table["rank"]) == list(range(1, len(bundle.drugs) + 1))
-    assert table["z_score"].is_monotonic_increasing
-    np.testing.assert_allclose(table["z_score"], raw.sort_values("rank")["z_score"])
+    # ranked by the calibrated probability, then by z (every drug a coin's 1/2: the z order)
+    assert list(zip(-table["p_more_sensitive"], table["z_score"])) == sorted(
+        zip(-table["p_more_sensitive"], table["z_score"])
+    )
+    np.testing.assert_allclose(table["z_score"].sort_values(), raw["z_score"].sort_values())
+    assert ((table["p_more_sensitive"] == 0.5) == table["coin"]).all()
     r = per_drug_reliability(bundle.reference_predictions).set_index("drug")["r"]
     np.testing.assert_allclose(table["reliability_r"], table["drug"].map(r), equal_nan=True)
     assert (table["no_better_than_naive"] == ~(table["reliability_r"] > 0)).all()
@@ -77,9 +87,37 @@ def test_an_organoid_ranking_joins_predictions_and_per_drug_reliability(convnn_b
 
 def test_a_given_reliability_is_used_as_given(convnn_bundles, colorectal: Cohort) -> None:
     bundle = convnn_bundles["finetuned"]
-    reliability = per_drug_reliability(bundle.reference_predictions).assign(r=1.0)
+    reliability = drug_reliability(bundle).assign(r=1.0)
     table = organoid_ranking(bundle, colorectal.expression.iloc[[1]], reliability)
     assert (table["reliability_r"] == 1.0).all() and not table["no_better_than_naive"].any()
+
+
+def test_a_drug_with_evidence_ranks_by_its_probability_and_a_coin_drug_gets_one_half(
+    convnn_bundles, colorectal: Cohort
+) -> None:
+    """No committed drug's reliability is told from 0 (19 organoids), so one is given evidence here: it leaves
+    the coins, its p follows its z, and it ranks above every coin when predicted sensitive."""
+    bundle = convnn_bundles["finetuned"]
+    organoid = colorectal.expression.iloc[[1]]
+    reliability = drug_reliability(bundle)
+    assert not reliability["better_than_coin"].any()
+    most_resistant = rank_drugs(bundle, organoid).sort_values("z_score")["drug"].iloc[-1]
+    least_sensitive_first = organoid_ranking(bundle, organoid, reliability)
+    assert (least_sensitive_first["p_more_sensitive"] == 0.5).all() and least_sensitive_first["coin"].all()
+    confident = reliability["drug"] == most_resistant
+    reliability.loc[confident, ["z_mean", "z_sd", "better_than_coin"]] = [np.arctanh(0.6), 0.05, True]
+    table = organoid_ranking(bundle, organoid, reliability).set_index("drug")
+    assert table.loc[most_resistant, "p_more_sensitive"] < 0.5 and not table.loc[most_resistant, "coin"]
+    assert table.loc[most_resistant, "rank"] == len(table)  # predicted resistant with evidence: below every coin
+    most_sensitive = table["z_score"].idxmin()
+    assert table.loc[most_sensitive, "z_score"] < 0
+    reliability.loc[reliability["drug"] == most_sensitive, ["z_mean", "z_sd", "better_than_coin"]] = [
+        np.arctanh(0.6),
+        0.05,
+        True,
+    ]
+    table = organoid_ranking(bundle, organoid, reliability).set_index("drug")
+    assert table.loc[most_sensitive, "rank"] == 1 and table.loc[most_sensitive, "p_more_sensitive"] > 0.5
 
 
 def test_a_zero_shot_ranking_shows_no_spread(convnn_bundles, colorectal: Cohort) -> None:

@@ -30,7 +30,7 @@ from core.inference.bundle import load_bundle
 from core.usecases.organoid_figures import z_score_scatter
 from core.usecases.organoid_report import ReportedModel, organoid_report_html
 from core.usecases.predict import rank_drugs
-from core.usecases.ranking import annotate_ranking, ranking_agreement, without_spread
+from core.usecases.ranking import annotate_ranking, drug_reliability, ranking_agreement, without_spread
 from core.usecases.ranking_table import (
     TIED_WITH_FIRST,
     TIED_WITH_NEIGHBOUR,
@@ -241,9 +241,10 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
         assert len(shown) == len(bundle.drugs) == N_DRUGS
         assert sorted(shown["drug"]) == sorted(bundle.drugs["drug"])
         assert list(shown["rank"]) == list(range(1, N_DRUGS + 1))
-        assert shown["z-score"].is_monotonic_increasing  # rank 1 = most negative = most sensitive
+        ranked_by = list(zip(-shown["P(more sensitive)"], shown["z-score"]))
+        assert ranked_by == sorted(ranked_by)  # rank 1 = most likely more sensitive, then most negative z
         expected = display_table(
-            annotate_ranking(rank_drugs(bundle, expression), per_drug_reliability(bundle.reference_predictions))
+            annotate_ranking(rank_drugs(bundle, expression), drug_reliability(bundle))
         )
         pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected, check_dtype=False, atol=1e-6)
         reliability = per_drug_reliability(bundle.reference_predictions).set_index("drug")["r"]
@@ -593,7 +594,7 @@ def test_html_report_is_self_contained(tiny_models_dir: Path) -> None:
     models = []
     for training, label in (("scratch", "From scratch"), ("finetuned", "Fine-tuned")):
         bundle = load_bundle(tiny_models_dir / f"colorectal_tdnn_{training}")
-        ranking = annotate_ranking(rank_drugs(bundle, expression), per_drug_reliability(bundle.reference_predictions))
+        ranking = annotate_ranking(rank_drugs(bundle, expression), drug_reliability(bundle))
         models.append(ReportedModel(label, bundle.manifest, None, ranking))
     scatter = z_score_scatter(models[0].ranking, models[1].ranking, "from scratch", "fine-tuned")
     html = organoid_report_html("P10 <script>", models, n_reference=19, scatter=scatter)

@@ -22,7 +22,19 @@ from core.usecases.rank_cli import main
 from core.usecases.ranking import organoid_ranking
 
 BUNDLE = "colorectal_tdnn_finetuned"
-COLUMNS = ["sample", "bundle", "drug", "predicted", "z_score", "rank", "alignment", "in_range", "range_problem"]
+COLUMNS = [
+    "sample",
+    "bundle",
+    "drug",
+    "predicted",
+    "z_score",
+    "p_more_sensitive",
+    "coin",
+    "rank",
+    "alignment",
+    "in_range",
+    "range_problem",
+]
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
@@ -49,6 +61,7 @@ def test_rows_are_the_apps_ranking(colorectal: Cohort, bundle, tmp_path: Path, c
     mine = rows[rows["sample"] == "P11"].reset_index(drop=True)
     assert list(mine["drug"]) == list(app["drug"]) and list(mine["rank"]) == list(app["rank"])
     np.testing.assert_allclose(mine["z_score"], app["z_score"], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(mine["p_more_sensitive"], app["p_more_sensitive"], rtol=1e-4, atol=1e-4)
 
 
 def test_another_source_is_aligned_by_default(gdsc1: Cohort, tmp_path: Path, capsys) -> None:

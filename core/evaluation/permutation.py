@@ -34,11 +34,12 @@ class PermutationTest:
 @dataclass(frozen=True)
 class SampleGrid:
     """A prediction table as (fold, sample) x drug arrays: ``observed`` and ``predicted`` are NaN where the table
-    has no pair; ``fold`` is the test fold of each row."""
+    has no pair; ``fold`` is the test fold of each row, ``drugs`` the drug of each column."""
 
     fold: np.ndarray
     observed: np.ndarray
     predicted: np.ndarray
+    drugs: np.ndarray
 
     @classmethod
     def from_table(cls, df: pd.DataFrame) -> "SampleGrid":
@@ -51,7 +52,7 @@ class SampleGrid:
         predicted = observed.copy()
         observed[rows, columns] = df["y_true"].to_numpy(float)
         predicted[rows, columns] = df["y_pred"].to_numpy(float)
-        return cls(pd.factorize(units.get_level_values(0))[0], observed, predicted)
+        return cls(pd.factorize(units.get_level_values(0))[0], observed, predicted, np.asarray(drugs))
 
     def permutations(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` x rows array: in permutation k, row u receives the predictions of row ``[k, u]`` (same fold)."""
@@ -61,9 +62,10 @@ class SampleGrid:
             drawn[:, members] = members[rng.permuted(np.tile(np.arange(len(members)), (n, 1)), axis=1)]
         return drawn
 
-    def scores(self, permutations: np.ndarray, min_samples: int = 5) -> np.ndarray:
-        """Fold-centred within-drug Pearson of each permutation's predictions (one value per row of
-        ``permutations``), by the rules of :func:`core.evaluation.metrics.within_drug_fold`."""
+    def per_drug_scores(self, permutations: np.ndarray, min_samples: int = 5) -> np.ndarray:
+        """Permutations x drugs: the fold-centred within-drug Pearson of each drug under each permutation, NaN
+        where the drug is not scored (too few samples or constant observed values), by the rules of
+        :func:`core.evaluation.metrics.within_drug_fold_per_drug`."""
         predicted = self.predicted[permutations]  # permutations x rows x drugs
         present = ~np.isnan(self.observed)[None] & ~np.isnan(predicted)
         membership = (self.fold[None, :] == np.unique(self.fold)[:, None]).astype(float)  # folds x rows
@@ -74,8 +76,13 @@ class SampleGrid:
         with np.errstate(invalid="ignore", divide="ignore"):
             r = np.where(_is_constant(predicted, present), 0.0, covariance / spread)
         scored = (present.sum(axis=1) >= max(min_samples, MIN_GROUP)) & ~_is_constant(observed, present)
-        r = np.where(scored, r, np.nan)
-        n_scored = scored.sum(axis=1)
+        return np.where(scored, r, np.nan)
+
+    def scores(self, permutations: np.ndarray, min_samples: int = 5) -> np.ndarray:
+        """Fold-centred within-drug Pearson of each permutation's predictions (one value per row of
+        ``permutations``), by the rules of :func:`core.evaluation.metrics.within_drug_fold`."""
+        r = self.per_drug_scores(permutations, min_samples)
+        n_scored = np.isfinite(r).sum(axis=1)
         return np.where(n_scored > 0, np.nansum(r, axis=1) / np.maximum(n_scored, 1), np.nan)
 
 

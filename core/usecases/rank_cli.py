@@ -95,7 +95,7 @@ def ranked_rows(bundles: list, prepared: PreparedProfiles) -> pd.DataFrame:
     )
     tables = [cohort_rankings(bundle, prepared.expression).assign(bundle=bundle.name) for bundle in bundles]
     rows = pd.concat(tables, ignore_index=True).astype({"sample": str}).merge(verdicts, on="sample", how="left")
-    first = ["sample", "bundle", "drug", "predicted", "z_score", "rank"]
+    first = ["sample", "bundle", "drug", "predicted", "z_score", "p_more_sensitive", "coin", "rank"]
     return rows[first + [c for c in rows.columns if c not in first]]
 
 

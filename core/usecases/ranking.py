@@ -1,9 +1,14 @@
 """One organoid's drug ranking as the app and the report show it, assembled in one place.
 
-The ranking joins three things: the bundle's predictions for the organoid as z-scores against its
+The ranking joins four things: the bundle's predictions for the organoid as z-scores against its
 reference cohort (:func:`core.usecases.predict.rank_drugs`), each drug's cross-validated within-drug r from the
-bundle's reference predictions (:func:`core.evaluation.cohort_scores.per_drug_reliability`), and, for a
-zero-shot bundle, no uncertainty: its members share one pre-trained network, so their spread is not one.
+bundle's reference predictions (:func:`core.evaluation.cohort_scores.per_drug_reliability`), the calibrated
+probability that the organoid is more sensitive than the median reference organoid, from z and the drug's
+reliability shrunk across drugs (:mod:`core.evaluation.calibration`), and, for a zero-shot bundle, no
+uncertainty: its members share one pre-trained network, so their spread is not one.
+
+Drugs are ranked by that probability, then by z: a drug whose reliability cannot be told from 0 gets a coin's
+1/2, so it ranks below every drug with evidence for sensitivity, however extreme its z.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.evaluation.calibration import calibrated_probability, reference_z_bound
 from core.evaluation.cohort_scores import per_drug_reliability
 from core.evaluation.evidence import Evidence, best_training
 from core.evaluation.metrics import TOP_DRUGS_OVERLAP
@@ -26,8 +32,36 @@ SHARED_NETWORK_TRAININGS = ("zeroshot",)  # members that differ only in their Co
 
 
 def drug_reliability(bundle: ModelBundle) -> pd.DataFrame:
-    """Per drug: the bundle's cross-validated within-drug r on its reference organoids (columns drug, r, ...)."""
-    return per_drug_reliability(bundle.reference_predictions)
+    """Per drug of the bundle: its cross-validated within-drug r on the reference organoids (``r``), that r shrunk
+    across drugs with its 95 % interval (``reliability``, ``reliability_low``, ``reliability_high``,
+    ``better_than_coin``), the posterior on the Fisher-z scale (``z_mean``, ``z_sd``) and how far the reference
+    z-scores reach (``z_bound``): everything :func:`annotate_ranking` needs, computed once per bundle."""
+    from core.evaluation.reliability import cross_validated_evidence
+    from core.evaluation.reliability import drug_reliability as shrunk_reliability
+
+    out_of_fold = bundle.reference_predictions
+    drugs = bundle.drugs["drug"]
+    raw = per_drug_reliability(out_of_fold).set_index("drug")["r"].reindex(drugs)
+    if out_of_fold["y_true"].notna().any():
+        shrunk = shrunk_reliability([cross_validated_evidence(out_of_fold)]).for_drugs(drugs).set_index("drug")
+    else:  # a panel bundle: predictions without a screen, so no evidence on any drug
+        shrunk = pd.DataFrame(
+            {"r": np.nan, "r_low": np.nan, "r_high": np.nan, "z_mean": 0.0, "z_sd": 0.0, "better_than_coin": False},
+            index=drugs,
+        )
+    return pd.DataFrame(
+        {
+            "drug": drugs.to_numpy(),
+            "r": raw.to_numpy(),
+            "reliability": shrunk["r"].to_numpy(),
+            "reliability_low": shrunk["r_low"].to_numpy(),
+            "reliability_high": shrunk["r_high"].to_numpy(),
+            "better_than_coin": shrunk["better_than_coin"].to_numpy(bool),
+            "z_mean": shrunk["z_mean"].to_numpy(float),
+            "z_sd": shrunk["z_sd"].to_numpy(float),
+            "z_bound": reference_z_bound(out_of_fold).reindex(drugs).to_numpy(float),
+        }
+    )
 
 
 def organoid_ranking(
@@ -101,17 +135,27 @@ def without_spread(ranking: pd.DataFrame) -> pd.DataFrame:
 
 
 def annotate_ranking(ranking: pd.DataFrame, reliability: pd.DataFrame) -> pd.DataFrame:
-    """One sample's ranking (from ``rank_drugs``) with each drug's cross-validated within-drug r attached.
+    """One sample's ranking (from ``rank_drugs``) with each drug's evidence (:func:`drug_reliability`) and its
+    calibrated probability attached, ranked by that probability, then by z.
+
+    ``p_more_sensitive``: the probability that the organoid is more sensitive to the drug than the median
+    reference organoid (:func:`core.evaluation.calibration.calibrated_probability`); ``coin`` is True where the
+    drug's reliability interval reaches 0, so the model is no better than a coin for it and p is 1/2.
 
     ``no_better_than_naive`` is True where the bundle's cross-validated within-drug correlation
     (fold-centred, so the naive per-drug mean and anything constant within a fold score 0) is <= 0, or could not be computed (too few screened
     organoids): the model's ordering of organoids for that drug is no better than predicting the drug's
     average.
     """
-    r = reliability.set_index("drug")["r"]
-    table = ranking.sort_values("rank").reset_index(drop=True)
-    table["reliability_r"] = table["drug"].map(r).astype(float)
+    evidence = reliability.set_index("drug").reindex(ranking["drug"])
+    table = ranking.reset_index(drop=True).assign(
+        reliability_r=evidence["r"].to_numpy(float),
+        p_more_sensitive=calibrated_probability(ranking["z_score"], evidence, evidence["z_bound"].to_numpy(float)),
+        coin=~evidence["better_than_coin"].to_numpy(bool),
+    )
     table["no_better_than_naive"] = ~(table["reliability_r"] > 0)
+    table = table.sort_values(["p_more_sensitive", "z_score"], ascending=[False, True], ignore_index=True)
+    table["rank"] = np.arange(1, len(table) + 1)
     return table[[c for c in ranking_columns() if c in table.columns]]
 
 

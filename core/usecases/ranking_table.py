@@ -16,6 +16,8 @@ def ranking_columns(unit: str = "AUC") -> dict[str, str]:
     return {
         "rank": "rank",
         "drug": "drug",
+        "p_more_sensitive": "P(more sensitive)",  # than the median reference organoid, calibrated
+        "coin": "no better than a coin",
         "predicted": f"predicted {unit}",
         "uncertainty": f"± {unit}",
         "z_score": "z-score",
