@@ -243,9 +243,7 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
         assert list(shown["rank"]) == list(range(1, N_DRUGS + 1))
         ranked_by = list(zip(-shown["P(more sensitive)"], shown["z-score"]))
         assert ranked_by == sorted(ranked_by)  # rank 1 = most likely more sensitive, then most negative z
-        expected = display_table(
-            annotate_ranking(rank_drugs(bundle, expression), drug_reliability(bundle))
-        )
+        expected = display_table(annotate_ranking(rank_drugs(bundle, expression), drug_reliability(bundle)))
         pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected, check_dtype=False, atol=1e-6)
         reliability = per_drug_reliability(bundle.reference_predictions).set_index("drug")["r"]
         assert (shown["no better than naive"] == ~(shown["drug"].map(reliability) > 0)).all()
