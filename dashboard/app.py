@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.bundles import unusable_note
+from dashboard.preload import preload_in_background
 from dashboard.restart import notice_a_restart, rerun_on_reconnect
 from dashboard.session import keep_widget_values
 from dashboard.widgets import model_source_picker, sample_picker
@@ -12,6 +13,7 @@ from dashboard.widgets import model_source_picker, sample_picker
 # An emoji favicon is drawn by the browser itself; without one, Streamlit makes each page's Material icon the
 # favicon, fetched from fonts.gstatic.com (a third party) on every page.
 st.set_page_config(page_title="PDO drug response", page_icon="🧫", layout="wide")
+preload_in_background()  # once per server: the models and reference data the first pages need
 pages = [
     st.Page("views/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("views/upload.py", title="Upload & QC", icon=":material/upload:", url_path="upload"),

@@ -20,6 +20,7 @@ from core.config import models_dir
 from core.data.export import restore_formulas
 from core.evaluation.evidence import (
     Evidence,
+    best_architecture,
     evidence,
     evidence_file,
     reference_hash,
@@ -92,13 +93,17 @@ def load_from_disk(folder: str, stamp: float) -> ModelBundle:
     return load_bundle(Path(folder))
 
 
-def bundle(name: str) -> ModelBundle:
-    """The session's bundle ``name`` when session models are chosen, else a verified bundle from disk,
-    loaded once per process (reloaded if its manifest changes on disk)."""
-    if is_session_bundle(name):
-        return session_bundles()[name]
+def reference_bundle(name: str) -> ModelBundle:
+    """A verified reference bundle from disk, loaded once per process (reloaded if its manifest changes on disk)."""
     folder = models_dir() / name
     return load_from_disk(str(folder), manifest_stamp(folder))
+
+
+def bundle(name: str) -> ModelBundle:
+    """The session's bundle ``name`` when session models are chosen, else :func:`reference_bundle`."""
+    if is_session_bundle(name):
+        return session_bundles()[name]
+    return reference_bundle(name)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -110,13 +115,17 @@ def _evaluation(folder: str, stamp: float) -> tuple[Manifest, pd.DataFrame, pd.D
     return manifest, benchmark, predictions
 
 
+def _reference_evaluation(name: str) -> tuple[Manifest, pd.DataFrame, pd.DataFrame]:
+    folder = models_dir() / name
+    return _evaluation(str(folder), manifest_stamp(folder))
+
+
 def bundle_evaluation(name: str) -> tuple[Manifest, pd.DataFrame, pd.DataFrame]:
     """(verified manifest, benchmark, reference predictions) without loading the models."""
     if is_session_bundle(name):
         b = session_bundles()[name]
         return b.manifest, b.benchmark, b.reference_predictions
-    folder = models_dir() / name
-    return _evaluation(str(folder), manifest_stamp(folder))
+    return _reference_evaluation(name)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -124,13 +133,18 @@ def _panel_genes(folder: str, stamp: float) -> list[str]:
     return list(read_manifest(Path(folder)).genes)  # verified: every file's hash, preprocessing.json included
 
 
+def reference_panel(name: str) -> list[str]:
+    """The genes a reference bundle reads, read from its verified manifest once per process."""
+    folder = models_dir() / name
+    return _panel_genes(str(folder), manifest_stamp(folder))
+
+
 def bundle_genes(name: str) -> list[str]:
     """The genes a bundle reads, without loading its networks: the upload page's QC needs only the panel, and
     loading every bundle (TensorFlow import and nine ensembles) made its first visit take half a minute."""
     if is_session_bundle(name):
         return session_bundles()[name].genes
-    folder = models_dir() / name
-    return _panel_genes(str(folder), manifest_stamp(folder))
+    return reference_panel(name)
 
 
 @st.cache_data(show_spinner=False)
@@ -147,15 +161,21 @@ def _computed_evidence(name: str, reference_sha256: str, _predictions: pd.DataFr
     return evidence(_predictions)
 
 
-def bundle_evidence(name: str) -> Evidence:
-    """The bundle's headline within-drug score and permutation p: precomputed for the reference bundles
-    (``training_scripts.build.bundle_evidence``), computed once otherwise (a session's bundle: in its session only)."""
-    manifest, _, predictions = bundle_evaluation(name)
-    if is_session_bundle(name):
-        return session_cached(("evidence", name), lambda: evidence(predictions))
+def reference_evidence(name: str) -> Evidence:
+    """A reference bundle's headline within-drug score and permutation p: precomputed
+    (``training_scripts.build.bundle_evidence``), else computed once per process."""
+    manifest, _, predictions = _reference_evaluation(name)
     path = evidence_file(models_dir())
     found = stored_evidence(_evidence_table(str(path), path.stat().st_mtime if path.is_file() else 0.0), name, manifest)
     return found or _computed_evidence(name, reference_hash(manifest), predictions)
+
+
+def bundle_evidence(name: str) -> Evidence:
+    """The bundle's evidence: :func:`reference_evidence`, or for a session's bundle computed once in its session."""
+    if is_session_bundle(name):
+        _, _, predictions = bundle_evaluation(name)
+        return session_cached(("evidence", name), lambda: evidence(predictions))
+    return reference_evidence(name)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -172,12 +192,27 @@ def bundle_cached(name: str, key: Hashable, compute: Callable[[], Any]) -> Any:
     return _public_result(name, reference_hash(manifest), key, compute)
 
 
-def readable_evidence(name: str) -> Evidence | None:
-    """The bundle's evidence, or None for a bundle that cannot be read (reported where it is opened, not here)."""
+def readable_evidence(name: str, evidence_of: Callable[[str], Evidence] = bundle_evidence) -> Evidence | None:
+    """The bundle's evidence (``evidence_of``), or None for a bundle that cannot be read (reported where it is
+    opened, not here)."""
     try:
-        return bundle_evidence(name)
+        return evidence_of(name)
     except BundleError:
         return None
+
+
+def default_architecture(
+    grid: dict[str, dict[str, str]],
+    require: tuple[str, ...] = (),
+    evidence_of: Callable[[str], Evidence | None] = readable_evidence,
+) -> str | None:
+    """The architecture whose ``require``d models (all, if none required) order organoids best
+    (:func:`core.evaluation.evidence.best_architecture`), among those that have them all (all, if none has)."""
+    complete = [a for a in grid if all(k in grid[a] for k in require)]
+    found = {
+        a: [evidence_of(name) for k, name in grid[a].items() if not require or k in require] for a in (complete or grid)
+    }
+    return best_architecture({a: [e for e in scored if e is not None] for a, scored in found.items()})
 
 
 def no_bundles_message() -> None:

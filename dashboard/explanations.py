@@ -4,6 +4,7 @@ computed and cached per process for reference bundles otherwise, and per session
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -28,21 +29,28 @@ def _reference_genes(folder: str, stamp: float, drug: str, view: str) -> pd.Data
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def precomputed_explanations(bundle_name: str, stamp: float, explanation_stamp: float) -> ReferenceExplanations | None:
-    """Reference explanations written at build time (``core.explain.precomputed``), if present and current."""
+def precomputed_explanations(
+    models: str, bundle_name: str, stamp: float, explanation_stamp: float
+) -> ReferenceExplanations | None:
+    """Reference explanations written at build time (``core.explain.precomputed``), if present and current. Keyed by
+    the models folder too: a copy of the bundles elsewhere keeps the files' times, not necessarily their contents."""
     from core.explain.precomputed import load_reference_explanations
 
-    return load_reference_explanations(models_dir(), bundle_name)
+    return load_reference_explanations(Path(models), bundle_name)
 
 
 def reference_explanations(bundle_name: str) -> ReferenceExplanations | None:
     """The precomputed ``ReferenceExplanations`` of a reference bundle, or None (session bundle, or not built)."""
-    if is_session_bundle(bundle_name):
-        return None
+    return None if is_session_bundle(bundle_name) else stored_explanations(bundle_name)
+
+
+def stored_explanations(bundle_name: str) -> ReferenceExplanations | None:
+    """The explanations stored beside the reference bundle ``bundle_name``, read once per process; None if not built."""
     from core.explain.precomputed import explanation_dir
 
     explanation = explanation_dir(models_dir(), bundle_name) / "manifest.json"
     return precomputed_explanations(
+        str(models_dir()),
         bundle_name,
         manifest_stamp(models_dir() / bundle_name),
         explanation.stat().st_mtime if explanation.is_file() else 0.0,

@@ -16,7 +16,6 @@ from core.evaluation.evidence import (
     CHANCE,
     NO_BETTER,
     Evidence,
-    best_architecture,
     best_training,
 )
 from core.inference.bundle import ModelBundle
@@ -27,6 +26,7 @@ from dashboard.bundles import (
     bundle_evidence,
     bundle_grid,
     bundle_reference_expression,
+    default_architecture,
     load_or_stop,
     no_bundles_message,
     readable_evidence,
@@ -169,12 +169,7 @@ def choose_architecture(widget_key: str, container: Any = st, require: tuple[str
     a required model is still offered (its other models stay usable), and the chosen one's unusable bundles are
     named below the menu."""
     grid = bundle_grid()
-    complete = [a for a in grid if all(k in grid[a] for k in require)]
-    found = {
-        a: [readable_evidence(name) for k, name in grid[a].items() if not require or k in require]
-        for a in (complete or grid)
-    }
-    default = best_architecture({a: [e for e in scored if e is not None] for a, scored in found.items()})
+    default = default_architecture(grid, require)
     chosen = remembered_choice(
         "Architecture",
         list(grid),

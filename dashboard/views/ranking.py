@@ -30,7 +30,6 @@ from core.usecases.ranking_table import (
 from dashboard.bundles import (
     ARCHITECTURES,
     bundle_grid,
-    bundle_reference_expression,
     load_or_stop,
     n_reference,
     no_bundles_message,
@@ -39,6 +38,7 @@ from dashboard.bundles import (
 from dashboard.explanations import organoid_genes
 from dashboard.session import (
     PROFILE_ID,
+    has_reference_expression,
     prepared,
     profile,
     sample_verdict,
@@ -277,7 +277,7 @@ st.subheader("Report")
 genes_training = trainings[0]  # the model with the best evidence, shown first
 genes_bundle = bundles[genes_training]
 report_drugs = drugs_to_explain(tables[genes_training], drug)
-report_view = DEFAULT_VIEW if bundle_reference_expression(genes_bundle.name) is not None else "absolute"
+report_view = DEFAULT_VIEW if has_reference_expression(genes_bundle.name) else "absolute"
 st.caption(
     f"An HTML file with both rankings, the scatter plot and the {VIEWS[report_view].label.lower()} genes behind "
     f"{', '.join(report_drugs)} for organoid {sample} (opens offline in any browser)."
