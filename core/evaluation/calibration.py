@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.evaluation.reliability import INTERVAL_Z
+from core.evaluation.reliability import INTERVAL_Z, NULL_PERMUTATIONS
 
 QUADRATURE_NODES = 24
 _NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(QUADRATURE_NODES)  # for the standard normal
@@ -142,7 +142,9 @@ def reliability_bins(table: pd.DataFrame, n_bins: int = 10) -> pd.DataFrame:
     return grouped.assign(low=centre - half, high=centre + half).reset_index()
 
 
-def held_out_probabilities(out_of_fold: pd.DataFrame, coin_below_evidence: bool = True) -> pd.DataFrame:
+def held_out_probabilities(
+    out_of_fold: pd.DataFrame, coin_below_evidence: bool = True, n_permutations: int = NULL_PERMUTATIONS
+) -> pd.DataFrame:
     """The calibrated number for every screened reference pair, with nothing of the sample itself behind it: for
     each sample, the drugs' reliability, z reference and bound come from the other samples' out-of-fold
     predictions, and the outcome is whether its measured response lies below the others' median.
@@ -156,7 +158,8 @@ def held_out_probabilities(out_of_fold: pd.DataFrame, coin_below_evidence: bool 
     for sample in screened["sample"].unique():
         others = screened[screened["sample"] != sample]
         own = screened[screened["sample"] == sample].set_index("drug")
-        reliability = drug_reliability([cross_validated_evidence(others)]).for_drugs(own.index).set_index("drug")
+        evidence = cross_validated_evidence(others, n_permutations=n_permutations)
+        reliability = drug_reliability([evidence]).for_drugs(own.index).set_index("drug")
         predicted = others.groupby("drug")["y_pred"].agg(["mean", "std"]).reindex(own.index)
         z = (own["y_pred"] - predicted["mean"]) / predicted["std"]
         bound = reference_z_bound(others).reindex(own.index)
