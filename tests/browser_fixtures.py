@@ -1,7 +1,10 @@
 """Fixtures of the browser tests: ``streamlit run dashboard/app.py`` on the tiny bundles, and headless Chromium.
 
 ``tests/conftest.py`` registers this module as a plugin, so every browser test module gets the fixtures without
-importing them; ``server`` and ``browser`` are module-scoped, so each module starts its own pair.
+importing them. The servers are session-scoped: a server's first page imports TensorFlow and loads the bundles
+(tens of seconds on a busy machine), and no test changes what a server holds beyond its own browser session (a
+test that restarts a server starts its own with ``serve``). ``browser`` is module-scoped: each module gets a fresh
+Chromium, which starts in a second or two.
 """
 
 from __future__ import annotations
@@ -93,16 +96,17 @@ def serve(models: Path, log_name: str, port: int | None = None) -> Iterator[str]
                 process.wait()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tiny_models_dir: Path):
-    """The app on the tiny bundles; killed at teardown."""
+    """The app on the tiny bundles, shared by the browser test modules; killed at the end of the test run."""
     with serve(tiny_models_dir, "streamlit_server.log") as url:
         yield url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def committed_server():
-    """The app on the committed bundles in ``trained_models/`` (what a clinician meets); killed at teardown."""
+    """The app on the committed bundles in ``trained_models/`` (what a clinician meets); killed at the end of the
+    test run."""
     with serve(REPO_ROOT / "trained_models", "streamlit_server_committed.log") as url:
         yield url
 
