@@ -557,7 +557,7 @@ def test_page_fine_tunes_and_every_page_uses_the_session_bundles(models_env, tin
         assert "Download both bundles (.zip)" in [b.label for b in app.get("download_button")]
         # The pages switch to the lab's models by themselves only when one beats each drug's average; else asked.
         if not beats_the_drug_average(evidence(b.reference_predictions) for b in bundles.values()):
-            app.button(key="finetune_use_models").click().run()
+            app.sidebar.selectbox(key="model_source_widget").set_value("session").run()
         assert app.sidebar.selectbox(key="model_source_widget").value == "session"
 
         # The next patient's organoid is ranked with z-scores against this cohort.
@@ -629,14 +629,14 @@ def test_the_labs_models_get_a_verdict_and_are_used_only_when_they_beat_the_drug
     _assert_scores_shown(app, trained[2])  # the benchmark of the folds, not changed above
     if ordering > 0:  # used at once
         assert app.sidebar.selectbox(key="model_source_widget").value == "session"
-        assert "Every page now uses these models" in _texts(app)
-        assert "finetune_use_models" not in [b.key for b in app.button]
+        assert "Every page now uses these models" in _texts(app) and "To use them anyway" not in _texts(app)
         return
     # No better than each drug's average: the pages keep the reference models until the lab says otherwise.
     assert app.sidebar.selectbox(key="model_source_widget").value == "reference"
     assert "Neither of these models orders your organoids better than each drug's average" in _texts(app)
+    assert "To use them anyway, choose *Your cohort (this session)* under *Models used on every page*" in _texts(app)
     assert "Every page now uses these models" not in _texts(app)
-    app.button(key="finetune_use_models").click().run()
+    app.sidebar.selectbox(key="model_source_widget").set_value("session").run()
     assert app.sidebar.selectbox(key="model_source_widget").value == "session"
     assert "Every page now uses these models" in _texts(app)
 

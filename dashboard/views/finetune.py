@@ -49,7 +49,6 @@ from dashboard.session import (
     MODEL_SOURCE,
     MODEL_SOURCE_WIDGET,
     REFERENCE_MODELS,
-    SESSION_MODELS,
     add_session_bundles,
     attach_reference_expression,
     session_bundles,
@@ -63,6 +62,9 @@ OUTCOME_DRAWN = "finetune_outcome_drawn"  # the finished job whose outcome a com
 # reconnecting after a server restart, or reloading the page, keeps its address, so the new session can tell a
 # training was lost.
 TRAINING_MARK, RUNNING = "training", "running"
+SESSION_CHOICE = (
+    "Your cohort (this session)"  # the sidebar's name for this session's models (widgets.model_source_picker)
+)
 METRIC_LABELS = {"auc": "AUC (area under the viability curve, 0-1)", "ln_ic50": "ln IC50 (natural log, micromolar)"}
 
 
@@ -199,12 +201,6 @@ def model_names(names: list[str]) -> str:
     )
 
 
-def use_models(source: str) -> None:
-    """Every page uses the reference models or this session's own (the sidebar's choice, made here)."""
-    st.session_state[MODEL_SOURCE] = source
-    st.session_state.pop(MODEL_SOURCE_WIDGET, None)  # else the sidebar keeps showing an earlier choice
-
-
 def collect_finished_job() -> bool:
     """Move a finished job's bundles into this session's models (once) with their verdicts; True when it did.
     The pages switch to them only when one of them orders the lab's organoids better than each drug's average
@@ -218,8 +214,9 @@ def collect_finished_job() -> bool:
     add_session_bundles(bundles, trained_on["expression"])  # switches to them, so their evidence is theirs
     with st.spinner("Testing each model's ordering of your organoids against shuffled ones..."):
         verdicts = {b.name: bundle_evidence(b.name) for b in bundles}
-    if not beats_the_drug_average(verdicts.values()):
-        use_models(REFERENCE_MODELS)
+    if not beats_the_drug_average(verdicts.values()):  # back to the reference models, before the menu is drawn
+        st.session_state[MODEL_SOURCE] = REFERENCE_MODELS
+        st.session_state.pop(MODEL_SOURCE_WIDGET, None)
     st.session_state[TRAINED] = {
         "names": [b.name for b in bundles],
         "seconds": job.seconds,
@@ -311,26 +308,23 @@ def show_results(trained: dict) -> None:
 
 
 def say_which_models_are_used(trained: dict, worth_using: bool) -> None:
-    """Whether every page uses the lab's models; when they do not, why, and a button to use them all the same."""
+    """Whether every page uses the lab's models; when they do not, why, and how to use them all the same (the
+    sidebar's menu: a button here could not change that menu once it is on screen)."""
     if using_session_models():
         st.success(
             f"Trained in {trained['seconds']:.0f} s. Every page now uses these models (sidebar: *Models used on "
             "every page*); z-scores are computed against your cohort's cross-validated predictions."
         )
         return
+    choose = f"choose *{SESSION_CHOICE}* under *Models used on every page* in the sidebar"
     if worth_using:
-        st.info(f"Trained in {trained['seconds']:.0f} s. The pages use the reference models (sidebar choice).")
-        label = "Use these models on every page"
-    else:
-        st.warning(
-            f"Trained in {trained['seconds']:.0f} s. **Neither of these models orders your organoids better than "
-            "each drug's average**, so the pages keep the reference models. Using these would rank drugs by "
-            "their average potency in your cohort, not by the organoid."
-        )
-        label = "Use these models anyway"
-    if st.button(label, key="finetune_use_models"):
-        use_models(SESSION_MODELS)
-        st.rerun()
+        st.info(f"Trained in {trained['seconds']:.0f} s. The pages use the reference models; to use these, {choose}.")
+        return
+    st.warning(
+        f"Trained in {trained['seconds']:.0f} s. **Neither of these models orders your organoids better than each "
+        "drug's average**, so the pages keep the reference models: these would rank drugs by their average potency "
+        f"in your cohort, not by the organoid. To use them anyway, {choose}."
+    )
 
 
 def load_saved_bundles() -> None:
