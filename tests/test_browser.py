@@ -4,6 +4,12 @@ A clinician's path: upload a CSV of two organoids, read the ranking, open a drug
 download the HTML report, and get a plain message for files that are not expression profiles. A screenshot
 of every page goes to ``test-artifacts/screenshots/``.
 
+Private by default, on the same walk: a hospital network blocks third parties, and a request to one tells it the
+user's address, so every request and websocket of the session, then of the downloaded report opened from disk,
+must go to the app itself. The server reads the repository's ``.streamlit/config.toml`` like a user's
+(``browser_fixtures.serve`` adds no privacy flag), so the walk also guards that file's
+``browser.gatherUsageStats = false``.
+
 Needs Debian's Chromium at ``/usr/bin/chromium`` (``apt-get install -y chromium``); without it these tests
 fail, on purpose, rather than skip.
 """
@@ -13,12 +19,15 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from browser_fixtures import STEP_MS
 from dashboard_fixtures import REPO_ROOT, SCREENSHOTS, bad_response_table, organoid_csv
 
 pytestmark = pytest.mark.browser
+
+LOCAL_SCHEMES = ("data", "blob")  # drawn by the browser itself: no request leaves the machine
 
 
 def _open(page, title: str) -> None:
@@ -60,7 +69,53 @@ def _text_once_shown(page, *expected: str) -> str:
     return _main_text(page)
 
 
-def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) -> None:
+def _foreign(urls: list[str], own: tuple[str, ...]) -> list[str]:
+    """The URLs that reach neither the app (``own``: its origins) nor the browser's own schemes."""
+    return sorted({u for u in urls if urlsplit(u).scheme not in LOCAL_SCHEMES and not u.startswith(own)})
+
+
+def _favicon(page) -> str:
+    """The tab's icon as the page sets it (Streamlit swaps it per page; a remote one is fetched at once)."""
+    return page.evaluate("() => document.querySelector(\"link[rel='shortcut icon']\")?.href ?? ''")
+
+
+def test_clinician_path_upload_rank_genes_pathways_report_and_nothing_leaves_the_app(
+    browser, server, tmp_path: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    page = context.new_page()
+    page.on("websocket", lambda socket: requested.append(socket.url))
+    page.set_default_timeout(STEP_MS)
+    netloc = urlsplit(server).netloc
+    own = (f"http://{netloc}/", f"ws://{netloc}/")
+    icons: set[str] = set()
+    try:
+        page.goto(server)
+        _walk(page, tmp_path, icons)
+        app_requests = len(requested)
+        # The report opens offline: plotly.js is inline, so its chart draws with no request beyond the file itself.
+        report = tmp_path / "report.html"
+        page.goto(report.as_uri())
+        page.locator(".js-plotly-plot").first.wait_for()
+        report_requests = requested[app_requests:]
+    finally:
+        context.close()
+    assert any(u.startswith(f"ws://{netloc}/_stcore/stream") for u in requested), "the recorder saw the app's socket"
+    assert any("/media/" in u for u in requested), "the recorder saw the downloads"
+    assert _foreign(requested[:app_requests], own) == []
+    assert _foreign(report_requests, (report.as_uri(),)) == []
+    assert len(icons) > 0 and all(icon.startswith(LOCAL_SCHEMES) or icon.startswith(own) for icon in icons), icons
+
+
+def _walk(page, tmp_path: Path, icons: set[str]) -> None:
+    """Home -> upload -> ranking (CSV, HTML report saved as ``tmp_path/report.html``) -> genes -> pathways ->
+    performance -> about, asserting what each page shows; ``icons`` gets each page's tab icon."""
+    page.get_by_text("Drug response of patient-derived organoids").wait_for()
+    page.get_by_role("link", name="1. Upload & QC").wait_for()  # the home page's start-here path
+    _idle(page)
+    icons.add(_favicon(page))
     _shoot(page, "01_home")
 
     _open(page, "Upload & QC")
@@ -72,6 +127,7 @@ def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) 
     _idle(page)
     text = _text_once_shown(page, "Samples found", "Samples:", "ComBat")
     assert "Samples found" in text and "Samples: P10, P11" in text and "log2" in text and "ComBat" in text
+    icons.add(_favicon(page))
     _shoot(page, "02_upload_qc")
 
     page.get_by_role("link", name="See the drug ranking").click()
@@ -93,6 +149,7 @@ def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) 
     assert "Spearman rank correlation" in text and "Top-5 overlap" in text
     assert "no better than naive" in text
     assert "Organoid P10." in text  # the first organoid of the upload is the current one
+    icons.add(_favicon(page))
     _shoot(page, "03_ranking")
 
     with page.expect_download() as csv_download:
@@ -106,7 +163,8 @@ def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) 
     download_button.wait_for()
     with page.expect_download() as report_download:
         download_button.click()
-    report = Path(report_download.value.path()).read_text()
+    report_download.value.save_as(tmp_path / "report.html")
+    report = (tmp_path / "report.html").read_text()
     assert "Predicted drug response of organoid P10" in report and "Plotly.newPlot" in report
 
     started = time.monotonic()
@@ -118,6 +176,7 @@ def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) 
     text = _text_once_shown(page, "Organoid P10", "Reference cohort (19 organoids)", "toward resistance")
     assert "Organoid P10" in text and "Reference cohort (19 organoids)" in text
     assert "toward resistance" in text
+    icons.add(_favicon(page))
     _shoot(page, "04_genes")
 
     _open(page, "Pathways")
@@ -126,6 +185,7 @@ def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) 
     page.get_by_text(re.compile(r"pathway reaches FDR|pathway\(s\) at FDR")).first.wait_for()
     page.locator(".js-plotly-plot").first.wait_for()
     _idle(page)
+    icons.add(_favicon(page))
     _shoot(page, "05_pathways_ranked")
     page.get_by_text("Over-representation of the top genes (the paper's test)").click()
     page.get_by_text("Fisher's exact test", exact=False).wait_for()
@@ -149,10 +209,13 @@ def test_clinician_path_upload_rank_genes_pathways_report(page, tmp_path: Path) 
     page.locator(".js-plotly-plot").nth(1).wait_for()
     _idle(page)
     assert "naive: per-drug mean" in _text_once_shown(page, "naive: per-drug mean")
+    icons.add(_favicon(page))
     _shoot(page, "08_performance")
 
     _open(page, "About / model card")
     page.get_by_text("not a medical device", exact=False).first.wait_for()
+    _idle(page)
+    icons.add(_favicon(page))
     _shoot(page, "09_about")
 
     timings = REPO_ROOT / "test-artifacts" / "browser_timings.txt"
