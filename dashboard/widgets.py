@@ -215,6 +215,18 @@ def organoid_ranking_by(bundle_name: str, sample: str) -> pd.DataFrame:
     )
 
 
+def drug_standing(bundle_name: str, sample: str, drug: str) -> str:
+    """Where ``drug`` stands in the organoid's ranking by this bundle, with the calibrated probability the ranking
+    page, the report and ``pdo-rank`` show for it (one sentence, for the pages that explain one drug)."""
+    ranking = organoid_ranking_by(bundle_name, sample)
+    row = ranking.set_index("drug").loc[drug]
+    verdict = " (no better than a coin for this drug)" if row["coin"] else ""
+    return (
+        f"**{drug}** for organoid {sample}: rank {int(row['rank'])} of {len(ranking)}, z = {row['z_score']:+.2f}, "
+        f"P(more sensitive than the median reference organoid) = {row['p_more_sensitive']:.2f}{verdict}."
+    )
+
+
 def choose_drug(b: ModelBundle, widget_key: str, container: Any = st) -> str | None:
     """Drug menu (alphabetical); until the reader picks one, the drug the organoid shown is predicted most
     sensitive to by ``b``, or the first drug while no organoid is loaded."""

@@ -155,7 +155,7 @@ def _walk(page, tmp_path: Path, icons: set[str]) -> None:
     with page.expect_download() as csv_download:
         page.get_by_role("button", name="Download CSV").first.click()
     ranking_csv = Path(csv_download.value.path()).read_text()
-    assert ranking_csv.splitlines()[0].startswith("rank,drug,predicted AUC")
+    assert ranking_csv.splitlines()[0].startswith("rank,drug,P(more sensitive),no better than a coin,predicted AUC")
     assert len(ranking_csv.splitlines()) == 1 + 8  # one row per drug of the tiny bundles
 
     page.get_by_role("button", name="Prepare HTML report").click()

@@ -30,7 +30,13 @@ from core.inference.bundle import load_bundle
 from core.usecases.organoid_figures import z_score_scatter
 from core.usecases.organoid_report import ReportedModel, organoid_report_html
 from core.usecases.predict import rank_drugs
-from core.usecases.ranking import annotate_ranking, drug_reliability, ranking_agreement, without_spread
+from core.usecases.ranking import (
+    annotate_ranking,
+    drug_reliability,
+    organoid_ranking,
+    ranking_agreement,
+    without_spread,
+)
 from core.usecases.ranking_table import (
     TIED_WITH_FIRST,
     TIED_WITH_NEIGHBOUR,
@@ -61,8 +67,8 @@ def _best_training(models: Path) -> str:
 
 
 def _top_drug(bundle, expression: pd.DataFrame) -> str:
-    """The drug the organoid in ``expression`` is predicted most sensitive to (rank 1)."""
-    return rank_drugs(bundle, expression).set_index("rank").loc[1, "drug"]
+    """The drug the organoid in ``expression`` is ranked first for (as the ranking page ranks it)."""
+    return organoid_ranking(bundle, expression)["drug"].iloc[0]
 
 
 def _app(page: str) -> AppTest:
@@ -255,6 +261,9 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
             f"{n_tied} of {N_DRUGS - 1}** drugs below rank 1 cannot be told apart" in c.value for c in app.caption
         )
         tables[training] = expected.rename(columns={"z-score": "z_score"})
+    all_coins = sum(bool(t[ranking_columns()["coin"]].all()) for t in tables.values())
+    coin_warnings = sum("No better than a coin for every drug" in w.value for w in app.warning)
+    assert coin_warnings >= all_coins  # a table of coins says so (the zero-shot table, when shown, may add one)
     agreement = ranking_agreement(tables["scratch"], tables["finetuned"])
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Spearman rank correlation"] == f"{agreement.spearman:.2f}"
@@ -262,7 +271,8 @@ def test_ranking_tables_match_the_library(uploaded: AppTest, tiny_models_dir: Pa
     assert app.get("plotly_chart"), "the scratch vs fine-tuned scatter is shown"
     # What a row is judged by comes first in every table and fits, widths summed, in the ~460 px each of two
     # tables side by side gets at 1440 px; models are named, not their bundle folders.
-    judged = ["rank", "drug", "z-score", ranking_columns()["reliability_r"], "no better than naive"]
+    headers = ranking_columns()
+    judged = ["rank", "drug", headers["p_more_sensitive"], "z-score", headers["coin"]]
     for table in app.dataframe:
         widths = json.loads(table.proto.columns)
         assert list(table.proto.column_order[:5]) == judged
@@ -344,6 +354,9 @@ def test_genes_page_shows_the_organoid_and_the_reference_cohort(uploaded: AppTes
     assert "Organoid P10" in text and "Reference cohort (19 organoids)" in text
     assert "pushes the predicted AUC up = toward resistance" in text
     assert "minus its average deviation over all drugs" in text
+    ranked = organoid_ranking(bundle, organoid_expression).set_index("drug").loc[drug]  # as the ranking shows it
+    assert f"P(more sensitive than the median reference organoid) = {ranked['p_more_sensitive']:.2f}" in text
+    assert f"rank {int(ranked['rank'])} of {N_DRUGS}, z = {ranked['z_score']:+.2f}" in text
     assert len(app.get("plotly_chart")) == 2
     cohort = load_cohort("colorectal").expression
     for view in ("drug", "absolute", "patient"):

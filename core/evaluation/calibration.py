@@ -101,15 +101,17 @@ class CalibrationScore:
 
 
 def _scores(table: pd.DataFrame) -> tuple[float, float, float, float]:
-    p, outcome = table["p"].to_numpy(float), table["outcome"].to_numpy(float)
-    base_rate = table.groupby("drug")["outcome"].transform("mean").to_numpy(float)
+    p, outcome, base_rate = (table[column].to_numpy(float) for column in ("p", "outcome", "base_rate"))
     model, coin, base = brier(p, outcome), brier(np.full_like(p, 0.5), outcome), brier(base_rate, outcome)
     skill_base = 1 - model / base if base > 0 else float("nan")
     return model, 1 - model / coin, skill_base, calibration_slope(p, outcome)
 
 
 def calibration_score(table: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> CalibrationScore:
-    """Scores of ``table`` (columns sample, drug, p, outcome) with percentile bootstrap intervals."""
+    """Scores of ``table`` (columns sample, drug, p, outcome) with percentile bootstrap intervals. Each drug's base
+    rate is its share of outcomes in ``table``, kept fixed in the resamples: recomputed on a resample with repeated
+    samples it would fit that resample and bias the skill against it downwards."""
+    table = table.assign(base_rate=table.groupby("drug")["outcome"].transform("mean"))
     model, coin, base, slope = _scores(table)
     samples = table["sample"].unique()
     rows_of = table.groupby("sample").indices

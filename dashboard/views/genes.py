@@ -9,7 +9,7 @@ from core.usecases.organoid_figures import top_genes_figure
 from dashboard.bundles import n_reference
 from dashboard.explanations import organoid_genes, reference_explanations, reference_genes
 from dashboard.session import current_sample
-from dashboard.widgets import choose_view, csv_bytes, model_drug_controls
+from dashboard.widgets import choose_view, csv_bytes, drug_standing, model_drug_controls
 
 st.title("Genes behind a prediction")
 b, drug = model_drug_controls("genes")
@@ -42,6 +42,7 @@ with left:
         )
         st.page_link("views/upload.py", label="Go to Upload & QC", icon=":material/upload:")
     else:
+        st.markdown(drug_standing(b.name, sample, drug))
         with st.spinner(f"Computing the genes behind {drug} for organoid {sample}..."):
             organoid = organoid_genes(b.name, sample, drug, view)
         st.plotly_chart(

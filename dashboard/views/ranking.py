@@ -60,7 +60,9 @@ def styled(table: pd.DataFrame, unit: str, highlight: bool):
     """The ranking with the top drugs highlighted, unless the profile is out of range (formats and headers come
     from ``column_config``)."""
     shown = display_table(table, unit)
-    top = (shown["rank"] <= TOP_DRUGS_OVERLAP) & (shown["z-score"] < 0) & highlight
+    headers = ranking_columns(unit)
+    evidence = (shown[headers["p_more_sensitive"]] > 0.5) & ~shown[headers["coin"]].astype(bool)
+    top = (shown["rank"] <= TOP_DRUGS_OVERLAP) & (shown["z-score"] < 0) & evidence & highlight
     return shown.style.apply(
         lambda row: ["background-color: #d5f5e3; font-weight: 600" if top[row.name] else "" for _ in row], axis=1
     )
@@ -73,18 +75,32 @@ TABLES_PER_ROW = 2
 
 def column_config(unit: str) -> dict:
     """Headers, formats and order of the ranking table; ``unit`` is the bundle's response (AUC, ln IC50, ...).
-    What a row is judged by comes first (drug, z, the model's reliability for the drug and whether it beats the
-    drug's average), then the uncertainty and ties, and the predicted response last."""
+    What a row is judged by comes first (drug, the calibrated probability, z, whether the model is better than a
+    coin for the drug), then the raw cross-validated evidence, the uncertainty and ties, and the predicted response
+    last."""
     headers = ranking_columns(unit)
     return {
-        "rank": st.column_config.NumberColumn("rank", width=40, help="1 = most sensitive (most negative z-score)"),
+        "rank": st.column_config.NumberColumn(
+            "rank", width=40, help="1 = most likely more sensitive (highest P), then the most negative z-score"
+        ),
         "drug": st.column_config.TextColumn("drug", width=170),
+        headers["p_more_sensitive"]: st.column_config.NumberColumn(
+            "P",
+            format="%.2f",
+            width=50,
+            help="Probability that this organoid is more sensitive to the drug than the median reference organoid, "
+            "from its z and how reliably the model ordered the reference organoids for this drug (shrunk across "
+            "drugs). 0.50 = a coin: the evidence cannot tell the model's ordering for this drug from chance.",
+        ),
         "z-score": st.column_config.NumberColumn(
             "z",
             format="%+.2f",
             width=55,
             help="(prediction - reference mean) / reference SD; negative = more "
             "sensitive than the average reference organoid",
+        ),
+        headers["coin"]: st.column_config.CheckboxColumn(
+            "coin", width=48, help="No better than a coin for this drug: the 95 % interval of its reliability reaches 0"
         ),
         headers["reliability_r"]: st.column_config.NumberColumn(
             "CV r",
@@ -205,7 +221,12 @@ for column, training in zip(columns, trainings):
             column_order=order,
             key=f"ranking_table_{training}",
         )
-        if table["z_score"].min() >= 0:
+        if table["coin"].all():
+            st.warning(
+                "**No better than a coin for every drug**: no drug's reliability for this model can be told from 0 "
+                "(P = 0.50 throughout). The order is the model's z-scores, not evidence; nothing is highlighted."
+            )
+        elif table["z_score"].min() >= 0:
             st.warning(
                 f"No drug is predicted more sensitive than the average reference organoid: rank 1 has z = "
                 f"{table['z_score'].min():+.2f}, so nothing is highlighted."
@@ -240,6 +261,9 @@ n_flagged = int(tables[trainings[0]]["no_better_than_naive"].sum())
 st.caption(
     f"**{unit}**: predicted {unit} (mean of the model's cross-validated members); **± {unit}**: their spread (SD), "
     "the uncertainty; "
+    "**P**: the probability that the organoid is more sensitive than the median reference organoid, from z and "
+    "the drug's reliability (shrunk across drugs); the table is ranked by it, then by z; **coin**: no better than a "
+    "coin for this drug (its reliability's 95 % interval reaches 0; P = 0.50). "
     "**z**: z-score against the reference cohort; **± z**: its uncertainty; **CV r**: the bundle's cross-validated "
     "within-drug correlation for the drug. "
     "**≤ naive** (no better than naive): the bundle's cross-validated within-drug correlation (how well it ordered the "
