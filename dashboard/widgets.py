@@ -57,6 +57,11 @@ ATTRIBUTION_VIEW = "attribution_view"  # remembered across the genes and pathway
 # filter would only show a red chip with its reason on hover).
 UPLOAD_HELP = "CSV, TSV, TXT or XLSX, optionally gzipped; any other file gets a plain reason on the page."
 
+# Download buttons do not rerun the page: a run first drops the session's file references, and the end of any other
+# session's run deletes files nobody references, so with several users a second download clicked while the first
+# rerun was under way could find its file gone (issue 23: 2 of 3 sessions had a CSV download cancelled).
+DOWNLOAD_ONLY = "ignore"
+
 
 def show_evidence(name: str, container: Any = st) -> Evidence:
     """The bundle's verdict in a coloured box (:func:`show_verdict`)."""

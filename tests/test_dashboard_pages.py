@@ -41,6 +41,7 @@ from core.usecases.ranking_table import (
     TIED_WITH_FIRST,
     TIED_WITH_NEIGHBOUR,
     display_table,
+    highlighted_top,
     outside_assay_range,
     ranking_columns,
     reference_sentence,
@@ -605,13 +606,18 @@ def test_html_report_is_self_contained(tiny_models_dir: Path) -> None:
     models = []
     for training, label in (("scratch", "From scratch"), ("finetuned", "Fine-tuned")):
         bundle = load_bundle(tiny_models_dir / f"colorectal_tdnn_{training}")
-        ranking = annotate_ranking(rank_drugs(bundle, expression), drug_reliability(bundle))
+        reliability = drug_reliability(bundle)
+        if training == "scratch":  # evidence on every drug, so its sensitive top drugs are highlighted
+            reliability = reliability.assign(z_mean=np.arctanh(0.5), z_sd=0.05, better_than_coin=True)
+        ranking = annotate_ranking(rank_drugs(bundle, expression), reliability)
         models.append(ReportedModel(label, bundle.manifest, None, ranking))
     scatter = z_score_scatter(models[0].ranking, models[1].ranking, "from scratch", "fine-tuned")
     html = organoid_report_html("P10 <script>", models, n_reference=19, scatter=scatter)
     assert "P10 &lt;script&gt;" in html and "<script>alert" not in html
     assert SENTENCE in html
-    assert html.count('<tr class="top">') == 2 * 5
+    top = [highlighted_top(model.ranking, 5) for model in models]
+    assert top[0].sum() == ((models[0].ranking["rank"] <= 5) & (models[0].ranking["z_score"] < 0)).sum() > 0
+    assert html.count('<tr class="top">') == sum(t.sum() for t in top)
     assert all(name in html for name in ("colorectal_tdnn_scratch", "colorectal_tdnn_finetuned"))
     # plotly.js is inline (no <script src=...>), so the report opens offline.
     assert "Plotly.newPlot" in html and not re.search(r"<script[^>]*\bsrc=", html)

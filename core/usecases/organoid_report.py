@@ -19,7 +19,7 @@ from core.evaluation.metrics import TOP_DRUGS_OVERLAP
 from core.inference.manifest import Manifest
 from core.study_design import TARGET_COHORT
 from core.usecases.organoid_figures import top_genes_figure
-from core.usecases.ranking_table import display_table, reference_sentence
+from core.usecases.ranking_table import display_table, highlighted_top, reference_sentence
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,12 @@ class ReportedGenes:
 REPORT_GENES_SHOWN = 15  # genes per drug in the report's figure and table
 
 
-def _table_html(table: pd.DataFrame, highlight_top: int = 0) -> str:
+def _table_html(table: pd.DataFrame, highlighted: pd.Series | None = None) -> str:
     rows = []
     header = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
-    for position, (_, row) in enumerate(table.iterrows()):
+    for index, row in table.iterrows():
         cells = "".join(f"<td>{html.escape(_format(value))}</td>" for value in row)
-        style = ' class="top"' if position < highlight_top else ""
+        style = ' class="top"' if highlighted is not None and highlighted[index] else ""
         rows.append(f"<tr{style}>{cells}</tr>")
     return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -116,10 +116,10 @@ def organoid_report_html(
     ``models`` in the order shown side by side; ``cohort`` is the reference cohort of the z-scores (its
     ``n_reference`` organoids); ``scatter`` the two models' z-scores against each other; ``genes`` the genes behind
     some drugs; ``qc_text`` the upload's checks; ``unit`` the predicted response. The top ``k`` drugs of each
-    ranking are highlighted, unless the profile failed the out-of-range check (``out_of_range``: why, in words),
+    ranking with evidence for sensitivity are highlighted (:func:`core.usecases.ranking_table.highlighted_top`),
+    unless the profile failed the out-of-range check (``out_of_range``: why, in words),
     which then stands in red at the top; ``alignment`` says how the profile was read (aligned with its cohort or not).
     """
-    highlighted = 0 if out_of_range else k
     generated = generated or dt.datetime.now(dt.timezone.utc)
     plotly_included = False
     parts = [
@@ -138,8 +138,11 @@ def organoid_report_html(
         ),
         "<p class='warn'><b>Research use only.</b> Not a medical device; not for treatment decisions.</p>",
         *([f"<p class='note'><b>How the profile was read:</b> {html.escape(alignment)}</p>"] if alignment else []),
-        f"<p><b>{html.escape(reference_sentence(n_reference, cohort))}</b> Rank 1 = most sensitive. "
-        + ("" if out_of_range else f"The top {k} drugs of each model are highlighted. ")
+        f"<p><b>{html.escape(reference_sentence(n_reference, cohort))}</b> Drugs are ranked by <i>P</i>, the "
+        "probability that the organoid is more sensitive to the drug than the median reference organoid (from z and "
+        "how reliably the model ordered the reference organoids for that drug), then by z; a drug the model is "
+        "<i>no better than a coin</i> for gets P = 0.50. "
+        + ("" if out_of_range else f"Of each model's top {k}, those with evidence for sensitivity are highlighted. ")
         + "<i>tied?</i>: &asymp; #1 = its z &plusmn; interval overlaps rank 1's, "
         "so it cannot be told apart from the top drug; &asymp; next = it overlaps an adjacent rank. Drugs flagged <i>no better than naive</i> had a cross-validated "
         "within-drug correlation &le; 0: for them the model orders organoids no better than the drug's average.</p>",
@@ -153,7 +156,8 @@ def organoid_report_html(
     parts.append("<h2>Drug ranking</h2><div class='side'>")
     for model in models:
         shown = display_table(model.ranking, unit)
-        parts.append(f"<div><h3>{html.escape(model.label)}</h3>{_table_html(shown, highlighted)}</div>")
+        top = highlighted_top(model.ranking, k) & (out_of_range is None)
+        parts.append(f"<div><h3>{html.escape(model.label)}</h3>{_table_html(shown, top)}</div>")
     parts.append("</div>")
     if scatter is not None:
         parts.append("<h2>Agreement of the models</h2>")

@@ -81,6 +81,13 @@ def reference_sentence(n_reference: int, cohort: str = TARGET_COHORT) -> str:
     )
 
 
+def highlighted_top(annotated: pd.DataFrame, k: int) -> pd.Series:
+    """Per row of an annotated ranking, whether it is highlighted as a top drug: among the first ``k`` ranks and with
+    evidence for sensitivity (P above 1/2, not a coin). A drug the model is no better than a coin for is never
+    highlighted, however extreme its z: the page, the CSV and the report mark the same rows."""
+    return (annotated["rank"] <= k) & (annotated["p_more_sensitive"] > 0.5) & ~annotated["coin"].astype(bool)
+
+
 def display_table(annotated: pd.DataFrame, unit: str = "AUC") -> pd.DataFrame:
     """Column names a clinician reads (and the CSV download uses), with the tie marks of the z-scores as
     shown (none once the spread is withheld, see :func:`without_spread`)."""

@@ -54,7 +54,7 @@ from dashboard.session import (
     session_bundles,
     using_session_models,
 )
-from dashboard.widgets import UPLOAD_HELP, score_columns, show_verdict
+from dashboard.widgets import DOWNLOAD_ONLY, UPLOAD_HELP, score_columns, show_verdict
 
 COHORT, JOB, JOB_COHORT, TRAINED = "finetune_cohort", "finetune_job", "finetune_job_cohort", "finetune_trained"
 OUTCOME_DRAWN = "finetune_outcome_drawn"  # the finished job whose outcome a completed run of this page drew
@@ -299,6 +299,7 @@ def show_results(trained: dict) -> None:
         file_name=f"{stem}_bundles.zip",
         mime="application/zip",
         key="finetune_download",
+        on_click=DOWNLOAD_ONLY,
         icon=":material/download:",
         help="Built in memory when you click. Load it again below, in a later session.",
     )
@@ -401,6 +402,7 @@ st.download_button(
     file_name="example_responses.csv",
     mime="text/csv",
     key="finetune_example",
+    on_click=DOWNLOAD_ONLY,
     icon=":material/download:",
     help="Three colorectal organoids of the public reference screen (van de Wetering 2015) in the layout "
     "this page reads: sample, drug, value (AUC), and the optional gdsc_drug_id.",

@@ -9,7 +9,7 @@ from core.usecases.organoid_figures import top_genes_figure
 from dashboard.bundles import n_reference
 from dashboard.explanations import organoid_genes, reference_explanations, reference_genes
 from dashboard.session import current_sample
-from dashboard.widgets import choose_view, csv_bytes, drug_standing, model_drug_controls
+from dashboard.widgets import DOWNLOAD_ONLY, choose_view, csv_bytes, drug_standing, model_drug_controls
 
 st.title("Genes behind a prediction")
 b, drug = model_drug_controls("genes")
@@ -87,6 +87,7 @@ with st.expander("Gene tables"):
             file_name=f"{sample}_{b.name}_{drug}_genes.csv",
             mime="text/csv",
             key="genes_organoid_download",
+            on_click=DOWNLOAD_ONLY,
         )
     if reference is not None:
         tables[1].dataframe(reference.head(top_n), hide_index=True, key="genes_reference_table")
@@ -96,5 +97,6 @@ with st.expander("Gene tables"):
             file_name=f"reference_{b.name}_{drug}_genes.csv",
             mime="text/csv",
             key="genes_reference_download",
+            on_click=DOWNLOAD_ONLY,
         )
 st.page_link("views/pathways.py", label=f"Pathways enriched in the top genes of {drug}", icon=":material/hub:")

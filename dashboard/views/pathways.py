@@ -26,7 +26,7 @@ from core.inference.bundle import ModelBundle
 from dashboard.bundles import n_reference
 from dashboard.explanations import organoid_genes, ranked_pathways, reference_genes
 from dashboard.session import current_sample, has_reference_expression, session_cached
-from dashboard.widgets import choose_view, csv_bytes, model_drug_controls
+from dashboard.widgets import DOWNLOAD_ONLY, choose_view, csv_bytes, model_drug_controls
 
 P_THRESHOLDS = [0.001, 0.01, 0.05, 0.1, 0.25, 1.0]
 NO_FILTER = 1.0  # the last option: every tested pathway with a hit, whatever its p
@@ -77,7 +77,14 @@ def show_table(table: pd.DataFrame, key: str, columns: dict, download_label: str
             **columns,
         },
     )
-    st.download_button(download_label, csv_bytes(table), file_name=file_name, mime="text/csv", key=f"{key}_download")
+    st.download_button(
+        download_label,
+        csv_bytes(table),
+        file_name=file_name,
+        mime="text/csv",
+        key=f"{key}_download",
+        on_click=DOWNLOAD_ONLY,
+    )
 
 
 def show_ranked(result: pd.DataFrame | None, organoid: bool, c: Choice, n_tested: int) -> None:

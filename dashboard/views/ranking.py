@@ -23,6 +23,7 @@ from core.usecases.ranking_table import (
     TIED_WITH_FIRST,
     TIED_WITH_NEIGHBOUR,
     display_table,
+    highlighted_top,
     outside_assay_range,
     ranking_columns,
     reference_sentence,
@@ -45,6 +46,7 @@ from dashboard.session import (
     using_session_models,
 )
 from dashboard.widgets import (
+    DOWNLOAD_ONLY,
     DRUG,
     choose_architecture,
     csv_bytes,
@@ -60,9 +62,7 @@ def styled(table: pd.DataFrame, unit: str, highlight: bool):
     """The ranking with the top drugs highlighted, unless the profile is out of range (formats and headers come
     from ``column_config``)."""
     shown = display_table(table, unit)
-    headers = ranking_columns(unit)
-    evidence = (shown[headers["p_more_sensitive"]] > 0.5) & ~shown[headers["coin"]].astype(bool)
-    top = (shown["rank"] <= TOP_DRUGS_OVERLAP) & (shown["z-score"] < 0) & evidence & highlight
+    top = highlighted_top(table, TOP_DRUGS_OVERLAP) & highlight
     return shown.style.apply(
         lambda row: ["background-color: #d5f5e3; font-weight: 600" if top[row.name] else "" for _ in row], axis=1
     )
@@ -172,11 +172,12 @@ n_ref = n_reference(first)
 cohort_label = reference_label(first.manifest)
 unit = first.response_unit
 st.markdown(
-    f"Organoid **{sample}**. Drugs are ranked by z, most negative first: rank 1 is the drug this organoid is "
-    f"predicted *most sensitive to relative to the reference organoids*, not necessarily more sensitive than "
-    f"average (a positive z at rank 1 means it is not). The top {TOP_DRUGS_OVERLAP} of each model are highlighted; **± z** "
-    "is the uncertainty, so drugs whose z differ by less than it are not told apart. Lower "
-    f"{first.response_unit} = more sensitive."
+    f"Organoid **{sample}**. Drugs are ranked by **P**, the probability that this organoid is more sensitive to "
+    "the drug than the median reference organoid (from z and how reliably the model ordered the reference organoids "
+    "for that drug), then by z, most negative first. A drug the model is no better than a coin for gets P = 0.50, "
+    "however extreme its z. Of each model's top "
+    f"{TOP_DRUGS_OVERLAP}, those with evidence for sensitivity are highlighted; **± z** is the uncertainty, so drugs "
+    f"whose z differ by less than it are not told apart. Lower {first.response_unit} = more sensitive."
 )
 verdict = sample_verdict(sample)
 if verdict is not None and not verdict.in_range:
@@ -255,6 +256,7 @@ for column, training in zip(columns, trainings):
             file_name=f"{sample}_{b.name}_ranking.csv",
             mime="text/csv",
             key=f"download_{training}",
+            on_click=DOWNLOAD_ONLY,
         )
 
 n_flagged = int(tables[trainings[0]]["no_better_than_naive"].sum())
@@ -340,5 +342,6 @@ if prepared and prepared[:4] == (st.session_state.get(PROFILE_ID), sample, archi
         file_name=f"{sample}_drug_report.html",
         mime="text/html",
         key="download_report",
+        on_click=DOWNLOAD_ONLY,
         type="primary",
     )
