@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from core.evaluation.calibration import calibrated_probability, reference_z_bound
-from core.evaluation.cohort_scores import per_drug_reliability
 from core.evaluation.evidence import Evidence, best_training
 from core.evaluation.metrics import TOP_DRUGS_OVERLAP
 from core.inference.bundle import ModelBundle
@@ -41,10 +40,12 @@ def drug_reliability(bundle: ModelBundle) -> pd.DataFrame:
 
     out_of_fold = bundle.reference_predictions
     drugs = bundle.drugs["drug"]
-    raw = per_drug_reliability(out_of_fold).set_index("drug")["r"].reindex(drugs)
     if out_of_fold["y_true"].notna().any():
-        shrunk = shrunk_reliability([cross_validated_evidence(out_of_fold)]).for_drugs(drugs).set_index("drug")
+        evidence = cross_validated_evidence(out_of_fold)  # its table holds the raw per-drug r too
+        raw = evidence.table.set_index("drug")["r"].reindex(drugs)
+        shrunk = shrunk_reliability([evidence]).for_drugs(drugs).set_index("drug")
     else:  # a panel bundle: predictions without a screen, so no evidence on any drug
+        raw = pd.Series(np.nan, index=drugs)
         shrunk = pd.DataFrame(
             {"r": np.nan, "r_low": np.nan, "r_high": np.nan, "z_mean": 0.0, "z_sd": 0.0, "better_than_coin": False},
             index=drugs,
