@@ -43,6 +43,15 @@ def reference_statistics(bundle: ModelBundle) -> pd.DataFrame:
     return stats.reindex(bundle.drugs["drug"])
 
 
+def z_score_matrix(bundle: ModelBundle, expression: pd.DataFrame) -> pd.DataFrame:
+    """Samples x drugs: the bundle's z-scores for ``expression`` as :func:`rank_drugs` computes them (the studies
+    score whole cohorts with it)."""
+    mean = member_predictions(bundle, expression).mean(axis=0)
+    stats = reference_statistics(bundle)
+    z = (mean - stats["reference_mean"].to_numpy()) / stats["reference_sd"].to_numpy()
+    return pd.DataFrame(z, index=expression.index, columns=bundle.drugs["drug"].to_numpy())
+
+
 def rank_drugs(bundle: ModelBundle, expression: pd.DataFrame) -> pd.DataFrame:
     """Long table, one row per sample and drug, ranked within each sample (1 = most sensitive).
 

@@ -41,7 +41,7 @@ from core.inference.bundle import ModelBundle, load_bundle
 from core.labshift.align import align_to_reference
 from core.labshift.reference import load_reference_profile
 from core.study_design import TARGET_COHORT, TRAININGS, bundle_name
-from core.usecases.predict import member_predictions, reference_statistics
+from core.usecases.predict import z_score_matrix
 from core.usecases.ranking import drug_reliability
 
 OUT = Path("benchmark") / "calibration"
@@ -54,13 +54,7 @@ N_BOOT = 1000
 def line_probabilities(bundle: ModelBundle, lines: pd.DataFrame, measured: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Per variant: sample, drug, z, p, outcome for every line and drug GDSC screened (outcome: AUC below the
     lines' median for that drug)."""
-    stats = reference_statistics(bundle)
-    mean = member_predictions(bundle, lines).mean(axis=0)
-    z = pd.DataFrame(
-        (mean - stats["reference_mean"].to_numpy()) / stats["reference_sd"].to_numpy(),
-        index=lines.index,
-        columns=bundle.drugs["drug"].to_numpy(),
-    )
+    z = z_score_matrix(bundle, lines)
     reliability = drug_reliability(bundle).set_index("drug")
     gdsc_names = bundle.drugs.set_index("drug")["gdsc_name"]
     tables = {variant: [] for variant in VARIANTS}

@@ -34,7 +34,7 @@ from core.labshift.reference import ReferenceProfile, load_reference_profile
 from core.labshift.simulate import ShiftSize, measured_shift, shift_profiles
 from core.preprocessing.combat import ComBatHarmoniser
 from core.study_design import TARGET_COHORT, TRAININGS, bundle_name
-from core.usecases.predict import member_predictions, reference_statistics
+from core.usecases.predict import z_score_matrix
 from training_scripts.build.build_reference_profile import TISSUE_MARKERS, leave_one_out_scores
 
 OUT = Path("benchmark") / "labshift"
@@ -48,14 +48,6 @@ GDSC_DRAWS = 2
 FAST_ARCHITECTURES = ("tdnn", "convnn")  # PaccMann takes ~80 s per 45 profiles: report only, no repeated draws
 EXTREME_Z = 3.0
 COLORECTAL_LABEL = "COREAD"
-
-
-def z_scores(bundle: ModelBundle, expression: pd.DataFrame) -> pd.DataFrame:
-    """Samples x drugs: the bundle's z-scores for ``expression`` as the app computes them."""
-    mean = member_predictions(bundle, expression).mean(axis=0)
-    stats = reference_statistics(bundle)
-    z = (mean - stats["reference_mean"].to_numpy()) / stats["reference_sd"].to_numpy()
-    return pd.DataFrame(z, index=expression.index, columns=bundle.drugs["drug"].to_numpy())
 
 
 def extreme_share(z: pd.DataFrame) -> float:
@@ -267,7 +259,7 @@ def simulated_recovery(
                 stacked = pd.concat({key: frame for key, frame in inputs.items()}, names=["input", "sample"])
                 flat = stacked.set_axis([f"{a}|{b}" for a, b in stacked.index], axis=0)
                 for name, bundle in bundles.items():
-                    z = z_scores(bundle, flat)
+                    z = z_score_matrix(bundle, flat)
                     z.index = stacked.index
                     truth = z.loc["truth"]
                     for method in methods:
@@ -315,7 +307,7 @@ def gdsc_report(
     for name, bundle in bundles.items():
         start = time.perf_counter()
         for label, inputs in (("none", lines), ("aligned", aligner(lines, reference))):
-            z = z_scores(bundle, inputs)
+            z = z_score_matrix(bundle, inputs)
             rows.append(
                 {
                     "bundle": name,
@@ -344,7 +336,7 @@ def gdsc_cohort_sizes(
             labs[-2:] = [np.concatenate(labs[-2:])] if len(labs[-1]) < n and len(labs) > 1 else labs[-2:]
             aligned = pd.concat([aligner(lines.loc[lab], reference) for lab in labs])
             for name, bundle in bundles.items():
-                z = z_scores(bundle, aligned)
+                z = z_score_matrix(bundle, aligned)
                 rows.append(
                     {
                         "draw": draw,
@@ -364,7 +356,7 @@ def unscreened_report(organoids: pd.DataFrame, screened: set[str], bundles: dict
         [
             {"bundle": name, "organoids": ", ".join(unscreened.index), "share_abs_z_gt_3": extreme_share(z)}
             for name, bundle in bundles.items()
-            for z in [z_scores(bundle, unscreened)]
+            for z in [z_score_matrix(bundle, unscreened)]
         ]
     )
 
