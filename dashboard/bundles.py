@@ -26,6 +26,8 @@ from core.evaluation.evidence import (
     reference_hash,
     stored_evidence,
 )
+from core.evaluation.held_out import HeldOutEvidence, held_out_of, independent_drug_evidence
+from core.evaluation.reliability import DrugEvidence
 from core.inference.bundle import BundleCheck, BundleError, ModelBundle, load_bundle, read_manifest
 from core.inference.manifest import Manifest
 from core.models import SPECS
@@ -199,6 +201,35 @@ def readable_evidence(name: str, evidence_of: Callable[[str], Evidence] = bundle
         return evidence_of(name)
     except BundleError:
         return None
+
+
+def reference_held_out(name: str) -> HeldOutEvidence | None:
+    """A reference bundle's evidence on the held-out GDSC lines of its lineage (precomputed by
+    ``training_scripts.build.bundle_evidence``); None for one never scored there or unreadable."""
+    try:
+        manifest, _, _ = _reference_evaluation(name)
+    except BundleError:
+        return None
+    return _public_result(name, reference_hash(manifest), "held_out", lambda: held_out_of(models_dir(), name, manifest))
+
+
+def held_out_evidence(name: str) -> HeldOutEvidence | None:
+    """:func:`reference_held_out`; None for a session's bundle (scored on its own cohort only)."""
+    return None if is_session_bundle(name) else reference_held_out(name)
+
+
+def held_out_drug_evidence(name: str) -> DrugEvidence | None:
+    """The per-drug held-out evidence that enters the bundle's drug reliability (only where its training never saw
+    the held-out lines); None for a session's bundle."""
+    if is_session_bundle(name):
+        return None
+    manifest, _, _ = _reference_evaluation(name)
+    return _public_result(
+        name,
+        reference_hash(manifest),
+        "held_out_drugs",
+        lambda: independent_drug_evidence(models_dir(), name, manifest),
+    )
 
 
 def default_architecture(

@@ -27,6 +27,7 @@ from dashboard.bundles import (
     reference_evidence,
     reference_expression,
     reference_grid,
+    reference_held_out,
     reference_panel,
 )
 from dashboard.explanations import stored_explanations
@@ -67,7 +68,10 @@ def _preload() -> None:
         if architecture is None:
             return
         kinds = grid[architecture]
-        names = [kinds[training] for training in shown_trainings({k: evidence_of(n) for k, n in kinds.items()})]
+        shown = shown_trainings(
+            {k: evidence_of(n) for k, n in kinds.items()}, {k: reference_held_out(n) for k, n in kinds.items()}
+        )
+        names = [kinds[training] for training in shown]
         for name in names:
             reference_bundle(name)
         reference_expression(reference_cohort(reference_bundle(names[0]).manifest))

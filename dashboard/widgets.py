@@ -12,11 +12,11 @@ import streamlit as st
 
 from core.data.export import to_safe_csv
 from core.data.summary import dataset_label
+from core.evaluation.default_model import default_training
 from core.evaluation.evidence import (
     CHANCE,
     NO_BETTER,
     Evidence,
-    best_training,
 )
 from core.inference.bundle import ModelBundle
 from core.study_design import TARGET_COHORT, TRAINING_TITLES
@@ -27,6 +27,8 @@ from dashboard.bundles import (
     bundle_grid,
     bundle_reference_expression,
     default_architecture,
+    held_out_drug_evidence,
+    held_out_evidence,
     load_or_stop,
     no_bundles_message,
     readable_evidence,
@@ -64,9 +66,13 @@ DOWNLOAD_ONLY = "ignore"
 
 
 def show_evidence(name: str, container: Any = st) -> Evidence:
-    """The bundle's verdict in a coloured box (:func:`show_verdict`)."""
+    """The bundle's verdict in a coloured box (:func:`show_verdict`), and below it what the held-out GDSC lines of
+    its lineage say, where they were scored (:class:`core.evaluation.held_out.HeldOutEvidence`)."""
     found = bundle_evidence(name)
     show_verdict(found, container)
+    held_out = held_out_evidence(name)
+    if held_out is not None:
+        container.caption(f"Held-out test with more power: {held_out.sentence()}")
     return found
 
 
@@ -192,10 +198,12 @@ def choose_architecture(widget_key: str, container: Any = st, require: tuple[str
 
 def choose_training(architecture: str, widget_key: str, container: Any = st) -> str | None:
     """Model menu; until the reader picks one (here or on the ranking page), the architecture's model with the
-    best evidence (:func:`core.evaluation.evidence.best_training`)."""
+    best evidence (:func:`core.evaluation.default_model.default_training`)."""
     present = bundle_grid().get(architecture, {})
     trainings = [k for k in TRAINING_TITLES if k in present]
-    default = best_training({k: readable_evidence(present[k]) for k in trainings})
+    default = default_training(
+        {k: readable_evidence(present[k]) for k in trainings}, {k: held_out_evidence(present[k]) for k in trainings}
+    )
     return remembered_choice(
         "Model", trainings, TRAINING, widget_key, lambda k: TRAINING_TITLES[k], default=default, container=container
     )
@@ -214,7 +222,9 @@ def organoid_ranking_by(bundle_name: str, sample: str) -> pd.DataFrame:
     from core.usecases.ranking import drug_reliability, organoid_ranking
 
     b = load_or_stop(bundle_name)
-    per_drug = bundle_cached(bundle_name, "reliability", lambda: drug_reliability(b))
+    per_drug = bundle_cached(
+        bundle_name, "reliability", lambda: drug_reliability(b, held_out_drug_evidence(bundle_name))
+    )
     return session_cached(
         ("rank", bundle_name, sample), lambda: organoid_ranking(b, sample_expression(sample), per_drug)
     )

@@ -12,7 +12,9 @@ import pytest
 from core.config import REPO_ROOT
 from core.data.cohort import Cohort
 from core.evaluation.cohort_scores import per_drug_reliability
-from core.evaluation.evidence import Evidence, best_training, evidence_file, stored_evidence
+from core.evaluation.default_model import default_training
+from core.evaluation.evidence import Evidence, evidence_file, stored_evidence
+from core.evaluation.held_out import DISORDERS, held_out_of
 from core.evaluation.metrics import HEADLINE
 from core.evaluation.performance import model_rows, single_run_seed_sd
 from core.explain.precomputed import load_reference_explanations
@@ -203,17 +205,18 @@ def test_the_report_explains_the_top_drugs_and_the_picked_one(convnn_bundles, co
     assert drugs_to_explain(table, None) == top
 
 
-def test_the_ranking_opens_the_zero_shot_model_only_where_it_has_the_best_evidence() -> None:
+def test_the_ranking_opens_on_the_best_powered_evidence_then_the_organoid_cross_validation() -> None:
     stored = pd.read_csv(evidence_file(COMMITTED))
     opened = {}
     for architecture, trainings in bundle_grid(app_bundles(COMMITTED)).items():
-        found = {
-            training: stored_evidence(stored, name, read_manifest(COMMITTED / name))
-            for training, name in trainings.items()
-        }
-        best = best_training(found)
-        assert found[best].within_drug == max(e.within_drug for e in found.values())
-        assert best_training({**found, best: None}) != best
+        manifests = {training: read_manifest(COMMITTED / name) for training, name in trainings.items()}
+        found = {t: stored_evidence(stored, trainings[t], manifests[t]) for t in trainings}
+        held_out = {t: held_out_of(COMMITTED, trainings[t], manifests[t]) for t in trainings}
+        best = default_training(found, held_out)
+        assert held_out[best].verdict != DISORDERS
+        candidates = [t for t in trainings if held_out[t].verdict == held_out[best].verdict]
+        assert found[best].within_drug == max(found[t].within_drug for t in candidates)
+        assert default_training({**found, best: None}, {**held_out, best: None}) != best
         opened[architecture] = best
-    assert best_training({training: None for training in TRAININGS}) is None
+    assert default_training({training: None for training in TRAININGS}) is None
     assert len(set(opened.values())) > 1  # the committed architectures do not all open on the same training

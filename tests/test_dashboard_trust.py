@@ -104,6 +104,19 @@ def test_one_number_per_model_on_the_performance_page_in_the_report_and_in_summa
     assert any(sentence in c.value and seeds in c.value for c in app.caption), seeds
     assert any(e.label.startswith(f"How much one training run varies: over five seeds, {seeds}") for e in app.expander)
 
+    # The held-out lines, as held_out_evidence.csv has them, say whether each model's training saw them; the
+    # calibration study's Brier skill against a coin comes with its interval.
+    held_out = pd.read_csv(COMMITTED / "benchmark" / "held_out_evidence.csv").set_index("bundle")
+    lines = app.dataframe[3].value
+    assert len(lines) == len(expected)
+    for _, row in lines.iterrows():
+        stored_row = held_out.loc["colorectal_{}_{}".format(*LABELS[row["architecture"], row["training"]])]
+        assert row["within-drug r"] == pytest.approx(stored_row["within_drug"], abs=1e-9)
+        assert ("never seen in training" in row["what it shows"]) == bool(stored_row["independent"])
+    calibration = app.dataframe[4].value
+    assert set(calibration["held-out set"]) == {"organoids, out of fold", "GDSC colorectal lines"}
+    assert calibration["95 % interval"].str.fullmatch(r"[+-]\d\.\d{3} to [+-]\d\.\d{3}").all()
+
     # The report states each model's number and permutation p as the pages and bundle_evidence.csv do.
     stored = pd.read_csv(COMMITTED / "benchmark" / EVIDENCE_FILE).set_index("bundle")
     organoid = load_cohort("colorectal").expression.loc[["P10"]]

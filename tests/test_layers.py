@@ -38,6 +38,8 @@ BELOW = {
     | {"core.evaluation", "core.inference", "core.usecases.organoid_figures", "core.usecases.ranking_table"},
     "core.usecases.bundle_grid": LEAVES | {"core.inference", "core.models"},
     "core.usecases.stored_explanations": {"core.explain"},
+    "core.usecases.held_out_lines": LEAVES
+    | {"core.data", "core.evaluation", "core.inference", "core.labshift", "core.usecases.predict"},
     "core.usecases.rank_cli": LEAVES
     | {
         "core.data",

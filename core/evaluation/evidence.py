@@ -8,7 +8,7 @@ patients no better than a drug's average does, and one whose score the permutati
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -122,9 +122,13 @@ def stored_evidence(table: pd.DataFrame, name: str, manifest: Manifest) -> Evide
     if not {"bundle", "reference_sha256"} <= set(table.columns):
         return None
     rows = table[(table["bundle"] == name) & (table["reference_sha256"] == reference_hash(manifest))]
-    if rows.empty:
-        return None
-    row = rows.iloc[0]
+    return None if rows.empty else evidence_from_row(rows.iloc[0])
+
+
+def evidence_from_row(row: pd.Series) -> Evidence | None:
+    """An :class:`Evidence` read back from a stored row; None when a value is missing, not a number, or out of
+    its range (the pooled-residual score may be NaN: it is undefined on a held-out cohort, which has no training
+    folds to take a baseline from)."""
     try:
         found = Evidence(
             float(row["within_drug"]),
@@ -136,8 +140,11 @@ def stored_evidence(table: pd.DataFrame, name: str, manifest: Manifest) -> Evide
         )
     except (KeyError, TypeError, ValueError):
         return None
-    scores = (found.within_drug, found.within_drug_spearman, found.within_drug_residual)
-    plausible = all(-1 <= r <= 1 for r in scores) and found.null_sd >= 0 and 0 < found.p_value <= 1
+    scores = (found.within_drug, found.within_drug_spearman)
+    residual_readable = math.isnan(found.within_drug_residual) or -1 <= found.within_drug_residual <= 1
+    plausible = (
+        all(-1 <= r <= 1 for r in scores) and residual_readable and found.null_sd >= 0 and 0 < found.p_value <= 1
+    )
     return found if plausible and found.n_permutations > 0 else None
 
 
@@ -150,13 +157,6 @@ def best_architecture(evidence_by_architecture: dict[str, list[Evidence]]) -> st
         if found
     }
     return max(means, key=means.get) if means else None
-
-
-def best_training(evidence_by_training: Mapping[str, Evidence | None]) -> str | None:
-    """The training (scratch, fine-tuned, zero-shot) of one architecture whose model has the highest headline
-    within-drug score; None when none is scored."""
-    scores = {training: found.within_drug for training, found in evidence_by_training.items() if found is not None}
-    return max(scores, key=scores.get) if scores else None
 
 
 def evidence_row(name: str, manifest: Manifest, found: Evidence) -> dict[str, object]:

@@ -73,12 +73,14 @@ def rank_file(path: Path, bundle_names: list[str] | None, same_lab: bool | None)
         raise BundleRefused(f"the bundles rank against different reference cohorts ({', '.join(sorted(cohorts))})")
     prepared = prepare_profiles(validated.expression, load_reference_profile(folder, cohorts.pop()), same_lab)
     _report(validated, prepared)
-    return ranked_rows(bundles, prepared)
+    return ranked_rows(bundles, prepared, folder)
 
 
-def ranked_rows(bundles: list, prepared: PreparedProfiles) -> pd.DataFrame:
-    """One row per sample x bundle x drug: the app's ranking columns plus the alignment and each sample's verdict."""
-    from core.usecases.ranking import cohort_rankings
+def ranked_rows(bundles: list, prepared: PreparedProfiles, folder: Path) -> pd.DataFrame:
+    """One row per sample x bundle x drug: the app's ranking columns plus the alignment and each sample's verdict
+    (each drug's reliability with the bundle's held-out evidence stored in ``folder``, as the app weighs it)."""
+    from core.evaluation.held_out import independent_drug_evidence
+    from core.usecases.ranking import cohort_rankings, drug_reliability
 
     verdicts = pd.DataFrame(
         [
@@ -93,7 +95,14 @@ def ranked_rows(bundles: list, prepared: PreparedProfiles) -> pd.DataFrame:
             for sample, verdict in prepared.verdicts.items()
         ]
     )
-    tables = [cohort_rankings(bundle, prepared.expression).assign(bundle=bundle.name) for bundle in bundles]
+    tables = [
+        cohort_rankings(
+            bundle,
+            prepared.expression,
+            drug_reliability(bundle, independent_drug_evidence(folder, bundle.name, bundle.manifest)),
+        ).assign(bundle=bundle.name)
+        for bundle in bundles
+    ]
     rows = pd.concat(tables, ignore_index=True).astype({"sample": str}).merge(verdicts, on="sample", how="left")
     first = ["sample", "bundle", "drug", "predicted", "z_score", "p_more_sensitive", "coin", "rank"]
     return rows[first + [c for c in rows.columns if c not in first]]
@@ -103,6 +112,7 @@ def opening_bundles(folder: Path, offered: dict[str, Manifest]) -> list[str]:
     """The bundles the ranking page opens on, for every architecture (see :func:`core.usecases.ranking.shown_trainings`);
     ``offered``: the verified manifests of the app's bundles in ``folder`` (:func:`core.usecases.bundle_grid.app_bundles`)."""
     from core.evaluation.evidence import evidence_file, stored_evidence
+    from core.evaluation.held_out import held_out_of
     from core.usecases.bundle_grid import bundle_grid
     from core.usecases.ranking import shown_trainings
 
@@ -111,7 +121,8 @@ def opening_bundles(folder: Path, offered: dict[str, Manifest]) -> list[str]:
     names = []
     for trainings in bundle_grid(offered).values():
         found = {t: stored_evidence(table, name, offered[name]) for t, name in trainings.items()}
-        names += [trainings[t] for t in shown_trainings(found)]
+        held_out = {t: held_out_of(folder, name, offered[name]) for t, name in trainings.items()}
+        names += [trainings[t] for t in shown_trainings(found, held_out)]
     return names
 
 

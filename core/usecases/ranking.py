@@ -19,8 +19,11 @@ import numpy as np
 import pandas as pd
 
 from core.evaluation.calibration import calibrated_probability, reference_z_bound
-from core.evaluation.evidence import Evidence, best_training
+from core.evaluation.default_model import default_training, evidence_order
+from core.evaluation.evidence import Evidence
+from core.evaluation.held_out import HeldOutEvidence
 from core.evaluation.metrics import TOP_DRUGS_OVERLAP
+from core.evaluation.reliability import DrugEvidence
 from core.inference.bundle import ModelBundle
 from core.inference.manifest import Manifest
 from core.usecases.predict import rank_drugs
@@ -30,11 +33,14 @@ REPORT_TOP_DRUGS = 3  # the report explains the top drugs of one ranking, plus t
 SHARED_NETWORK_TRAININGS = ("zeroshot",)  # members that differ only in their ComBat fit: no ensemble spread
 
 
-def drug_reliability(bundle: ModelBundle) -> pd.DataFrame:
+def drug_reliability(bundle: ModelBundle, held_out: DrugEvidence | None = None) -> pd.DataFrame:
     """Per drug of the bundle: its cross-validated within-drug r on the reference organoids (``r``), that r shrunk
     across drugs with its 95 % interval (``reliability``, ``reliability_low``, ``reliability_high``,
     ``better_than_coin``), the posterior on the Fisher-z scale (``z_mean``, ``z_sd``) and how far the reference
-    z-scores reach (``z_bound``): everything :func:`annotate_ranking` needs, computed once per bundle."""
+    z-scores reach (``z_bound``): everything :func:`annotate_ranking` needs, computed once per bundle.
+
+    ``held_out``: the bundle's per-drug evidence on samples its training never saw
+    (:func:`core.evaluation.held_out.stored_held_out_drugs`), combined with the organoids' before shrinking."""
     from core.evaluation.reliability import cross_validated_evidence
     from core.evaluation.reliability import drug_reliability as shrunk_reliability
 
@@ -43,7 +49,8 @@ def drug_reliability(bundle: ModelBundle) -> pd.DataFrame:
     if out_of_fold["y_true"].notna().any():
         evidence = cross_validated_evidence(out_of_fold)  # its table holds the raw per-drug r too
         raw = evidence.table.set_index("drug")["r"].reindex(drugs)
-        shrunk = shrunk_reliability([evidence]).for_drugs(drugs).set_index("drug")
+        sources = [evidence] if held_out is None else [evidence, held_out]
+        shrunk = shrunk_reliability(sources).for_drugs(drugs).set_index("drug")
     else:  # a panel bundle: predictions without a screen, so no evidence on any drug
         raw = pd.Series(np.nan, index=drugs)
         shrunk = pd.DataFrame(
@@ -100,17 +107,14 @@ def cohort_rankings(
 ALWAYS_SHOWN = ("scratch", "finetuned")  # the comparison the app is built around; zero-shot joins when it leads
 
 
-def shown_trainings(evidence_by_training: dict[str, Evidence | None]) -> list[str]:
-    """The trainings of one architecture a ranking opens on, best evidence first: from scratch and fine-tuned,
-    plus zero-shot when its evidence is the best of the three; unscored ones last, in the study's order."""
-    best = best_training(evidence_by_training)
-    shown = [t for t in evidence_by_training if t in ALWAYS_SHOWN or t == best]
-
-    def strength(training: str) -> float:
-        found = evidence_by_training[training]
-        return found.within_drug if found is not None else float("-inf")
-
-    return sorted(shown, key=strength, reverse=True)
+def shown_trainings(
+    evidence_by_training: dict[str, Evidence | None], held_out: dict[str, HeldOutEvidence | None] | None = None
+) -> list[str]:
+    """The trainings of one architecture a ranking opens on, best evidence first
+    (:func:`core.evaluation.default_model.evidence_order`): from scratch and fine-tuned, plus zero-shot when it is
+    the default; unscored ones last, in the study's order."""
+    best = default_training(evidence_by_training, held_out)
+    return [t for t in evidence_order(evidence_by_training, held_out) if t in ALWAYS_SHOWN or t == best]
 
 
 def spread_withheld(manifest: Manifest) -> bool:

@@ -31,6 +31,7 @@ from core.usecases.ranking_table import (
 from dashboard.bundles import (
     ARCHITECTURES,
     bundle_grid,
+    held_out_evidence,
     load_or_stop,
     n_reference,
     no_bundles_message,
@@ -154,7 +155,7 @@ architecture = choose_architecture("ranking_architecture", require=("scratch", "
 trainings_present = grid[architecture]
 # Best evidence first: the models the ranking opens on (zero-shot among them when its evidence leads), left to right.
 found = {training: readable_evidence(name) for training, name in trainings_present.items()}
-trainings = shown_trainings(found)
+trainings = shown_trainings(found, {training: held_out_evidence(name) for training, name in trainings_present.items()})
 if "zeroshot" in trainings_present and "zeroshot" not in trainings:
     if st.checkbox(
         "Also show the zero-shot model (pre-trained on GDSC, never trained on organoids)", key="ranking_zeroshot"

@@ -2,6 +2,9 @@
 
 Example: ``python -m training_scripts.build.pretrain --model tdnn``. Prints progress per epoch; writes a
 one-member bundle to the cache (``$PDO_CACHE_DIR/pretrained/<model>``) unless ``--out`` says otherwise.
+
+``--hold-out-tissue COREAD`` leaves GDSC's lines of that TCGA lineage out of the pre-training and records it in
+the settings, so every bundle built on it can be tested on those lines (:mod:`core.usecases.held_out_lines`).
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from core.data.cohort import Cohort
 from core.data.panels import load_panel
 from core.data.registry import load_cohort
+from core.data.tissues import lines_of_tissue
 from core.models import SPECS
 from core.study_design import PRETRAINING_COHORT
 from core.training.pretrained import save_pretrained
 from core.training.protocols import pretrain
+from core.usecases.held_out_lines import HELD_OUT_TISSUES
 from training_scripts.settings import MODELS, PRETRAINING, pretrained_dir
 
 
@@ -28,7 +34,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="output folder (default: the cache)")
+    parser.add_argument(
+        "--hold-out-tissue", action="append", default=[], help="TCGA label of lines to leave out (repeatable)"
+    )
     return parser.parse_args(argv)
+
+
+def without_tissues(gdsc: Cohort, labels: list[str]) -> Cohort:
+    """The cohort less its lines of the TCGA ``labels``: their expression and every response."""
+    held_out = {line for label in labels for line in lines_of_tissue(gdsc.expression, label).index}
+    responses = gdsc.responses[~gdsc.responses["sample"].isin(held_out)].reset_index(drop=True)
+    return replace(gdsc, responses=responses, expression=gdsc.expression.drop(index=list(held_out)))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -40,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         **{k: v for k, v in {"max_epochs": args.max_epochs, "batch_size": args.batch_size}.items() if v},
     )
     max_pairs = args.max_pairs if args.max_pairs is not None else budget.max_pairs
-    gdsc = load_cohort(PRETRAINING_COHORT)
+    gdsc = without_tissues(load_cohort(PRETRAINING_COHORT), args.hold_out_tissue)
     genes = load_panel(SPECS[args.model].panel)
     print(
         f"Pre-training {args.model} on {PRETRAINING_COHORT} ({max_pairs or 'all'} pairs, {len(genes)} genes), "
@@ -51,7 +67,12 @@ def main(argv: list[str] | None = None) -> None:
     trained = pretrain(args.model, gdsc, genes, settings, max_pairs=max_pairs)
     seconds = time.perf_counter() - start
     out = args.out or pretrained_dir(args.model)
-    extra = {"max_pairs": max_pairs, "panel": SPECS[args.model].panel, "total_seconds": round(seconds, 1)}
+    extra = {
+        "max_pairs": max_pairs,
+        "panel": SPECS[args.model].panel,
+        "total_seconds": round(seconds, 1),
+        HELD_OUT_TISSUES: args.hold_out_tissue,
+    }
     save_pretrained(trained, gdsc, settings, extra, out)
     result = trained.fit_result
     print(

@@ -8,8 +8,11 @@ For every colorectal bundle, two held-out sets:
   the others' median.
 - **GDSC's 45 colorectal lines**, aligned as one cohort onto the reference organoids as the app aligns another
   lab's cohort; the reliability is the bundle's own (from all its organoids); the outcome is whether a line's GDSC
-  AUC lies below the lines' median for that drug. An external test only for the bundles trained from scratch: the
-  shipped pre-training saw these lines, so for zero-shot and fine-tuned bundles it is reported but not evidence.
+  AUC lies below the lines' median for that drug. An external test only for bundles whose training never saw the
+  lines (:func:`core.usecases.held_out_lines.independent_of_lines`: today those trained from scratch; the shipped
+  pre-training saw them, so for zero-shot and fine-tuned bundles it is reported but not evidence). The reliability
+  here is from the organoids alone: the app also weighs the lines' per-drug evidence for the bundles that never saw
+  them, which this set cannot test without scoring the lines on themselves.
 
 Both are scored as the ranking shows p (a coin's 1/2 for drugs whose reliability reaches 0) and as the posterior
 average for every drug (what p would be without that rule). Brier skill against a coin and against each drug's
@@ -28,8 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.config import data_root, models_dir
-from core.data.registry import load_cohort
+from core.config import models_dir
 from core.evaluation.calibration import (
     calibrated_probability,
     calibration_score,
@@ -38,15 +40,12 @@ from core.evaluation.calibration import (
     reliability_bins,
 )
 from core.inference.bundle import ModelBundle, load_bundle
-from core.labshift.align import align_to_reference
-from core.labshift.reference import load_reference_profile
 from core.study_design import TARGET_COHORT, TRAININGS, bundle_name
+from core.usecases.held_out_lines import independent_of_lines, lines_for
 from core.usecases.predict import z_score_matrix
 from core.usecases.ranking import drug_reliability
 
 OUT = Path("benchmark") / "calibration"
-COLORECTAL_LABEL = "COREAD"
-EXTERNAL_TRAININGS = ("scratch",)  # trained on organoids only: GDSC's lines are new to them
 VARIANTS = ("as shown", "posterior average")
 N_BOOT = 1000
 
@@ -136,12 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     out = args.models / OUT
     out.mkdir(parents=True, exist_ok=True)
 
-    gdsc = load_cohort("gdsc1")
-    info = pd.read_csv(data_root() / "invitro/gdsc_deepdr2023/cell_lines.csv").set_index("cell_line_id")
-    tissue = info["tcga_label"].reindex(gdsc.expression.index)
-    lines = gdsc.expression.loc[tissue.index[tissue == COLORECTAL_LABEL]].astype(np.float64)
-    aligned = align_to_reference(lines, load_reference_profile(args.models, TARGET_COHORT))
-    print(f"{len(lines)} GDSC colorectal lines, aligned as one cohort", flush=True)
+    aligned, responses = lines_for(args.models, TARGET_COHORT)
+    print(f"{len(aligned)} GDSC colorectal lines, aligned as one cohort", flush=True)
 
     rows, bins, reliabilities = [], [], []
     for architecture in ("tdnn", "convnn", "paccmann"):
@@ -161,8 +156,8 @@ def main(argv: list[str] | None = None) -> None:
                     True,
                 ),
                 "GDSC colorectal lines": (
-                    line_probabilities(bundle, aligned, gdsc.responses),
-                    training in EXTERNAL_TRAININGS,
+                    line_probabilities(bundle, aligned, responses),
+                    independent_of_lines(bundle.manifest),
                 ),
             }
             for held_out, (tables, external) in sets.items():

@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.config import data_root, models_dir
+from core.config import models_dir
 from core.data.registry import load_cohort
+from core.data.tissues import COLORECTAL_LABEL, gdsc_tissue_labels
 from core.inference.bundle import ModelBundle, load_bundle
 from core.labshift.align import MIN_VALUES_PER_GENE, align_to_reference
 from core.labshift.range_check import SHIFT, TISSUE, shift_score, tissue_score
@@ -47,7 +48,6 @@ GDSC_SIZES = (3, 5, 8, 15, 45)
 GDSC_DRAWS = 2
 FAST_ARCHITECTURES = ("tdnn", "convnn")  # PaccMann takes ~80 s per 45 profiles: report only, no repeated draws
 EXTREME_Z = 3.0
-COLORECTAL_LABEL = "COREAD"
 
 
 def extreme_share(z: pd.DataFrame) -> float:
@@ -372,8 +372,7 @@ def main(argv: list[str] | None = None) -> None:
     colorectal = load_cohort(TARGET_COHORT)
     organoids = colorectal.expression.dropna(axis=0, how="all").astype(np.float64)
     gdsc = load_cohort("gdsc1")
-    lines_info = pd.read_csv(data_root() / "invitro/gdsc_deepdr2023/cell_lines.csv").set_index("cell_line_id")
-    tissue = lines_info["tcga_label"].reindex(gdsc.expression.index).fillna("unknown")
+    tissue = gdsc_tissue_labels().reindex(gdsc.expression.index).fillna("unknown")
     stored = load_reference_profile(args.models, TARGET_COHORT)
     crc_lines = gdsc.expression.loc[tissue.index[tissue == COLORECTAL_LABEL]]
     size = measured_shift(crc_lines, stored)
