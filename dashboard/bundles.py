@@ -250,9 +250,20 @@ def no_bundles_message() -> None:
     if reference_check().unusable and not using_session_models():
         st.error("None of the model bundles can be used; the About page says why for each.")
         return
+    _log_no_bundles(str(models_dir()))
     st.warning(
-        f"No model bundles found in `{models_dir()}`. Build them with `python -m training_scripts.build.build_bundles` "
-        "or point `PDO_MODELS_DIR` at a folder of bundles."
+        "No drug-response models are installed on this server, so nothing can be ranked yet. Whoever runs the "
+        "server can install them as the project's README says (its server log names the folder it looked in)."
+    )
+
+
+@st.cache_resource(show_spinner=False)
+def _log_no_bundles(folder: str) -> None:
+    """Where the bundles were looked for and how to provide them, once per server process: for the operator's log,
+    not for a user's page."""
+    LOG.warning(
+        "No model bundles in %s: build them with `pdo-build-bundles` or set PDO_MODELS_DIR to a folder of bundles.",
+        folder,
     )
 
 

@@ -4,6 +4,7 @@ model source, a bundle's verdict.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from dashboard.bundles import (
     bundle_cached,
     bundle_evidence,
     bundle_grid,
+    bundle_label,
     bundle_reference_expression,
     default_architecture,
     held_out_drug_evidence,
@@ -289,6 +291,13 @@ def model_drug_controls(prefix: str) -> tuple[ModelBundle, str]:
     drug = choose_drug(b, f"{prefix}_drug", container=right)
     show_evidence(b.name)
     return b, drug
+
+
+def download_name(bundle_name: str, *parts: str, suffix: str) -> str:
+    """A download's file name from the model's menu name and ``parts`` (sample, drug, ...), each reduced to letters,
+    digits and dashes: "P10_tDNN-from-scratch_ranking.csv", never a folder name or a "/" from a drug's name."""
+    words = [*parts[:1], bundle_label(bundle_name), *parts[1:]]
+    return "_".join(re.sub(r"[^A-Za-z0-9]+", "-", word).strip("-") for word in words) + suffix
 
 
 def csv_bytes(table: pd.DataFrame) -> bytes:

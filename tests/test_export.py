@@ -123,3 +123,23 @@ def test_no_committed_csv_holds_a_cell_that_runs() -> None:
     for path in files:
         text = (gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()).decode("utf-8")
         assert formula_cells(text) == [], path
+
+
+@pytest.mark.parametrize(
+    ("bundle", "parts", "expected"),
+    [
+        ("colorectal_tdnn_scratch", ("P10", "ranking"), "P10_tDNN-from-scratch_ranking.csv"),
+        (
+            "colorectal_convnn_zeroshot",
+            ("GSK1120212/Trametinib", "genes"),
+            "GSK1120212-Trametinib_ConvNN-zero-shot_genes.csv",
+        ),
+        ("my lab's bundle", ("../P 1", "ranking"), "P-1_my-lab-s-bundle_ranking.csv"),
+    ],
+)
+def test_download_names_carry_the_models_menu_name_and_no_path(
+    bundle: str, parts: tuple[str, ...], expected: str
+) -> None:
+    from dashboard.widgets import download_name
+
+    assert download_name(bundle, *parts, suffix=".csv") == expected

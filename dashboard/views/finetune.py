@@ -201,6 +201,12 @@ def model_names(names: list[str]) -> str:
     )
 
 
+def session_verdicts(bundles: list) -> dict:
+    """Each of this session's new bundles' evidence on its own cohort (the pages must be using them)."""
+    with st.spinner("Testing each model's ordering of your organoids against shuffled ones..."):
+        return {b.name: bundle_evidence(b.name) for b in bundles}
+
+
 def collect_finished_job() -> bool:
     """Move a finished job's bundles into this session's models (once) with their verdicts; True when it did.
     The pages switch to them only when one of them orders the lab's organoids better than each drug's average
@@ -212,8 +218,7 @@ def collect_finished_job() -> bool:
     bundles = bundles_from_zip_bytes(archive)
     trained_on = st.session_state[JOB_COHORT]
     add_session_bundles(bundles, trained_on["expression"])  # switches to them, so their evidence is theirs
-    with st.spinner("Testing each model's ordering of your organoids against shuffled ones..."):
-        verdicts = {b.name: bundle_evidence(b.name) for b in bundles}
+    verdicts = session_verdicts(bundles)
     if not beats_the_drug_average(verdicts.values()):  # back to the reference models, before the menu is drawn
         st.session_state[MODEL_SOURCE] = REFERENCE_MODELS
         st.session_state.pop(MODEL_SOURCE_WIDGET, None)
@@ -339,10 +344,28 @@ def load_saved_bundles() -> None:
         st.error(f"**These bundles cannot be used.** {error}")
         return
     st.session_state["finetune_bundle_zip_id"] = uploaded.file_id
-    add_session_bundles(bundles, None)
+    add_session_bundles(bundles, None)  # loading them is the choice to use them: every page switches to them
     st.session_state["finetune_loaded"] = [b.name for b in bundles]
+    st.session_state["finetune_loaded_verdicts"] = session_verdicts(bundles)
     st.session_state.pop("finetune_loaded_expression", None)
     st.rerun()
+
+
+def show_loaded(names: list[str], verdicts: dict) -> None:
+    """What was loaded, and each model's verdict on its own cohort, as for models trained here: amber when none of
+    them orders that cohort's organoids better than each drug's average."""
+    loaded = f"Loaded {model_names(names)}: every page now uses them (sidebar: *Models used on every page*)."
+    if beats_the_drug_average(verdicts.values()):
+        st.success(loaded)
+    else:
+        st.warning(
+            f"{loaded} **Neither orders its cohort's organoids better than each drug's average**: their rankings "
+            "show each drug's average potency in that cohort, not the organoid. To go back, choose the reference "
+            "models under *Models used on every page* in the sidebar."
+        )
+    for name in names:
+        st.markdown(f"**{model_names([name])}**")
+        show_verdict(verdicts[name])
 
 
 def load_training_expression(names: list[str]) -> None:
@@ -533,7 +556,7 @@ st.caption(
 load_saved_bundles()
 loaded = st.session_state.get("finetune_loaded")
 if loaded and all(name in session_bundles() for name in loaded):
-    st.success(f"Loaded {model_names(loaded)}: every page now uses them (sidebar: *Models used on every page*).")
+    show_loaded(loaded, st.session_state["finetune_loaded_verdicts"])
     load_training_expression(loaded)
 
 if job is not None and not job.active and st.session_state.get(OUTCOME_DRAWN) is not job:

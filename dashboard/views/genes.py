@@ -9,7 +9,7 @@ from core.usecases.organoid_figures import top_genes_figure
 from dashboard.bundles import n_reference
 from dashboard.explanations import organoid_genes, reference_explanations, reference_genes
 from dashboard.session import current_sample
-from dashboard.widgets import DOWNLOAD_ONLY, choose_view, csv_bytes, drug_standing, model_drug_controls
+from dashboard.widgets import DOWNLOAD_ONLY, choose_view, csv_bytes, download_name, drug_standing, model_drug_controls
 
 st.title("Genes behind a prediction")
 b, drug = model_drug_controls("genes")
@@ -84,7 +84,7 @@ with st.expander("Gene tables"):
         tables[0].download_button(
             "Download organoid genes (CSV)",
             csv_bytes(organoid),
-            file_name=f"{sample}_{b.name}_{drug}_genes.csv",
+            file_name=download_name(b.name, sample, drug, "genes", suffix=".csv"),
             mime="text/csv",
             key="genes_organoid_download",
             on_click=DOWNLOAD_ONLY,
@@ -94,7 +94,7 @@ with st.expander("Gene tables"):
         tables[1].download_button(
             "Download reference genes (CSV)",
             csv_bytes(reference),
-            file_name=f"reference_{b.name}_{drug}_genes.csv",
+            file_name=download_name(b.name, "reference", drug, "genes", suffix=".csv"),
             mime="text/csv",
             key="genes_reference_download",
             on_click=DOWNLOAD_ONLY,

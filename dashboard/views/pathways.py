@@ -26,7 +26,7 @@ from core.inference.bundle import ModelBundle
 from dashboard.bundles import n_reference
 from dashboard.explanations import organoid_genes, ranked_pathways, reference_genes
 from dashboard.session import current_sample, has_reference_expression, session_cached
-from dashboard.widgets import DOWNLOAD_ONLY, choose_view, csv_bytes, model_drug_controls
+from dashboard.widgets import DOWNLOAD_ONLY, choose_view, csv_bytes, download_name, model_drug_controls
 
 P_THRESHOLDS = [0.001, 0.01, 0.05, 0.1, 0.25, 1.0]
 NO_FILTER = 1.0  # the last option: every tested pathway with a hit, whatever its p
@@ -150,7 +150,7 @@ def show_ranked(result: pd.DataFrame | None, organoid: bool, c: Choice, n_tested
             "leading_genes": st.column_config.TextColumn("leading-edge genes", width="large"),
         },
         "Download ranked enrichment (CSV)",
-        f"{c.b.name}_{c.drug}_{c.collection}_ranked.csv",
+        download_name(c.b.name, c.drug, c.collection, "ranked", suffix=".csv"),
     )
     if len(result) < n_tested:
         st.caption(f"The {len(result)} of {n_tested} tested pathways with the smallest p (precomputed at build time).")
@@ -244,7 +244,7 @@ def show_ora(result: pd.DataFrame, top_k: int, max_p: float, min_overlap: int, c
             "genes": st.column_config.TextColumn("top genes in the pathway", width="large"),
         },
         "Download pathways (CSV)",
-        f"{c.b.name}_{c.drug}_{c.collection}_pathways.csv",
+        download_name(c.b.name, c.drug, c.collection, "pathways", suffix=".csv"),
     )
 
 

@@ -51,6 +51,7 @@ from dashboard.widgets import (
     DRUG,
     choose_architecture,
     csv_bytes,
+    download_name,
     organoid_ranking_by,
     remember_looked_at,
     remembered_choice,
@@ -254,7 +255,7 @@ for column, training in zip(columns, trainings):
         st.download_button(
             "Download CSV",
             csv_bytes(display_table(table, unit)),
-            file_name=f"{sample}_{b.name}_ranking.csv",
+            file_name=download_name(b.name, sample, "ranking", suffix=".csv"),
             mime="text/csv",
             key=f"download_{training}",
             on_click=DOWNLOAD_ONLY,

@@ -44,7 +44,10 @@ def model_panels() -> dict[str, list[str]]:
     if not panels:
         from core.data.panels import load_panel
 
-        st.warning("No model bundles found, so the QC below uses the tDNN gene panel; nothing can be ranked yet.")
+        st.warning(
+            "No drug-response models are installed on this server, so the QC below uses the tDNN gene panel; nothing "
+            "can be ranked yet."
+        )
         panels = {"tdnn": load_panel("tdnn")}
     return panels
 
