@@ -114,3 +114,15 @@ def test_every_committed_colorectal_bundle_has_held_out_evidence_and_only_indepe
                 assert len(per_drug.table) >= 50 and (per_drug.table["se"] >= floor - 1e-4).all()
     altered = replace(read_manifest(COMMITTED / "colorectal_tdnn_scratch"), files={})  # not the scored bundle
     assert held_out_of(COMMITTED, "colorectal_tdnn_scratch", altered) is None
+
+
+def test_the_lines_narrow_the_reliability_of_a_bundle_that_never_saw_them() -> None:
+    from core.inference.bundle import load_bundle
+    from core.usecases.ranking import drug_reliability
+
+    bundle = load_bundle(COMMITTED / "colorectal_convnn_scratch")
+    lines = independent_drug_evidence(COMMITTED, bundle.name, bundle.manifest)
+    organoids_only = drug_reliability(bundle).set_index("drug")
+    both = drug_reliability(bundle, lines).set_index("drug")
+    assert (both["z_sd"] < organoids_only["z_sd"]).all()  # more evidence on every drug, so a narrower interval
+    assert (both["r"] == organoids_only["r"]).all()  # the raw column stays the organoids' cross-validated r
