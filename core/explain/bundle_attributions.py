@@ -231,7 +231,7 @@ def ranked_genes(attributions: pd.Series, expression: pd.DataFrame) -> pd.DataFr
     """One organoid's attributions for one drug (gene -> value) as a ranking of its *measured* panel genes, most
     important first: ``gene, attribution`` (signed), ``importance`` (absolute value), ``direction``."""
     table = top_genes(attributions.to_numpy(), list(attributions.index), k=None)
-    measured = table["gene"].isin([g for g in expression.columns if expression[g].notna().all()])
+    measured = table["gene"].isin(expression.columns[expression.notna().all().to_numpy()])
     return table[measured].reset_index(drop=True).rename(columns={"signed": "attribution"})[COLUMNS]
 
 
