@@ -24,6 +24,11 @@ from core.inference.manifest import Manifest
 SUMMARY_FILE = "held_out_evidence.csv"
 DRUGS_FILE = "held_out_drugs.csv"
 ORDERS, NEUTRAL, DISORDERS = 1, 0, -1  # the powered verdicts, best first
+VERDICT_WORDS = {
+    ORDERS: "orders them within a drug better than chance",
+    DISORDERS: "orders them the wrong way beyond chance",
+    NEUTRAL: "no better than chance",
+}
 
 
 @dataclass(frozen=True)
@@ -50,18 +55,20 @@ class HeldOutEvidence:
             return DISORDERS
         return NEUTRAL
 
+    @property
+    def verdict_words(self) -> str:
+        """The verdict in a few words; for samples the training saw, that the score is no test."""
+        if not self.independent:
+            return "not a test: its training saw them"
+        return VERDICT_WORDS[self.verdict]
+
     def sentence(self) -> str:
         """What the score means for a reader, in one line."""
         found = self.evidence
         score = f"r = {found.within_drug:+.2f}, permutation p = {found.p_value:.2g}, {self.samples} samples"
         if not self.independent:
             return f"{self.cohort}: {score}; not evidence, the model's pre-training saw them."
-        words = {
-            ORDERS: "orders them within a drug better than chance",
-            DISORDERS: "orders them the wrong way beyond chance",
-            NEUTRAL: "no better than chance",
-        }
-        return f"{self.cohort}, never seen in training: {words[self.verdict]} ({score})."
+        return f"{self.cohort}, never seen in training: {self.verdict_words} ({score})."
 
 
 def summary_file(models_folder: Path) -> Path:

@@ -151,7 +151,8 @@ def held_out_section(grid: dict[str, dict[str, str]]) -> None:
             "within-drug r": found.evidence.within_drug,
             "permutation p": found.evidence.p_value,
             "lines": found.samples,
-            "what it shows": found.sentence(),
+            "never seen in training": "yes" if found.independent else "no",
+            "verdict": found.verdict_words,
         }
         for architecture, trainings in grid.items()
         for training, name in trainings.items()
@@ -167,7 +168,7 @@ def held_out_section(grid: dict[str, dict[str, str]]) -> None:
         key="performance_held_out",
         height=full_height(shown),
         column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("within-drug r", "permutation p")}
-        | {"what it shows": st.column_config.TextColumn(width="large")},
+        | {"verdict": st.column_config.TextColumn(width="large")},
     )
     st.caption(
         "The same score on GDSC's colorectal lines, aligned onto the reference organoids as another lab's cohort "
