@@ -19,10 +19,10 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from core.config import data_root
 from core.data.cohort import Cohort
 from core.data.panels import load_panel
 from core.data.registry import load_cohort
+from core.data.tissues import COLORECTAL_LABEL, gdsc_cell_lines
 from core.evaluation.metrics import within_drug, within_drug_fold, within_drug_fold_per_drug
 from core.evaluation.permutation import permutation_test
 from core.evaluation.splits import cell_cold_start_folds
@@ -32,7 +32,7 @@ from core.transfer.alignment import ALIGNMENTS, REFERENCE, TARGET, Alignment, ma
 from core.transfer.linear import PerDrugRidge, shared_alpha, tissue_residuals
 
 GASTROINTESTINAL = ("COREAD", "STAD", "ESCA", "PAAD", "LIHC")  # TCGA labels of the gastrointestinal lines
-EXTERNAL_LABEL = "COREAD"  # GDSC's colorectal lines: the external test cohort
+EXTERNAL_LABEL = COLORECTAL_LABEL  # GDSC's colorectal lines: the external test cohort
 TRAINING_SETS = ("all_lines", "tissue_residuals", "gastrointestinal")
 
 
@@ -56,8 +56,7 @@ def load_inputs(panel: str = "tdnn") -> Inputs:
     gdsc_pairs = gdsc.usable_pairs()[["sample", "drug", "value"]]
     gdsc_pairs = gdsc_pairs[gdsc_pairs["drug"].isin(organoid_pairs["drug"].unique())].reset_index(drop=True)
     organoid_pairs = organoid_pairs[organoid_pairs["drug"].isin(gdsc_pairs["drug"].unique())].reset_index(drop=True)
-    lines = pd.read_csv(data_root() / "invitro" / "gdsc_deepdr2023" / "cell_lines.csv", dtype={"cell_line_id": str})
-    lines = lines.drop_duplicates("cell_line_id").set_index("cell_line_id")[["tissue_gdsc1", "tcga_label"]]
+    lines = gdsc_cell_lines()
     return Inputs(
         standardise_per_sample(gdsc.expression, genes).astype(np.float64),
         standardise_per_sample(organoids.expression, genes).astype(np.float64),
