@@ -20,6 +20,7 @@ from core.config import MODELS_DIR_ENV
 from core.data.registry import load_cohort
 from core.evaluation.cohort_scores import scored_table
 from core.evaluation.evidence import EVIDENCE_FILE, Evidence, best_architecture, stored_evidence
+from core.evaluation.held_out import held_out_of
 from core.evaluation.metrics import within_drug_fold
 from core.evaluation.performance import HEADLINE
 from core.inference.bundle import load_bundle, read_manifest
@@ -125,8 +126,9 @@ def test_one_number_per_model_on_the_performance_page_in_the_report_and_in_summa
     for key in (("convnn", "scratch"), ("convnn", "finetuned")):
         bundle = load_bundle(COMMITTED / f"colorectal_{key[0]}_{key[1]}")
         found = stored_evidence(stored.reset_index(), bundle.name, bundle.manifest)
+        lines = held_out_of(COMMITTED, bundle.name, bundle.manifest)
         models.append(
-            ReportedModel(TRAINING_LABELS[key[1]], bundle.manifest, found, organoid_ranking(bundle, organoid))
+            ReportedModel(TRAINING_LABELS[key[1]], bundle.manifest, found, organoid_ranking(bundle, organoid), lines)
         )
     report = organoid_report_html("P10", models, n_reference=19)
     for key in (("convnn", "scratch"), ("convnn", "finetuned")):
@@ -137,6 +139,9 @@ def test_one_number_per_model_on_the_performance_page_in_the_report_and_in_summa
             f"<td>{TRAINING_LABELS[key[1]]}</td><td>{name}</td><td>{read_manifest(COMMITTED / name).created[:10]}</td>"
             f"<td>{expected[key]:+.2f}</td><td>{row['p_value']:.2f}</td>"
         ) in report
+        lines = held_out.loc[name]  # and what the held-out lines say, as the performance page does
+        said = "no better than chance" if lines["independent"] else "not a test: its training saw them"
+        assert f"<td>r = {lines['within_drug']:+.2f} (p = {lines['p_value']:.2g}): {said}</td>" in report
 
 
 def test_ranking_opens_on_the_best_evidence_and_shows_the_same_numbers(committed) -> None:

@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.evaluation.evidence import Evidence
+from core.evaluation.held_out import HeldOutEvidence
 from core.evaluation.metrics import TOP_DRUGS_OVERLAP
 from core.inference.manifest import Manifest
 from core.study_design import TARGET_COHORT
@@ -31,6 +32,7 @@ class ReportedModel:
     manifest: Manifest
     evidence: Evidence | None
     ranking: pd.DataFrame
+    held_out: HeldOutEvidence | None = None  # its score on GDSC's lines of the lineage, where measured
 
 
 @dataclass(frozen=True)
@@ -79,10 +81,12 @@ table{max-width:100%} pre{white-space:pre-wrap;overflow-wrap:anywhere} .plotly-g
 
 def _models_html(models: Sequence[ReportedModel]) -> str:
     """One row per model: its bundle, creation date, overall cross-validated within-drug r with its permutation p,
-    and the verdict in words."""
+    the verdict in words, and what the held-out GDSC lines say (the evidence with power; see
+    :mod:`core.evaluation.held_out`)."""
     header = (
         "<table><thead><tr><th>model</th><th>bundle</th><th>created</th><th>within-drug r (cross-validated)</th>"
-        "<th>p</th><th>does it order organoids within a drug?</th></tr></thead><tbody>"
+        "<th>p</th><th>does it order organoids within a drug?</th><th>held-out GDSC lines of the lineage</th>"
+        "</tr></thead><tbody>"
     )
     rows = []
     for model in models:
@@ -92,7 +96,13 @@ def _models_html(models: Sequence[ReportedModel]) -> str:
             if found is None
             else (f"{found.within_drug:+.2f}", f"{found.p_value:.2f}", found.verdict().split(" (")[0])
         )
-        cells = (model.label, model.manifest.name, model.manifest.created[:10], score, p_value, verdict)
+        lines = model.held_out
+        held_out = (
+            "not measured"
+            if lines is None
+            else f"r = {lines.evidence.within_drug:+.2f} (p = {lines.evidence.p_value:.2g}): {lines.verdict_words}"
+        )
+        cells = (model.label, model.manifest.name, model.manifest.created[:10], score, p_value, verdict, held_out)
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     return header + "".join(rows) + "</tbody></table>"
 

@@ -322,6 +322,7 @@ if st.button("Prepare HTML report", key="prepare_report"):
                 bundles[training].manifest,
                 readable_evidence(bundles[training].name),
                 tables[training],
+                held_out_evidence(bundles[training].name),
             )
             for training in trainings
         ],
