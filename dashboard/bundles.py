@@ -292,9 +292,15 @@ def load_or_stop(name: str) -> ModelBundle:
         raise  # unreachable; st.stop raises
 
 
-@st.cache_resource(show_spinner="Reading the reference organoids...")
 def reference_expression(cohort: str = TARGET_COHORT) -> pd.DataFrame:
-    """log2 expression of the reference cohort's organoids (public data)."""
+    """log2 expression of the reference cohort's organoids (public data), read once per process."""
+    return _cohort_expression(cohort)
+
+
+@st.cache_resource(show_spinner="Reading the reference organoids...")
+def _cohort_expression(cohort: str) -> pd.DataFrame:
+    """Cached with the cohort always passed: Streamlit keys a cache by the arguments as given, so a default left out
+    made ``reference_expression()`` and ``reference_expression("colorectal")`` read the cohort twice (2-5 s each)."""
     from core.data.registry import load_cohort
 
     return load_cohort(cohort).expression

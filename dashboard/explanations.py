@@ -14,7 +14,7 @@ from core.config import models_dir
 from core.usecases.bundle_grid import reference_cohort
 from core.usecases.stored_explanations import GENES_SHOWN, stored_gene_ranking, stored_ranked_pathways
 from dashboard.bundles import bundle, bundle_reference_expression, load_from_disk, manifest_stamp, reference_expression
-from dashboard.session import is_session_bundle, sample_expression, session_cached
+from dashboard.session import is_session_bundle, sample_expression, session_cached, session_cached_many
 
 if TYPE_CHECKING:  # imported where used: TensorFlow-free pages need not load the explanation code
     from core.explain.precomputed import ReferenceExplanations
@@ -83,16 +83,27 @@ def reference_genes(bundle_name: str, drug: str, view: str, rows: int = GENES_SH
 
 def organoid_genes(bundle_name: str, sample: str, drug: str, view: str) -> pd.DataFrame:
     """Gene ranking of the session's organoid ``sample`` for ``drug`` (cached in this session only)."""
+    return organoid_genes_of(bundle_name, sample, [drug], view)[drug]
+
+
+def organoid_genes_of(bundle_name: str, sample: str, drugs: list[str], view: str) -> dict[str, pd.DataFrame]:
+    """:func:`organoid_genes` of several drugs (the report's): those not yet computed in this session are computed
+    in one pass, whose drug view shares the mean over drugs (measured: 4 drugs in 6.9 s, one alone 3.7-5.2 s, at
+    load 8), and kept per drug, so the genes page later shows the report's numbers for any of them."""
     from core.explain.bundle_attributions import VIEWS, organoid_attribution_rows, ranked_genes
 
     b = bundle(bundle_name)
-    references = bundle_reference_expression(bundle_name) if VIEWS[view].needs_references else None
     expression = sample_expression(sample)
-    rows = session_cached(
-        ("organoid_attributions", bundle_name, sample, view, drug),
-        lambda: organoid_attribution_rows(b, expression, view, references, [drug]),
+
+    def attributions(keys: list[tuple]) -> dict[tuple, pd.Series]:
+        references = bundle_reference_expression(bundle_name) if VIEWS[view].needs_references else None
+        rows = organoid_attribution_rows(b, expression, view, references, [key[-1] for key in keys])
+        return {key: rows.loc[key[-1]] for key in keys}
+
+    found = session_cached_many(
+        [("organoid_attributions", bundle_name, sample, view, drug) for drug in drugs], attributions
     )
-    return ranked_genes(rows.loc[drug], expression)
+    return {key[-1]: ranked_genes(values, expression) for key, values in found.items()}
 
 
 def _cohort_importance(bundle_name: str) -> pd.DataFrame | None:

@@ -145,7 +145,7 @@ DASHBOARD_BELOW = {
     "dashboard.bundles": {"dashboard.session"},
     "dashboard.explanations": {"dashboard.session", "dashboard.bundles"},
     "dashboard.widgets": {"dashboard.session", "dashboard.bundles"},
-    "dashboard.preload": {"dashboard.bundles", "dashboard.explanations"},
+    "dashboard.preload": {"dashboard.session", "dashboard.bundles", "dashboard.explanations"},
 }
 
 

@@ -342,7 +342,8 @@ def bundle_from_files(files: Mapping[str, bytes], label: str, advice: str) -> Mo
     ``label`` names the bundle in error messages, ``advice`` says what to do when it was altered.
     """
     manifest = _verified_manifest(files, label, advice)
-    members = [_load_member(files, entry) for entry in manifest.members]
+    networks: dict[tuple[bytes, str], keras.Model] = {}
+    members = [_load_member(files, entry, networks) for entry in manifest.members]
     return ModelBundle(
         name=manifest.name,
         manifest=manifest,
@@ -421,12 +422,10 @@ def _unsafe_name(name: str) -> bool:
     return path.is_absolute() or ".." in path.parts or "\\" in name
 
 
-def _load_member(files: Mapping[str, bytes], entry: MemberFiles) -> BundleMember:
-    # Imported here, not at module level: pages that only read a bundle's manifest and scores (performance,
-    # about, home) then never import TensorFlow, the largest part of a cold page visit (about 8 s).
-    import keras
-
-    import core.models.attention  # noqa: F401  (registers the custom layer that model_from_json needs)
+def _load_member(
+    files: Mapping[str, bytes], entry: MemberFiles, networks: dict[tuple[bytes, str], keras.Model]
+) -> BundleMember:
+    """One member: its network (:func:`_network`), preprocessing and encoded drugs."""
     from core.inference.drug_encoding import encoder_from_dict
     from core.inference.expression import ExpressionPreprocessor
     from core.inference.model import TrainedModel
@@ -434,13 +433,9 @@ def _load_member(files: Mapping[str, bytes], entry: MemberFiles) -> BundleMember
 
     directory = entry.directory
     state = json.loads(files[f"{directory}/preprocessing.json"])
-    model = keras.models.model_from_json(files[f"{directory}/architecture.json"].decode("utf-8"))
-    with np.load(io.BytesIO(files[entry.weights]), allow_pickle=False) as stored:
-        weights = [stored[key] for key in sorted(stored.files)]
-    model.set_weights([w.astype(np.float32) if w.dtype.kind == "f" else w for w in weights])
     trained = TrainedModel(
         architecture=state["model_name"],
-        model=model,
+        model=_network(files, entry, networks),
         expression=ExpressionPreprocessor.from_dict(state["expression"]),
         drugs=encoder_from_dict(state["drugs"]),
         target=MinMaxTargetScaler.from_dict(state["target"]),
@@ -449,3 +444,26 @@ def _load_member(files: Mapping[str, bytes], entry: MemberFiles) -> BundleMember
     )
     drug_inputs = np.load(io.BytesIO(files[f"{directory}/drug_inputs.npy"]), allow_pickle=False)
     return BundleMember(trained, drug_inputs)
+
+
+def _network(
+    files: Mapping[str, bytes], entry: MemberFiles, networks: dict[tuple[bytes, str], keras.Model]
+) -> keras.Model:
+    """The member's Keras network, built once per architecture and weights file of the bundle (``networks``): the
+    members of a zero-shot bundle, which differ only in their ComBat fit, share one network, as when it was built
+    (a fifth of the loading, and explanations trace its gradients once instead of five times)."""
+    # Imported here, not at module level: pages that only read a bundle's manifest and scores (performance,
+    # about, home) then never import TensorFlow, the largest part of a cold page visit (about 8 s).
+    import keras
+
+    import core.models.attention  # noqa: F401  (registers the custom layer that model_from_json needs)
+
+    architecture = files[f"{entry.directory}/architecture.json"]
+    key = (architecture, entry.weights)
+    if key not in networks:
+        model = keras.models.model_from_json(architecture.decode("utf-8"))
+        with np.load(io.BytesIO(files[entry.weights]), allow_pickle=False) as stored:
+            weights = [stored[name] for name in sorted(stored.files)]
+        model.set_weights([w.astype(np.float32) if w.dtype.kind == "f" else w for w in weights])
+        networks[key] = model
+    return networks[key]

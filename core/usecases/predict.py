@@ -13,8 +13,6 @@ import numpy as np
 import pandas as pd
 
 from core.inference.bundle import ModelBundle
-from core.inference.model import predict
-from core.inference.pairs import PairTable
 
 
 def member_predictions(bundle: ModelBundle, expression: pd.DataFrame) -> np.ndarray:
@@ -23,6 +21,11 @@ def member_predictions(bundle: ModelBundle, expression: pd.DataFrame) -> np.ndar
     Panel genes missing from ``expression`` are set to the reference mean (see
     :meth:`ExpressionPreprocessor.transform`); the upload QC reports which.
     """
+    # Imported on use: they load TensorFlow (about 10 s on 2 busy cores), and the app's first page imports this
+    # module (through the ranking use-case) long before any model runs.
+    from core.inference.model import predict
+    from core.inference.pairs import PairTable
+
     n_samples, n_drugs = len(expression), len(bundle.drugs)
     sample_index = np.repeat(np.arange(n_samples), n_drugs)
     drug_index = np.tile(np.arange(n_drugs), n_samples)

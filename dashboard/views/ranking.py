@@ -37,7 +37,7 @@ from dashboard.bundles import (
     no_bundles_message,
     readable_evidence,
 )
-from dashboard.explanations import organoid_genes
+from dashboard.explanations import organoid_genes_of
 from dashboard.session import (
     PROFILE_ID,
     has_reference_expression,
@@ -312,7 +312,7 @@ st.caption(
 )
 if st.button("Prepare HTML report", key="prepare_report"):
     with st.spinner(f"Computing the genes behind {len(report_drugs)} drugs..."):
-        genes = {d: organoid_genes(genes_bundle.name, sample, d, report_view) for d in report_drugs}
+        genes = organoid_genes_of(genes_bundle.name, sample, report_drugs, report_view)
     current = profile()
     html = organoid_report_html(
         sample=sample,
