@@ -1,15 +1,16 @@
 """Fixtures of the browser tests: ``streamlit run dashboard/app.py`` on the tiny bundles, and headless Chromium.
 
 ``tests/conftest.py`` registers this module as a plugin, so every browser test module gets the fixtures without
-importing them. The servers are session-scoped: a server's first page imports TensorFlow and loads the bundles
-(tens of seconds on a busy machine), and no test changes what a server holds beyond its own browser session (a
-test that restarts a server starts its own with ``serve``). ``browser`` is module-scoped: each module gets a fresh
-Chromium, which starts in a second or two.
+importing them. The servers are session-scoped (one per pytest-xdist worker that runs a browser test): a server's
+first page imports TensorFlow and loads the bundles (tens of seconds on a busy machine), and no test changes what a
+server holds beyond its own browser session (a test that restarts a server starts its own with ``serve``).
+``browser`` is module-scoped: each module gets a fresh Chromium, which starts in a second or two.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -49,6 +50,8 @@ def serve(models: Path, log_name: str, port: int | None = None) -> Iterator[str]
     port = port or _free_port()
     log = REPO_ROOT / "test-artifacts"
     log.mkdir(exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # each pytest-xdist worker starts servers of its own
+    log_name = f"{worker}_{log_name}" if worker else log_name
     with open(log / log_name, "w") as output:
         process = subprocess.Popen(
             [

@@ -7,6 +7,8 @@ them trains models.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from core.data.cohort import Cohort
@@ -16,10 +18,20 @@ pytest_plugins = ["dashboard_fixtures", "browser_fixtures"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark ``slow`` whatever needs the tiny bundles, so the quick subset never trains them."""
+    """Mark ``slow`` whatever needs the tiny bundles, so the quick subset never trains them; then order the files for
+    pytest-xdist: files with browser tests first (the longest tests), then the files with the most tests.
+
+    ``--dist loadfile --no-loadscope-reorder`` (pyproject.toml) hands whole files to the two workers in this order,
+    each taking the next file when it is nearly done: long files first, so that neither worker is left with a long
+    file at the end while the other has finished."""
     for item in items:
         if "tiny_models_dir" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+    files = [item.nodeid.split("::")[0] for item in items]
+    browser = Counter(file for file, item in zip(files, items) if item.get_closest_marker("browser"))
+    size = Counter(files)
+    order = {file: (-browser[file], -size[file]) for file in size}
+    items[:] = [item for _, item in sorted(zip(files, items), key=lambda pair: order[pair[0]])]  # stable sort
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ fine-tuned and from-scratch bundles. They are real bundles (saved and verified b
 every page runs the code path it runs in production; only the numbers are meaningless.
 
 ``tests/conftest.py`` registers this module as a plugin, so its fixtures reach every test module without an
-import and the session-scoped bundles are built once per test process, whichever test asks first. The plain
+import and the session-scoped bundles are built once per test run, whichever test asks first. The plain
 helpers (paths, ``organoid_csv``, ``plotly_numbers``...) are imported as usual.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import fcntl
 import os
 from pathlib import Path
 
@@ -91,8 +92,21 @@ def save_reference_statistics(folder: Path) -> None:
 
 @pytest.fixture(scope="session")
 def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Folder of the tiny bundles, built once per test process whichever test module asks first."""
-    return build_tiny_bundles(tmp_path_factory.mktemp("tiny_bundles"))
+    """Folder of the tiny bundles, built once per test run whichever test module asks first.
+
+    Under pytest-xdist every worker is a process of its own: the first to ask builds them into the run's temp folder
+    (shared by the workers) while the others wait on a file lock, so the run trains them once and every worker
+    reads the same bundles."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return build_tiny_bundles(tmp_path_factory.mktemp("tiny_bundles"))
+    run_folder = tmp_path_factory.getbasetemp().parent  # this run's, holding one folder per worker
+    folder, built = run_folder / "tiny_bundles", run_folder / "tiny_bundles.built"
+    with open(run_folder / "tiny_bundles.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if not built.exists():
+            build_tiny_bundles(folder)
+            built.touch()
+    return folder
 
 
 @pytest.fixture
