@@ -74,7 +74,8 @@ def show_evidence(name: str, container: Any = st) -> Evidence:
     show_verdict(found, container)
     held_out = held_out_evidence(name)
     if held_out is not None:
-        container.caption(f"Held-out test with more power: {held_out.sentence()}")
+        test = "the test with more power" if held_out.independent else "no test of this model"
+        container.caption(f"On cell lines ({test}): {held_out.sentence()}")
     return found
 
 
