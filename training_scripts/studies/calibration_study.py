@@ -41,8 +41,8 @@ from core.evaluation.calibration import (
 )
 from core.inference.bundle import ModelBundle, load_bundle
 from core.study_design import TARGET_COHORT, TRAININGS, bundle_name
-from core.usecases.held_out_lines import independent_of_lines, lines_for
-from core.usecases.predict import z_score_matrix
+from core.usecases.held_out_lines import independent_of_lines, line_predictions, lines_for
+from core.usecases.predict import reference_statistics
 from core.usecases.ranking import drug_reliability
 
 OUT = Path("benchmark") / "calibration"
@@ -51,30 +51,24 @@ N_BOOT = 1000
 
 
 def line_probabilities(bundle: ModelBundle, lines: pd.DataFrame, measured: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Per variant: sample, drug, z, p, outcome for every line and drug GDSC screened (outcome: AUC below the
-    lines' median for that drug)."""
-    z = z_score_matrix(bundle, lines)
-    reliability = drug_reliability(bundle).set_index("drug")
-    gdsc_names = bundle.drugs.set_index("drug")["gdsc_name"]
-    tables = {variant: [] for variant in VARIANTS}
-    for drug in z.columns:
-        screened = measured[measured["drug"] == gdsc_names.get(drug)].groupby("sample")["value"].mean()
-        screened = screened[screened.index.isin(z.index)]
-        if len(screened) < 10:
-            continue
-        row = reliability.loc[[drug] * len(screened)]
-        drug_z = z.loc[screened.index, drug].to_numpy()
-        bound = row["z_bound"].to_numpy()
-        shown = {
-            "as shown": calibrated_probability(drug_z, row, bound),
-            "posterior average": p_more_sensitive(drug_z, row["z_mean"], row["z_sd"], bound),
-        }
-        outcome = (screened < screened.median()).astype(int).to_numpy()
-        for variant, p in shown.items():
-            tables[variant].append(
-                pd.DataFrame({"sample": screened.index, "drug": drug, "z": drug_z, "p": p, "outcome": outcome})
-            )
-    return {variant: pd.concat(parts, ignore_index=True) for variant, parts in tables.items()}
+    """Per variant: sample, drug, z, p, outcome for every line and drug of the held-out test
+    (:func:`core.usecases.held_out_lines.line_predictions`; outcome: AUC below the lines' median for that drug)."""
+    table = line_predictions(bundle, lines, measured)
+    stats = reference_statistics(bundle)
+    z = (
+        (table["y_pred"] - table["drug"].map(stats["reference_mean"])) / table["drug"].map(stats["reference_sd"])
+    ).to_numpy()
+    row = drug_reliability(bundle).set_index("drug").loc[table["drug"]]
+    bound = row["z_bound"].to_numpy()
+    shown = {
+        "as shown": calibrated_probability(z, row, bound),
+        "posterior average": p_more_sensitive(z, row["z_mean"], row["z_sd"], bound),
+    }
+    outcome = (table["y_true"] < table.groupby("drug")["y_true"].transform("median")).astype(int).to_numpy()
+    return {
+        variant: pd.DataFrame({"sample": table["sample"], "drug": table["drug"], "z": z, "p": p, "outcome": outcome})
+        for variant, p in shown.items()
+    }
 
 
 def score_row(bundle: str, held_out: str, variant: str, table: pd.DataFrame, external: bool) -> dict[str, object]:
