@@ -119,10 +119,16 @@ def stored_evidence(table: pd.DataFrame, name: str, manifest: Manifest) -> Evide
     """The precomputed evidence of bundle ``name`` in ``table`` (rows of :func:`evidence_row`), if it was
     computed from the same reference predictions; None for a bundle rebuilt since, never scored, or whose row
     is damaged (a value that is not a number, or out of its range): computed again rather than shown."""
-    if not {"bundle", "reference_sha256"} <= set(table.columns):
-        return None
-    rows = table[(table["bundle"] == name) & (table["reference_sha256"] == reference_hash(manifest))]
+    rows = bundle_rows(table, name, manifest)
     return None if rows.empty else evidence_from_row(rows.iloc[0])
+
+
+def bundle_rows(table: pd.DataFrame, name: str, manifest: Manifest) -> pd.DataFrame:
+    """The rows of a stored table (columns bundle, reference_sha256, ...) computed from bundle ``name`` as it is
+    now (same reference predictions); none for a bundle rebuilt since, or a table without those columns."""
+    if not {"bundle", "reference_sha256"} <= set(table.columns):
+        return table.iloc[0:0]
+    return table[(table["bundle"] == name) & (table["reference_sha256"] == reference_hash(manifest))]
 
 
 def evidence_from_row(row: pd.Series) -> Evidence | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.evaluation.evidence import SIGNIFICANCE, Evidence, evidence_from_row, reference_hash
+from core.evaluation.evidence import SIGNIFICANCE, Evidence, bundle_rows, evidence_from_row, reference_hash
 from core.evaluation.reliability import DrugEvidence
 from core.inference.manifest import Manifest
 
@@ -96,16 +96,10 @@ def drug_rows(name: str, manifest: Manifest, drugs: DrugEvidence) -> pd.DataFram
     )
 
 
-def _rows_of(table: pd.DataFrame, name: str, manifest: Manifest) -> pd.DataFrame:
-    if not {"bundle", "reference_sha256"} <= set(table.columns):
-        return table.iloc[0:0]
-    return table[(table["bundle"] == name) & (table["reference_sha256"] == reference_hash(manifest))]
-
-
 def stored_held_out(table: pd.DataFrame, name: str, manifest: Manifest) -> HeldOutEvidence | None:
     """The held-out evidence of bundle ``name`` in a :data:`SUMMARY_FILE` table, if computed from the same bundle;
     None for a bundle never scored there, rebuilt since, or whose row is damaged."""
-    rows = _rows_of(table, name, manifest)
+    rows = bundle_rows(table, name, manifest)
     found = None if rows.empty else evidence_from_row(rows.iloc[0])
     if found is None:
         return None
@@ -117,7 +111,7 @@ def stored_held_out(table: pd.DataFrame, name: str, manifest: Manifest) -> HeldO
 
 
 def _stored_drugs(table: pd.DataFrame, name: str, manifest: Manifest, cohort: str) -> DrugEvidence | None:
-    rows = _rows_of(table, name, manifest)
+    rows = bundle_rows(table, name, manifest)
     if rows.empty or not rows["mean_se"].gt(0).all():
         return None
     return DrugEvidence(cohort, rows[["drug", "n", "r", "se"]].reset_index(drop=True), float(rows["mean_se"].iloc[0]))

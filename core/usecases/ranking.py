@@ -40,7 +40,7 @@ def drug_reliability(bundle: ModelBundle, held_out: DrugEvidence | None = None) 
     z-scores reach (``z_bound``): everything :func:`annotate_ranking` needs, computed once per bundle.
 
     ``held_out``: the bundle's per-drug evidence on samples its training never saw
-    (:func:`core.evaluation.held_out.stored_held_out_drugs`), combined with the organoids' before shrinking."""
+    (:func:`core.evaluation.held_out.independent_drug_evidence`), combined with the organoids' before shrinking."""
     from core.evaluation.reliability import cross_validated_evidence
     from core.evaluation.reliability import drug_reliability as shrunk_reliability
 
